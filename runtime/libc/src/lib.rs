@@ -1,0 +1,8 @@
+//! unik libc: the C library surface. (skeleton; see ../README.md)
+#![no_std]
+
+use unik_kernel::BootInfo;
+
+pub fn start(_boot: &'static BootInfo) -> ! {
+    unik_kernel::exit(0)
+}
