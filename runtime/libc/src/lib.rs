@@ -1,6 +1,9 @@
 //! unik libc: the C library surface. (skeleton; see ../README.md)
 #![no_std]
 
+pub mod format;
+pub mod numparse;
+
 use unik_kernel::BootInfo;
 
 pub fn start(_boot: &'static BootInfo) -> ! {
