@@ -1,0 +1,161 @@
+//! Shared harness of the integration tests: build fixtures with `unikcc`, boot them
+//! with `unik run`, build and run the same fixtures natively for differential checks.
+//!
+//! Every booted test runs for every target in [`targets`]: the targets whose tools
+//! are present on this machine (`UNIK_TEST_TARGETS=x86_64,aarch64` narrows the set).
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// How long one guest may run before `unik run` stops it. Generous: CI runs TCG on
+/// two cores while other tests boot in parallel.
+pub const GUEST_TIMEOUT_SECONDS: u32 = 120;
+
+pub fn repository() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("driver/ has a parent")
+        .to_path_buf()
+}
+
+pub fn fixture(name: &str) -> PathBuf {
+    repository().join("fixtures").join(name)
+}
+
+pub fn unikcc() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_unikcc"))
+}
+
+pub fn unik() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_unik"))
+}
+
+/// The targets this machine can build and boot.
+pub fn targets() -> Vec<&'static str> {
+    let known = ["x86_64"];
+    match std::env::var("UNIK_TEST_TARGETS") {
+        Ok(list) => known
+            .into_iter()
+            .filter(|target| list.split(',').any(|wanted| wanted.trim() == *target))
+            .collect(),
+        Err(_) => known.to_vec(),
+    }
+}
+
+/// What a program did: its standard streams and exit status.
+#[derive(Debug)]
+pub struct Outcome {
+    pub stdout: String,
+    pub stderr: String,
+    pub status: i32,
+}
+
+impl From<Output> for Outcome {
+    fn from(output: Output) -> Self {
+        Outcome {
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            status: output.status.code().unwrap_or(-1),
+        }
+    }
+}
+
+pub fn run_command(command: &mut Command) -> Outcome {
+    let output = command
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|error| panic!("cannot run {command:?}: {error}"));
+    Outcome::from(output)
+}
+
+/// A directory that lives as long as the test needs it.
+pub fn scratch() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("unik-test-")
+        .tempdir()
+        .expect("a temporary directory")
+}
+
+/// Compiles C fixtures into an image for `target`; panics with the compiler's
+/// messages when that fails.
+pub fn build_image(target: &str, sources: &[&str], flags: &[&str], dir: &Path) -> PathBuf {
+    let stem = Path::new(sources[0])
+        .file_stem()
+        .and_then(|stem| stem.to_str())
+        .unwrap_or("app");
+    let image = dir.join(format!("{stem}-{target}.img"));
+    let mut command = unikcc();
+    command.arg("--target").arg(target).arg("-O2").args(flags);
+    for source in sources {
+        command.arg(fixture(source));
+    }
+    command.arg("-o").arg(&image);
+    let outcome = run_command(&mut command);
+    assert_eq!(
+        outcome.status, 0,
+        "unikcc failed for {sources:?} on {target}:\n{}",
+        outcome.stderr
+    );
+    assert!(image.is_file(), "unikcc succeeded but wrote no {image:?}");
+    image
+}
+
+/// Boots an image with `unik run`, passing `run_options` before the image and
+/// `arguments` after `--`.
+pub fn boot(image: &Path, run_options: &[&str], arguments: &[&str]) -> Outcome {
+    let mut command = unik();
+    command
+        .arg("run")
+        .arg("--timeout")
+        .arg(GUEST_TIMEOUT_SECONDS.to_string())
+        .args(run_options)
+        .arg(image)
+        .arg("--")
+        .args(arguments);
+    run_command(&mut command)
+}
+
+/// Builds the same C fixtures natively with the host's gcc and glibc and runs them:
+/// the reference a deterministic fixture's unikernel run must equal.
+pub fn native(sources: &[&str], arguments: &[&str], dir: &Path) -> Outcome {
+    let binary = dir.join(format!(
+        "native-{}",
+        Path::new(sources[0])
+            .file_stem()
+            .and_then(|stem| stem.to_str())
+            .unwrap_or("app")
+    ));
+    let mut compile = Command::new("gcc");
+    compile.arg("-O2").arg("-w").arg("-o").arg(&binary);
+    for source in sources {
+        compile.arg(fixture(source));
+    }
+    let built = run_command(&mut compile);
+    assert_eq!(built.status, 0, "native gcc build failed:\n{}", built.stderr);
+    run_command(Command::new(&binary).args(arguments))
+}
+
+/// Asserts that a unikernel run and a native run of one fixture agree exactly.
+pub fn assert_same_as_native(unikernel: &Outcome, native: &Outcome, what: &str) {
+    assert_eq!(
+        unikernel.status, native.status,
+        "{what}: exit status differs (unikernel stderr:\n{})",
+        unikernel.stderr
+    );
+    if unikernel.stdout != native.stdout {
+        let first_difference = unikernel
+            .stdout
+            .lines()
+            .zip(native.stdout.lines())
+            .enumerate()
+            .find(|(_, (ours, theirs))| ours != theirs);
+        panic!(
+            "{what}: stdout differs from the native run; first differing line: {first_difference:?}\n\
+             unikernel: {} lines, native: {} lines\nunikernel stderr:\n{}",
+            unikernel.stdout.lines().count(),
+            native.stdout.lines().count(),
+            unikernel.stderr
+        );
+    }
+}
