@@ -1,0 +1,210 @@
+//! Installing a built runtime and the source tree's headers, linker script and
+//! target spec as one target's sysroot, atomically.
+
+use std::fs;
+use std::path::Path;
+
+use walkdir::WalkDir;
+
+use crate::stamp::STAMP_FILE;
+use crate::{Error, Result};
+
+pub(crate) const RUNTIME_ARCHIVE: &str = "libunik.a";
+pub(crate) const LINKER_SCRIPT: &str = "link.ld";
+
+/// What goes into one target's sysroot.
+#[derive(Debug, Clone, Copy)]
+pub struct SysrootInputs<'a> {
+    pub target_name: &'a str,
+    /// Root of the unik source tree (for `sysroot/include`, `sysroot/link`).
+    pub source_dir: &'a Path,
+    /// The built `libunik.a`.
+    pub runtime_archive: &'a Path,
+    pub target_spec_text: &'a str,
+    pub stamp: &'a str,
+}
+
+/// Writes the sysroot layout (see the crate docs) into the empty directory `destination`.
+pub fn install_into(destination: &Path, inputs: &SysrootInputs<'_>) -> Result<()> {
+    let library = destination.join("lib");
+    create_directory(&library)?;
+    copy_file(inputs.runtime_archive, &library.join(RUNTIME_ARCHIVE))?;
+
+    let script = inputs
+        .source_dir
+        .join("sysroot")
+        .join("link")
+        .join(format!("{}.ld", inputs.target_name));
+    if !script.is_file() {
+        return Err(Error::MissingInput {
+            path: script,
+            target: inputs.target_name.to_string(),
+            hint: "every target needs its linker script in sysroot/link/",
+        });
+    }
+    copy_file(&script, &library.join(LINKER_SCRIPT))?;
+
+    let headers = inputs.source_dir.join("sysroot").join("include");
+    if !headers.is_dir() {
+        return Err(Error::MissingInput {
+            path: headers,
+            target: inputs.target_name.to_string(),
+            hint: "the C headers live in sysroot/include/",
+        });
+    }
+    copy_tree(&headers, &destination.join("include"))?;
+
+    let spec = destination.join("target.toml");
+    fs::write(&spec, inputs.target_spec_text)
+        .map_err(|error| Error::io("cannot write", &spec, error))?;
+    // The stamp goes last: a directory with a stamp is complete.
+    let stamp = destination.join(STAMP_FILE);
+    fs::write(&stamp, inputs.stamp).map_err(|error| Error::io("cannot write", &stamp, error))?;
+    Ok(())
+}
+
+/// Installs into a staging directory beside `final_directory`, then swaps it in.
+/// The caller holds the exclusive lock, so the two renames cannot race another
+/// builder, and readers (shared lock holders) are excluded until we are done.
+pub(crate) fn replace(
+    root: &Path,
+    final_directory: &Path,
+    inputs: &SysrootInputs<'_>,
+) -> Result<()> {
+    let staging = tempfile::Builder::new()
+        .prefix(&format!(".staging-{}-", inputs.target_name))
+        .tempdir_in(root)
+        .map_err(|error| Error::io("cannot create a staging directory in", root, error))?;
+    install_into(staging.path(), inputs)?;
+
+    // rename(2) cannot replace a non-empty directory: move the old one aside first.
+    let retired = tempfile::Builder::new()
+        .prefix(&format!(".old-{}-", inputs.target_name))
+        .tempdir_in(root)
+        .map_err(|error| Error::io("cannot create a directory in", root, error))?;
+    if final_directory.exists() {
+        let aside = retired.path().join("sysroot");
+        fs::rename(final_directory, &aside).map_err(|error| {
+            Error::io("cannot move aside the old sysroot", final_directory, error)
+        })?;
+    }
+    let staged = staging.keep();
+    fs::rename(&staged, final_directory)
+        .map_err(|error| Error::io("cannot install the sysroot into", final_directory, error))?;
+    // Dropping `retired` removes the old sysroot.
+    drop(retired);
+    Ok(())
+}
+
+fn create_directory(path: &Path) -> Result<()> {
+    fs::create_dir_all(path).map_err(|error| Error::io("cannot create", path, error))
+}
+
+fn copy_file(from: &Path, to: &Path) -> Result<()> {
+    fs::copy(from, to)
+        .map(|_| ())
+        .map_err(|error| Error::io("cannot copy", from, error))
+}
+
+/// Copies a directory tree of regular files (symlinks are followed: the installed
+/// headers must not point back into a source tree that may go away).
+fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+    for entry in WalkDir::new(from).follow_links(true).sort_by_file_name() {
+        let entry = entry.map_err(|error| {
+            let path = error.path().unwrap_or(from).to_path_buf();
+            let source = error
+                .into_io_error()
+                .unwrap_or_else(|| std::io::Error::other("file system loop"));
+            Error::Io {
+                action: "cannot read",
+                path,
+                source,
+            }
+        })?;
+        let relative = entry.path().strip_prefix(from).unwrap_or(entry.path());
+        let destination = to.join(relative);
+        if entry.file_type().is_dir() {
+            create_directory(&destination)?;
+        } else {
+            copy_file(entry.path(), &destination)?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn source_tree() -> tempfile::TempDir {
+        let directory = tempfile::tempdir().unwrap();
+        let root = directory.path();
+        fs::create_dir_all(root.join("sysroot/include/sys")).unwrap();
+        fs::create_dir_all(root.join("sysroot/link")).unwrap();
+        fs::write(root.join("sysroot/include/stdio.h"), "/* stdio */").unwrap();
+        fs::write(root.join("sysroot/include/sys/types.h"), "/* types */").unwrap();
+        fs::write(root.join("sysroot/link/x86_64.ld"), "ENTRY(_start)").unwrap();
+        fs::write(root.join("libunik.a"), "!<arch>\n").unwrap();
+        directory
+    }
+
+    #[test]
+    fn installs_the_documented_layout_and_replaces_an_old_one() {
+        let source = source_tree();
+        let cache = tempfile::tempdir().unwrap();
+        let archive = source.path().join("libunik.a");
+        let final_directory = cache.path().join("x86_64");
+        for stamp in ["one\n", "two\n"] {
+            let inputs = SysrootInputs {
+                target_name: "x86_64",
+                source_dir: source.path(),
+                runtime_archive: &archive,
+                target_spec_text: "name = \"x86_64\"\n",
+                stamp,
+            };
+            replace(cache.path(), &final_directory, &inputs).unwrap();
+            assert_eq!(
+                fs::read_to_string(final_directory.join("stamp")).unwrap(),
+                stamp
+            );
+        }
+        assert!(final_directory.join("lib/libunik.a").is_file());
+        assert_eq!(
+            fs::read_to_string(final_directory.join("lib/link.ld")).unwrap(),
+            "ENTRY(_start)"
+        );
+        assert!(final_directory.join("include/sys/types.h").is_file());
+        assert!(final_directory.join("target.toml").is_file());
+        // Nothing but the sysroot is left in the cache root.
+        let names: Vec<_> = fs::read_dir(cache.path())
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["x86_64"]);
+    }
+
+    #[test]
+    fn a_missing_linker_script_is_named() {
+        let source = source_tree();
+        fs::remove_file(source.path().join("sysroot/link/x86_64.ld")).unwrap();
+        let destination = tempfile::tempdir().unwrap();
+        let archive = source.path().join("libunik.a");
+        let inputs = SysrootInputs {
+            target_name: "x86_64",
+            source_dir: source.path(),
+            runtime_archive: &archive,
+            target_spec_text: "",
+            stamp: "",
+        };
+        let message = install_into(destination.path(), &inputs)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            message,
+            format!(
+                "{}: not found (needed to build the x86_64 sysroot; every target needs its linker script in sysroot/link/)",
+                source.path().join("sysroot/link/x86_64.ld").display()
+            )
+        );
+    }
+}
