@@ -1,7 +1,29 @@
 //! The printf engine: C99 `printf` format strings rendered into a byte sink.
 //! Pure, safe Rust; the varargs come through [`Arguments`], implemented over a C
 //! `va_list` by the stdio module (and over a vector in the host tests).
-//! (Interface skeleton; the engine itself is being written.)
+//!
+//! The output is byte-for-byte what glibc prints in the C locale (C99 7.19.6.1 plus the
+//! glibc behaviours C leaves open: `(nil)`, `(null)`, `-nan`, unknown conversions echoed).
+//! Nothing here allocates: every conversion is rendered into small stack buffers and
+//! written to the sink piecewise, so the same code runs in the `#![no_std]` runtime.
+//!
+//! Layout: [`specification`] parses one conversion specification, [`integer`] renders
+//! `d i u o x X b B p`, [`decimal_float`] renders `f F e E g G`, [`hex_float`] renders
+//! `a A`, and [`output`] holds the padding and counting helpers they share.
+
+#![deny(unsafe_code)]
+
+mod decimal_float;
+mod hex_float;
+mod integer;
+mod output;
+mod specification;
+
+#[cfg(test)]
+mod tests;
+
+use output::{CountingSink, Piece, write_padded};
+use specification::{Conversion, LengthModifier, ParseOutcome, Specification};
 
 /// Where formatted bytes go. Implementations count, truncate or buffer as they need.
 pub trait Sink {
@@ -34,9 +56,235 @@ pub trait Arguments {
     fn string(&mut self, address: usize, limit: Option<usize>) -> &[u8];
     /// Stores `count` through the `%n` pointer at `address`, as the given C type width in bytes.
     fn store_count(&mut self, address: usize, width_bytes: usize, count: i64);
+    /// The text of the current `errno` (`strerror(errno)`), for glibc's `%m` extension.
+    /// `None` (the default) means the caller cannot provide it; the engine then echoes
+    /// `%m` like any conversion it does not know.
+    fn error_message(&mut self) -> Option<&[u8]> {
+        None
+    }
+}
+
+/// Why a format could not be rendered completely. glibc's `printf` returns -1 in these
+/// cases with the `errno` given for each variant; the bytes before the failing conversion
+/// have already been written to the sink.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FormatError {
+    /// The format ends inside a conversion specification (`"abc%"`, `"%l"`): `EINVAL`.
+    IncompleteSpecification { written: usize },
+    /// A width or precision does not fit in an `int`: `EOVERFLOW`.
+    WidthOrPrecisionOverflow { written: usize },
+    /// `%lc` of a character that has no encoding in the C locale (above 0x7f): `EILSEQ`.
+    UnencodableWideCharacter { written: usize },
+    /// A feature this engine does not implement: positional arguments (`%1$d`) and wide
+    /// strings (`%ls`, `%S`), which need access the [`Arguments`] interface does not give.
+    /// The caller should report `EINVAL`.
+    Unsupported { written: usize },
+}
+
+impl FormatError {
+    /// The bytes written to the sink before the failure.
+    pub fn written(self) -> usize {
+        match self {
+            FormatError::IncompleteSpecification { written }
+            | FormatError::WidthOrPrecisionOverflow { written }
+            | FormatError::UnencodableWideCharacter { written }
+            | FormatError::Unsupported { written } => written,
+        }
+    }
 }
 
 /// Renders `format` with `arguments` into `out`; returns the number of bytes produced.
-pub fn format(_out: &mut dyn Sink, _format: &[u8], _arguments: &mut dyn Arguments) -> usize {
-    0
+///
+/// On a format glibc would reject (see [`FormatError`]) this stops at the failing
+/// conversion and returns the bytes produced until then; use [`try_format`] to learn
+/// about the failure (printf must then return -1).
+pub fn format(out: &mut dyn Sink, format: &[u8], arguments: &mut dyn Arguments) -> usize {
+    match try_format(out, format, arguments) {
+        Ok(written) => written,
+        Err(error) => error.written(),
+    }
+}
+
+/// Renders `format` with `arguments` into `out`, reporting formats glibc rejects.
+pub fn try_format(
+    out: &mut dyn Sink,
+    format: &[u8],
+    arguments: &mut dyn Arguments,
+) -> Result<usize, FormatError> {
+    let mut out = CountingSink::new(out);
+    let mut rest = format;
+    loop {
+        // A C format string ends at its NUL; callers pass the bytes before it, but a
+        // slice that still carries one must not print past it.
+        let literal_end = rest.iter().position(|&byte| byte == b'%' || byte == 0);
+        let Some(percent) = literal_end else {
+            out.write(rest);
+            return Ok(out.count());
+        };
+        out.write(&rest[..percent]);
+        if rest[percent] == 0 {
+            return Ok(out.count());
+        }
+        let after_percent = &rest[percent + 1..];
+        let (specification, length) = match specification::parse(after_percent, arguments) {
+            ParseOutcome::Complete {
+                specification,
+                length,
+            } => (specification, length),
+            ParseOutcome::Incomplete => {
+                return Err(FormatError::IncompleteSpecification {
+                    written: out.count(),
+                });
+            }
+            ParseOutcome::Overflow => {
+                return Err(FormatError::WidthOrPrecisionOverflow {
+                    written: out.count(),
+                });
+            }
+            ParseOutcome::Positional => {
+                return Err(FormatError::Unsupported {
+                    written: out.count(),
+                });
+            }
+        };
+        convert(&mut out, &specification, arguments)?;
+        rest = &after_percent[length..];
+    }
+}
+
+/// Performs one conversion.
+fn convert(
+    out: &mut CountingSink<'_>,
+    specification: &Specification,
+    arguments: &mut dyn Arguments,
+) -> Result<(), FormatError> {
+    match specification.conversion {
+        Conversion::Percent => out.write(b"%"),
+        Conversion::SignedDecimal => {
+            let value = fetch_signed(specification.length, arguments);
+            integer::write_signed(out, specification, value);
+        }
+        Conversion::Unsigned { base, uppercase } => {
+            let value = fetch_unsigned(specification.length, arguments);
+            integer::write_unsigned(out, specification, value, base, uppercase);
+        }
+        Conversion::Pointer => {
+            let address = arguments.pointer();
+            if address == 0 {
+                // glibc prints "(nil)" as a string whose precision is at least 5, so a
+                // smaller precision never cuts it.
+                write_padded(out, specification, &[Piece::Bytes(b"(nil)")]);
+            } else {
+                integer::write_pointer(out, specification, address as u64);
+            }
+        }
+        Conversion::Character => {
+            let character = if specification.length == LengthModifier::Long {
+                // `%lc`: a wint_t, converted to a multibyte character as wcrtomb does in
+                // the C locale, where only ASCII has an encoding.
+                let wide = arguments.integer(IntegerSize::Int) as u32;
+                u8::try_from(wide).ok().filter(u8::is_ascii).ok_or(
+                    FormatError::UnencodableWideCharacter {
+                        written: out.count(),
+                    },
+                )?
+            } else {
+                // C99 7.19.6.1p8: the int argument is converted to unsigned char.
+                arguments.integer(IntegerSize::Int) as u8
+            };
+            write_padded(out, specification, &[Piece::Bytes(&[character])]);
+        }
+        Conversion::String => {
+            if specification.length == LengthModifier::Long {
+                return Err(FormatError::Unsupported {
+                    written: out.count(),
+                });
+            }
+            let address = arguments.pointer();
+            if address == 0 {
+                // glibc writes "(null)" for a null `%s` when the precision leaves room
+                // for all of it, and nothing otherwise.
+                let text: &[u8] = match specification.precision {
+                    Some(precision) if precision < 6 => b"",
+                    _ => b"(null)",
+                };
+                write_padded(out, specification, &[Piece::Bytes(text)]);
+            } else {
+                let text = arguments.string(address, specification.precision);
+                let text = match specification.precision {
+                    Some(precision) if precision < text.len() => &text[..precision],
+                    _ => text,
+                };
+                write_padded(out, specification, &[Piece::Bytes(text)]);
+            }
+        }
+        Conversion::WideString => {
+            return Err(FormatError::Unsupported {
+                written: out.count(),
+            });
+        }
+        Conversion::Count => {
+            let address = arguments.pointer();
+            let width_bytes = match specification.length {
+                LengthModifier::Char => 1,
+                LengthModifier::Short => 2,
+                LengthModifier::None => 4,
+                _ => 8,
+            };
+            let count = i64::try_from(out.count()).unwrap_or(i64::MAX);
+            arguments.store_count(address, width_bytes, count);
+        }
+        Conversion::DecimalFloat { style, uppercase } => {
+            let value = fetch_float(specification.length, arguments);
+            decimal_float::write(out, specification, value, style, uppercase);
+        }
+        Conversion::HexFloat { uppercase } => {
+            let value = fetch_float(specification.length, arguments);
+            hex_float::write(out, specification, value, uppercase);
+        }
+        Conversion::ErrorMessage => match arguments.error_message() {
+            Some(message) => write_padded(out, specification, &[Piece::Bytes(message)]),
+            None => specification::write_unknown(out, specification, b'm'),
+        },
+        Conversion::Unknown(byte) => specification::write_unknown(out, specification, byte),
+    }
+    Ok(())
+}
+
+/// Fetches a signed integer argument and narrows it to the modifier's C type.
+fn fetch_signed(length: LengthModifier, arguments: &mut dyn Arguments) -> i64 {
+    let raw = arguments.integer(integer_size(length));
+    // The truncating casts are the C conversions to the narrower type (C99 6.3.1.3).
+    match length {
+        LengthModifier::Char => i64::from(raw as i8),
+        LengthModifier::Short => i64::from(raw as i16),
+        LengthModifier::None => i64::from(raw as i32),
+        _ => raw as i64,
+    }
+}
+
+/// Fetches an unsigned integer argument and narrows it to the modifier's C type.
+fn fetch_unsigned(length: LengthModifier, arguments: &mut dyn Arguments) -> u64 {
+    let raw = arguments.integer(integer_size(length));
+    match length {
+        LengthModifier::Char => u64::from(raw as u8),
+        LengthModifier::Short => u64::from(raw as u16),
+        LengthModifier::None => u64::from(raw as u32),
+        _ => raw,
+    }
+}
+
+fn integer_size(length: LengthModifier) -> IntegerSize {
+    match length {
+        LengthModifier::None | LengthModifier::Char | LengthModifier::Short => IntegerSize::Int,
+        _ => IntegerSize::Long,
+    }
+}
+
+/// glibc reads a `long double` for `L`, and also for `ll` and `q`, which share its flag.
+fn fetch_float(length: LengthModifier, arguments: &mut dyn Arguments) -> f64 {
+    match length {
+        LengthModifier::LongLong | LengthModifier::LongDouble => arguments.long_double(),
+        _ => arguments.double(),
+    }
 }
