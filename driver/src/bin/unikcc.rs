@@ -1,0 +1,12 @@
+//! `unikcc`: gcc-compatible compiler driver producing bootable unik images.
+#![forbid(unsafe_code)]
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let arguments: Vec<OsString> = std::env::args_os().skip(1).collect();
+    let environment = unik::discovery::Environment::from_process();
+    let status = unik::unikcc::main(&arguments, &environment);
+    ExitCode::from(u8::try_from(status).unwrap_or(1))
+}

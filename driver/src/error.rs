@@ -1,0 +1,75 @@
+//! The driver library's error type. Each message names the file or tool involved
+//! and, where there is one, the way out; the binaries prefix them with their name.
+
+use std::io;
+use std::path::PathBuf;
+
+/// Everything the driver library can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("invalid target spec {file}: {message}")]
+    TargetSpec { file: String, message: String },
+
+    #[error("unknown target `{name}` (known targets: {known})")]
+    UnknownTarget { name: String, known: String },
+
+    /// A required tool is not installed (or not where it was said to be).
+    #[error("no {tool} found (looked for {searched}); {hint}")]
+    ToolNotFound {
+        tool: &'static str,
+        searched: String,
+        hint: String,
+    },
+
+    /// A tool was found but is unfit (e.g. gcc for a foreign arch).
+    #[error("{program}: {message}")]
+    UnsuitableTool { program: PathBuf, message: String },
+
+    #[error("could not run {program}: {source}")]
+    Spawn {
+        program: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("{action} {path}: {source}")]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error(transparent)]
+    Sysroot(#[from] unik_sysroot::Error),
+
+    /// Bad usage; the text is complete.
+    #[error("{0}")]
+    Usage(String),
+
+    /// unikcc's command line cannot be carried out (gcc-shaped diagnostics).
+    #[error("{0}")]
+    InvalidCommandLine(crate::unikcc::arguments::UsageErrors),
+
+    #[error("{path}: not an ELF image ({message})")]
+    NotAnImage { path: PathBuf, message: String },
+
+    #[error("{path}: {arch} images are not supported yet (supported: {supported})")]
+    UnsupportedArch {
+        path: PathBuf,
+        arch: String,
+        supported: String,
+    },
+}
+
+impl Error {
+    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Self {
+        Error::Io {
+            action,
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,14 @@
+//! The unik host tools' shared library: target specs, toolchain discovery, the
+//! sysroot glue, the `unikcc` driver, and `unik run`/`unik doctor`.
+#![forbid(unsafe_code)]
+// Tests may unwrap: a panic there is a test failure with a backtrace.
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+pub mod cmdline;
+pub mod discovery;
+pub mod error;
+pub mod sysroot;
+pub mod target;
+pub mod unikcc;
+
+pub use error::{Error, Result};

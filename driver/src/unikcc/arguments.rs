@@ -1,0 +1,1016 @@
+//! unikcc's command line: gcc's conventions, parsed by a table.
+//!
+//! gcc options are not getopt-shaped: `-Dname`, `-I dir` and `-Idir`, `-O2`,
+//! `-Wl,a,b`, `-Wall` vs `-Wl,`, and the order of inputs and `-l` matters for the
+//! link. Each row of [`OPTIONS`] names an option, how it takes its value and what
+//! it does; the first matching row wins, so longer names precede their prefixes.
+//! Messages copy gcc's wording (ASCII quotes, as gcc prints in the C locale).
+
+use std::ffi::{OsStr, OsString};
+use std::fmt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::PathBuf;
+
+/// What the driver stops after (gcc's `-E`, `-S`, `-c`, or a full link).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Stage {
+    /// Compile, assemble and link (the default).
+    Link,
+    /// `-c`: stop after making objects.
+    Compile,
+    /// `-S`: stop after making assembly.
+    Assembly,
+    /// `-E`: stop after preprocessing.
+    Preprocess,
+}
+
+/// The language of a source input, from `-x` or the file name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Language {
+    C,
+    /// Already preprocessed C (`.i`).
+    PreprocessedC,
+    /// `.s`: assembly without the preprocessor.
+    Assembler,
+    /// `.S`/`.sx`: assembly through the preprocessor.
+    AssemblerWithCpp,
+}
+
+impl Language {
+    /// gcc's `-x` names.
+    fn from_x_name(name: &str) -> Option<Option<Language>> {
+        Some(match name {
+            "c" => Some(Language::C),
+            "cpp-output" => Some(Language::PreprocessedC),
+            "assembler" => Some(Language::Assembler),
+            "assembler-with-cpp" => Some(Language::AssemblerWithCpp),
+            "none" => None,
+            _ => return None,
+        })
+    }
+
+    /// The `-x` name to hand to the compiler.
+    pub fn x_name(self) -> &'static str {
+        match self {
+            Language::C => "c",
+            Language::PreprocessedC => "cpp-output",
+            Language::Assembler => "assembler",
+            Language::AssemblerWithCpp => "assembler-with-cpp",
+        }
+    }
+
+    /// By suffix, as gcc does; `None` means "give it to the linker".
+    fn from_suffix(path: &OsStr) -> Option<Language> {
+        let bytes = path.as_bytes();
+        let suffix = bytes
+            .rsplit(|&byte| byte == b'.')
+            .next()
+            .filter(|_| bytes.contains(&b'.'))?;
+        match suffix {
+            b"c" => Some(Language::C),
+            b"i" => Some(Language::PreprocessedC),
+            b"s" => Some(Language::Assembler),
+            b"S" | b"sx" => Some(Language::AssemblerWithCpp),
+            _ => None,
+        }
+    }
+}
+
+/// One input, in command-line order (the order matters to the linker).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    /// A file to compile.
+    Source { path: PathBuf, language: Language },
+    /// A file for the linker: object, archive, or anything without a source suffix.
+    LinkerInput(PathBuf),
+    /// `-lname`.
+    Library(OsString),
+    /// A flag for the linker (`-Wl,…`, `-Xlinker`, `-s`), kept in place among the
+    /// inputs because flags like `--whole-archive` apply to what follows them.
+    LinkerFlag(OsString),
+}
+
+/// What the invocation asks for besides building.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Query {
+    Version,
+    Help,
+    DumpMachine,
+}
+
+/// A parsed unikcc command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invocation {
+    pub stage: Stage,
+    pub output: Option<PathBuf>,
+    pub inputs: Vec<Input>,
+    /// Flags for every compiler run, in order (`-O2`, `-I dir`, `-DX`, `-Wall`, …).
+    pub compiler_flags: Vec<OsString>,
+    /// `-L` directories, searched for `-l` before the sysroot.
+    pub library_directories: Vec<PathBuf>,
+    /// `-v`: print each command before running it.
+    pub verbose: bool,
+    /// `-###`: print the commands, run none.
+    pub print_only: bool,
+    pub target: Option<String>,
+    pub c_compiler: Option<OsString>,
+    pub query: Option<Query>,
+}
+
+/// A diagnostic in gcc's shape: `unikcc: error: …` / `unikcc: fatal error: …`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Diagnostic {
+    Error(String),
+    Fatal(String),
+}
+
+/// The diagnostics of a command line that cannot be carried out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageErrors(pub Vec<Diagnostic>);
+
+impl UsageErrors {
+    /// Renders the lines as gcc prints them, for a program called `program`.
+    pub fn render(&self, program: &str) -> String {
+        let mut text = String::new();
+        for diagnostic in &self.0 {
+            match diagnostic {
+                Diagnostic::Error(message) => {
+                    text.push_str(&format!("{program}: error: {message}\n"))
+                }
+                Diagnostic::Fatal(message) => text.push_str(&format!(
+                    "{program}: fatal error: {message}\ncompilation terminated.\n"
+                )),
+            }
+        }
+        text
+    }
+}
+
+impl fmt::Display for UsageErrors {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(self.render("unikcc").trim_end())
+    }
+}
+
+/// How an option takes its value.
+#[derive(Debug, Clone, Copy)]
+enum Value {
+    /// `-c`: exactly the name.
+    None,
+    /// `-O2`, `-Wall`: the name is a prefix, the rest (maybe empty) is the value.
+    Joined,
+    /// `-include file`: the value is the next argument.
+    Separate,
+    /// `-Idir` or `-I dir`.
+    JoinedOrSeparate,
+    /// `--target=x` or `--target x`.
+    EqualsOrSeparate,
+}
+
+/// What an option does.
+#[derive(Debug, Clone, Copy)]
+enum Action {
+    Stage(Stage),
+    Output,
+    /// Passed to the compiler as written (joined options keep their value attached,
+    /// separate ones are passed as two arguments).
+    Compiler,
+    /// `-O…`, checked like gcc checks it.
+    Optimize,
+    /// `-f…`: passed to the compiler when it is one of [`F_OPTION_FAMILIES`].
+    MachineIndependent,
+    Language,
+    LibraryDirectory,
+    Library,
+    /// `-Wl,a,b`.
+    LinkerCommaList,
+    /// `-Xlinker a`.
+    Linker,
+    /// `-s`: strip the image.
+    Strip,
+    /// Accepted for compatibility and ignored (e.g. `-static`: every image is).
+    Ignore,
+    Verbose,
+    PrintOnly,
+    Target,
+    CCompiler,
+    Query(Query),
+    /// Rejected with a reason (e.g. `-shared`).
+    Unsupported(&'static str),
+}
+
+/// Which gcc message a missing value gets.
+#[derive(Debug, Clone, Copy)]
+enum Missing {
+    Argument,
+    Filename,
+    Path,
+    MacroName,
+}
+
+struct OptionRow {
+    name: &'static str,
+    value: Value,
+    action: Action,
+    missing: Missing,
+}
+
+const fn row(name: &'static str, value: Value, action: Action) -> OptionRow {
+    OptionRow {
+        name,
+        value,
+        action,
+        missing: Missing::Argument,
+    }
+}
+
+const fn row_missing(
+    name: &'static str,
+    value: Value,
+    action: Action,
+    missing: Missing,
+) -> OptionRow {
+    OptionRow {
+        name,
+        value,
+        action,
+        missing,
+    }
+}
+
+/// The option table. First match wins: exact names and longer prefixes first.
+const OPTIONS: &[OptionRow] = &[
+    row("-###", Value::None, Action::PrintOnly),
+    row("-c", Value::None, Action::Stage(Stage::Compile)),
+    row("-S", Value::None, Action::Stage(Stage::Assembly)),
+    row("-E", Value::None, Action::Stage(Stage::Preprocess)),
+    row_missing(
+        "-o",
+        Value::JoinedOrSeparate,
+        Action::Output,
+        Missing::Filename,
+    ),
+    row("-v", Value::None, Action::Verbose),
+    row("--version", Value::None, Action::Query(Query::Version)),
+    row("--help", Value::None, Action::Query(Query::Help)),
+    row(
+        "-dumpmachine",
+        Value::None,
+        Action::Query(Query::DumpMachine),
+    ),
+    row("--target", Value::EqualsOrSeparate, Action::Target),
+    row("--cc", Value::EqualsOrSeparate, Action::CCompiler),
+    row("-x", Value::JoinedOrSeparate, Action::Language),
+    row("-O", Value::Joined, Action::Optimize),
+    // Include paths and macros.
+    row_missing(
+        "-isystem",
+        Value::JoinedOrSeparate,
+        Action::Compiler,
+        Missing::Path,
+    ),
+    row_missing(
+        "-iquote",
+        Value::JoinedOrSeparate,
+        Action::Compiler,
+        Missing::Path,
+    ),
+    row_missing(
+        "-idirafter",
+        Value::JoinedOrSeparate,
+        Action::Compiler,
+        Missing::Path,
+    ),
+    row_missing(
+        "-include",
+        Value::Separate,
+        Action::Compiler,
+        Missing::Filename,
+    ),
+    row_missing(
+        "-imacros",
+        Value::Separate,
+        Action::Compiler,
+        Missing::Filename,
+    ),
+    row_missing(
+        "-I",
+        Value::JoinedOrSeparate,
+        Action::Compiler,
+        Missing::Path,
+    ),
+    row_missing(
+        "-D",
+        Value::JoinedOrSeparate,
+        Action::Compiler,
+        Missing::MacroName,
+    ),
+    row_missing(
+        "-U",
+        Value::JoinedOrSeparate,
+        Action::Compiler,
+        Missing::MacroName,
+    ),
+    // Dependency files for make.
+    row_missing(
+        "-MF",
+        Value::JoinedOrSeparate,
+        Action::Compiler,
+        Missing::Filename,
+    ),
+    row("-MT", Value::JoinedOrSeparate, Action::Compiler),
+    row("-MQ", Value::JoinedOrSeparate, Action::Compiler),
+    row("-MMD", Value::None, Action::Compiler),
+    row("-MD", Value::None, Action::Compiler),
+    row("-MM", Value::None, Action::Compiler),
+    row("-MP", Value::None, Action::Compiler),
+    row("-MG", Value::None, Action::Compiler),
+    row("-M", Value::None, Action::Compiler),
+    // Linking.
+    row("-Wl,", Value::Joined, Action::LinkerCommaList),
+    row("-Xlinker", Value::Separate, Action::Linker),
+    row("-L", Value::JoinedOrSeparate, Action::LibraryDirectory),
+    row("-l", Value::JoinedOrSeparate, Action::Library),
+    row("-static", Value::None, Action::Ignore),
+    row("-s", Value::None, Action::Strip),
+    row("-pthread", Value::None, Action::Compiler),
+    row("-pipe", Value::None, Action::Ignore),
+    row(
+        "-shared",
+        Value::None,
+        Action::Unsupported("a unikernel is one static image; shared libraries are not supported"),
+    ),
+    row("-fuse-ld=", Value::Joined, Action::Ignore),
+    // Code generation, warnings, dialect: straight to the compiler.
+    row("-std=", Value::Joined, Action::Compiler),
+    row("-ansi", Value::None, Action::Compiler),
+    row("-pedantic-errors", Value::None, Action::Compiler),
+    row("-pedantic", Value::None, Action::Compiler),
+    row("-Wa,", Value::Joined, Action::Compiler),
+    row("-Wp,", Value::Joined, Action::Compiler),
+    row("-W", Value::Joined, Action::Compiler),
+    row("-w", Value::None, Action::Compiler),
+    row("-g", Value::Joined, Action::Compiler),
+    row("-f", Value::Joined, Action::MachineIndependent),
+    row("-m", Value::Joined, Action::Compiler),
+    row("-P", Value::None, Action::Compiler),
+    row("-C", Value::None, Action::Compiler),
+    row("-dM", Value::None, Action::Compiler),
+    row("-dD", Value::None, Action::Compiler),
+];
+
+/// The `-f` options unikcc knows, by name without `-f`, `no-` and `=value`; an
+/// entry ending in `-` or `*` is a family prefix. gcc rejects a misspelt `-f`
+/// option with "unrecognized command-line option", and so do we: passing every
+/// `-f…` through would let clang and gcc disagree about the same command line.
+const F_OPTION_FAMILIES: &[&str] = &[
+    "PIC",
+    "PIE",
+    "pic",
+    "pie",
+    "plt",
+    "common",
+    "builtin",
+    "builtin-*",
+    "freestanding",
+    "hosted",
+    "function-sections",
+    "data-sections",
+    "stack-protector",
+    "stack-protector-*",
+    "stack-clash-protection",
+    "stack-usage",
+    "omit-frame-pointer",
+    "strict-aliasing",
+    "strict-overflow",
+    "wrapv",
+    "trapv",
+    "signed-char",
+    "unsigned-char",
+    "short-enums",
+    "short-wchar",
+    "visibility",
+    "visibility-*",
+    "sanitize",
+    "sanitize-*",
+    "diagnostics-*",
+    "color-diagnostics",
+    "message-length",
+    "max-errors",
+    "show-column",
+    "caret-diagnostics",
+    "lto",
+    "lto-*",
+    "profile-*",
+    "coverage-*",
+    "test-coverage",
+    "exceptions",
+    "asynchronous-unwind-tables",
+    "unwind-tables",
+    "cf-protection",
+    "macro-prefix-map",
+    "debug-prefix-map",
+    "file-prefix-map",
+    "dump-*",
+    "fast-math",
+    "math-errno",
+    "finite-math-only",
+    "fp-contract",
+    "fp-model",
+    "rounding-math",
+    "trapping-math",
+    "signed-zeros",
+    "semantic-interposition",
+    "gnu89-inline",
+    "ms-extensions",
+    "plan9-extensions",
+    "verbose-asm",
+    "syntax-only",
+    "inline",
+    "inline-*",
+    "jump-tables",
+    "zero-call-used-regs",
+    "trivial-auto-var-init",
+    "trivial-auto-var-init-*",
+    "extended-identifiers",
+    "dollars-in-identifiers",
+    "ident",
+    "split-*",
+    "reg-struct-return",
+    "pcc-struct-return",
+    "delete-null-pointer-checks",
+    "optimize-sibling-calls",
+    "unroll-loops",
+    "tree-*",
+    "vectorize",
+    "slp-vectorize",
+    "align-*",
+    "keep-*",
+    "merge-*",
+    "asm",
+    "gnu-keywords",
+    "standalone-debug",
+    "debug-types-section",
+    "record-command-line",
+    "record-gcc-switches",
+    "working-directory",
+    "input-charset",
+    "exec-charset",
+    "wide-exec-charset",
+    "char8_t",
+    "permissive",
+    "strict-flex-arrays",
+    "strict-volatile-bitfields",
+    "pack-struct",
+    "hardened",
+    "harden-*",
+    "instrument-functions",
+    "patchable-function-entry",
+    "leading-underscore",
+    "allow-store-data-races",
+    "ipa-*",
+    "gcse",
+    "peephole",
+    "peephole2",
+    "schedule-insns",
+    "schedule-insns2",
+    "isolate-erroneous-paths-*",
+    "tracer",
+    "web",
+    "reorder-*",
+    "crossjumping",
+    "if-conversion",
+    "if-conversion2",
+    "expensive-optimizations",
+    "caller-saves",
+    "defer-pop",
+    "guess-branch-probability",
+    "toplevel-reorder",
+    "aggressive-loop-optimizations",
+    "unsafe-math-optimizations",
+    "associative-math",
+    "reciprocal-math",
+    "excess-precision",
+    "single-precision-constant",
+    "preprocessed",
+    "directives-only",
+    "constant-cfstrings",
+    "blocks",
+    "modules",
+    "use-init-array",
+    "use-cxa-atexit",
+    "addrsig",
+    "emit-*",
+    "experimental-*",
+    "integrated-as",
+    "integrated-cc1",
+    "sized-deallocation",
+    "threadsafe-statics",
+    "rtti",
+    "elide-constructors",
+    "var-tracking",
+    "var-tracking-*",
+    "eliminate-unused-debug-types",
+    "eliminate-unused-debug-symbols",
+    "dwarf2-cfi-asm",
+    "stack-size-section",
+    "strict-float-cast-overflow",
+    "honor-infinities",
+    "honor-nans",
+];
+
+/// Whether `-f<rest>` is a known option (see [`F_OPTION_FAMILIES`]).
+fn is_known_f_option(rest: &[u8]) -> bool {
+    let Ok(rest) = std::str::from_utf8(rest) else {
+        return false;
+    };
+    let name = rest.split('=').next().unwrap_or(rest);
+    let name = name.strip_prefix("no-").unwrap_or(name);
+    if name.is_empty() {
+        return false;
+    }
+    F_OPTION_FAMILIES
+        .iter()
+        .any(|family| match family.strip_suffix('*') {
+            Some(prefix) => name.starts_with(prefix) && name.len() > prefix.len(),
+            None => name == *family,
+        })
+}
+
+/// Parses unikcc's arguments (without the program name).
+pub fn parse(arguments: &[OsString]) -> Result<Invocation, UsageErrors> {
+    let mut invocation = Invocation {
+        stage: Stage::Link,
+        output: None,
+        inputs: Vec::new(),
+        compiler_flags: Vec::new(),
+        library_directories: Vec::new(),
+        verbose: false,
+        print_only: false,
+        target: None,
+        c_compiler: None,
+        query: None,
+    };
+    let mut diagnostics = Vec::new();
+    let mut language: Option<Language> = None;
+    let mut index = 0;
+    while index < arguments.len() {
+        let argument = &arguments[index];
+        index += 1;
+        let bytes = argument.as_bytes();
+        if bytes.len() < 2 || bytes[0] != b'-' {
+            // An input file (a lone `-` would be standard input, which we refuse).
+            if bytes == b"-" {
+                diagnostics.push(Diagnostic::Error(
+                    "-: reading from standard input is not supported; write the source to a file"
+                        .to_string(),
+                ));
+                continue;
+            }
+            let path = PathBuf::from(argument);
+            let language = language.or_else(|| Language::from_suffix(argument));
+            invocation.inputs.push(match language {
+                Some(language) => Input::Source { path, language },
+                None => Input::LinkerInput(path),
+            });
+            continue;
+        }
+        let Some((row, value)) = match_option(bytes, arguments, &mut index) else {
+            diagnostics.push(Diagnostic::Error(format!(
+                "unrecognized command-line option '{}'",
+                argument.to_string_lossy()
+            )));
+            continue;
+        };
+        let value = match value {
+            Ok(value) => value,
+            Err(()) => {
+                diagnostics.push(Diagnostic::Error(missing_message(row)));
+                continue;
+            }
+        };
+        apply(
+            row,
+            argument,
+            value,
+            &mut invocation,
+            &mut language,
+            &mut diagnostics,
+        );
+    }
+    if invocation.query.is_none()
+        && invocation.stage != Stage::Link
+        && invocation.output.is_some()
+        && invocation
+            .inputs
+            .iter()
+            .filter(|input| matches!(input, Input::Source { .. }))
+            .count()
+            > 1
+    {
+        diagnostics.push(Diagnostic::Fatal(
+            "cannot specify '-o' with '-c', '-S' or '-E' with multiple files".to_string(),
+        ));
+    }
+    if diagnostics.is_empty() {
+        Ok(invocation)
+    } else {
+        Err(UsageErrors(diagnostics))
+    }
+}
+
+/// The value an option row matched with: `Ok(None)` for flags, `Err(())` when the
+/// value is missing.
+type MatchedValue = Result<Option<OsString>, ()>;
+
+/// Finds the row for `bytes`, taking a separate value from `arguments[*index]`.
+fn match_option(
+    bytes: &[u8],
+    arguments: &[OsString],
+    index: &mut usize,
+) -> Option<(&'static OptionRow, MatchedValue)> {
+    let take_next = |index: &mut usize| -> MatchedValue {
+        let next = arguments.get(*index).cloned().ok_or(())?;
+        *index += 1;
+        Ok(Some(next))
+    };
+    for row in OPTIONS {
+        let name = row.name.as_bytes();
+        let matched = match row.value {
+            Value::None => (bytes == name).then_some(Ok(None)),
+            Value::Joined => bytes
+                .strip_prefix(name)
+                .map(|rest| Ok(Some(OsString::from_vec(rest.to_vec())))),
+            Value::Separate => (bytes == name).then(|| take_next(index)),
+            Value::JoinedOrSeparate => bytes.strip_prefix(name).map(|rest| {
+                if rest.is_empty() {
+                    take_next(index)
+                } else {
+                    Ok(Some(OsString::from_vec(rest.to_vec())))
+                }
+            }),
+            Value::EqualsOrSeparate => {
+                if bytes == name {
+                    Some(take_next(index))
+                } else {
+                    bytes
+                        .strip_prefix(name)
+                        .and_then(|rest| rest.strip_prefix(b"="))
+                        .map(|rest| Ok(Some(OsString::from_vec(rest.to_vec()))))
+                }
+            }
+        };
+        if let Some(value) = matched {
+            return Some((row, value));
+        }
+    }
+    None
+}
+
+fn missing_message(row: &OptionRow) -> String {
+    match row.missing {
+        Missing::Argument => format!("missing argument to '{}'", row.name),
+        Missing::Filename => format!("missing filename after '{}'", row.name),
+        Missing::Path => format!("missing path after '{}'", row.name),
+        Missing::MacroName => format!("macro name missing after '{}'", row.name),
+    }
+}
+
+fn apply(
+    row: &OptionRow,
+    argument: &OsString,
+    value: Option<OsString>,
+    invocation: &mut Invocation,
+    language: &mut Option<Language>,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    let value_text = || value.clone().unwrap_or_default();
+    match row.action {
+        // gcc: -E wins over -S, which wins over -c.
+        Action::Stage(stage) => invocation.stage = invocation.stage.max(stage),
+        Action::Output => invocation.output = Some(PathBuf::from(value_text())),
+        Action::Compiler => match row.value {
+            Value::Separate => {
+                invocation.compiler_flags.push(OsString::from(row.name));
+                invocation.compiler_flags.push(value_text());
+            }
+            Value::JoinedOrSeparate => {
+                let mut flag = OsString::from(row.name);
+                flag.push(value_text());
+                invocation.compiler_flags.push(flag);
+            }
+            _ => invocation.compiler_flags.push(argument.clone()),
+        },
+        Action::Optimize => {
+            let level = value_text();
+            let valid = match level.to_str() {
+                Some("" | "s" | "z" | "g" | "fast") => true,
+                Some(number) => number.bytes().all(|byte| byte.is_ascii_digit()),
+                None => false,
+            };
+            if valid {
+                invocation.compiler_flags.push(argument.clone());
+            } else {
+                diagnostics.push(Diagnostic::Error(
+                    "argument to '-O' should be a non-negative integer, 'g', 's', 'z' or 'fast'"
+                        .to_string(),
+                ));
+            }
+        }
+        Action::MachineIndependent => {
+            if is_known_f_option(value_text().as_bytes()) {
+                invocation.compiler_flags.push(argument.clone());
+            } else {
+                diagnostics.push(Diagnostic::Error(format!(
+                    "unrecognized command-line option '{}'",
+                    argument.to_string_lossy()
+                )));
+            }
+        }
+        Action::Language => {
+            let name = value_text();
+            match name.to_str().and_then(Language::from_x_name) {
+                Some(chosen) => *language = chosen,
+                None => diagnostics.push(Diagnostic::Error(format!(
+                    "language {} not recognized",
+                    name.to_string_lossy()
+                ))),
+            }
+        }
+        Action::LibraryDirectory => invocation
+            .library_directories
+            .push(PathBuf::from(value_text())),
+        Action::Library => invocation.inputs.push(Input::Library(value_text())),
+        Action::LinkerCommaList => {
+            let list = value_text();
+            invocation.inputs.extend(
+                list.as_bytes()
+                    .split(|&byte| byte == b',')
+                    .filter(|part| !part.is_empty())
+                    .map(|part| Input::LinkerFlag(OsString::from_vec(part.to_vec()))),
+            );
+        }
+        Action::Linker => invocation.inputs.push(Input::LinkerFlag(value_text())),
+        Action::Strip => invocation
+            .inputs
+            .push(Input::LinkerFlag(OsString::from("--strip-all"))),
+        Action::Ignore => {}
+        Action::Verbose => invocation.verbose = true,
+        Action::PrintOnly => invocation.print_only = true,
+        Action::Target => invocation.target = Some(value_text().to_string_lossy().into_owned()),
+        Action::CCompiler => invocation.c_compiler = Some(value_text()),
+        Action::Query(query) => invocation.query = invocation.query.or(Some(query)),
+        Action::Unsupported(reason) => diagnostics.push(Diagnostic::Error(format!(
+            "{}: {reason}",
+            argument.to_string_lossy()
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn arguments(text: &[&str]) -> Vec<OsString> {
+        text.iter().map(OsString::from).collect()
+    }
+
+    fn parsed(text: &[&str]) -> Invocation {
+        parse(&arguments(text)).unwrap()
+    }
+
+    fn errors(text: &[&str]) -> String {
+        parse(&arguments(text)).unwrap_err().render("unikcc")
+    }
+
+    fn source(path: &str, language: Language) -> Input {
+        Input::Source {
+            path: PathBuf::from(path),
+            language,
+        }
+    }
+
+    #[test]
+    fn a_typical_build() {
+        let invocation = parsed(&[
+            "-O2", "-I", "inc", "-Iother", "-DX=1", "-D", "Y", "a.c", "b.c", "-o", "app.img",
+        ]);
+        assert_eq!(invocation.stage, Stage::Link);
+        assert_eq!(invocation.output, Some(PathBuf::from("app.img")));
+        assert_eq!(
+            invocation.inputs,
+            [source("a.c", Language::C), source("b.c", Language::C)]
+        );
+        assert_eq!(
+            invocation.compiler_flags,
+            arguments(&["-O2", "-Iinc", "-Iother", "-DX=1", "-DY"])
+        );
+    }
+
+    #[test]
+    fn every_compiler_flag_family_passes_through_in_order() {
+        let flags = [
+            "-O0",
+            "-O1",
+            "-O3",
+            "-Os",
+            "-Oz",
+            "-Og",
+            "-O",
+            "-g",
+            "-g3",
+            "-gdwarf-4",
+            "-std=c11",
+            "-Wall",
+            "-Wextra",
+            "-Wno-unused",
+            "-Werror=format",
+            "-w",
+            "-fno-builtin",
+            "-ffunction-sections",
+            "-mno-red-zone",
+            "-march=x86-64-v2",
+            "-UFOO",
+            "-pedantic",
+            "-MMD",
+            "-MP",
+            "-Wa,--noexecstack",
+            "-pthread",
+        ];
+        let mut line: Vec<&str> = flags.to_vec();
+        line.extend([
+            "-include", "config.h", "-isystem", "sys", "-MF", "a.d", "-c", "a.c",
+        ]);
+        let invocation = parsed(&line);
+        let mut expected = arguments(&flags);
+        expected.extend(arguments(&[
+            "-include",
+            "config.h",
+            "-isystemsys",
+            "-MFa.d",
+        ]));
+        assert_eq!(invocation.compiler_flags, expected);
+        assert_eq!(invocation.stage, Stage::Compile);
+    }
+
+    #[test]
+    fn linker_options_and_library_order() {
+        let invocation = parsed(&[
+            "main.o",
+            "-L",
+            "libs",
+            "-Lmore",
+            "-lfoo",
+            "x.a",
+            "-l",
+            "bar",
+            "-Wl,--defsym,a=1",
+            "-Xlinker",
+            "-Map=m",
+            "-static",
+            "-s",
+            "blob",
+        ]);
+        assert_eq!(
+            invocation.inputs,
+            [
+                Input::LinkerInput(PathBuf::from("main.o")),
+                Input::Library(OsString::from("foo")),
+                Input::LinkerInput(PathBuf::from("x.a")),
+                Input::Library(OsString::from("bar")),
+                Input::LinkerFlag(OsString::from("--defsym")),
+                Input::LinkerFlag(OsString::from("a=1")),
+                Input::LinkerFlag(OsString::from("-Map=m")),
+                Input::LinkerFlag(OsString::from("--strip-all")),
+                Input::LinkerInput(PathBuf::from("blob")),
+            ]
+        );
+        assert_eq!(
+            invocation.library_directories,
+            [PathBuf::from("libs"), PathBuf::from("more")]
+        );
+    }
+
+    #[test]
+    fn languages_by_suffix_and_by_x() {
+        let invocation = parsed(&[
+            "a.s",
+            "b.S",
+            "c.sx",
+            "d.i",
+            "-x",
+            "c",
+            "e.txt",
+            "-xassembler",
+            "f",
+            "-x",
+            "none",
+            "g.c",
+            "h.o",
+        ]);
+        assert_eq!(
+            invocation.inputs,
+            [
+                source("a.s", Language::Assembler),
+                source("b.S", Language::AssemblerWithCpp),
+                source("c.sx", Language::AssemblerWithCpp),
+                source("d.i", Language::PreprocessedC),
+                source("e.txt", Language::C),
+                source("f", Language::Assembler),
+                source("g.c", Language::C),
+                Input::LinkerInput(PathBuf::from("h.o")),
+            ]
+        );
+    }
+
+    #[test]
+    fn stages_follow_gcc_precedence() {
+        assert_eq!(parsed(&["-c", "-S", "a.c"]).stage, Stage::Assembly);
+        assert_eq!(parsed(&["-E", "-c", "a.c"]).stage, Stage::Preprocess);
+        assert_eq!(
+            parsed(&["-oout.o", "-c", "a.c"]).output,
+            Some(PathBuf::from("out.o"))
+        );
+    }
+
+    #[test]
+    fn driver_options() {
+        let invocation = parsed(&["-v", "--target", "x86_64", "--cc=gcc", "-###", "a.c"]);
+        assert!(invocation.verbose && invocation.print_only);
+        assert_eq!(invocation.target.as_deref(), Some("x86_64"));
+        assert_eq!(invocation.c_compiler, Some(OsString::from("gcc")));
+        assert_eq!(
+            parsed(&["--target=aarch64"]).target.as_deref(),
+            Some("aarch64")
+        );
+        assert_eq!(parsed(&["--version"]).query, Some(Query::Version));
+        assert_eq!(parsed(&["-dumpmachine"]).query, Some(Query::DumpMachine));
+        assert_eq!(parsed(&["--help"]).query, Some(Query::Help));
+    }
+
+    #[test]
+    fn unknown_options_are_all_reported_in_gcc_wording() {
+        assert_eq!(
+            errors(&["-foo", "a.c", "--bar"]),
+            "unikcc: error: unrecognized command-line option '-foo'\n\
+             unikcc: error: unrecognized command-line option '--bar'\n"
+        );
+        // A known prefix does not make a longer unknown option valid.
+        assert_eq!(
+            errors(&["-cfoo"]),
+            "unikcc: error: unrecognized command-line option '-cfoo'\n"
+        );
+        assert_eq!(
+            errors(&["--target-x"]),
+            "unikcc: error: unrecognized command-line option '--target-x'\n"
+        );
+    }
+
+    #[test]
+    fn missing_values_use_gccs_messages() {
+        assert_eq!(
+            errors(&["a.c", "-o"]),
+            "unikcc: error: missing filename after '-o'\n"
+        );
+        assert_eq!(errors(&["-I"]), "unikcc: error: missing path after '-I'\n");
+        assert_eq!(
+            errors(&["-D"]),
+            "unikcc: error: macro name missing after '-D'\n"
+        );
+        assert_eq!(errors(&["-x"]), "unikcc: error: missing argument to '-x'\n");
+        assert_eq!(errors(&["-l"]), "unikcc: error: missing argument to '-l'\n");
+        assert_eq!(
+            errors(&["-include"]),
+            "unikcc: error: missing filename after '-include'\n"
+        );
+        assert_eq!(
+            errors(&["--target"]),
+            "unikcc: error: missing argument to '--target'\n"
+        );
+    }
+
+    #[test]
+    fn bad_values_are_refused() {
+        assert_eq!(
+            errors(&["-xfoo", "a"]),
+            "unikcc: error: language foo not recognized\n"
+        );
+        assert_eq!(
+            errors(&["-O9x"]),
+            "unikcc: error: argument to '-O' should be a non-negative integer, 'g', 's', 'z' or 'fast'\n"
+        );
+        assert_eq!(
+            errors(&["-shared", "a.c"]),
+            "unikcc: error: -shared: a unikernel is one static image; shared libraries are not supported\n"
+        );
+        assert_eq!(
+            errors(&["-c", "a.c", "b.c", "-o", "x.o"]),
+            "unikcc: fatal error: cannot specify '-o' with '-c', '-S' or '-E' with multiple files\n\
+             compilation terminated.\n"
+        );
+        assert_eq!(
+            errors(&["-"]),
+            "unikcc: error: -: reading from standard input is not supported; write the source to a file\n"
+        );
+    }
+}

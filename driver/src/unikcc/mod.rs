@@ -1,0 +1,469 @@
+//! `unikcc`: a gcc-compatible compiler driver that turns C sources into one
+//! bootable unik image.
+//!
+//! Phases, one function each: [`arguments::parse`] → check inputs → find tools and
+//! the sysroot → [`compile`] every source with the C compiler → [`link`] with LLD
+//! and the target's linker script. The driver never links through the compiler,
+//! so gcc and clang give the same image.
+
+pub mod arguments;
+
+use std::ffi::{OsStr, OsString};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use arguments::{Input, Invocation, Language, Query, Stage, UsageErrors};
+
+use crate::discovery::{self, CCompiler, Environment, Linker};
+use crate::error::{Error, Result};
+use crate::sysroot::{self, EnsureOptions};
+use crate::target::{DEFAULT_TARGET, TargetSpec};
+
+/// The program name used in messages.
+pub const PROGRAM: &str = "unikcc";
+
+/// Flags every compile gets, after the target selection and before the user's.
+///
+/// - `-nostdinc -isystem <sysroot>/include`: only the sysroot's headers (they are
+///   complete on their own, runtime/README.md "Compiling C for the runtime").
+/// - `-D__unik__=1`: lets portable code tell it is built for unik.
+/// - `-fno-stack-protector`: some distributions' compilers (Ubuntu's gcc) turn the
+///   stack protector on by default, which needs a TLS canary and
+///   `__stack_chk_fail`; a user's `-fstack-protector` comes later and wins.
+///
+/// Position-independent code is left at the compiler's default: Debian's compilers
+/// emit PIE objects, LLD links them into the static, fixed-address image and relaxes
+/// their GOT loads to direct addressing, so `-fno-pic` would change nothing but the
+/// flags a user sees.
+const FIXED_COMPILER_FLAGS: &[&str] = &["-D__unik__=1", "-fno-stack-protector"];
+
+/// Libraries the runtime archive itself provides (the C library and its usual
+/// companions); `-lm`, `-lpthread` & co. from existing makefiles are accepted and
+/// need no file.
+const PROVIDED_BY_THE_RUNTIME: &[&str] = &[
+    "c", "m", "pthread", "dl", "rt", "util", "gcc", "gcc_s", "unik",
+];
+
+/// Runs unikcc; returns the process exit status. Diagnostics go to stderr.
+pub fn main(arguments: &[OsString], environment: &Environment) -> i32 {
+    match run(arguments, environment) {
+        Ok(status) => status,
+        Err(Error::InvalidCommandLine(errors)) => {
+            eprint!("{}", errors.render(PROGRAM));
+            1
+        }
+        Err(error) => {
+            eprintln!("{PROGRAM}: error: {error}");
+            1
+        }
+    }
+}
+
+fn run(arguments: &[OsString], environment: &Environment) -> Result<i32> {
+    let invocation = arguments::parse(arguments).map_err(Error::InvalidCommandLine)?;
+    let spec = TargetSpec::find(invocation.target.as_deref().unwrap_or(DEFAULT_TARGET))?;
+    if let Some(query) = invocation.query {
+        answer(query, &spec);
+        return Ok(0);
+    }
+    check_inputs(&invocation)?;
+
+    let needs_compiler = invocation
+        .inputs
+        .iter()
+        .any(|input| matches!(input, Input::Source { .. }));
+    let c_compiler = if needs_compiler {
+        let explicit = invocation.c_compiler.as_deref();
+        Some(discovery::find_c_compiler(environment, explicit, &spec)?)
+    } else {
+        None
+    };
+    let sysroot_paths = if invocation.print_only {
+        // `-###` runs nothing, so it builds nothing either: show where things would be.
+        SysrootPaths::at(sysroot::directory(environment, &spec)?)
+    } else {
+        let options = EnsureOptions {
+            c_compiler: c_compiler.as_ref(),
+            force: false,
+            verbose: invocation.verbose,
+        };
+        let held = sysroot::ensure(environment, &spec, options, |reason| {
+            eprintln!("{}", sysroot::progress_line(PROGRAM, &spec, reason));
+        })?;
+        SysrootPaths::held(held)
+    };
+
+    let work = tempfile::Builder::new()
+        .prefix("unikcc-")
+        .tempdir()
+        .map_err(|source| {
+            Error::io(
+                "cannot create a temporary directory in",
+                std::env::temp_dir(),
+                source,
+            )
+        })?;
+    let runner = Runner {
+        verbose: invocation.verbose,
+        print_only: invocation.print_only,
+    };
+
+    // Compile every source; keep going after a failure (as gcc does) so the user
+    // sees every file's diagnostics, then stop before the link.
+    let mut link_items: Vec<LinkItem> = Vec::new();
+    let mut failed_status = None;
+    for (index, input) in invocation.inputs.iter().enumerate() {
+        match input {
+            Input::Source { path, language } => {
+                let Some(compiler) = &c_compiler else {
+                    continue;
+                };
+                let output = compile_output(&invocation, path, index, work.path());
+                let command = compile_command(
+                    compiler,
+                    &spec,
+                    &sysroot_paths.include_directory(),
+                    &invocation,
+                    path,
+                    *language,
+                    output.as_deref(),
+                );
+                let status = runner.run(command)?;
+                if status != 0 {
+                    failed_status = failed_status.or(Some(status));
+                }
+                if let Some(object) = output.filter(|_| invocation.stage == Stage::Link) {
+                    link_items.push(LinkItem::Path(object));
+                }
+            }
+            Input::LinkerInput(path) => link_items.push(LinkItem::Path(path.clone())),
+            Input::Library(name) => link_items.push(LinkItem::Library(name.clone())),
+            Input::LinkerFlag(flag) => link_items.push(LinkItem::Flag(flag.clone())),
+        }
+    }
+    if let Some(status) = failed_status {
+        return Ok(status);
+    }
+    if invocation.stage != Stage::Link {
+        return Ok(0);
+    }
+
+    let linker = discovery::find_linker(environment)?;
+    let mut search = invocation.library_directories.clone();
+    search.push(sysroot_paths.library_directory());
+    let items = resolve_libraries(link_items, &search, runner.print_only)?;
+    let output = invocation
+        .output
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("a.out"));
+    link(&runner, &linker, &sysroot_paths, items, &output)
+}
+
+/// Prints the answer to `--version`, `--help` or `-dumpmachine`.
+fn answer(query: Query, spec: &TargetSpec) {
+    match query {
+        Query::Version => {
+            println!("unikcc (unik) {}", env!("CARGO_PKG_VERSION"));
+            println!("Target: {} ({})", spec.name, spec.c_triple);
+        }
+        Query::DumpMachine => println!("{}", spec.c_triple),
+        Query::Help => print!("{HELP}"),
+    }
+}
+
+const HELP: &str = "\
+Usage: unikcc [options] file...
+Compiles C sources and links them with the unik library OS into one bootable image.
+
+  -o <file>            write the output to <file> (default: a.out)
+  -c / -S / -E         stop after compiling / making assembly / preprocessing
+  -O<level> -g -W… -f… -m… -std=… -I -D -U -include -x <language>
+                       as in gcc (passed to the C compiler)
+  -L <dir> -l<name>    search <dir> for lib<name>.a (-lc -lm -lpthread are built in)
+  -Wl,<a,b> -Xlinker <a>
+                       pass options to the linker (LLD)
+  -v                   print every command before running it
+  -###                 print the commands and run none
+  --target <name>      target to build for (default: x86_64)
+  --cc <compiler>      C compiler to use (default: $UNIK_CC, else the newest clang)
+  -dumpmachine         print the target's C triple
+  --version            print the version
+
+Environment: UNIK_CC, UNIK_LD, UNIK_RUSTC, UNIK_CARGO, UNIK_SYSROOT_DIR, UNIK_SOURCE_DIR.
+";
+
+/// Every named file must exist before anything runs (gcc's message, then its
+/// "no input files" when nothing usable is left).
+fn check_inputs(invocation: &Invocation) -> Result<()> {
+    let mut errors = Vec::new();
+    let mut present = 0;
+    for input in &invocation.inputs {
+        let path = match input {
+            Input::Source { path, .. } | Input::LinkerInput(path) => path,
+            Input::Library(_) | Input::LinkerFlag(_) => continue,
+        };
+        if path.exists() {
+            present += 1;
+        } else {
+            errors.push(arguments::Diagnostic::Error(format!(
+                "{}: No such file or directory",
+                path.display()
+            )));
+        }
+    }
+    if present == 0 {
+        errors.push(arguments::Diagnostic::Fatal("no input files".to_string()));
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::InvalidCommandLine(UsageErrors(errors)))
+    }
+}
+
+/// Where one compile writes: the user's `-o`, gcc's `<stem>.o`/`<stem>.s` in the
+/// working directory, standard output for `-E` without `-o`, or a temporary object
+/// when linking.
+fn compile_output(
+    invocation: &Invocation,
+    source: &Path,
+    index: usize,
+    work: &Path,
+) -> Option<PathBuf> {
+    let stem = source
+        .file_stem()
+        .unwrap_or(OsStr::new("out"))
+        .to_os_string();
+    let with_suffix = |suffix: &str| {
+        let mut name = stem.clone();
+        name.push(suffix);
+        PathBuf::from(name)
+    };
+    match invocation.stage {
+        Stage::Preprocess => invocation.output.clone(),
+        Stage::Assembly => Some(
+            invocation
+                .output
+                .clone()
+                .unwrap_or_else(|| with_suffix(".s")),
+        ),
+        Stage::Compile => Some(
+            invocation
+                .output
+                .clone()
+                .unwrap_or_else(|| with_suffix(".o")),
+        ),
+        Stage::Link => {
+            // Distinct names even for a.c and dir/a.c.
+            let mut name = OsString::from(format!("{index}-"));
+            name.push(with_suffix(".o"));
+            Some(work.join(name))
+        }
+    }
+}
+
+/// The compiler command for one source.
+fn compile_command(
+    compiler: &CCompiler,
+    spec: &TargetSpec,
+    include_directory: &Path,
+    invocation: &Invocation,
+    source: &Path,
+    language: Language,
+    output: Option<&Path>,
+) -> Command {
+    let mut command = Command::new(&compiler.path);
+    command
+        .args(compiler.target_arguments(spec))
+        .arg("-nostdinc")
+        .arg("-isystem")
+        .arg(include_directory)
+        .args(FIXED_COMPILER_FLAGS)
+        .args(&invocation.compiler_flags);
+    command.arg(match invocation.stage {
+        Stage::Preprocess => "-E",
+        Stage::Assembly => "-S",
+        Stage::Compile | Stage::Link => "-c",
+    });
+    command.arg("-x").arg(language.x_name()).arg(source);
+    if let Some(output) = output {
+        command.arg("-o").arg(output);
+    }
+    command
+}
+
+/// One item of the link line, in command-line order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum LinkItem {
+    Path(PathBuf),
+    Library(OsString),
+    Flag(OsString),
+}
+
+/// Turns `-lname` into the archive path (`-L` directories first, then the
+/// sysroot), dropping the ones the runtime provides. `-l:file.a` names the file.
+fn resolve_libraries(
+    items: Vec<LinkItem>,
+    search: &[PathBuf],
+    print_only: bool,
+) -> Result<Vec<OsString>> {
+    let mut resolved = Vec::new();
+    for item in items {
+        match item {
+            LinkItem::Path(path) => resolved.push(path.into_os_string()),
+            LinkItem::Flag(flag) => resolved.push(flag),
+            LinkItem::Library(name) => {
+                let text = name.to_string_lossy();
+                if PROVIDED_BY_THE_RUNTIME.contains(&text.as_ref()) {
+                    continue;
+                }
+                let file = match text.strip_prefix(':') {
+                    Some(exact) => exact.to_string(),
+                    None => format!("lib{text}.a"),
+                };
+                match search
+                    .iter()
+                    .map(|directory| directory.join(&file))
+                    .find(|path| path.is_file())
+                {
+                    Some(path) => resolved.push(path.into_os_string()),
+                    None if print_only => resolved.push(OsString::from(format!("-l{text}"))),
+                    None => {
+                        let directories: Vec<String> = search
+                            .iter()
+                            .map(|path| path.display().to_string())
+                            .collect();
+                        return Err(Error::Usage(format!(
+                            "cannot find -l{text} (looked for {file} in {}; unik links static archives only)",
+                            directories.join(", ")
+                        )));
+                    }
+                }
+            }
+        }
+    }
+    Ok(resolved)
+}
+
+/// Links into a temporary file beside the output and renames it into place, so a
+/// failed link never leaves a partial image (a stale one from an earlier build is
+/// left untouched, as gcc does).
+fn link(
+    runner: &Runner,
+    linker: &Linker,
+    sysroot: &SysrootPaths,
+    items: Vec<OsString>,
+    output: &Path,
+) -> Result<i32> {
+    let directory = match output.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    if runner.print_only {
+        runner.run(link_command(linker, sysroot, &items, output))?;
+        return Ok(0);
+    }
+    let temporary = tempfile::Builder::new()
+        .prefix(".unikcc-")
+        .suffix(".tmp")
+        .tempfile_in(&directory)
+        .map_err(|source| Error::io("cannot create the output in", &directory, source))?
+        .into_temp_path();
+    let status = runner.run(link_command(linker, sysroot, &items, &temporary))?;
+    if status != 0 {
+        // Dropping `temporary` deletes whatever the linker left.
+        return Ok(status);
+    }
+    temporary
+        .persist(output)
+        .map_err(|error| Error::io("cannot write", output, error.error))?;
+    Ok(0)
+}
+
+/// The LLD command line (runtime/README.md "Compiling C for the runtime").
+fn link_command(
+    linker: &Linker,
+    sysroot: &SysrootPaths,
+    items: &[OsString],
+    output: &Path,
+) -> Command {
+    let mut command = Command::new(&linker.path);
+    command
+        .args(&linker.leading_arguments)
+        .args([
+            "-static",
+            "-nostdlib",
+            "--gc-sections",
+            "-z",
+            "max-page-size=4096",
+            "--build-id=none",
+        ])
+        .arg("-T")
+        .arg(sysroot.linker_script())
+        .args(items)
+        .arg(sysroot.runtime_archive())
+        .arg("-o")
+        .arg(output);
+    command
+}
+
+/// Runs (or, for `-###`, only prints) commands.
+struct Runner {
+    verbose: bool,
+    print_only: bool,
+}
+
+impl Runner {
+    /// Runs a command with inherited stdio (diagnostics reach the user unmangled);
+    /// returns its exit status (1 when it died of a signal, as gcc reports).
+    fn run(&self, mut command: Command) -> Result<i32> {
+        if self.verbose || self.print_only {
+            let line = unik_sysroot::describe(&command);
+            let mut stderr = std::io::stderr().lock();
+            // A closed stderr must not stop the build.
+            let _ = writeln!(stderr, " {line}");
+        }
+        if self.print_only {
+            return Ok(0);
+        }
+        let status = command.status().map_err(|source| Error::Spawn {
+            program: PathBuf::from(command.get_program()),
+            source,
+        })?;
+        Ok(status.code().unwrap_or(1))
+    }
+}
+
+/// The sysroot's paths, with the sysroot held (share-locked) while we use it.
+struct SysrootPaths {
+    directory: PathBuf,
+    _held: Option<unik_sysroot::Sysroot>,
+}
+
+impl SysrootPaths {
+    fn at(directory: PathBuf) -> Self {
+        SysrootPaths {
+            directory,
+            _held: None,
+        }
+    }
+    fn held(sysroot: unik_sysroot::Sysroot) -> Self {
+        SysrootPaths {
+            directory: sysroot.directory().to_path_buf(),
+            _held: Some(sysroot),
+        }
+    }
+    fn include_directory(&self) -> PathBuf {
+        self.directory.join("include")
+    }
+    fn library_directory(&self) -> PathBuf {
+        self.directory.join("lib")
+    }
+    fn linker_script(&self) -> PathBuf {
+        self.library_directory().join("link.ld")
+    }
+    fn runtime_archive(&self) -> PathBuf {
+        self.library_directory().join("libunik.a")
+    }
+}
