@@ -6,7 +6,9 @@
 
 pub mod cmdline;
 pub mod discovery;
+pub mod doctor;
 pub mod error;
+pub mod run;
 pub mod sysroot;
 pub mod target;
 pub mod unikcc;

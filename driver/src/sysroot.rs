@@ -1,7 +1,7 @@
 //! Where the driver finds (and, when needed, builds) a target's sysroot: the glue
 //! between toolchain discovery and the `unik-sysroot` builder.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use unik_sysroot::{BuildReason, BuildRequest, Location, Sysroot, Toolchain};
 
@@ -15,7 +15,11 @@ pub fn source_directory(environment: &Environment) -> PathBuf {
     environment
         .get("UNIK_SOURCE_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/..")))
+        .unwrap_or_else(|| {
+            let built_from = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+            // `/work/unik` reads better than `/work/unik/driver/..` in messages.
+            built_from.canonicalize().unwrap_or(built_from)
+        })
 }
 
 /// The sysroot cache root (see [`unik_sysroot::default_root`]).

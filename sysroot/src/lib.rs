@@ -64,7 +64,7 @@ pub enum Error {
         source: io::Error,
     },
     /// Cargo ran and failed; `output` holds everything it printed.
-    #[error("building the {target} runtime failed: `{command}` exited with {status}\n{output}")]
+    #[error("building the {target} runtime failed ({status}): {command}\n{output}")]
     CargoFailed {
         target: String,
         command: String,

@@ -1,1 +1,169 @@
-fn main() {}
+//! `unik`: runs unik images and manages the toolchain (`run`, `doctor`, `sysroot`).
+#![forbid(unsafe_code)]
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use unik::discovery::Environment;
+use unik::run::{Accelerator, RunOptions};
+use unik::sysroot::{self, EnsureOptions};
+use unik::target::{DEFAULT_TARGET, TargetSpec};
+
+/// The status `unik` returns when it fails itself (not the guest): 125, as
+/// timeout(1) and container runners do, so that it cannot be taken for a status
+/// the program chose.
+const OWN_FAILURE: u8 = 125;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "unik",
+    version,
+    about = "Run unik unikernel images and manage the unik toolchain"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Boot an image under QEMU; the exit status is the program's.
+    Run(RunArguments),
+    /// Show which tools were found and how to install the missing ones.
+    Doctor,
+    /// Build or locate the prebuilt runtime, headers and linker script.
+    #[command(subcommand)]
+    Sysroot(SysrootCommand),
+}
+
+#[derive(Debug, Args)]
+struct RunArguments {
+    /// QEMU machine: microvm (default) or q35.
+    #[arg(long, value_name = "MACHINE")]
+    machine: Option<String>,
+    /// Accelerator: tcg, kvm or auto [default: $UNIK_ACCEL, else tcg].
+    #[arg(long, value_name = "ACCEL")]
+    accel: Option<String>,
+    /// Guest memory size (QEMU's -m syntax, e.g. 256M) [default: the target's].
+    #[arg(short = 'm', long, value_name = "SIZE")]
+    memory: Option<String>,
+    /// Stop the guest after SECS seconds and exit with status 124.
+    #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
+    timeout: Option<Duration>,
+    /// Set an environment variable for the program (repeatable).
+    #[arg(long = "env", value_name = "KEY=VALUE")]
+    environment: Vec<OsString>,
+    /// Print the QEMU command and the runtime's boot log.
+    #[arg(short, long)]
+    verbose: bool,
+    /// Print the QEMU command and run nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// The image built by unikcc.
+    image: PathBuf,
+    /// Arguments for the program (after `--`).
+    #[arg(last = true, value_name = "ARGS")]
+    arguments: Vec<OsString>,
+}
+
+#[derive(Debug, Subcommand)]
+enum SysrootCommand {
+    /// Build (if out of date) and install the sysroot for a target.
+    Build {
+        #[arg(long, default_value = DEFAULT_TARGET)]
+        target: String,
+        /// Rebuild even if it is up to date.
+        #[arg(long)]
+        force: bool,
+        /// Show cargo's output.
+        #[arg(short, long)]
+        verbose: bool,
+    },
+    /// Print the sysroot directory of a target.
+    Path {
+        #[arg(long, default_value = DEFAULT_TARGET)]
+        target: String,
+    },
+}
+
+fn parse_seconds(text: &str) -> Result<Duration, String> {
+    let seconds: f64 = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of seconds"))?;
+    if !(seconds.is_finite() && seconds > 0.0) {
+        return Err(format!(
+            "`{text}`: the timeout must be a positive number of seconds"
+        ));
+    }
+    Duration::try_from_secs_f64(seconds).map_err(|error| format!("`{text}`: {error}"))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let environment = Environment::from_process();
+    match execute(cli.command, &environment) {
+        Ok(status) => ExitCode::from(status),
+        Err(error) => {
+            eprintln!("unik: error: {error}");
+            ExitCode::from(OWN_FAILURE)
+        }
+    }
+}
+
+fn execute(command: Command, environment: &Environment) -> unik::Result<u8> {
+    match command {
+        Command::Run(arguments) => {
+            let accelerator = match &arguments.accel {
+                Some(text) => Accelerator::parse(text)?,
+                None => Accelerator::default_from(environment)?,
+            };
+            let options = RunOptions {
+                image: arguments.image,
+                arguments: arguments.arguments,
+                environment: arguments.environment,
+                machine: arguments.machine,
+                accelerator,
+                memory: arguments.memory,
+                timeout: arguments.timeout,
+                verbose: arguments.verbose,
+                dry_run: arguments.dry_run,
+            };
+            let outcome = unik::run::run(environment, &options)?;
+            if let Some(message) = outcome.message() {
+                eprintln!("{message}");
+            }
+            Ok(u8::try_from(outcome.exit_status()).unwrap_or(OWN_FAILURE))
+        }
+        Command::Doctor => {
+            let report = unik::doctor::diagnose(environment)?;
+            print!("{}", report.render());
+            Ok(if report.ready() { 0 } else { 1 })
+        }
+        Command::Sysroot(SysrootCommand::Build {
+            target,
+            force,
+            verbose,
+        }) => {
+            let spec = TargetSpec::find(&target)?;
+            let options = EnsureOptions {
+                c_compiler: None,
+                force,
+                verbose,
+            };
+            let built = sysroot::ensure(environment, &spec, options, |reason| {
+                eprintln!("{}", sysroot::progress_line("unik", &spec, reason));
+            })?;
+            println!("{}", built.directory().display());
+            Ok(0)
+        }
+        Command::Sysroot(SysrootCommand::Path { target }) => {
+            let spec = TargetSpec::find(&target)?;
+            println!("{}", sysroot::directory(environment, &spec)?.display());
+            Ok(0)
+        }
+    }
+}

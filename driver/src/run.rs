@@ -1,0 +1,591 @@
+//! `unik run`: boots an image under QEMU and returns the guest program's exit
+//! status.
+//!
+//! Devices (runtime/README.md, "Exit statuses" and the console interface):
+//! COM1 (the spec's console port) on our stdin/stdout, COM2 at 0x2f8 on our
+//! stderr, `isa-debug-exit` at the spec's exit port, and an `isa-debugcon` at the
+//! status port writing into a temporary file: the runtime writes `exit N\n` there
+//! just before it exits, because isa-debug-exit's own status `(N << 1) | 1` loses
+//! the top bit of N.
+
+use std::ffi::{OsStr, OsString};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::time::Duration;
+
+use target_lexicon::Architecture;
+use wait_timeout::ChildExt;
+
+use crate::cmdline;
+use crate::discovery::{self, Environment};
+use crate::error::{Error, Result};
+use crate::target::TargetSpec;
+
+/// The exit status `unik run` returns when it stopped a guest after `--timeout`
+/// (the value `timeout(1)` uses).
+pub const TIMED_OUT_STATUS: i32 = 124;
+
+/// The error console's UART: the second PC serial port (its standard I/O base and
+/// IRQ), which the runtime detects at boot.
+const ERROR_CONSOLE_PORT: u16 = 0x2f8;
+const ERROR_CONSOLE_IRQ: u8 = 3;
+/// COM1's IRQ on the PC.
+const CONSOLE_IRQ: u8 = 4;
+
+/// How long QEMU gets to exit after SIGTERM before it is killed.
+const TERMINATE_GRACE: Duration = Duration::from_secs(2);
+
+/// Which accelerator QEMU uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Accelerator {
+    Tcg,
+    Kvm,
+    /// KVM when `/dev/kvm` is usable, else TCG.
+    Auto,
+}
+
+impl Accelerator {
+    /// Parses `tcg`, `kvm` or `auto`.
+    pub fn parse(text: &str) -> Result<Self> {
+        match text {
+            "tcg" => Ok(Accelerator::Tcg),
+            "kvm" => Ok(Accelerator::Kvm),
+            "auto" => Ok(Accelerator::Auto),
+            other => Err(Error::Usage(format!(
+                "unknown accelerator `{other}` (expected tcg, kvm or auto)"
+            ))),
+        }
+    }
+
+    /// The default: `$UNIK_ACCEL` if set, else TCG. Not `auto`: on the machines we
+    /// test on, a KVM guest takes longer to start than the whole TCG run of a small
+    /// program, and TCG behaves the same everywhere.
+    pub fn default_from(environment: &Environment) -> Result<Self> {
+        match environment.get_text("UNIK_ACCEL") {
+            Some(text) => Accelerator::parse(&text),
+            None => Ok(Accelerator::Tcg),
+        }
+    }
+}
+
+/// Everything `unik run` was asked to do.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub image: PathBuf,
+    /// Arguments after `--`; `argv[0]` is the image's file name.
+    pub arguments: Vec<OsString>,
+    /// `--env KEY=VALUE` entries.
+    pub environment: Vec<OsString>,
+    /// QEMU machine (default: the target spec's).
+    pub machine: Option<String>,
+    pub accelerator: Accelerator,
+    /// `-m` size (default: the target spec's).
+    pub memory: Option<String>,
+    pub timeout: Option<Duration>,
+    /// Boot log (`unik.verbose`) and the QEMU command on stderr.
+    pub verbose: bool,
+    /// Print the QEMU command and run nothing.
+    pub dry_run: bool,
+}
+
+/// Reads the image's ELF header and returns its target.
+pub fn image_target(path: &Path) -> Result<TargetSpec> {
+    let bytes = fs::read(path).map_err(|source| Error::io("cannot read", path, source))?;
+    let file = object::File::parse(&*bytes).map_err(|error| Error::NotAnImage {
+        path: path.to_path_buf(),
+        message: error.to_string(),
+    })?;
+    use object::Object;
+    if file.format() != object::BinaryFormat::Elf {
+        return Err(Error::NotAnImage {
+            path: path.to_path_buf(),
+            message: format!("{:?} file", file.format()),
+        });
+    }
+    let (arch, name) = match file.architecture() {
+        object::Architecture::X86_64 => (Architecture::X86_64, "x86_64"),
+        object::Architecture::Aarch64 => (
+            Architecture::Aarch64(target_lexicon::Aarch64Architecture::Aarch64),
+            "aarch64",
+        ),
+        other => {
+            return Err(Error::UnsupportedArch {
+                path: path.to_path_buf(),
+                arch: format!("{other:?}"),
+                supported: supported_arches()?,
+            });
+        }
+    };
+    TargetSpec::for_arch(arch)?.ok_or_else(|| {
+        supported_arches().map_or_else(
+            |error| error,
+            |supported| Error::UnsupportedArch {
+                path: path.to_path_buf(),
+                arch: name.to_string(),
+                supported,
+            },
+        )
+    })
+}
+
+fn supported_arches() -> Result<String> {
+    Ok(TargetSpec::all()?
+        .iter()
+        .map(|spec| spec.arch.to_string())
+        .collect::<Vec<_>>()
+        .join(", "))
+}
+
+/// Escapes a value for QEMU's `key=value,…` option syntax (a comma is doubled).
+fn option_value(path: &Path) -> OsString {
+    let text = path.as_os_str().to_string_lossy();
+    OsString::from(text.replace(',', ",,"))
+}
+
+/// The kernel command line: `--env` entries, `unik.verbose`, `--`, the image's
+/// file name, the arguments (runtime/README.md, "Program start and exit").
+pub fn kernel_command_line(options: &RunOptions) -> Result<Vec<u8>> {
+    let mut parameters: Vec<OsString> = Vec::new();
+    for entry in &options.environment {
+        cmdline::check_environment_entry(entry)?;
+        parameters.push(entry.clone());
+    }
+    if options.verbose {
+        parameters.push(OsString::from("unik.verbose"));
+    }
+    let name = options
+        .image
+        .file_name()
+        .map(OsStr::to_os_string)
+        .unwrap_or_else(|| OsString::from("app"));
+    let mut arguments = vec![name];
+    arguments.extend(options.arguments.iter().cloned());
+    cmdline::build(&parameters, &arguments)
+}
+
+/// The QEMU command for `options`, with the status file at `status_file`.
+pub fn qemu_command(
+    qemu: &Path,
+    spec: &TargetSpec,
+    options: &RunOptions,
+    accelerator: Accelerator,
+    status_file: &Path,
+) -> Result<Command> {
+    use std::os::unix::ffi::OsStringExt;
+    let (accel, cpu) = match accelerator {
+        Accelerator::Kvm => ("kvm", &spec.qemu.cpu_kvm),
+        Accelerator::Tcg | Accelerator::Auto => ("tcg", &spec.qemu.cpu_tcg),
+    };
+    let machine = options.machine.as_deref().unwrap_or(&spec.qemu.machine);
+    let memory = options.memory.as_deref().unwrap_or(&spec.qemu.memory);
+    let mut command = Command::new(qemu);
+    command
+        .args(["-M", machine, "-accel", accel, "-cpu", cpu, "-m", memory])
+        .args(["-nodefaults", "-no-user-config", "-nographic", "-no-reboot"]);
+    if let Some(firmware) = &spec.qemu.firmware {
+        command.args(["-bios", firmware]);
+    }
+    command
+        .arg("-kernel")
+        .arg(&options.image)
+        .arg("-append")
+        .arg(OsString::from_vec(kernel_command_line(options)?));
+    // stdout/stdin: COM1. signal=on (the default) keeps Ctrl-C stopping QEMU.
+    command
+        .args(["-chardev", "stdio,id=unik-console"])
+        .arg("-device")
+        .arg(format!(
+            "isa-serial,chardev=unik-console,iobase={:#x},irq={CONSOLE_IRQ}",
+            spec.console.port
+        ));
+    // stderr: COM2. `append=on` so that a redirected log file is not truncated.
+    command
+        .args(["-chardev", "file,id=unik-stderr,path=/dev/stderr,append=on"])
+        .arg("-device")
+        .arg(format!(
+            "isa-serial,chardev=unik-stderr,iobase={ERROR_CONSOLE_PORT:#x},irq={ERROR_CONSOLE_IRQ}"
+        ));
+    command.arg("-device").arg(format!(
+        "isa-debug-exit,iobase={:#x},iosize=0x4",
+        spec.exit_device.port
+    ));
+    if let Some(status_port) = spec.exit_device.status_port {
+        let mut chardev = OsString::from("file,id=unik-status,path=");
+        chardev.push(option_value(status_file));
+        command
+            .arg("-chardev")
+            .arg(chardev)
+            .arg("-device")
+            .arg(format!(
+                "isa-debugcon,iobase={status_port:#x},chardev=unik-status"
+            ));
+    }
+    Ok(command)
+}
+
+/// The guest's exit status from the status file: the last complete `exit N` line
+/// (N in 0..=255). `None` means the guest never reported one.
+pub fn decode_status(contents: &[u8]) -> Option<i32> {
+    let complete = match contents.iter().rposition(|&byte| byte == b'\n') {
+        Some(end) => &contents[..end],
+        None => return None,
+    };
+    complete
+        .split(|&byte| byte == b'\n')
+        .rev()
+        .find_map(|line| {
+            let number = line.strip_prefix(b"exit ")?;
+            if number.is_empty() || number.len() > 3 || !number.iter().all(u8::is_ascii_digit) {
+                return None;
+            }
+            let value: i32 = std::str::from_utf8(number).ok()?.parse().ok()?;
+            (0..=255).contains(&value).then_some(value)
+        })
+}
+
+/// What happened to a run, for the caller to report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunOutcome {
+    /// The guest reported this status.
+    Exited(i32),
+    /// `--dry-run`: nothing ran.
+    DryRun,
+    /// QEMU stopped without a status line (QEMU error, triple fault, …); QEMU's own
+    /// exit code, or `None` if it died of a signal.
+    NoStatus(Option<i32>),
+    /// Stopped after `--timeout`.
+    TimedOut(Duration),
+}
+
+impl RunOutcome {
+    /// The exit status `unik run` returns.
+    pub fn exit_status(&self) -> i32 {
+        match self {
+            RunOutcome::Exited(status) => *status,
+            RunOutcome::DryRun => 0,
+            RunOutcome::NoStatus(_) => 1,
+            RunOutcome::TimedOut(_) => TIMED_OUT_STATUS,
+        }
+    }
+
+    /// The line `unik run` prints on stderr, if any.
+    pub fn message(&self) -> Option<String> {
+        match self {
+            RunOutcome::Exited(_) | RunOutcome::DryRun => None,
+            RunOutcome::NoStatus(code) => Some(format!(
+                "unik run: the guest stopped without an exit status (QEMU exit code {})",
+                code.map_or_else(
+                    || "none: killed by a signal".to_string(),
+                    |code| code.to_string()
+                )
+            )),
+            RunOutcome::TimedOut(after) => Some(format!(
+                "unik run: timed out after {} s; guest stopped",
+                after.as_secs_f64()
+            )),
+        }
+    }
+}
+
+/// Boots the image and waits for it.
+pub fn run(environment: &Environment, options: &RunOptions) -> Result<RunOutcome> {
+    let spec = image_target(&options.image)?;
+    let qemu = discovery::find_qemu(environment, &spec)?;
+    let accelerator = match options.accelerator {
+        Accelerator::Auto if discovery::kvm_usable().is_ok() => Accelerator::Kvm,
+        Accelerator::Auto => Accelerator::Tcg,
+        Accelerator::Kvm => {
+            discovery::kvm_usable().map_err(|reason| {
+                Error::Usage(format!("--accel kvm: {reason} (use --accel tcg)"))
+            })?;
+            Accelerator::Kvm
+        }
+        Accelerator::Tcg => Accelerator::Tcg,
+    };
+    let work = tempfile::Builder::new()
+        .prefix("unik-run-")
+        .tempdir()
+        .map_err(|source| {
+            Error::io(
+                "cannot create a temporary directory in",
+                std::env::temp_dir(),
+                source,
+            )
+        })?;
+    let status_file = work.path().join("status");
+    let mut command = qemu_command(&qemu, &spec, options, accelerator, &status_file)?;
+    if options.dry_run || options.verbose {
+        let line = unik_sysroot::describe(&command);
+        if options.dry_run {
+            println!("{line}");
+            return Ok(RunOutcome::DryRun);
+        }
+        eprintln!("{line}");
+    }
+    let mut child = command.spawn().map_err(|source| Error::Spawn {
+        program: qemu.clone(),
+        source,
+    })?;
+    let exit = match options.timeout {
+        Some(limit) => match child
+            .wait_timeout(limit)
+            .map_err(|source| Error::io("cannot wait for", &qemu, source))?
+        {
+            Some(status) => status,
+            None => {
+                stop(&mut child, &qemu)?;
+                return Ok(RunOutcome::TimedOut(limit));
+            }
+        },
+        None => child
+            .wait()
+            .map_err(|source| Error::io("cannot wait for", &qemu, source))?,
+    };
+    let contents = match fs::read(&status_file) {
+        Ok(contents) => contents,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(error) => return Err(Error::io("cannot read", &status_file, error)),
+    };
+    Ok(match decode_status(&contents) {
+        Some(status) => RunOutcome::Exited(status),
+        None => RunOutcome::NoStatus(exit.code()),
+    })
+}
+
+/// Stops QEMU: SIGTERM first (QEMU then restores the terminal it put in raw
+/// mode), SIGKILL if it has not exited after a grace period.
+fn stop(child: &mut Child, qemu: &Path) -> Result<()> {
+    let terminated = i32::try_from(child.id())
+        .ok()
+        .map(nix::unistd::Pid::from_raw)
+        .is_some_and(|pid| nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).is_ok());
+    if terminated
+        && child
+            .wait_timeout(TERMINATE_GRACE)
+            .map_err(|source| Error::io("cannot wait for", qemu, source))?
+            .is_some()
+    {
+        return Ok(());
+    }
+    // Already exited is fine: kill then reports an error we do not need.
+    let _ = child.kill();
+    child
+        .wait()
+        .map_err(|source| Error::io("cannot wait for", qemu, source))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options(image: &str) -> RunOptions {
+        RunOptions {
+            image: PathBuf::from(image),
+            arguments: Vec::new(),
+            environment: Vec::new(),
+            machine: None,
+            accelerator: Accelerator::Tcg,
+            memory: None,
+            timeout: None,
+            verbose: false,
+            dry_run: false,
+        }
+    }
+
+    fn arguments_of(command: &Command) -> Vec<String> {
+        command
+            .get_args()
+            .map(|argument| argument.to_string_lossy().into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn status_lines_are_decoded_exactly() {
+        assert_eq!(decode_status(b"exit 0\n"), Some(0));
+        assert_eq!(decode_status(b"exit 255\n"), Some(255));
+        assert_eq!(decode_status(b"noise\nexit 42\n"), Some(42));
+        assert_eq!(decode_status(b"exit 1\nexit 2\n"), Some(2));
+        // Incomplete, malformed or out of range: no status.
+        assert_eq!(decode_status(b""), None);
+        assert_eq!(decode_status(b"exit 7"), None);
+        assert_eq!(decode_status(b"exit \n"), None);
+        assert_eq!(decode_status(b"exit -1\n"), None);
+        assert_eq!(decode_status(b"exit 256\n"), None);
+        assert_eq!(decode_status(b"exit 0042\n"), None);
+        assert_eq!(decode_status(b"exit 4x\n"), None);
+        assert_eq!(decode_status(b"exit 3\nexit 9"), Some(3));
+    }
+
+    #[test]
+    fn outcome_messages() {
+        assert_eq!(
+            RunOutcome::NoStatus(Some(0)).message().as_deref(),
+            Some("unik run: the guest stopped without an exit status (QEMU exit code 0)")
+        );
+        assert_eq!(RunOutcome::NoStatus(Some(0)).exit_status(), 1);
+        assert_eq!(
+            RunOutcome::TimedOut(Duration::from_secs(5))
+                .message()
+                .as_deref(),
+            Some("unik run: timed out after 5 s; guest stopped")
+        );
+        assert_eq!(
+            RunOutcome::TimedOut(Duration::from_secs(5)).exit_status(),
+            124
+        );
+        assert_eq!(RunOutcome::Exited(42).exit_status(), 42);
+        assert_eq!(RunOutcome::Exited(42).message(), None);
+    }
+
+    #[test]
+    fn the_qemu_line_wires_every_device() {
+        let spec = TargetSpec::find("x86_64").unwrap();
+        let mut run = options("/images/hello.img");
+        run.arguments = vec![OsString::from("two words")];
+        run.environment = vec![OsString::from("A=1")];
+        let command = qemu_command(
+            Path::new("/q/qemu"),
+            &spec,
+            &run,
+            Accelerator::Tcg,
+            Path::new("/t/a,b/status"),
+        )
+        .unwrap();
+        assert_eq!(
+            arguments_of(&command),
+            [
+                "-M",
+                "microvm",
+                "-accel",
+                "tcg",
+                "-cpu",
+                "max",
+                "-m",
+                "128M",
+                "-nodefaults",
+                "-no-user-config",
+                "-nographic",
+                "-no-reboot",
+                "-bios",
+                "qboot.rom",
+                "-kernel",
+                "/images/hello.img",
+                "-append",
+                "A=1 -- hello.img \"two words\"",
+                "-chardev",
+                "stdio,id=unik-console",
+                "-device",
+                "isa-serial,chardev=unik-console,iobase=0x3f8,irq=4",
+                "-chardev",
+                "file,id=unik-stderr,path=/dev/stderr,append=on",
+                "-device",
+                "isa-serial,chardev=unik-stderr,iobase=0x2f8,irq=3",
+                "-device",
+                "isa-debug-exit,iobase=0xf4,iosize=0x4",
+                "-chardev",
+                "file,id=unik-status,path=/t/a,,b/status",
+                "-device",
+                "isa-debugcon,iobase=0xe9,chardev=unik-status",
+            ]
+        );
+    }
+
+    #[test]
+    fn machine_memory_kvm_and_verbose_options() {
+        let spec = TargetSpec::find("x86_64").unwrap();
+        let mut run = options("app.img");
+        run.machine = Some("q35".into());
+        run.memory = Some("512M".into());
+        run.verbose = true;
+        let command = qemu_command(
+            Path::new("qemu"),
+            &spec,
+            &run,
+            Accelerator::Kvm,
+            Path::new("s"),
+        )
+        .unwrap();
+        let arguments = arguments_of(&command);
+        assert_eq!(
+            arguments[..8],
+            ["-M", "q35", "-accel", "kvm", "-cpu", "host", "-m", "512M"]
+        );
+        assert!(
+            arguments.contains(&"unik.verbose -- app.img".to_string()),
+            "{arguments:?}"
+        );
+    }
+
+    #[test]
+    fn accelerator_choice() {
+        assert_eq!(Accelerator::parse("auto").unwrap(), Accelerator::Auto);
+        assert_eq!(
+            Accelerator::parse("hvf").unwrap_err().to_string(),
+            "unknown accelerator `hvf` (expected tcg, kvm or auto)"
+        );
+        let environment = Environment::from_pairs([]);
+        assert_eq!(
+            Accelerator::default_from(&environment).unwrap(),
+            Accelerator::Tcg
+        );
+        let environment = Environment::from_pairs([("UNIK_ACCEL", OsStr::new("kvm"))]);
+        assert_eq!(
+            Accelerator::default_from(&environment).unwrap(),
+            Accelerator::Kvm
+        );
+    }
+
+    #[test]
+    fn non_images_are_refused_with_their_name() {
+        let directory = tempfile::tempdir().unwrap();
+        let text = directory.path().join("notes.txt");
+        fs::write(&text, "hello").unwrap();
+        let message = image_target(&text).unwrap_err().to_string();
+        assert!(
+            message.starts_with(&format!("{}: not an ELF image (", text.display())),
+            "{message}"
+        );
+        let missing = directory.path().join("missing.img");
+        let message = image_target(&missing).unwrap_err().to_string();
+        assert_eq!(
+            message,
+            format!(
+                "cannot read {}: No such file or directory (os error 2)",
+                missing.display()
+            )
+        );
+    }
+
+    /// A minimal ELF header (64-bit, little endian) for `machine`.
+    fn elf_header(machine: u16) -> Vec<u8> {
+        let mut bytes = vec![0u8; 64];
+        bytes[..4].copy_from_slice(b"\x7fELF");
+        bytes[4] = 2; // ELFCLASS64
+        bytes[5] = 1; // ELFDATA2LSB
+        bytes[6] = 1; // EV_CURRENT
+        bytes[16..18].copy_from_slice(&2u16.to_le_bytes()); // ET_EXEC
+        bytes[18..20].copy_from_slice(&machine.to_le_bytes());
+        bytes[20..24].copy_from_slice(&1u32.to_le_bytes());
+        bytes[52..54].copy_from_slice(&64u16.to_le_bytes()); // e_ehsize
+        bytes
+    }
+
+    #[test]
+    fn the_image_arch_picks_the_target() {
+        let directory = tempfile::tempdir().unwrap();
+        let x86 = directory.path().join("x86.img");
+        fs::write(&x86, elf_header(62)).unwrap(); // EM_X86_64
+        assert_eq!(image_target(&x86).unwrap().name, "x86_64");
+        let arm = directory.path().join("arm.img");
+        fs::write(&arm, elf_header(183)).unwrap(); // EM_AARCH64
+        assert_eq!(
+            image_target(&arm).unwrap_err().to_string(),
+            format!(
+                "{}: aarch64 images are not supported yet (supported: x86_64)",
+                arm.display()
+            )
+        );
+    }
+}
