@@ -1,11 +1,32 @@
-//! unik libc: the C library surface. (skeleton; see ../README.md)
+//! unik libc: the C library surface of the library OS (glibc LP64 ABI subset; see
+//! ../README.md and ../../sysroot/include for the headers that describe it).
+//!
+//! Layout: logic lives in safe functions that are unit-tested on the host; the C
+//! symbols are thin `extern "C"` wrappers in each module's `exports` submodule, compiled
+//! only for the real target (`cfg(not(test))`) so that a host test binary keeps the
+//! host glibc's `malloc`, `strlen` and friends. `memcpy` & co. live in the
+//! `#![no_builtins]` crate `unik-libc-memory-functions`. The variadic functions (printf
+//! family) are a thin C layer in `c/`, built by `build.rs`.
 #![cfg_attr(not(test), no_std)]
 
 pub mod format;
 pub mod numparse;
 
-use unik_kernel::BootInfo;
+pub mod ctype;
+pub mod errno;
+pub mod global;
+pub mod locale;
+pub mod memory;
+pub mod process;
+pub mod start;
+pub mod stdio;
+pub mod stdlib;
+pub mod string;
+pub mod unistd;
 
-pub fn start(_boot: &'static BootInfo) -> ! {
-    unik_kernel::exit(0)
-}
+#[cfg(not(test))]
+pub use start::start;
+
+/// Keeps the memory functions' crate linked (its symbols are only referenced from C and
+/// from compiler-generated calls).
+pub use unik_libc_memory_functions as memory_functions;

@@ -1,0 +1,253 @@
+//! Process end: `atexit`/`__cxa_atexit` handlers, `exit`, `_Exit`, `abort`, and the
+//! failure reports (`__assert_fail`, `__stack_chk_fail`) — runtime/README.md, "Program
+//! start and exit", step 4, and C11 7.22.4.
+
+use core::ffi::c_void;
+
+use crate::global::Global;
+use crate::memory::Array;
+
+/// The status a shell reports for SIGABRT (128 + 6): `abort()`'s status.
+pub const ABORT_STATUS: i32 = 134;
+
+/// One registered exit handler.
+#[derive(Clone, Copy)]
+pub enum Handler {
+    /// `atexit(function)`.
+    Plain(extern "C" fn()),
+    /// `__cxa_atexit(function, argument, dso)` (C++ destructors of static objects).
+    WithArgument(unsafe extern "C" fn(*mut c_void), *mut c_void),
+}
+
+/// The handlers, in registration order; run from the end. Handlers registered while
+/// `exit` runs them are run too (C11 leaves it undefined; glibc does this).
+static HANDLERS: Global<Array<Handler>> = Global::new(Array::new());
+
+/// Registers a handler; false when out of memory (the count is otherwise unbounded).
+pub fn register(handler: Handler) -> bool {
+    HANDLERS.with(|handlers| handlers.push(handler))
+}
+
+/// Runs and removes every registered handler, last registered first.
+pub fn run_handlers() {
+    // The cell is released before each call, so a handler may register another one.
+    while let Some(handler) = HANDLERS.with(|handlers| handlers.pop()) {
+        match handler {
+            Handler::Plain(function) => function(),
+            // SAFETY: the program registered this function for this argument.
+            Handler::WithArgument(function, argument) => unsafe { function(argument) },
+        }
+    }
+}
+
+/// A destructor in `.fini_array`.
+#[cfg(not(test))]
+type Destructor = Option<unsafe extern "C" fn()>;
+
+#[cfg(not(test))]
+unsafe extern "C" {
+    // Linker-script symbols around the destructor array (sysroot/link/<target>.ld).
+    static __fini_array_start: [Destructor; 0];
+    static __fini_array_end: [Destructor; 0];
+}
+
+/// Runs `.fini_array` from the last entry to the first (the ELF gABI order).
+#[cfg(not(test))]
+fn run_destructors() {
+    let start: *const Destructor = (&raw const __fini_array_start).cast();
+    let mut cursor: *const Destructor = (&raw const __fini_array_end).cast();
+    while cursor > start {
+        // SAFETY: the linker script brackets the array with these two symbols, so the
+        // entry below `cursor` is inside it.
+        let entry = unsafe {
+            cursor = cursor.sub(1);
+            cursor.read()
+        };
+        if let Some(destructor) = entry.filter(|function| *function as usize != usize::MAX) {
+            // SAFETY: the linker collected this pointer from a destructor section.
+            unsafe { destructor() };
+        }
+    }
+}
+
+/// C `exit` (C11 7.22.4.4): handlers in reverse order, `.fini_array` in reverse, stdio
+/// flushed, then the VM ends with `status`.
+#[cfg(not(test))]
+pub fn exit(status: i32) -> ! {
+    run_handlers();
+    run_destructors();
+    crate::stdio::flush_all();
+    unik_kernel::exit(status)
+}
+
+/// Writes a runtime message to the error console.
+pub fn report(parts: &[&[u8]]) {
+    for part in parts {
+        unik_kernel::console::write_err(part);
+    }
+}
+
+/// glibc's assertion message: `prog: file:line: func: Assertion `expr' failed.`
+/// (the function part is left out when unknown), into `out`; returns the length used.
+pub fn assertion_message(program: &[u8], expression: &[u8], file: &[u8], line: u32, function: Option<&[u8]>, out: &mut [u8]) -> usize {
+    let mut number = [0u8; 20];
+    let number_length = crate::errno::write_decimal(&mut number, i64::from(line));
+    let mut parts: [&[u8]; 11] = [b""; 11];
+    parts[0] = program;
+    parts[1] = if program.is_empty() { b"" } else { b": " };
+    parts[2] = file;
+    parts[3] = b":";
+    parts[4] = &number[..number_length];
+    parts[5] = b": ";
+    if let Some(function) = function {
+        parts[6] = function;
+        parts[7] = b": ";
+    }
+    parts[8] = b"Assertion `";
+    parts[9] = expression;
+    parts[10] = b"' failed.\n";
+    let mut used = 0;
+    for part in parts {
+        let take = part.len().min(out.len() - used);
+        out[used..used + take].copy_from_slice(&part[..take]);
+        used += take;
+    }
+    used
+}
+
+#[cfg(not(test))]
+mod exports {
+    use super::*;
+    use core::ffi::{CStr, c_char};
+
+    /// C `atexit` (C11 7.22.4.2): 0 on success, non-zero when out of memory.
+    #[unsafe(no_mangle)]
+    pub extern "C" fn atexit(function: Option<extern "C" fn()>) -> i32 {
+        match function {
+            Some(function) if register(Handler::Plain(function)) => 0,
+            _ => -1,
+        }
+    }
+
+    /// The Itanium C++ ABI's `__cxa_atexit` (3.3.5.3); the DSO handle is irrelevant in a
+    /// single static image.
+    #[unsafe(no_mangle)]
+    pub extern "C" fn __cxa_atexit(function: Option<unsafe extern "C" fn(*mut c_void)>, argument: *mut c_void, _dso: *mut c_void) -> i32 {
+        match function {
+            Some(function) if register(Handler::WithArgument(function, argument)) => 0,
+            _ => -1,
+        }
+    }
+
+    /// The DSO handle `__cxa_atexit` callers pass (normally from crtbegin.o).
+    #[unsafe(no_mangle)]
+    #[allow(non_upper_case_globals)]
+    pub static __dso_handle: crate::global::Address = crate::global::Address::NULL;
+
+    #[unsafe(no_mangle)]
+    pub extern "C" fn exit(status: i32) -> ! {
+        super::exit(status)
+    }
+
+    /// C `_Exit` (C11 7.22.4.5): no handlers, no flushing.
+    #[unsafe(no_mangle)]
+    pub extern "C" fn _Exit(status: i32) -> ! {
+        unik_kernel::exit(status)
+    }
+
+    /// POSIX `_exit`: as `_Exit`.
+    #[unsafe(no_mangle)]
+    pub extern "C" fn _exit(status: i32) -> ! {
+        unik_kernel::exit(status)
+    }
+
+    /// C `abort` (C11 7.22.4.1): reports and ends with SIGABRT's status, without
+    /// flushing stdio (as glibc since 2.27).
+    #[unsafe(no_mangle)]
+    pub extern "C" fn abort() -> ! {
+        report(&[b"unik: abort() called\n"]);
+        unik_kernel::exit(ABORT_STATUS)
+    }
+
+    /// Called by code built with `-fstack-protector` when a canary was overwritten.
+    #[unsafe(no_mangle)]
+    pub extern "C" fn __stack_chk_fail() -> ! {
+        report(&[b"unik: stack smashing detected\n"]);
+        unik_kernel::exit(ABORT_STATUS)
+    }
+
+    /// glibc's `assert` failure (what `<assert.h>`'s macro calls).
+    ///
+    /// # Safety
+    /// The strings are NUL-terminated (`function` may be NULL).
+    #[unsafe(no_mangle)]
+    pub unsafe extern "C" fn __assert_fail(expression: *const c_char, file: *const c_char, line: u32, function: *const c_char) -> ! {
+        let text = |string: *const c_char| -> &[u8] {
+            if string.is_null() {
+                b""
+            } else {
+                // SAFETY: caller's contract.
+                unsafe { CStr::from_ptr(string) }.to_bytes()
+            }
+        };
+        let function = (!function.is_null()).then(|| text(function));
+        crate::stdio::flush_all();
+        let mut message = [0u8; 1024];
+        let length = assertion_message(crate::start::program_name(), text(expression), text(file), line, function, &mut message);
+        report(&[&message[..length]]);
+        abort()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::sync::atomic::{AtomicUsize, Ordering};
+
+    static ORDER: Global<Vec<u8>> = Global::new(Vec::new());
+    static LATE: AtomicUsize = AtomicUsize::new(0);
+
+    extern "C" fn first() {
+        ORDER.with(|order| order.push(1));
+    }
+    extern "C" fn second() {
+        ORDER.with(|order| order.push(2));
+        register(Handler::Plain(late));
+    }
+    extern "C" fn late() {
+        LATE.fetch_add(1, Ordering::Relaxed);
+    }
+    unsafe extern "C" fn with_argument(argument: *mut c_void) {
+        ORDER.with(|order| order.push(argument as usize as u8));
+    }
+
+    #[test]
+    fn handlers_run_in_reverse_registration_order() {
+        let _serial = crate::global::serialize_test();
+        crate::memory::claim_test_heap();
+        assert!(register(Handler::Plain(first)));
+        assert!(register(Handler::WithArgument(with_argument, 7 as *mut c_void)));
+        for _ in 0..100 {
+            assert!(register(Handler::WithArgument(with_argument, 9 as *mut c_void)));
+        }
+        assert!(register(Handler::Plain(second)));
+        run_handlers();
+        let order = ORDER.with(|order| order.clone());
+        assert_eq!(order.len(), 103);
+        assert_eq!(order[0], 2);
+        assert!(order[1..101].iter().all(|&value| value == 9));
+        assert_eq!(&order[101..], [7, 1]);
+        assert_eq!(LATE.load(Ordering::Relaxed), 1);
+    }
+
+    #[test]
+    fn assertion_message_is_glibcs() {
+        let mut out = [0u8; 200];
+        let length = assertion_message(b"t", b"x == 1", b"t.c", 12, Some(b"main"), &mut out);
+        assert_eq!(&out[..length], b"t: t.c:12: main: Assertion `x == 1' failed.\n");
+        let length = assertion_message(b"t", b"0", b"a.c", 3, None, &mut out);
+        assert_eq!(&out[..length], b"t: a.c:3: Assertion `0' failed.\n");
+        let mut small = [0u8; 10];
+        assert_eq!(assertion_message(b"t", b"0", b"a.c", 3, None, &mut small), 10);
+    }
+}

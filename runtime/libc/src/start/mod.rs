@@ -1,0 +1,218 @@
+//! Program start (runtime/README.md, "Program start and exit"): heap, `argv` and the
+//! environment from the command line, constructors, `main`, `exit`.
+
+pub mod command_line;
+
+use core::ffi::c_char;
+use core::ptr::null_mut;
+
+use crate::global::Global;
+use crate::memory::{Array, HEAP};
+use crate::stdlib::environment;
+use command_line::{Parameter, classify_parameter, layout, split_words, words};
+
+/// `argv[0]`, for messages such as `__assert_fail`'s (glibc's `program_invocation_name`).
+pub static PROGRAM_NAME: Global<*const c_char> = Global::new(c"app".as_ptr());
+
+/// The program's name for messages.
+pub fn program_name() -> &'static [u8] {
+    let name = PROGRAM_NAME.with(|name| *name);
+    // SAFETY: PROGRAM_NAME holds a static C string or argv[0], which lives for ever.
+    unsafe { core::ffi::CStr::from_ptr(name) }.to_bytes()
+}
+
+/// Why start could not set the program up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StartError {
+    OutOfMemory,
+}
+
+/// Builds `argv` (NULL-terminated, on the heap) from the command line and adds the
+/// `KEY=VALUE` parameters to the environment. Returns `(argc, argv)`.
+pub fn build_arguments(command_line: &[u8]) -> Result<(i32, *mut *mut c_char), StartError> {
+    let buffer_length = command_line.len() + 1;
+    let buffer = HEAP.allocate(buffer_length, 1).ok_or(StartError::OutOfMemory)?;
+    // SAFETY: the block holds `buffer_length` bytes; it is never freed, since argv and
+    // environ point into it for the rest of the program.
+    let split = unsafe { core::slice::from_raw_parts_mut(buffer.as_ptr(), buffer_length) };
+    let count = split_words(command_line, split).ok_or(StartError::OutOfMemory)?;
+    let split: &[u8] = split;
+    let base = buffer.as_ptr();
+    let address_of = |word: &[u8]| -> *mut c_char {
+        // SAFETY: `word` is a subslice of `split`, which starts at `base`.
+        unsafe { base.add(word.as_ptr().offset_from(split.as_ptr()) as usize) }.cast()
+    };
+    let layout = layout(words(split, count));
+    let mut arguments: Array<*mut c_char> = Array::new();
+    for (index, word) in words(split, count).enumerate() {
+        if index < layout.parameters_end {
+            if classify_parameter(word) == Parameter::Environment && !environment::add_at_start(address_of(word)) {
+                return Err(StartError::OutOfMemory);
+            }
+        } else if index >= layout.arguments_start && !arguments.push(address_of(word)) {
+            return Err(StartError::OutOfMemory);
+        }
+    }
+    if arguments.is_empty() {
+        // A writable copy: programs may modify their argv strings.
+        let name = command_line::DEFAULT_PROGRAM_NAME;
+        let copy = HEAP.allocate(name.len() + 1, 1).ok_or(StartError::OutOfMemory)?;
+        // SAFETY: the block holds name.len() + 1 bytes.
+        unsafe {
+            copy.as_ptr().copy_from_nonoverlapping(name.as_ptr(), name.len());
+            copy.as_ptr().add(name.len()).write(0);
+        }
+        if !arguments.push(copy.as_ptr().cast()) {
+            return Err(StartError::OutOfMemory);
+        }
+    }
+    let argc = i32::try_from(arguments.len()).map_err(|_| StartError::OutOfMemory)?;
+    if !arguments.push(null_mut()) {
+        return Err(StartError::OutOfMemory);
+    }
+    // An environment that is empty is still a valid (empty) array, never NULL.
+    if !environment::ensure_initialized() {
+        return Err(StartError::OutOfMemory);
+    }
+    let argv = arguments.as_mut_ptr();
+    // SAFETY: argv holds at least one string (argv[0]).
+    PROGRAM_NAME.with(|name| *name = unsafe { *argv });
+    // The array stays alive for ever: `arguments` is not dropped-and-freed (Array has no
+    // Drop), so argv remains valid.
+    Ok((argc, argv))
+}
+
+/// A constructor in `.preinit_array`/`.init_array`: glibc passes `argc, argv, envp`.
+type Constructor = Option<unsafe extern "C" fn(i32, *mut *mut c_char, *mut *mut c_char)>;
+
+/// Runs the constructors in `start..end` in order.
+///
+/// # Safety
+/// `start..end` is an array of constructor pointers (or NULL/-1 entries, skipped).
+unsafe fn run_constructors(start: *const Constructor, end: *const Constructor, argc: i32, argv: *mut *mut c_char, envp: *mut *mut c_char) {
+    let mut cursor = start;
+    while cursor < end {
+        // SAFETY: cursor lies within the array (caller's contract).
+        let entry = unsafe { cursor.read() };
+        // Some toolchains mark unused slots with -1 (as `.ctors` did); skip them and NULL.
+        if let Some(constructor) = entry.filter(|function| *function as usize != usize::MAX) {
+            // SAFETY: the linker collected this pointer from a constructor section.
+            unsafe { constructor(argc, argv, envp) };
+        }
+        // SAFETY: still within or one past the array.
+        cursor = unsafe { cursor.add(1) };
+    }
+}
+
+#[cfg(not(test))]
+unsafe extern "C" {
+    // Linker-script symbols around the constructor arrays (sysroot/link/<target>.ld).
+    static __preinit_array_start: [Constructor; 0];
+    static __preinit_array_end: [Constructor; 0];
+    static __init_array_start: [Constructor; 0];
+    static __init_array_end: [Constructor; 0];
+    /// The program's `main` (C11 5.1.2.2.1, with glibc's third `envp` argument).
+    fn main(argc: i32, argv: *mut *mut c_char, envp: *mut *mut c_char) -> i32;
+}
+
+/// The libc's program start: sets up the heap, `argv` and `environ`, runs the
+/// constructors, calls `main` and exits with its status.
+#[cfg(not(test))]
+pub fn start(boot: &'static unik_kernel::BootInfo) -> ! {
+    // SAFETY: the kernel hands over `heap_start..heap_start + heap_len` as free RAM,
+    // mapped read-write, used by nothing else (BootInfo contract).
+    let claimed = unsafe { HEAP.claim(boot.heap_start as *mut u8, boot.heap_len) };
+    if !claimed {
+        unik_kernel::console::write_err(b"unik: the heap is too small to start the program\n");
+        unik_kernel::exit(134);
+    }
+    let Ok((argc, argv)) = build_arguments(boot.cmdline) else {
+        unik_kernel::console::write_err(b"unik: out of memory while building argv and environ\n");
+        unik_kernel::exit(134);
+    };
+    let envp = crate::stdlib::environment::current();
+    // SAFETY: the linker script defines each pair around an array of constructor
+    // pointers; argv and envp are the NULL-terminated arrays built above.
+    unsafe {
+        run_constructors(
+            (&raw const __preinit_array_start).cast(),
+            (&raw const __preinit_array_end).cast(),
+            argc,
+            argv,
+            envp,
+        );
+        run_constructors((&raw const __init_array_start).cast(), (&raw const __init_array_end).cast(), argc, argv, envp);
+    }
+    // SAFETY: the program defines `main` with the C signature; the arguments follow C's
+    // rules (argv[argc] == NULL, strings writable).
+    let status = unsafe { main(argc, argv, envp) };
+    crate::process::exit(status)
+}
+
+/// Exists so that the unused-function lint is quiet on the host build, where the
+/// constructors are exercised by the tests below.
+#[cfg(test)]
+pub fn constructors_for_test(
+    entries: &[Constructor],
+    argc: i32,
+    argv: *mut *mut c_char,
+    envp: *mut *mut c_char,
+) {
+    let range = entries.as_ptr_range();
+    // SAFETY: the range is exactly the slice.
+    unsafe { run_constructors(range.start, range.end, argc, argv, envp) };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::sync::atomic::{AtomicI32, Ordering};
+
+    static CALLS: AtomicI32 = AtomicI32::new(0);
+
+    unsafe extern "C" fn record(argc: i32, _: *mut *mut c_char, _: *mut *mut c_char) {
+        CALLS.fetch_add(argc * 10, Ordering::Relaxed);
+    }
+
+    #[test]
+    fn constructors_run_and_skip_empty_slots() {
+        let skipped: Constructor =
+            // SAFETY: -1 is only compared, never called.
+            unsafe { core::mem::transmute::<usize, Constructor>(usize::MAX) };
+        constructors_for_test(&[Some(record), None, skipped, Some(record)], 2, null_mut(), null_mut());
+        assert_eq!(CALLS.load(Ordering::Relaxed), 40);
+    }
+
+    fn strings(argv: *mut *mut c_char) -> Vec<String> {
+        let mut result = Vec::new();
+        let mut index = 0;
+        loop {
+            // SAFETY: argv is NULL-terminated.
+            let entry = unsafe { *argv.add(index) };
+            if entry.is_null() {
+                return result;
+            }
+            // SAFETY: entries are C strings.
+            result.push(unsafe { core::ffi::CStr::from_ptr(entry) }.to_str().unwrap().to_owned());
+            index += 1;
+        }
+    }
+
+    #[test]
+    fn arguments_and_environment_from_the_command_line() {
+        let _serial = crate::global::serialize_test();
+        crate::memory::claim_test_heap();
+        let (argc, argv) = build_arguments(b"t a 'b c'").unwrap();
+        assert_eq!(argc, 3);
+        assert_eq!(strings(argv), ["t", "a", "b c"]);
+        let (argc, argv) = build_arguments(b"").unwrap();
+        assert_eq!((argc, strings(argv)), (1, vec!["app".to_owned()]));
+        let (argc, argv) = build_arguments(b"UNIK_TEST_START=yes unik.verbose quiet -- prog -- x").unwrap();
+        assert_eq!((argc, strings(argv)), (3, vec!["prog".to_owned(), "--".to_owned(), "x".to_owned()]));
+        assert!(environment::lookup(b"UNIK_TEST_START").is_some());
+        assert!(environment::lookup(b"quiet").is_none());
+        assert_eq!(program_name(), b"prog");
+        let (argc, argv) = build_arguments(b"A=1 --").unwrap();
+        assert_eq!((argc, strings(argv)), (1, vec!["app".to_owned()]));
+    }
+}

@@ -1,0 +1,58 @@
+//! `<stdio.h>` on the console: `stdin`, `stdout` (line buffered) and `stderr`
+//! (unbuffered), the character and line functions, and the printf family's back end.
+//!
+//! A `FILE *` handed to C is the address of one of the three stream cells below; C never
+//! looks inside (the header keeps `FILE` opaque). A pointer that is none of them is
+//! rejected with `EBADF` instead of being trusted.
+
+pub mod printf;
+pub mod stream;
+
+use core::ffi::c_void;
+
+use crate::global::Global;
+pub use stream::{Buffering, Device, Stream};
+
+pub static STDIN: Global<Stream> = Global::new(Stream::new(0, Buffering::Line));
+pub static STDOUT: Global<Stream> = Global::new(Stream::new(1, Buffering::Line));
+pub static STDERR: Global<Stream> = Global::new(Stream::new(2, Buffering::None));
+
+/// The console as a [`Device`]: descriptor 1 is the console, 2 the error console
+/// (runtime/README.md, "Interfaces between the crates"), 0 reads the console.
+pub struct Console;
+
+impl Device for Console {
+    fn write(&mut self, descriptor: i32, bytes: &[u8]) -> bool {
+        match descriptor {
+            1 => unik_kernel::console::write(bytes),
+            2 => unik_kernel::console::write_err(bytes),
+            _ => return false,
+        }
+        true
+    }
+
+    fn read(&mut self, descriptor: i32, buffer: &mut [u8]) -> usize {
+        if descriptor != 0 {
+            return 0;
+        }
+        // Output the program has prompted with shows before it blocks for input (glibc
+        // flushes line-buffered stdout when reading stdin).
+        STDOUT.with(|stream| stream.flush(&mut Console));
+        unik_kernel::console::read(buffer)
+    }
+}
+
+/// The stream behind a C `FILE *`, if it is one of ours.
+pub fn stream_for(file: *const c_void) -> Option<&'static Global<Stream>> {
+    [&STDIN, &STDOUT, &STDERR].into_iter().find(|stream| core::ptr::addr_eq(*stream as *const Global<Stream>, file))
+}
+
+/// Flushes `stdout` and `stderr` (exit, abort paths that flush, `fflush(NULL)`).
+pub fn flush_all() -> bool {
+    let out = STDOUT.with(|stream| stream.flush(&mut Console));
+    let error = STDERR.with(|stream| stream.flush(&mut Console));
+    out && error
+}
+
+#[cfg(not(test))]
+mod exports;
