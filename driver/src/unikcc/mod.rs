@@ -467,3 +467,6 @@ impl SysrootPaths {
         self.library_directory().join("libunik.a")
     }
 }
+
+#[cfg(test)]
+mod tests;
