@@ -571,3 +571,168 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod concurrency_tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    /// A source tree and a fake cargo that "builds" libunik.a, counting its runs.
+    fn setup() -> (tempfile::TempDir, Toolchain) {
+        let directory = tempfile::tempdir().unwrap();
+        let root = directory.path();
+        for (file, text) in [
+            ("src/runtime/Cargo.toml", "[workspace]\n"),
+            ("src/sysroot/include/stdio.h", "int puts(const char *);\n"),
+            ("src/sysroot/link/x86_64.ld", "ENTRY(start)\n"),
+            ("src/targets/x86_64.toml", "name = \"x86_64\"\n"),
+        ] {
+            let path = root.join(file);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, text).unwrap();
+        }
+        let cargo = root.join("fake-cargo");
+        let script = format!(
+            "#!/bin/sh\n\
+             echo build >> {log}\n\
+             sleep 0.2\n\
+             out=\"$CARGO_TARGET_DIR/x86_64-unknown-linux-gnu/release\"\n\
+             mkdir -p \"$out\" && printf '!<arch>\\n' > \"$out/libunik.a\"\n",
+            log = root.join("builds.log").display()
+        );
+        fs::write(&cargo, script).unwrap();
+        fs::set_permissions(&cargo, fs::Permissions::from_mode(0o755)).unwrap();
+        let toolchain = Toolchain {
+            cargo,
+            rustc: PathBuf::from("rustc"),
+            c_compiler: PathBuf::from("clang"),
+            c_compiler_arguments: Vec::new(),
+        };
+        (directory, toolchain)
+    }
+
+    fn builds(root: &Path) -> usize {
+        fs::read_to_string(root.join("builds.log"))
+            .unwrap_or_default()
+            .lines()
+            .count()
+    }
+
+    #[test]
+    fn parallel_users_build_once_and_rebuild_on_change() {
+        let (directory, toolchain) = setup();
+        let root = directory.path();
+        let source = root.join("src");
+        let cache = root.join("cache");
+        let request = BuildRequest {
+            location: Location {
+                target_name: "x86_64",
+                source_dir: &source,
+                root: &cache,
+            },
+            rust_triple: "x86_64-unknown-linux-gnu",
+            target_spec_text: "name = \"x86_64\"\n",
+            toolchain: &toolchain,
+            force: false,
+            verbose: false,
+        };
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..4)
+                .map(|_| {
+                    scope.spawn(|| {
+                        let sysroot = ensure(&request, |_| {}).unwrap();
+                        assert!(sysroot.runtime_archive().is_file());
+                        assert!(sysroot.linker_script().is_file());
+                        assert!(sysroot.include_directory().join("stdio.h").is_file());
+                    })
+                })
+                .collect();
+            for handle in handles {
+                handle.join().unwrap();
+            }
+        });
+        assert_eq!(builds(root), 1);
+
+        // Up to date: no build, and open_if_fresh agrees.
+        let mut reasons = Vec::new();
+        drop(ensure(&request, |reason| reasons.push(reason)).unwrap());
+        assert!(reasons.is_empty());
+        assert!(open_if_fresh(&request.location).unwrap().is_some());
+
+        // A changed runtime source is noticed.
+        fs::write(source.join("runtime/new.rs"), "// new\n").unwrap();
+        assert!(open_if_fresh(&request.location).unwrap().is_none());
+        drop(ensure(&request, |reason| reasons.push(reason)).unwrap());
+        assert_eq!(reasons, [BuildReason::Changed]);
+
+        let forced = BuildRequest {
+            force: true,
+            ..request.clone()
+        };
+        drop(ensure(&forced, |reason| reasons.push(reason)).unwrap());
+        assert_eq!(reasons, [BuildReason::Changed, BuildReason::Forced]);
+        assert_eq!(builds(root), 3);
+    }
+
+    #[test]
+    fn a_failing_cargo_reports_its_output_and_installs_nothing() {
+        let (directory, mut toolchain) = setup();
+        let root = directory.path();
+        let cargo = root.join("failing-cargo");
+        fs::write(
+            &cargo,
+            "#!/bin/sh\necho 'error[E0425]: cannot find value' >&2\nexit 101\n",
+        )
+        .unwrap();
+        fs::set_permissions(&cargo, fs::Permissions::from_mode(0o755)).unwrap();
+        toolchain.cargo = cargo;
+        let source = root.join("src");
+        let cache = root.join("cache");
+        let request = BuildRequest {
+            location: Location {
+                target_name: "x86_64",
+                source_dir: &source,
+                root: &cache,
+            },
+            rust_triple: "x86_64-unknown-linux-gnu",
+            target_spec_text: "",
+            toolchain: &toolchain,
+            force: false,
+            verbose: false,
+        };
+        let message = ensure(&request, |_| {}).unwrap_err().to_string();
+        assert!(
+            message.starts_with("building the x86_64 runtime failed (exit status: 101): "),
+            "{message}"
+        );
+        assert!(
+            message.ends_with("error[E0425]: cannot find value\n"),
+            "{message}"
+        );
+        assert!(!cache.join("x86_64").exists());
+    }
+
+    #[test]
+    fn without_sources_an_installed_sysroot_is_used_as_is() {
+        let directory = tempfile::tempdir().unwrap();
+        let cache = directory.path().join("cache");
+        let location = Location {
+            target_name: "x86_64",
+            source_dir: &directory.path().join("gone"),
+            root: &cache,
+        };
+        let message = open_if_fresh(&location).unwrap_err().to_string();
+        assert_eq!(
+            message,
+            format!(
+                "no x86_64 sysroot at {} and no unik source tree at {} to build one from \
+                 (set UNIK_SOURCE_DIR to a unik checkout, or UNIK_SYSROOT_DIR to a prebuilt sysroot)",
+                cache.join("x86_64").display(),
+                directory.path().join("gone").display()
+            )
+        );
+        fs::create_dir_all(cache.join("x86_64")).unwrap();
+        fs::write(cache.join("x86_64/stamp"), "anything\n").unwrap();
+        assert!(open_if_fresh(&location).unwrap().is_some());
+    }
+}
