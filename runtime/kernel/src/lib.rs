@@ -1,24 +1,78 @@
-//! unik kernel: boot, arch, memory, console and exit. (skeleton; see ../README.md)
+//! unik kernel: boot, arch, memory, console and exit (see `../README.md`).
+//!
+//! The boot path is architecture specific (`arch::<name>::boot`); it sets the machine
+//! up (console, exception handling, page tables, main-thread TLS), fills in a
+//! [`BootInfo`] and hands over to [`finish_boot`], which calls the runtime's
+//! `unik_main`. Everything the libc relies on is the public surface of this file:
+//! [`BootInfo`], [`console`], [`exit`] and [`runtime_panic`].
 #![no_std]
 
+mod arch;
+mod boot_cell;
+mod command_line;
+pub mod console;
+mod memory;
+mod report;
+
+use core::fmt::Write;
+
+use report::ErrorConsole;
+
+/// What the kernel hands to the program start.
 pub struct BootInfo {
+    /// Kernel command line, without the terminating NUL (empty when none).
     pub cmdline: &'static [u8],
+    /// Free RAM for the allocator: mapped read-write, no-execute, page aligned.
     pub heap_start: usize,
     pub heap_len: usize,
 }
 
-pub mod console {
-    pub fn write(_bytes: &[u8]) {}
-    pub fn write_err(_bytes: &[u8]) {}
-    pub fn read(_buf: &mut [u8]) -> usize {
-        0
+/// Ends the VM with this status (0..=255; other values are masked with 0xff).
+pub fn exit(status: i32) -> ! {
+    // Masking like a Linux exit status (the low 8 bits of the value given to _exit).
+    let status = (status & 0xff) as u8;
+    arch::exit(status)
+}
+
+/// Used by the panic handler: prints `unik: runtime panic: <msg> at <file>:<line>` on
+/// the error console and exits 134 (the status of SIGABRT).
+pub fn runtime_panic(info: &core::panic::PanicInfo<'_>) -> ! {
+    let mut console = ErrorConsole;
+    // Writing to the console cannot fail; a formatting error only cuts the message short.
+    let _ = write!(console, "unik: runtime panic: {}", info.message());
+    if let Some(location) = info.location() {
+        let _ = write!(console, " at {}:{}", location.file(), location.line());
     }
-}
-
-pub fn exit(_status: i32) -> ! {
-    loop {}
-}
-
-pub fn runtime_panic(_info: &core::panic::PanicInfo<'_>) -> ! {
+    let _ = console.write_str("\n");
     exit(134)
+}
+
+/// Exit status of a boot that cannot go on (bad boot information, no usable RAM).
+const BOOT_FAILURE_STATUS: i32 = 1;
+
+/// Prints `unik: fatal: <message>` on the error console and ends the run with
+/// [`BOOT_FAILURE_STATUS`]. For problems found before the program starts.
+fn boot_failure(message: core::fmt::Arguments<'_>) -> ! {
+    let mut console = ErrorConsole;
+    let _ = writeln!(console, "unik: fatal: {message}");
+    exit(BOOT_FAILURE_STATUS)
+}
+
+unsafe extern "Rust" {
+    /// Defined with `#[unsafe(no_mangle)]` by the `unik-runtime` crate: the program
+    /// start (argv, constructors, `main`, `exit`).
+    ///
+    /// # Safety
+    /// Called once, on the boot stack, with the machine fully set up.
+    unsafe fn unik_main(boot: &'static BootInfo) -> !;
+}
+
+/// The end of every boot path: hands the finished [`BootInfo`] to the runtime.
+///
+/// # Safety
+/// Called once by the arch boot path, after the console, exception handling, the final
+/// page tables and the main thread's TLS are in place.
+unsafe fn finish_boot(boot: &'static BootInfo) -> ! {
+    // SAFETY: the caller guarantees the machine is set up and this runs once.
+    unsafe { unik_main(boot) }
 }

@@ -1,0 +1,173 @@
+//! The x86_64 boot path in Rust: from the entry code (long mode, bootstrap identity map
+//! of the first GiB, boot stack, SSE on) to `unik_main`.
+//!
+//! Order matters: the console first (every later failure reports through it), then the
+//! exception handlers (a fault during boot gets a crash report), then everything that
+//! reads the loader's data (still reachable through the bootstrap map), and the switch
+//! to the final page tables last, when nothing needs the loader's data any more.
+
+use core::fmt::Write;
+
+use super::pvh::{self, StartInfo};
+use super::{descriptors, image, paging, serial, tls};
+use crate::boot_cell::BootCell;
+use crate::memory::{self, BootAllocator, MemoryError, MemoryPlan, PhysicalRange};
+use crate::report::{ByteSize, ErrorConsole};
+use crate::{BootInfo, boot_failure, command_line};
+
+static BOOT_INFO: BootCell<BootInfo> = BootCell::new(BootInfo {
+    cmdline: &[],
+    heap_start: 0,
+    heap_len: 0,
+});
+
+/// Called by the entry code with the physical address of `hvm_start_info`.
+#[unsafe(no_mangle)]
+extern "C" fn unik_x86_64_boot(start_info_address: u32) -> ! {
+    serial::initialize();
+    // SAFETY: first thing after the entry code, once, interrupts off.
+    unsafe { descriptors::initialize() };
+
+    // SAFETY: the bootstrap identity map is active until `activate` below.
+    let start_info = match unsafe { StartInfo::read(u64::from(start_info_address)) } {
+        Ok(start_info) => start_info,
+        Err(error) => boot_failure(format_args!("{error}")),
+    };
+    let verbose = command_line::is_verbose(start_info.command_line);
+
+    let ram = start_info.ram_map();
+    let image = image::whole();
+    let plan = match MemoryPlan::new(&ram, image) {
+        Ok(plan) => plan,
+        Err(MemoryError::ImageOutsideRam { image }) => boot_failure(format_args!(
+            "the image ({:#x}-{:#x}) is not inside RAM in the PVH memory map",
+            image.start, image.end
+        )),
+        Err(MemoryError::NoRamAfterImage { image }) => boot_failure(format_args!(
+            "no free RAM after the image ({:#x}-{:#x}); give the machine more memory",
+            image.start, image.end
+        )),
+    };
+    if verbose {
+        log_memory(&start_info, &ram, image);
+    }
+
+    let mut allocator = BootAllocator::new(plan.after_image);
+    // SAFETY: the bootstrap map is active and the plan's RAM is unused.
+    let address_space = match unsafe { paging::build(&plan, &mut allocator) } {
+        Ok(address_space) => address_space,
+        Err(paging::PagingError::OutOfTableFrames) => boot_failure(format_args!(
+            "out of memory for page tables; give the machine more memory"
+        )),
+        Err(paging::PagingError::Overlap { address }) => boot_failure(format_args!(
+            "page tables: {address:#x} mapped twice (overlapping sections in the linker script)"
+        )),
+    };
+
+    // The command line moves into the boot data: the loader's copy lies in low memory,
+    // which the final tables leave unmapped.
+    let command_line = copy_command_line(start_info.command_line, &mut allocator);
+
+    // SAFETY: the allocator's memory is RAM after the image: identity mapped now and
+    // mapped read-write by the final tables; the TLS block is set up once.
+    if let Err(error) = unsafe { tls::initialize(&mut allocator) } {
+        match error {
+            tls::TlsError::OutOfMemory { size } => boot_failure(format_args!(
+                "out of memory for the TLS block ({size} bytes)"
+            )),
+            tls::TlsError::BadTemplate {
+                memory_size,
+                alignment,
+            } => boot_failure(format_args!(
+                "bad TLS template in the image (size {memory_size:#x}, alignment {alignment:#x})"
+            )),
+        }
+    }
+
+    // SAFETY: the new tables map the image (code, stacks, descriptor tables) and the
+    // boot data (tables, command line copy, TLS block); nothing uses the loader's
+    // memory after this point.
+    unsafe { address_space.activate() };
+
+    let heap = memory::final_heap(&plan, &allocator);
+    if verbose {
+        let mut console = ErrorConsole;
+        let _ = writeln!(
+            console,
+            "unik: heap {:#x}-{:#x} ({})",
+            heap.start,
+            heap.end,
+            ByteSize(heap.len())
+        );
+    }
+
+    // SAFETY: boot writes the BootInfo once, here, before anything reads it.
+    let boot_info = unsafe { BOOT_INFO.get_mut() };
+    *boot_info = BootInfo {
+        cmdline: command_line,
+        heap_start: heap.start as usize,
+        heap_len: heap.len() as usize,
+    };
+    // SAFETY: the machine is set up: console, exception handling, final page tables,
+    // the main thread's TLS. This is the only call.
+    unsafe { crate::finish_boot(BOOT_INFO.get()) }
+}
+
+/// Copies the loader's command line into the boot data, where it stays for the run.
+fn copy_command_line(line: &[u8], allocator: &mut BootAllocator) -> &'static [u8] {
+    if line.is_empty() {
+        return &[];
+    }
+    let Some(address) = allocator.allocate(line.len() as u64) else {
+        boot_failure(format_args!(
+            "out of memory for the command line ({} bytes)",
+            line.len()
+        ))
+    };
+    // SAFETY: the allocation is fresh RAM after the image, large enough, identity mapped
+    // by both the bootstrap and the final tables, and never reused: a 'static slice.
+    unsafe {
+        core::ptr::copy_nonoverlapping(line.as_ptr(), address as *mut u8, line.len());
+        core::slice::from_raw_parts(address as *const u8, line.len())
+    }
+}
+
+/// The `unik.verbose` boot log: where the machine's memory is and what the image takes.
+fn log_memory(start_info: &StartInfo, ram: &memory::RamMap, image: PhysicalRange) {
+    let mut console = ErrorConsole;
+    let _ = writeln!(
+        console,
+        "unik: boot: PVH start_info v{} at {:#x}, command line {} bytes",
+        start_info.version,
+        start_info.address,
+        start_info.command_line.len()
+    );
+    let _ = writeln!(console, "unik: memory map:");
+    for (range, kind) in start_info
+        .memory_map()
+        .filter(|(range, _)| !range.is_empty())
+    {
+        let _ = writeln!(
+            console,
+            "unik:   {:#014x}-{:#014x} {} {}",
+            range.start,
+            range.end,
+            ByteSize(range.len()),
+            pvh::memory_type_name(kind)
+        );
+    }
+    if ram.dropped > 0 {
+        let _ = writeln!(console, "unik:   ({} more RAM ranges ignored)", ram.dropped);
+    }
+    let text = image::text();
+    let data = image::data();
+    let _ = writeln!(
+        console,
+        "unik: image {:#x}-{:#x} ({}): text {}, data+bss {}",
+        image.start,
+        image.end,
+        ByteSize(image.len()),
+        ByteSize(text.len()),
+        ByteSize(data.len())
+    );
+}

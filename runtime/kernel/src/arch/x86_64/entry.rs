@@ -1,0 +1,280 @@
+//! The machine code that runs before Rust can: the PVH entry note, the 32-bit entry,
+//! the switch to long mode, and the exception entry stubs. Plus the memory they use
+//! (boot page tables, stacks), reserved in `.bss`.
+//!
+//! Specs: Xen `docs/misc/pvh.pandoc` (PVH boot ABI), Xen `public/elfnote.h`
+//! (XEN_ELFNOTE_PHYS32_ENTRY), Intel SDM vol. 3A 10.8.5 "Initializing IA-32e Mode",
+//! vol. 1 13.3 "Enabling the XSAVE Feature Set", vol. 3A 7.12 "Exception and Interrupt
+//! Handling in 64-bit Mode".
+
+use crate::memory::PAGE_SIZE;
+
+/// End of the bootstrap identity map the entry code builds (the first GiB): until the
+/// final page tables are active, only memory below this is accessible.
+pub const BOOTSTRAP_MAP_END: u64 = 1 << 30;
+
+/// The stack `main` runs on. C programs put big arrays on the stack; Linux gives 8 MiB,
+/// we give 2 MiB of .bss (it costs no bytes in the image). A guard page sits below it.
+pub const BOOT_STACK_SIZE: u64 = 2 * 1024 * 1024;
+/// The stack every exception handler runs on (IST 1), so a fault never uses the
+/// interrupted stack (the Linux x86_64 ABI's red zone, a blown stack).
+pub const EXCEPTION_STACK_SIZE: u64 = 32 * 1024;
+/// The double-fault handler's own stack (IST 2).
+pub const DOUBLE_FAULT_STACK_SIZE: u64 = 16 * 1024;
+
+unsafe extern "C" {
+    /// Unmapped page under the boot stack.
+    pub static unik_boot_stack_guard: u8;
+    pub static unik_boot_stack_top: u8;
+    /// Unmapped page under the exception stack.
+    pub static unik_exception_stack_guard: u8;
+    pub static unik_exception_stack_top: u8;
+    /// Unmapped page under the double-fault stack.
+    pub static unik_double_fault_stack_guard: u8;
+    pub static unik_double_fault_stack_top: u8;
+    /// 32 addresses: the entry stub of each exception vector.
+    pub static unik_exception_stub_table: [u64; 32];
+}
+
+// The PVH entry note and the 32-bit entry.
+//
+// Entry state (pvh.pandoc): 32-bit protected mode, paging off, flat segments,
+// %ebx = physical address of hvm_start_info, interrupts off, no usable stack.
+core::arch::global_asm!(
+    r#"
+    .pushsection .note.Xen, "a", @note
+    .p2align 2
+    .long 4                 /* namesz: "Xen\0" */
+    .long 4                 /* descsz: a 32-bit physical address */
+    .long 18                /* XEN_ELFNOTE_PHYS32_ENTRY */
+    .asciz "Xen"
+    .long unik_pvh_entry
+    .popsection
+
+    .pushsection .bss.unik_boot_page_tables, "aw", @nobits
+    .p2align 12
+unik_boot_pml4:
+    .skip 4096
+unik_boot_pdpt:
+    .skip 4096
+unik_boot_pd:
+    .skip 4096
+    .popsection
+
+    .pushsection .bss.unik_stacks, "aw", @nobits
+    .p2align 12
+    .globl unik_boot_stack_guard
+unik_boot_stack_guard:
+    .skip {page_size}
+    .skip {boot_stack_size}
+    .globl unik_boot_stack_top
+unik_boot_stack_top:
+    .globl unik_exception_stack_guard
+unik_exception_stack_guard:
+    .skip {page_size}
+    .skip {exception_stack_size}
+    .globl unik_exception_stack_top
+unik_exception_stack_top:
+    .globl unik_double_fault_stack_guard
+unik_double_fault_stack_guard:
+    .skip {page_size}
+    .skip {double_fault_stack_size}
+    .globl unik_double_fault_stack_top
+unik_double_fault_stack_top:
+    .popsection
+
+    /* Flat GDT for the switch: null, 64-bit code (0x08), data (0x10). The kernel loads
+       its final GDT (with the TSS) from Rust. */
+    .pushsection .rodata.unik_boot_gdt, "a", @progbits
+    .p2align 3
+unik_boot_gdt:
+    .quad 0
+    .quad 0x00af9a000000ffff    /* present, ring 0, code, execute/read, L=1 */
+    .quad 0x00cf92000000ffff    /* present, ring 0, data, read/write */
+unik_boot_gdt_pointer:
+    .word unik_boot_gdt_pointer - unik_boot_gdt - 1
+    .quad unik_boot_gdt
+    .popsection
+
+    .pushsection .text.unik_boot, "ax", @progbits
+    .code32
+    .globl unik_pvh_entry
+    .type unik_pvh_entry, @function
+unik_pvh_entry:
+    cli
+    cld
+    /* Keep the start_info address in %esi: the code below clobbers %ebx (cpuid). */
+    movl %ebx, %esi
+
+    /* Zero .bss (the loader may not have): the boot page tables and stacks are in it. */
+    movl $__bss_start, %edi
+    movl $__bss_end, %ecx
+    subl %edi, %ecx
+    shrl $2, %ecx
+    xorl %eax, %eax
+    rep stosl
+
+    movl $unik_boot_stack_top, %esp
+
+    /* Bootstrap page tables: identity map of the first GiB with 2 MiB pages, enough for
+       the image, the boot data after it and the PVH structures. Rust replaces them. */
+    movl $unik_boot_pdpt + 0x3, %eax      /* present | writable */
+    movl %eax, unik_boot_pml4
+    movl $unik_boot_pd + 0x3, %eax
+    movl %eax, unik_boot_pdpt
+    movl $unik_boot_pd, %edi
+    movl $0x83, %eax                      /* present | writable | page size (2 MiB) */
+    movl $512, %ecx
+1:
+    movl %eax, (%edi)
+    movl $0, 4(%edi)
+    addl $0x200000, %eax
+    addl $8, %edi
+    decl %ecx
+    jnz 1b
+
+    /* CR4.PAE (bit 5), then the tables. */
+    movl %cr4, %eax
+    orl $(1 << 5), %eax
+    movl %eax, %cr4
+    movl $unik_boot_pml4, %eax
+    movl %eax, %cr3
+
+    /* EFER (MSR 0xc0000080): LME (bit 8), and NXE (bit 11) when CPUID 0x80000001
+       EDX bit 20 says the CPU has execute-disable (setting it otherwise faults). */
+    xorl %edi, %edi
+    movl $0x80000000, %eax
+    cpuid
+    cmpl $0x80000001, %eax
+    jb 2f
+    movl $0x80000001, %eax
+    cpuid
+    btl $20, %edx
+    jnc 2f
+    movl $(1 << 11), %edi
+2:
+    movl $0xc0000080, %ecx
+    rdmsr
+    orl $(1 << 8), %eax
+    orl %edi, %eax
+    wrmsr
+
+    /* CR0: PG (31) | WP (16) | MP (1) | PE (0); EM (2) off so SSE instructions run. */
+    movl %cr0, %eax
+    orl $0x80010003, %eax
+    andl $~(1 << 2), %eax
+    movl %eax, %cr0
+
+    lgdt unik_boot_gdt_pointer
+    ljmpl $0x08, $unik_long_mode_entry
+
+    .code64
+unik_long_mode_entry:
+    movl $0x10, %eax
+    movw %ax, %ds
+    movw %ax, %es
+    movw %ax, %ss
+    xorl %eax, %eax
+    movw %ax, %fs
+    movw %ax, %gs
+
+    /* SSE: CR4.OSFXSR (bit 9) | CR4.OSXMMEXCPT (bit 10). Rust and C code for this
+       target use SSE registers anywhere, so this comes before any of it. */
+    movq %cr4, %rax
+    orq $0x600, %rax
+    movq %rax, %cr4
+
+    /* XSAVE and AVX state when the CPU has them (CPUID.1:ECX bits 26 and 28): set
+       CR4.OSXSAVE (bit 18), then XCR0 = x87 | SSE (| AVX). */
+    movl $1, %eax
+    cpuid
+    btl $26, %ecx
+    jnc 4f
+    movl %ecx, %r8d
+    movq %cr4, %rax
+    orq $(1 << 18), %rax
+    movq %rax, %cr4
+    movl $0x3, %eax
+    btl $28, %r8d
+    jnc 3f
+    orl $0x4, %eax
+3:
+    xorl %edx, %edx
+    xorl %ecx, %ecx
+    xsetbv
+4:
+    /* x87 control word 0x37f and MXCSR 0x1f80, the System V ABI's initial state. */
+    fninit
+    pushq $0x1f80
+    ldmxcsr (%rsp)
+    addq $8, %rsp
+
+    /* A zero frame pointer ends every backtrace here. */
+    xorl %ebp, %ebp
+    movl %esi, %edi
+    call unik_x86_64_boot
+    ud2
+    .size unik_pvh_entry, . - unik_pvh_entry
+    .popsection
+"#,
+    page_size = const PAGE_SIZE,
+    boot_stack_size = const BOOT_STACK_SIZE,
+    exception_stack_size = const EXCEPTION_STACK_SIZE,
+    double_fault_stack_size = const DOUBLE_FAULT_STACK_SIZE,
+    options(att_syntax)
+);
+
+// Exception entry stubs. The CPU has switched to the IST stack and pushed SS, RSP,
+// RFLAGS, CS, RIP and, for some vectors, an error code (SDM vol. 3A 7.14.2). Each stub
+// pushes a zero error code where the CPU does not, then its vector, and the common
+// part saves the general registers, so the stack holds an `ExceptionFrame`.
+core::arch::global_asm!(
+    r#"
+    .pushsection .text.unik_exceptions, "ax", @progbits
+    .code64
+    .irp vector, 0,1,2,3,4,5,6,7,9,15,16,18,19,20,22,23,24,25,26,27,28,31
+unik_exception_\vector:
+    pushq $0
+    pushq $\vector
+    jmp unik_exception_common
+    .endr
+    .irp vector, 8,10,11,12,13,14,17,21,29,30
+unik_exception_\vector:
+    pushq $\vector
+    jmp unik_exception_common
+    .endr
+
+unik_exception_common:
+    pushq %rax
+    pushq %rbx
+    pushq %rcx
+    pushq %rdx
+    pushq %rsi
+    pushq %rdi
+    pushq %rbp
+    pushq %r8
+    pushq %r9
+    pushq %r10
+    pushq %r11
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    movq %rsp, %rdi
+    cld
+    andq $-16, %rsp
+    call unik_x86_64_exception
+    ud2
+    .popsection
+
+    .pushsection .rodata.unik_exception_stub_table, "a", @progbits
+    .p2align 3
+    .globl unik_exception_stub_table
+unik_exception_stub_table:
+    .irp vector, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+    .quad unik_exception_\vector
+    .endr
+    .popsection
+"#,
+    options(att_syntax)
+);

@@ -1,0 +1,326 @@
+//! Crash reports: every CPU exception ends the run with a report on the error console
+//! and the status a shell shows for the matching Linux signal (runtime/README.md,
+//! "Exit statuses").
+//!
+//! Vector names, mnemonics and error-code bits: Intel SDM vol. 3A 7.15 "Exception and
+//! Interrupt Reference" and 5.7 "Page-Fault Exceptions".
+
+use core::fmt::{self, Write};
+use core::sync::atomic::{AtomicBool, Ordering};
+
+use ::x86_64::registers::control::Cr2;
+
+use super::{image, paging};
+use crate::memory::PAGE_SIZE;
+use crate::report::ErrorConsole;
+
+/// What the entry stubs leave on the exception stack (entry.rs), lowest address first.
+#[repr(C)]
+pub struct ExceptionFrame {
+    r15: u64,
+    r14: u64,
+    r13: u64,
+    r12: u64,
+    r11: u64,
+    r10: u64,
+    r9: u64,
+    r8: u64,
+    rbp: u64,
+    rdi: u64,
+    rsi: u64,
+    rdx: u64,
+    rcx: u64,
+    rbx: u64,
+    rax: u64,
+    vector: u64,
+    /// The CPU's error code, or 0 for vectors without one.
+    error_code: u64,
+    // Pushed by the CPU (SDM vol. 3A figure 7-9, "IA-32e Mode Stack Usage").
+    rip: u64,
+    cs: u64,
+    rflags: u64,
+    rsp: u64,
+    ss: u64,
+}
+
+// Exit statuses: 128 + the Linux signal number (signal(7)).
+const STATUS_SIGILL: i32 = 128 + 4;
+const STATUS_SIGTRAP: i32 = 128 + 5;
+const STATUS_SIGFPE: i32 = 128 + 8;
+const STATUS_SIGSEGV: i32 = 128 + 11;
+
+const PAGE_FAULT_VECTOR: u64 = 14;
+const DOUBLE_FAULT_VECTOR: u64 = 8;
+
+/// Name, mnemonic and exit status of each exception vector.
+fn describe(vector: u64) -> (&'static str, &'static str, i32) {
+    match vector {
+        0 => ("divide error", "#DE", STATUS_SIGFPE),
+        1 => ("debug exception", "#DB", STATUS_SIGTRAP),
+        2 => ("non-maskable interrupt", "NMI", STATUS_SIGSEGV),
+        3 => ("breakpoint", "#BP", STATUS_SIGTRAP),
+        4 => ("overflow", "#OF", STATUS_SIGSEGV),
+        5 => ("bound range exceeded", "#BR", STATUS_SIGSEGV),
+        6 => ("invalid opcode", "#UD", STATUS_SIGILL),
+        7 => ("device not available", "#NM", STATUS_SIGSEGV),
+        8 => ("double fault", "#DF", STATUS_SIGSEGV),
+        9 => ("coprocessor segment overrun", "vector 9", STATUS_SIGSEGV),
+        10 => ("invalid TSS", "#TS", STATUS_SIGSEGV),
+        11 => ("segment not present", "#NP", STATUS_SIGSEGV),
+        12 => ("stack-segment fault", "#SS", STATUS_SIGSEGV),
+        13 => ("general protection fault", "#GP", STATUS_SIGSEGV),
+        14 => ("page fault", "#PF", STATUS_SIGSEGV),
+        16 => ("x87 floating-point error", "#MF", STATUS_SIGFPE),
+        17 => ("alignment check", "#AC", STATUS_SIGSEGV),
+        18 => ("machine check", "#MC", STATUS_SIGSEGV),
+        19 => ("SIMD floating-point exception", "#XM", STATUS_SIGFPE),
+        20 => ("virtualization exception", "#VE", STATUS_SIGSEGV),
+        21 => ("control protection exception", "#CP", STATUS_SIGSEGV),
+        28 => ("hypervisor injection exception", "#HV", STATUS_SIGSEGV),
+        29 => ("VMM communication exception", "#VC", STATUS_SIGSEGV),
+        30 => ("security exception", "#SX", STATUS_SIGSEGV),
+        _ => ("reserved exception", "#??", STATUS_SIGSEGV),
+    }
+}
+
+/// Page-fault error code bits (SDM vol. 3A 5.7, figure 5-12).
+mod page_fault_error {
+    pub const PRESENT: u64 = 1 << 0;
+    pub const WRITE: u64 = 1 << 1;
+    pub const USER: u64 = 1 << 2;
+    pub const RESERVED_BIT: u64 = 1 << 3;
+    pub const INSTRUCTION_FETCH: u64 = 1 << 4;
+    pub const PROTECTION_KEY: u64 = 1 << 5;
+    pub const SHADOW_STACK: u64 = 1 << 6;
+}
+
+/// What a page fault most likely was, from the faulting address and the error code.
+fn page_fault_cause(address: u64, error_code: u64) -> &'static str {
+    use page_fault_error::*;
+    if address < PAGE_SIZE {
+        return "NULL pointer dereference";
+    }
+    for guard in image::guard_pages() {
+        if guard.range().contains(address) {
+            return if guard.stack == "boot stack" {
+                "stack overflow (guard page hit)"
+            } else {
+                "exception stack overflow (guard page hit)"
+            };
+        }
+    }
+    if error_code & RESERVED_BIT != 0 {
+        return "reserved bit set in a page table entry (page tables corrupted)";
+    }
+    if error_code & PRESENT == 0 {
+        return "access to unmapped memory";
+    }
+    if error_code & INSTRUCTION_FETCH != 0 {
+        return "execute of non-executable memory";
+    }
+    if error_code & WRITE != 0 {
+        return "write to read-only memory";
+    }
+    "access not allowed by the page protection"
+}
+
+/// The decoded page-fault error code: `present, write, supervisor, data access`.
+struct PageFaultErrorCode(u64);
+
+impl fmt::Display for PageFaultErrorCode {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use page_fault_error::*;
+        let code = self.0;
+        formatter.write_str(if code & PRESENT != 0 {
+            "protection violation"
+        } else {
+            "page not present"
+        })?;
+        formatter.write_str(if code & WRITE != 0 {
+            ", write"
+        } else {
+            ", read"
+        })?;
+        formatter.write_str(if code & USER != 0 {
+            ", user mode"
+        } else {
+            ", supervisor mode"
+        })?;
+        formatter.write_str(if code & INSTRUCTION_FETCH != 0 {
+            ", instruction fetch"
+        } else {
+            ", data access"
+        })?;
+        if code & RESERVED_BIT != 0 {
+            formatter.write_str(", reserved bit set")?;
+        }
+        if code & PROTECTION_KEY != 0 {
+            formatter.write_str(", protection key")?;
+        }
+        if code & SHADOW_STACK != 0 {
+            formatter.write_str(", shadow stack")?;
+        }
+        Ok(())
+    }
+}
+
+/// Set while a report is being printed: a fault inside the report (which re-enters on
+/// the same IST stack) must end the run instead of reporting again, forever.
+static REPORTING: AtomicBool = AtomicBool::new(false);
+
+/// How many return addresses the backtrace prints at most.
+const BACKTRACE_LIMIT: usize = 32;
+
+/// Called by the common exception stub with the saved frame; never returns.
+#[unsafe(no_mangle)]
+extern "C" fn unik_x86_64_exception(frame: &ExceptionFrame) -> ! {
+    let (name, mnemonic, status) = describe(frame.vector);
+    let mut console = ErrorConsole;
+    if REPORTING.swap(true, Ordering::Relaxed) {
+        let _ = writeln!(
+            console,
+            "\nunik: fatal: {name} ({mnemonic}) at rip {:#x} while reporting a crash",
+            frame.rip
+        );
+        crate::exit(status);
+    }
+    if frame.vector == DOUBLE_FAULT_VECTOR {
+        // Short and self-contained: the machine state is already doubtful.
+        let _ = writeln!(
+            console,
+            "unik: fatal: double fault (#DF) at rip {:#x}, rsp {:#x}: an exception could \
+             not be delivered (exception stack overflow or corrupted descriptor tables)",
+            frame.rip, frame.rsp
+        );
+        crate::exit(status);
+    }
+    // Formatting never fails on this sink.
+    let _ = write_report(&mut console, frame, name, mnemonic);
+    crate::exit(status)
+}
+
+fn write_report(
+    console: &mut ErrorConsole,
+    frame: &ExceptionFrame,
+    name: &str,
+    mnemonic: &str,
+) -> fmt::Result {
+    if frame.vector == PAGE_FAULT_VECTOR {
+        // CR2 holds the linear address that faulted (SDM vol. 3A 5.7).
+        let address = Cr2::read_raw();
+        writeln!(
+            console,
+            "unik: fatal: {name} ({mnemonic}) at address {address:#x}: {}",
+            page_fault_cause(address, frame.error_code)
+        )?;
+        writeln!(
+            console,
+            "  error code {:#x}: {}",
+            frame.error_code,
+            PageFaultErrorCode(frame.error_code)
+        )?;
+    } else {
+        write!(
+            console,
+            "unik: fatal: {name} ({mnemonic}) at rip {:#x}",
+            frame.rip
+        )?;
+        match frame.vector {
+            0 => write!(console, ": integer division by zero or quotient overflow")?,
+            6 => write!(console, ": the CPU does not know this instruction (or ud2)")?,
+            13 if frame.error_code != 0 => {
+                write!(console, ": segment selector {:#x}", frame.error_code)?
+            }
+            13 => write!(console, ": non-canonical address or privileged instruction")?,
+            _ => {}
+        }
+        writeln!(console)?;
+        if frame.error_code != 0 {
+            writeln!(console, "  error code {:#x}", frame.error_code)?;
+        }
+    }
+    writeln!(
+        console,
+        "  rip {:#018x}  rsp {:#018x}  rflags {:#010x}  cs {:#x}  ss {:#x}",
+        frame.rip, frame.rsp, frame.rflags, frame.cs, frame.ss
+    )?;
+    let registers = [
+        ("rax", frame.rax),
+        ("rbx", frame.rbx),
+        ("rcx", frame.rcx),
+        ("rdx", frame.rdx),
+        ("rsi", frame.rsi),
+        ("rdi", frame.rdi),
+        ("rbp", frame.rbp),
+        ("r8 ", frame.r8),
+        ("r9 ", frame.r9),
+        ("r10", frame.r10),
+        ("r11", frame.r11),
+        ("r12", frame.r12),
+        ("r13", frame.r13),
+        ("r14", frame.r14),
+        ("r15", frame.r15),
+    ];
+    for line in registers.chunks(4) {
+        console.write_str(" ")?;
+        for (name, value) in line {
+            write!(console, " {name} {value:#018x}")?;
+        }
+        writeln!(console)?;
+    }
+    write_backtrace(console, frame)
+}
+
+fn write_repeats(console: &mut ErrorConsole, repeats: usize) -> fmt::Result {
+    match repeats {
+        0 => Ok(()),
+        1 => writeln!(console, "        (the frame above once more)"),
+        _ => writeln!(console, "        (the frame above {repeats} more times)"),
+    }
+}
+
+/// Return addresses from the frame-pointer chain (`[rbp]` = caller's rbp, `[rbp + 8]` =
+/// return address), best effort: code built without frame pointers shows only the
+/// faulting address. Reads only words inside the boot stack, so it never faults.
+fn write_backtrace(console: &mut ErrorConsole, frame: &ExceptionFrame) -> fmt::Result {
+    writeln!(console, "  backtrace:")?;
+    writeln!(console, "    #0  {:#018x}", frame.rip)?;
+    let text = image::text();
+    let mut frame_pointer = frame.rbp;
+    // Deep recursion repeats one return address: print it once with a count.
+    let mut previous_address = frame.rip;
+    let mut repeats = 0;
+    for index in 1..=BACKTRACE_LIMIT {
+        if !paging::is_readable_stack_word(frame_pointer)
+            || !paging::is_readable_stack_word(frame_pointer + 8)
+        {
+            break;
+        }
+        // SAFETY: both words are inside the boot stack, which is mapped (checked above).
+        let (caller_frame_pointer, return_address) = unsafe {
+            (
+                core::ptr::read_volatile(frame_pointer as *const u64),
+                core::ptr::read_volatile((frame_pointer + 8) as *const u64),
+            )
+        };
+        if !text.contains(return_address) {
+            break;
+        }
+        if return_address == previous_address {
+            repeats += 1;
+        } else {
+            write_repeats(console, repeats)?;
+            repeats = 0;
+            writeln!(console, "    #{index:<2} {return_address:#018x}")?;
+            previous_address = return_address;
+        }
+        // Frames grow towards higher addresses as we walk out; anything else is not a
+        // frame chain (and could loop).
+        if caller_frame_pointer <= frame_pointer {
+            break;
+        }
+        frame_pointer = caller_frame_pointer;
+    }
+    write_repeats(console, repeats)?;
+    Ok(())
+}

@@ -1,0 +1,102 @@
+//! Ending the virtual machine with a status (runtime/README.md, "Exit statuses").
+//!
+//! QEMU's `isa-debug-exit` device (port 0xf4) ends QEMU with `(value << 1) | 1`, which
+//! loses the top bit of the status, so the exact status first goes as the text
+//! `exit N\n` to the debug console port 0xe9 (QEMU `isa-debugcon`), where `unik run`
+//! reads it.
+
+use core::fmt::Write;
+
+use ::x86_64::instructions::port::Port;
+
+const DEBUG_CONSOLE_PORT: u16 = 0xe9;
+const DEBUG_EXIT_PORT: u16 = 0xf4;
+/// ACPI PM1a control block of QEMU's q35 (ICH9, PMBASE 0x600) and of older `pc`
+/// machines (PIIX4, 0xb000): writing SLP_EN (bit 13) with SLP_TYP 0 enters S5 (off)
+/// on QEMU (ACPI 6.4, 4.8.3.2.1 "PM1 Control Registers"; QEMU's DSDT gives _S5 = 0).
+const ACPI_PM1A_CONTROL_PORTS: [u16; 2] = [0x604, 0xb004];
+const ACPI_SLEEP_ENABLE_S5: u16 = 1 << 13;
+
+/// Formats `exit N\n` into a fixed buffer (no allocation, usable in a crash).
+struct ExitLine {
+    bytes: [u8; 16],
+    length: usize,
+}
+
+impl Write for ExitLine {
+    fn write_str(&mut self, text: &str) -> core::fmt::Result {
+        let end = self.length + text.len();
+        let slot = self
+            .bytes
+            .get_mut(self.length..end)
+            .ok_or(core::fmt::Error)?;
+        slot.copy_from_slice(text.as_bytes());
+        self.length = end;
+        Ok(())
+    }
+}
+
+/// Ends the run with `status`: debug console line, then the exit device. Where there
+/// is no exit device (another hypervisor, bare metal), prints the status on the
+/// console, tries an ACPI power-off, and halts.
+pub fn exit(status: u8) -> ! {
+    let mut line = ExitLine {
+        bytes: [0; 16],
+        length: 0,
+    };
+    // "exit 255\n" is 9 bytes: always fits.
+    let _ = writeln!(line, "exit {status}");
+    let mut debug_console = Port::<u8>::new(DEBUG_CONSOLE_PORT);
+    for &byte in &line.bytes[..line.length] {
+        // SAFETY: port 0xe9 is QEMU's debug console or unassigned; writing it touches no
+        // memory.
+        unsafe { debug_console.write(byte) };
+    }
+    let mut debug_exit = Port::<u32>::new(DEBUG_EXIT_PORT);
+    // SAFETY: port 0xf4 is QEMU's isa-debug-exit (configured with iosize=4) or
+    // unassigned; with the device present this ends the VM.
+    unsafe { debug_exit.write(u32::from(status)) };
+
+    // QEMU (since 9.x) ends the VM asynchronously after the write: the CPU runs on for
+    // a moment. Give it that moment before deciding there is no exit device, so that
+    // the fallback message below never appears on a machine that has one.
+    wait_for_exit_device();
+
+    // Still running: no exit device on this machine.
+    let mut message = ExitLine {
+        bytes: [0; 16],
+        length: 0,
+    };
+    let _ = writeln!(message, "{status}");
+    crate::console::write_err(b"unik: exit status ");
+    crate::console::write_err(&message.bytes[..message.length]);
+    for port in ACPI_PM1A_CONTROL_PORTS {
+        let mut control = Port::<u16>::new(port);
+        // SAFETY: on QEMU these are the ACPI PM1a control ports; elsewhere they are
+        // unassigned legacy ports. Writing SLP_EN asks for power-off and touches no memory.
+        unsafe { control.write(ACPI_SLEEP_ENABLE_S5) };
+    }
+    halt_forever()
+}
+
+/// About 0.1 s at 1 GHz: far longer than QEMU takes to act on isa-debug-exit, short
+/// enough not to matter where there is no such device.
+const EXIT_DEVICE_WAIT_TICKS: u64 = 100_000_000;
+
+/// Spins (with `pause`) for [`EXIT_DEVICE_WAIT_TICKS`] time-stamp counter ticks.
+fn wait_for_exit_device() {
+    // SAFETY: RDTSC is always available in ring 0 (CR4.TSD only restricts ring 3).
+    let start = unsafe { core::arch::x86_64::_rdtsc() };
+    // SAFETY: as above.
+    while unsafe { core::arch::x86_64::_rdtsc() }.wrapping_sub(start) < EXIT_DEVICE_WAIT_TICKS {
+        core::hint::spin_loop();
+    }
+}
+
+/// Stops the CPU for good: interrupts off, then `hlt` in a loop (an NMI would resume it).
+pub fn halt_forever() -> ! {
+    loop {
+        ::x86_64::instructions::interrupts::disable();
+        ::x86_64::instructions::hlt();
+    }
+}

@@ -1,0 +1,238 @@
+//! The final page tables: an identity map (virtual = physical) built from the image's
+//! sections, so each part has only the access it needs (DESIGN.md decision 6):
+//!
+//! | range | access |
+//! |---|---|
+//! | below the image (page 0, firmware area) | unmapped: a NULL or low pointer faults |
+//! | .text | read + execute |
+//! | .rodata, notes, unwind and constructor tables, TLS template | read only, no execute |
+//! | .data, .bss | read + write, no execute |
+//! | one page under each stack | unmapped: an overflow faults instead of corrupting |
+//! | boot data after the image, the heap | read + write, no execute (2 MiB pages where aligned) |
+//!
+//! CR0.WP is on (entry code), so writes to read-only pages fault in ring 0 too.
+//! Formats: Intel SDM vol. 3A 5.5 "4-Level Paging and 5-Level Paging".
+
+use ::x86_64::registers::control::{Cr3, Cr3Flags};
+use ::x86_64::structures::paging::mapper::MapToError;
+use ::x86_64::structures::paging::{
+    FrameAllocator, Mapper, OffsetPageTable, Page, PageSize, PageTable,
+    PageTableFlags as PageTableEntryFlags, PhysFrame, Size2MiB, Size4KiB,
+};
+use ::x86_64::{PhysAddr, VirtAddr};
+
+use super::entry::BOOTSTRAP_MAP_END;
+use super::{cpu, image};
+use crate::memory::{BootAllocator, MemoryPlan, PAGE_SIZE, PhysicalRange};
+
+/// What a range of the address space may be used for.
+#[derive(Clone, Copy)]
+enum Access {
+    /// Code: readable and executable, never writable.
+    Execute,
+    /// Constants: readable only.
+    Read,
+    /// Data: readable and writable, never executable.
+    Write,
+}
+
+/// Why the page tables could not be built.
+pub enum PagingError {
+    /// The early allocator ran out of memory (or out of the bootstrap map) for tables.
+    OutOfTableFrames,
+    /// A range was mapped twice: overlapping sections, a bug in the linker script.
+    Overlap { address: u64 },
+}
+
+/// Hands the early allocator's pages to the mapper as page-table frames. Only frames
+/// the bootstrap identity map covers: the mapper writes them before the switch.
+struct TableFrames<'allocator> {
+    allocator: &'allocator mut BootAllocator,
+}
+
+// SAFETY: each frame comes from the early allocator, which never hands out a page
+// twice, and lies in RAM that nothing else uses.
+unsafe impl FrameAllocator<Size4KiB> for TableFrames<'_> {
+    fn allocate_frame(&mut self) -> Option<PhysFrame<Size4KiB>> {
+        let address = self.allocator.allocate(PAGE_SIZE)?;
+        if address + PAGE_SIZE > BOOTSTRAP_MAP_END {
+            return None;
+        }
+        PhysFrame::from_start_address(PhysAddr::new(address)).ok()
+    }
+}
+
+/// Builds the final tables.
+struct Builder<'allocator> {
+    mapper: OffsetPageTable<'static>,
+    frames: TableFrames<'allocator>,
+    level_4_frame: PhysFrame,
+    execute_disable: bool,
+}
+
+impl<S: PageSize> From<MapToError<S>> for PagingError {
+    fn from(error: MapToError<S>) -> Self {
+        match error {
+            MapToError::FrameAllocationFailed => Self::OutOfTableFrames,
+            MapToError::ParentEntryHugePage => Self::Overlap { address: 0 },
+            MapToError::PageAlreadyMapped(frame) => Self::Overlap {
+                address: frame.start_address().as_u64(),
+            },
+        }
+    }
+}
+
+impl Builder<'_> {
+    fn entry_flags(&self, access: Access) -> PageTableEntryFlags {
+        let mut flags = PageTableEntryFlags::PRESENT;
+        if matches!(access, Access::Write) {
+            flags |= PageTableEntryFlags::WRITABLE;
+        }
+        // Without EFER.NXE bit 63 is reserved: setting it would fault on every access.
+        if self.execute_disable && !matches!(access, Access::Execute) {
+            flags |= PageTableEntryFlags::NO_EXECUTE;
+        }
+        flags
+    }
+
+    /// Identity-maps the whole pages of `range`; with `large_pages`, 2 MiB pages where
+    /// the range allows (fewer tables, fewer TLB misses for the heap).
+    fn map(
+        &mut self,
+        range: PhysicalRange,
+        access: Access,
+        large_pages: bool,
+    ) -> Result<(), PagingError> {
+        let flags = self.entry_flags(access);
+        // Intermediate entries allow everything; the last level decides (SDM 5.6.1:
+        // access rights combine with AND for write, OR for execute-disable).
+        let parent_flags = PageTableEntryFlags::PRESENT | PageTableEntryFlags::WRITABLE;
+        let range = range.page_aligned_inside();
+        let mut address = range.start;
+        while address < range.end {
+            let large_fits =
+                address.is_multiple_of(Size2MiB::SIZE) && range.end - address >= Size2MiB::SIZE;
+            if large_pages && large_fits {
+                let page = Page::<Size2MiB>::containing_address(VirtAddr::new_truncate(address));
+                let frame = PhysFrame::<Size2MiB>::containing_address(PhysAddr::new(address));
+                // SAFETY: an identity mapping of RAM for this address space; the tables
+                // are not active yet, so nothing observes the change (flush ignored).
+                unsafe {
+                    self.mapper
+                        .map_to_with_table_flags(
+                            page,
+                            frame,
+                            flags,
+                            parent_flags,
+                            &mut self.frames,
+                        )?
+                        .ignore();
+                }
+                address += Size2MiB::SIZE;
+            } else {
+                let page = Page::<Size4KiB>::containing_address(VirtAddr::new_truncate(address));
+                let frame = PhysFrame::<Size4KiB>::containing_address(PhysAddr::new(address));
+                // SAFETY: as above.
+                unsafe {
+                    self.mapper
+                        .map_to_with_table_flags(
+                            page,
+                            frame,
+                            flags,
+                            parent_flags,
+                            &mut self.frames,
+                        )?
+                        .ignore();
+                }
+                address += Size4KiB::SIZE;
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes the 4 KiB mapping of one page (a guard page).
+    fn unmap_page(&mut self, address: u64) {
+        let page = Page::<Size4KiB>::containing_address(VirtAddr::new_truncate(address));
+        // The page was mapped with 4 KiB pages just before (the image never uses large
+        // pages), so this succeeds; if not, the page is not mapped, which is the goal.
+        if let Ok((_, flush)) = self.mapper.unmap(page) {
+            flush.ignore();
+        }
+    }
+}
+
+/// The address space the program runs in, ready to be loaded into CR3.
+pub struct AddressSpace {
+    level_4_frame: PhysFrame,
+}
+
+/// Builds the final page tables from the image's sections and the memory plan. The
+/// tables themselves come from `allocator` (the boot data after the image, mapped RW).
+///
+/// # Safety
+/// The bootstrap identity map must be active (the builder writes the new tables
+/// through it), and `plan` must describe RAM that nothing else uses.
+pub unsafe fn build(
+    plan: &MemoryPlan,
+    allocator: &mut BootAllocator,
+) -> Result<AddressSpace, PagingError> {
+    let mut frames = TableFrames { allocator };
+    let level_4_frame = frames
+        .allocate_frame()
+        .ok_or(PagingError::OutOfTableFrames)?;
+    let level_4_address = level_4_frame.start_address().as_u64();
+    // SAFETY: the frame is a fresh page of unused RAM, identity mapped by the bootstrap
+    // map; zeroed before being viewed as a page table, and owned by the tables from now
+    // on (never freed).
+    let level_4_table = unsafe {
+        core::ptr::write_bytes(level_4_address as *mut u8, 0, PAGE_SIZE as usize);
+        &mut *(level_4_address as *mut PageTable)
+    };
+    // SAFETY: with the identity map, a physical address is its own virtual address
+    // (offset 0) for every frame the builder allocates (all below BOOTSTRAP_MAP_END).
+    let mapper = unsafe { OffsetPageTable::new(level_4_table, VirtAddr::zero()) };
+    let mut builder = Builder {
+        mapper,
+        frames,
+        level_4_frame,
+        execute_disable: cpu::has_execute_disable(),
+    };
+
+    builder.map(image::text(), Access::Execute, false)?;
+    builder.map(image::rodata(), Access::Read, false)?;
+    builder.map(image::data(), Access::Write, false)?;
+    for guard in image::guard_pages() {
+        builder.unmap_page(guard.start);
+    }
+    // Boot data (these very tables, the command line, the TLS block) and the heap.
+    builder.map(plan.after_image, Access::Write, true)?;
+    if plan.heap != plan.after_image {
+        builder.map(plan.heap, Access::Write, true)?;
+    }
+    Ok(AddressSpace {
+        level_4_frame: builder.level_4_frame,
+    })
+}
+
+impl AddressSpace {
+    /// Switches to these tables.
+    ///
+    /// # Safety
+    /// The tables must map everything in use from here on: the running code, the boot
+    /// and exception stacks, the descriptor tables, and the boot data (all are part of
+    /// the image or the boot data `build` mapped).
+    pub unsafe fn activate(&self) {
+        // SAFETY: the caller's contract; loading CR3 also flushes the old translations.
+        unsafe { Cr3::write(self.level_4_frame, Cr3Flags::empty()) };
+    }
+}
+
+/// Whether reading 8 bytes at `address` is safe under the final tables: used by the
+/// crash report's backtrace, which must never fault. Only the boot stack qualifies
+/// (frame pointers live there), which keeps the check simple and exact.
+pub fn is_readable_stack_word(address: u64) -> bool {
+    let stack = image::boot_stack();
+    address.is_multiple_of(8)
+        && stack.start <= address
+        && address.checked_add(8).is_some_and(|end| end <= stack.end)
+}
