@@ -274,43 +274,46 @@ pub fn ensure(
     mut before_build: impl FnMut(BuildReason),
 ) -> Result<Sysroot> {
     let location = &request.location;
-    let directory = target_directory(location.root, location.target_name);
-    let mut force = request.force;
-    loop {
-        if !force && let Some(sysroot) = open_if_fresh(location)? {
-            return Ok(sysroot);
-        }
-        // Exclusive lock, then check again (someone else may have built it while we
-        // waited for the lock), then build.
-        let exclusive = lock::LockFile::exclusive(&location.lock_path())?;
-        let installed = stamp::read_installed(&directory)?;
-        let wanted = stamp::compute(location.source_dir, location.target_name)?;
-        let reason = if force {
-            Some(BuildReason::Forced)
-        } else if installed.is_none() {
-            Some(BuildReason::Missing)
-        } else if installed.as_deref() != Some(wanted.as_str()) {
-            Some(BuildReason::Changed)
-        } else {
-            None
-        };
-        if let Some(reason) = reason {
-            before_build(reason);
-            let archive = build_runtime(request)?;
-            let inputs = SysrootInputs {
-                target_name: location.target_name,
-                source_dir: location.source_dir,
-                runtime_archive: &archive,
-                target_spec_text: request.target_spec_text,
-                stamp: &wanted,
-            };
-            install::replace(location.root, &directory, &inputs)?;
-        }
-        drop(exclusive);
-        // Take the shared lock again; the stamp now matches unless the sources
-        // changed under us, in which case we build once more.
-        force = false;
+    if !request.force
+        && let Some(sysroot) = open_if_fresh(location)?
+    {
+        return Ok(sysroot);
     }
+    let directory = target_directory(location.root, location.target_name);
+    // Exclusive lock, then check again: another process may have built it while we
+    // waited for the lock.
+    let exclusive = lock::LockFile::exclusive(&location.lock_path())?;
+    let installed = stamp::read_installed(&directory)?;
+    let wanted = stamp::compute(location.source_dir, location.target_name)?;
+    let reason = if request.force {
+        Some(BuildReason::Forced)
+    } else if installed.is_none() {
+        Some(BuildReason::Missing)
+    } else if installed.as_deref() != Some(wanted.as_str()) {
+        Some(BuildReason::Changed)
+    } else {
+        None
+    };
+    if let Some(reason) = reason {
+        before_build(reason);
+        let archive = build_runtime(request)?;
+        let inputs = SysrootInputs {
+            target_name: location.target_name,
+            source_dir: location.source_dir,
+            runtime_archive: &archive,
+            target_spec_text: request.target_spec_text,
+            stamp: &wanted,
+        };
+        install::replace(location.root, &directory, &inputs)?;
+    }
+    drop(exclusive);
+    // Hold it shared for the caller. If the sources changed again meanwhile (someone
+    // is editing the runtime), the next use rebuilds; this one uses what was built.
+    let shared = lock::LockFile::shared(&location.lock_path())?;
+    Ok(Sysroot {
+        directory,
+        _lock: shared,
+    })
 }
 
 /// Environment variables an enclosing cargo (e.g. `cargo test` running unikcc)
