@@ -13,7 +13,10 @@ fn hello_prints_and_exits_zero_with_a_clean_console() {
         let image = build_image(target, &["c/hello.c"], &[], dir.path());
         let outcome = boot(&image, &[], &[]);
         assert_eq!(outcome.stdout, "Hello, world!\n", "{target}: {outcome:?}");
-        assert_eq!(outcome.stderr, "", "{target}: the runtime must print nothing");
+        assert_eq!(
+            outcome.stderr, "",
+            "{target}: the runtime must print nothing"
+        );
         assert_eq!(outcome.status, 0, "{target}");
     }
 }
@@ -28,7 +31,11 @@ fn exit_statuses_through_return_and_exit_match_native() {
                 let arguments = [mode, status];
                 let outcome = boot(&image, &[], &arguments);
                 let reference = native(&["c/exit_status.c"], &arguments, dir.path());
-                assert_eq!(outcome.status, status.parse::<i32>().unwrap(), "{target} {mode}");
+                assert_eq!(
+                    outcome.status,
+                    status.parse::<i32>().unwrap(),
+                    "{target} {mode}"
+                );
                 assert_same_as_native(&outcome, &reference, &format!("{target} {mode} {status}"));
             }
         }
@@ -57,7 +64,10 @@ fn arguments_with_blanks_and_quotes_reach_main() {
         let outcome = boot(&image, &[], &arguments);
         let reference = native(&["c/args.c"], &arguments, dir.path());
         assert_same_as_native(&outcome, &reference, target);
-        assert!(outcome.stdout.starts_with("argc=10\n"), "{target}: {outcome:?}");
+        assert!(
+            outcome.stdout.starts_with("argc=10\n"),
+            "{target}: {outcome:?}"
+        );
     }
 }
 
@@ -106,7 +116,10 @@ fn malloc_realloc_free_stress_keeps_every_byte() {
         let outcome = boot(&image, &[], &[]);
         let reference = native(&["c/malloc_stress.c"], &[], dir.path());
         assert_same_as_native(&outcome, &reference, target);
-        assert!(outcome.stdout.starts_with("operations: 40000"), "{outcome:?}");
+        assert!(
+            outcome.stdout.starts_with("operations: 40000"),
+            "{outcome:?}"
+        );
     }
 }
 
@@ -138,7 +151,10 @@ fn assert_crash(fixture_name: &str, status: i32, report_parts: &[&str]) {
         let dir = scratch();
         let image = build_image(target, &[fixture_name], &[], dir.path());
         let outcome = boot(&image, &[], &[]);
-        assert_eq!(outcome.stdout, "before\n", "{target} {fixture_name}: {outcome:?}");
+        assert_eq!(
+            outcome.stdout, "before\n",
+            "{target} {fixture_name}: {outcome:?}"
+        );
         assert_eq!(
             outcome.status, status,
             "{target} {fixture_name}: {}",
@@ -160,7 +176,12 @@ fn null_dereference_reports_a_page_fault_at_zero() {
     assert_crash(
         "c/crash_null.c",
         139,
-        &["page fault", "null pointer dereference", "address 0x0", "rip"],
+        &[
+            "page fault",
+            "null pointer dereference",
+            "address 0x0",
+            "rip",
+        ],
     );
 }
 
@@ -193,15 +214,13 @@ fn a_hung_guest_is_stopped_by_the_timeout() {
     for target in targets() {
         let dir = scratch();
         let image = build_image(target, &["c/hang.c"], &[], dir.path());
-        let outcome = run_command(
-            unik()
-                .arg("run")
-                .arg("--timeout")
-                .arg("3")
-                .arg(&image),
-        );
+        let outcome = run_command(unik().arg("run").arg("--timeout").arg("3").arg(&image));
         assert_eq!(outcome.status, 124, "{target}: {outcome:?}");
         assert_eq!(outcome.stdout, "spinning\n");
-        assert!(outcome.stderr.contains("timed out after 3 s"), "{}", outcome.stderr);
+        assert!(
+            outcome.stderr.contains("timed out after 3 s"),
+            "{}",
+            outcome.stderr
+        );
     }
 }

@@ -14,7 +14,10 @@ fn assert_fails_without_output(arguments: &[&str], message: &str) {
         "{arguments:?}: expected {message:?} in:\n{}",
         outcome.stderr
     );
-    assert!(!output.exists(), "{arguments:?}: a failed build left {output:?}");
+    assert!(
+        !output.exists(),
+        "{arguments:?}: a failed build left {output:?}"
+    );
 }
 
 #[test]

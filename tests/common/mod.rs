@@ -132,7 +132,11 @@ pub fn native(sources: &[&str], arguments: &[&str], dir: &Path) -> Outcome {
         compile.arg(fixture(source));
     }
     let built = run_command(&mut compile);
-    assert_eq!(built.status, 0, "native gcc build failed:\n{}", built.stderr);
+    assert_eq!(
+        built.status, 0,
+        "native gcc build failed:\n{}",
+        built.stderr
+    );
     run_command(Command::new(&binary).args(arguments))
 }
 
