@@ -177,6 +177,8 @@ enum Action {
     Compiler,
     /// `-O…`, checked like gcc checks it.
     Optimize,
+    /// `-M`/`-MM`: print dependencies instead of compiling, which implies `-E`.
+    DependenciesOnly,
     /// `-f…`: passed to the compiler when it is one of [`F_OPTION_FAMILIES`].
     MachineIndependent,
     Language,
@@ -322,10 +324,10 @@ const OPTIONS: &[OptionRow] = &[
     row("-MQ", Value::JoinedOrSeparate, Action::Compiler),
     row("-MMD", Value::None, Action::Compiler),
     row("-MD", Value::None, Action::Compiler),
-    row("-MM", Value::None, Action::Compiler),
+    row("-MM", Value::None, Action::DependenciesOnly),
     row("-MP", Value::None, Action::Compiler),
     row("-MG", Value::None, Action::Compiler),
-    row("-M", Value::None, Action::Compiler),
+    row("-M", Value::None, Action::DependenciesOnly),
     // Linking.
     row("-Wl,", Value::Joined, Action::LinkerCommaList),
     row("-Xlinker", Value::Separate, Action::Linker),
@@ -688,6 +690,10 @@ fn apply(
     match row.action {
         // gcc: -E wins over -S, which wins over -c.
         Action::Stage(stage) => invocation.stage = invocation.stage.max(stage),
+        Action::DependenciesOnly => {
+            invocation.stage = Stage::Preprocess;
+            invocation.compiler_flags.push(argument.clone());
+        }
         Action::Output => invocation.output = Some(PathBuf::from(value_text())),
         Action::Compiler => match row.value {
             Value::Separate => {
@@ -931,6 +937,14 @@ mod tests {
             parsed(&["-oout.o", "-c", "a.c"]).output,
             Some(PathBuf::from("out.o"))
         );
+    }
+
+    #[test]
+    fn dependency_listing_implies_preprocessing() {
+        let invocation = parsed(&["-MM", "a.c"]);
+        assert_eq!(invocation.stage, Stage::Preprocess);
+        assert_eq!(invocation.compiler_flags, arguments(&["-MM"]));
+        assert_eq!(parsed(&["-MD", "-c", "a.c"]).stage, Stage::Compile);
     }
 
     #[test]
