@@ -1,5 +1,21 @@
-//! Number parsing for `strtol` & co. and `strtod` & co.: pure, safe Rust over byte slices.
-//! (Interface skeleton; the parsers are being written.)
+//! Number parsing for `strtol` & co. and `strtod` & co.: pure, safe Rust over byte slices,
+//! with glibc's results (values, end positions and `ERANGE` decisions) in the C locale.
+//! Nothing here allocates.
+//!
+//! Layout: [`integer`] is the `strtol` family; [`float`] scans the `strtod` syntax and
+//! converts decimal forms with `core`'s correctly rounded parser; [`hex_float`] rounds
+//! hexadecimal forms itself; [`exact_decimal`] answers the exactness questions that
+//! decide `ERANGE` on underflow.
+
+#![deny(unsafe_code)]
+
+mod exact_decimal;
+mod float;
+mod hex_float;
+mod integer;
+
+#[cfg(test)]
+mod tests;
 
 /// Result of parsing an integer prefix of a byte string (C `strto*` semantics).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -21,14 +37,15 @@ pub enum IntegerKind {
     Signed64,
     /// `unsigned long` / `unsigned long long` (64-bit; a leading '-' negates modulo 2^64, as C says)
     Unsigned64,
-    /// `int` via `atoi`-style callers that want 32-bit saturation
+    /// `int` via `atoi`-style callers that want 32-bit saturation; a negative value is
+    /// returned sign-extended to 64 bits.
     Signed32,
 }
 
 /// Parses like `strtol`/`strtoul`/`strtoll`/`strtoull`: leading white space, sign,
 /// `0x`/`0` prefixes per `base` (0, or 2..=36).
-pub fn parse_integer(_text: &[u8], _base: u32, _kind: IntegerKind) -> ParsedInteger {
-    ParsedInteger { value: 0, consumed: 0, out_of_range: false, invalid_base: false }
+pub fn parse_integer(text: &[u8], base: u32, kind: IntegerKind) -> ParsedInteger {
+    integer::parse(text, base, kind)
 }
 
 /// Result of parsing a floating-point prefix (C `strtod` semantics).
@@ -42,11 +59,29 @@ pub struct ParsedFloat {
 
 /// Parses like `strtod`: decimal and hexadecimal forms, `inf`/`infinity`/`nan`/`nan(...)`,
 /// correctly rounded (round-half-even), as glibc does.
-pub fn parse_double(_text: &[u8]) -> ParsedFloat {
-    ParsedFloat { value: 0.0, consumed: 0, out_of_range: false }
+///
+/// `out_of_range` follows glibc: set on overflow to infinity, and on underflow, i.e.
+/// when the result is tiny (below `DBL_MIN`, tininess detected after rounding as on
+/// x86_64) and inexact; an exactly representable subnormal is not an error.
+pub fn parse_double(text: &[u8]) -> ParsedFloat {
+    let (value, consumed, out_of_range) = float::parse::<f64>(text);
+    ParsedFloat {
+        value,
+        consumed,
+        out_of_range,
+    }
 }
 
 /// Parses like `strtof`: correctly rounded to `f32` directly (not via f64).
-pub fn parse_float(_text: &[u8]) -> (f32, usize, bool) {
-    (0.0, 0, false)
+/// Returns the value, the bytes consumed and the `ERANGE` flag, as [`parse_double`].
+pub fn parse_float(text: &[u8]) -> (f32, usize, bool) {
+    float::parse::<f32>(text)
+}
+
+/// The length of the leading white space, as `isspace` in the C locale defines it
+/// (C99 7.4.1.10: space, \t, \n, \v, \f, \r).
+fn skip_white_space(text: &[u8]) -> usize {
+    text.iter()
+        .take_while(|&&byte| matches!(byte, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r'))
+        .count()
 }
