@@ -184,3 +184,95 @@ pub fn final_heap(plan: &MemoryPlan, allocator: &BootAllocator) -> PhysicalRange
         plan.heap
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIB: u64 = 1024 * 1024;
+    const GIB: u64 = 1024 * MIB;
+
+    fn range(start: u64, end: u64) -> PhysicalRange {
+        PhysicalRange { start, end }
+    }
+
+    fn ram(ranges: &[PhysicalRange]) -> RamMap {
+        let mut map = RamMap::new();
+        for &range in ranges {
+            map.add(range);
+        }
+        map
+    }
+
+    #[test]
+    fn ranges_are_trimmed_to_whole_pages() {
+        let map = ram(&[
+            range(0, 0x9fc00),
+            range(0x100, 0x200),
+            range(MIB, 128 * MIB),
+        ]);
+        assert_eq!(map.ranges(), &[range(0, 0x9f000), range(MIB, 128 * MIB)]);
+    }
+
+    #[test]
+    fn heap_follows_the_image_in_its_range() {
+        let map = ram(&[range(0, 0x9fc00), range(MIB, 128 * MIB)]);
+        let plan = MemoryPlan::new(&map, range(MIB, 3 * MIB + 0x800))
+            .ok()
+            .unwrap();
+        assert_eq!(plan.after_image, range(3 * MIB + 0x1000, 128 * MIB));
+        assert_eq!(plan.heap, plan.after_image);
+
+        let mut allocator = BootAllocator::new(plan.after_image);
+        assert_eq!(allocator.allocate(1), Some(3 * MIB + 0x1000));
+        assert_eq!(allocator.allocate(4097), Some(3 * MIB + 0x2000));
+        assert_eq!(
+            final_heap(&plan, &allocator),
+            range(3 * MIB + 0x4000, 128 * MIB)
+        );
+    }
+
+    #[test]
+    fn larger_range_above_the_image_becomes_the_heap() {
+        let map = ram(&[range(MIB, 2 * GIB), range(4 * GIB, 8 * GIB)]);
+        let plan = MemoryPlan::new(&map, range(MIB, 3 * MIB)).ok().unwrap();
+        assert_eq!(plan.after_image, range(3 * MIB, 2 * GIB));
+        assert_eq!(plan.heap, range(4 * GIB, 8 * GIB));
+        let allocator = BootAllocator::new(plan.after_image);
+        assert_eq!(final_heap(&plan, &allocator), range(4 * GIB, 8 * GIB));
+    }
+
+    #[test]
+    fn image_outside_ram_is_an_error() {
+        let map = ram(&[range(0, 0x9f000)]);
+        assert!(matches!(
+            MemoryPlan::new(&map, range(MIB, 2 * MIB)),
+            Err(MemoryError::ImageOutsideRam { .. })
+        ));
+        let map = ram(&[range(MIB, 2 * MIB)]);
+        assert!(matches!(
+            MemoryPlan::new(&map, range(MIB, 2 * MIB)),
+            Err(MemoryError::NoRamAfterImage { .. })
+        ));
+    }
+
+    #[test]
+    fn allocator_stops_at_its_end() {
+        let mut allocator = BootAllocator::new(range(MIB, MIB + 2 * PAGE_SIZE));
+        assert!(allocator.allocate(PAGE_SIZE).is_some());
+        assert!(allocator.allocate(2 * PAGE_SIZE).is_none());
+        assert!(allocator.allocate(PAGE_SIZE).is_some());
+        assert!(allocator.allocate(1).is_none());
+        assert!(allocator.allocate(u64::MAX).is_none());
+    }
+
+    #[test]
+    fn too_many_ranges_are_counted() {
+        let mut map = RamMap::new();
+        for index in 0..(RamMap::CAPACITY as u64 + 3) {
+            map.add(range(index * 2 * MIB, index * 2 * MIB + MIB));
+        }
+        assert_eq!(map.ranges().len(), RamMap::CAPACITY);
+        assert_eq!(map.dropped, 3);
+    }
+}

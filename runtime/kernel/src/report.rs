@@ -33,3 +33,18 @@ impl fmt::Display for ByteSize {
         write!(formatter, "{value} {}", UNITS[unit])
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::ByteSize;
+
+    #[test]
+    fn sizes_read_well() {
+        assert_eq!(format!("{}", ByteSize(0)), "0 bytes");
+        assert_eq!(format!("{}", ByteSize(1024)), "1 KiB");
+        assert_eq!(format!("{}", ByteSize(0x9fc00)), "639 KiB");
+        assert_eq!(format!("{}", ByteSize(127 * 1024 * 1024)), "127 MiB");
+        assert_eq!(format!("{}", ByteSize(0x8000000 - 0x325000)), "124 MiB");
+        assert_eq!(format!("{}", ByteSize(4 << 30)), "4 GiB");
+    }
+}

@@ -1,15 +1,26 @@
 //! The one place that picks the architecture backend (house style: nothing else in the
 //! kernel tests `target_arch`). Each backend provides:
 //!
-//! - `serial`: `write(Channel, &[u8])`, `read(&mut [u8]) -> usize` for the console;
+//! - `serial`: `Channel`, `write(Channel, &[u8])`, `read(&mut [u8]) -> usize` for the
+//!   console;
 //! - `exit(u8) -> !`: ends the virtual machine with that status;
 //! - its boot entry, which ends in `crate::finish_boot`.
+//!
+//! Host unit tests (`cargo test`) get a stand-in backend: the boot code cannot link
+//! into a host program, and the logic under test (command line, memory plan) does not
+//! need it.
 
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", not(test)))]
 mod x86_64;
 
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", not(test)))]
 pub use self::x86_64::{exit, serial};
 
-#[cfg(not(target_arch = "x86_64"))]
+#[cfg(test)]
+mod host_test;
+
+#[cfg(test)]
+pub use self::host_test::{exit, serial};
+
+#[cfg(not(any(target_arch = "x86_64", test)))]
 compile_error!("unik-kernel has no backend for this architecture yet (x86_64 only)");
