@@ -277,4 +277,28 @@ mod tests {
         );
         assert!(check_environment_entry(OsStr::new("novalue")).is_err());
     }
+
+    proptest::proptest! {
+        /// Any words without NUL survive build → the runtime's splitting.
+        #[test]
+        fn arbitrary_words_round_trip(
+            parameters in proptest::collection::vec(proptest::collection::vec(1u8..=255, 0..12), 0..4),
+            arguments in proptest::collection::vec(proptest::collection::vec(1u8..=255, 0..12), 0..6),
+        ) {
+            use std::os::unix::ffi::OsStringExt;
+            let to_os = |words: &Vec<Vec<u8>>| -> Vec<std::ffi::OsString> {
+                words.iter().map(|word| std::ffi::OsString::from_vec(word.clone())).collect()
+            };
+            let line = build(&to_os(&parameters), &to_os(&arguments)).unwrap();
+            let (got_parameters, got_arguments) = parse(&line);
+            proptest::prop_assert_eq!(got_parameters, parameters);
+            proptest::prop_assert_eq!(got_arguments, arguments);
+        }
+
+        /// The splitter takes any bytes without panicking.
+        #[test]
+        fn splitting_never_panics(line in proptest::collection::vec(0u8..=255, 0..64)) {
+            let _ = parse(&line);
+        }
+    }
 }

@@ -588,4 +588,19 @@ mod tests {
             )
         );
     }
+
+    proptest::proptest! {
+        /// Whatever the guest wrote, decoding never panics and only yields 0..=255.
+        #[test]
+        fn decoding_arbitrary_bytes(contents in proptest::collection::vec(0u8..=255, 0..64)) {
+            if let Some(status) = decode_status(&contents) {
+                proptest::prop_assert!((0..=255).contains(&status));
+            }
+        }
+
+        #[test]
+        fn every_status_decodes(status in 0i32..=255) {
+            proptest::prop_assert_eq!(decode_status(format!("exit {status}\n").as_bytes()), Some(status));
+        }
+    }
 }

@@ -1027,4 +1027,21 @@ mod tests {
             "unikcc: error: -: reading from standard input is not supported; write the source to a file\n"
         );
     }
+
+    proptest::proptest! {
+        /// The parser takes any argument list without panicking.
+        #[test]
+        fn parsing_never_panics(
+            words in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::string::string_regex("-[a-zA-Z#,=-]{0,8}").unwrap(),
+                    proptest::string::string_regex("[a-z./]{0,8}").unwrap(),
+                ],
+                0..8,
+            )
+        ) {
+            let arguments: Vec<OsString> = words.iter().map(OsString::from).collect();
+            let _ = parse(&arguments);
+        }
+    }
 }
