@@ -1,0 +1,193 @@
+/* unik libc: <inttypes.h> (C11 7.8): format macros for LP64 (64-bit types are `long`). */
+#ifndef _INTTYPES_H
+#define _INTTYPES_H 1
+
+#include <features.h>
+#include <stdint.h>
+
+#if !defined __cplusplus && !defined __unik_wchar_t_defined
+#include <bits/unik-types.h>
+#define __unik_wchar_t_defined 1
+typedef __unik_wchar_t wchar_t;
+#endif
+
+#define __UNIK_PRI64 "l"
+#define __UNIK_PRIPTR "l"
+
+#define PRId8 "d"
+#define PRId16 "d"
+#define PRId32 "d"
+#define PRId64 __UNIK_PRI64 "d"
+#define PRIdLEAST8 "d"
+#define PRIdLEAST16 "d"
+#define PRIdLEAST32 "d"
+#define PRIdLEAST64 __UNIK_PRI64 "d"
+#define PRIdFAST8 "d"
+#define PRIdFAST16 __UNIK_PRIPTR "d"
+#define PRIdFAST32 __UNIK_PRIPTR "d"
+#define PRIdFAST64 __UNIK_PRI64 "d"
+#define PRIdMAX __UNIK_PRI64 "d"
+#define PRIdPTR __UNIK_PRIPTR "d"
+
+#define PRIi8 "i"
+#define PRIi16 "i"
+#define PRIi32 "i"
+#define PRIi64 __UNIK_PRI64 "i"
+#define PRIiLEAST8 "i"
+#define PRIiLEAST16 "i"
+#define PRIiLEAST32 "i"
+#define PRIiLEAST64 __UNIK_PRI64 "i"
+#define PRIiFAST8 "i"
+#define PRIiFAST16 __UNIK_PRIPTR "i"
+#define PRIiFAST32 __UNIK_PRIPTR "i"
+#define PRIiFAST64 __UNIK_PRI64 "i"
+#define PRIiMAX __UNIK_PRI64 "i"
+#define PRIiPTR __UNIK_PRIPTR "i"
+
+#define PRIo8 "o"
+#define PRIo16 "o"
+#define PRIo32 "o"
+#define PRIo64 __UNIK_PRI64 "o"
+#define PRIoLEAST8 "o"
+#define PRIoLEAST16 "o"
+#define PRIoLEAST32 "o"
+#define PRIoLEAST64 __UNIK_PRI64 "o"
+#define PRIoFAST8 "o"
+#define PRIoFAST16 __UNIK_PRIPTR "o"
+#define PRIoFAST32 __UNIK_PRIPTR "o"
+#define PRIoFAST64 __UNIK_PRI64 "o"
+#define PRIoMAX __UNIK_PRI64 "o"
+#define PRIoPTR __UNIK_PRIPTR "o"
+
+#define PRIu8 "u"
+#define PRIu16 "u"
+#define PRIu32 "u"
+#define PRIu64 __UNIK_PRI64 "u"
+#define PRIuLEAST8 "u"
+#define PRIuLEAST16 "u"
+#define PRIuLEAST32 "u"
+#define PRIuLEAST64 __UNIK_PRI64 "u"
+#define PRIuFAST8 "u"
+#define PRIuFAST16 __UNIK_PRIPTR "u"
+#define PRIuFAST32 __UNIK_PRIPTR "u"
+#define PRIuFAST64 __UNIK_PRI64 "u"
+#define PRIuMAX __UNIK_PRI64 "u"
+#define PRIuPTR __UNIK_PRIPTR "u"
+
+#define PRIx8 "x"
+#define PRIx16 "x"
+#define PRIx32 "x"
+#define PRIx64 __UNIK_PRI64 "x"
+#define PRIxLEAST8 "x"
+#define PRIxLEAST16 "x"
+#define PRIxLEAST32 "x"
+#define PRIxLEAST64 __UNIK_PRI64 "x"
+#define PRIxFAST8 "x"
+#define PRIxFAST16 __UNIK_PRIPTR "x"
+#define PRIxFAST32 __UNIK_PRIPTR "x"
+#define PRIxFAST64 __UNIK_PRI64 "x"
+#define PRIxMAX __UNIK_PRI64 "x"
+#define PRIxPTR __UNIK_PRIPTR "x"
+
+#define PRIX8 "X"
+#define PRIX16 "X"
+#define PRIX32 "X"
+#define PRIX64 __UNIK_PRI64 "X"
+#define PRIXLEAST8 "X"
+#define PRIXLEAST16 "X"
+#define PRIXLEAST32 "X"
+#define PRIXLEAST64 __UNIK_PRI64 "X"
+#define PRIXFAST8 "X"
+#define PRIXFAST16 __UNIK_PRIPTR "X"
+#define PRIXFAST32 __UNIK_PRIPTR "X"
+#define PRIXFAST64 __UNIK_PRI64 "X"
+#define PRIXMAX __UNIK_PRI64 "X"
+#define PRIXPTR __UNIK_PRIPTR "X"
+
+/* scanf macros (glibc's values), for code that shares them with printf tables. */
+#define SCNd8 "hhd"
+#define SCNd16 "hd"
+#define SCNd32 "d"
+#define SCNd64 __UNIK_PRI64 "d"
+#define SCNdLEAST8 "hhd"
+#define SCNdLEAST16 "hd"
+#define SCNdLEAST32 "d"
+#define SCNdLEAST64 __UNIK_PRI64 "d"
+#define SCNdFAST8 "hhd"
+#define SCNdFAST16 __UNIK_PRIPTR "d"
+#define SCNdFAST32 __UNIK_PRIPTR "d"
+#define SCNdFAST64 __UNIK_PRI64 "d"
+#define SCNdMAX __UNIK_PRI64 "d"
+#define SCNdPTR __UNIK_PRIPTR "d"
+#define SCNi8 "hhi"
+#define SCNi16 "hi"
+#define SCNi32 "i"
+#define SCNi64 __UNIK_PRI64 "i"
+#define SCNiLEAST8 "hhi"
+#define SCNiLEAST16 "hi"
+#define SCNiLEAST32 "i"
+#define SCNiLEAST64 __UNIK_PRI64 "i"
+#define SCNiFAST8 "hhi"
+#define SCNiFAST16 __UNIK_PRIPTR "i"
+#define SCNiFAST32 __UNIK_PRIPTR "i"
+#define SCNiFAST64 __UNIK_PRI64 "i"
+#define SCNiMAX __UNIK_PRI64 "i"
+#define SCNiPTR __UNIK_PRIPTR "i"
+#define SCNo8 "hho"
+#define SCNo16 "ho"
+#define SCNo32 "o"
+#define SCNo64 __UNIK_PRI64 "o"
+#define SCNoLEAST8 "hho"
+#define SCNoLEAST16 "ho"
+#define SCNoLEAST32 "o"
+#define SCNoLEAST64 __UNIK_PRI64 "o"
+#define SCNoFAST8 "hho"
+#define SCNoFAST16 __UNIK_PRIPTR "o"
+#define SCNoFAST32 __UNIK_PRIPTR "o"
+#define SCNoFAST64 __UNIK_PRI64 "o"
+#define SCNoMAX __UNIK_PRI64 "o"
+#define SCNoPTR __UNIK_PRIPTR "o"
+#define SCNu8 "hhu"
+#define SCNu16 "hu"
+#define SCNu32 "u"
+#define SCNu64 __UNIK_PRI64 "u"
+#define SCNuLEAST8 "hhu"
+#define SCNuLEAST16 "hu"
+#define SCNuLEAST32 "u"
+#define SCNuLEAST64 __UNIK_PRI64 "u"
+#define SCNuFAST8 "hhu"
+#define SCNuFAST16 __UNIK_PRIPTR "u"
+#define SCNuFAST32 __UNIK_PRIPTR "u"
+#define SCNuFAST64 __UNIK_PRI64 "u"
+#define SCNuMAX __UNIK_PRI64 "u"
+#define SCNuPTR __UNIK_PRIPTR "u"
+#define SCNx8 "hhx"
+#define SCNx16 "hx"
+#define SCNx32 "x"
+#define SCNx64 __UNIK_PRI64 "x"
+#define SCNxLEAST8 "hhx"
+#define SCNxLEAST16 "hx"
+#define SCNxLEAST32 "x"
+#define SCNxLEAST64 __UNIK_PRI64 "x"
+#define SCNxFAST8 "hhx"
+#define SCNxFAST16 __UNIK_PRIPTR "x"
+#define SCNxFAST32 __UNIK_PRIPTR "x"
+#define SCNxFAST64 __UNIK_PRI64 "x"
+#define SCNxMAX __UNIK_PRI64 "x"
+#define SCNxPTR __UNIK_PRIPTR "x"
+
+__BEGIN_DECLS
+
+typedef struct {
+  long int quot;
+  long int rem;
+} imaxdiv_t;
+
+intmax_t imaxabs(intmax_t value) __THROW __attribute__((__const__));
+imaxdiv_t imaxdiv(intmax_t numerator, intmax_t denominator) __THROW __attribute__((__const__));
+intmax_t strtoimax(const char *__UNIK_RESTRICT text, char **__UNIK_RESTRICT end, int base) __THROW;
+uintmax_t strtoumax(const char *__UNIK_RESTRICT text, char **__UNIK_RESTRICT end, int base) __THROW;
+
+__END_DECLS
+
+#endif

@@ -1,0 +1,91 @@
+/* unik libc: <stdio.h> (C11 7.21) on the console: stdin, stdout (line buffered),
+ * stderr (unbuffered). No files: fopen and friends are not part of this library. */
+#ifndef _STDIO_H
+#define _STDIO_H 1
+
+#include <features.h>
+#include <bits/unik-types.h>
+
+#ifndef __unik_size_t_defined
+#define __unik_size_t_defined 1
+typedef __unik_size_t size_t;
+#endif
+#if defined __UNIK_USE_POSIX && !defined __unik_ssize_t_defined
+#define __unik_ssize_t_defined 1
+typedef __unik_ssize_t ssize_t;
+#endif
+#if defined __UNIK_USE_POSIX && !defined __unik_off_t_defined
+#define __unik_off_t_defined 1
+typedef __unik_off_t off_t;
+#endif
+
+#undef NULL
+#define NULL __UNIK_NULL
+
+/* Opaque, with glibc's tag name. */
+typedef struct _IO_FILE FILE;
+
+#define EOF (-1)
+#define BUFSIZ 8192
+#define _IOFBF 0
+#define _IOLBF 1
+#define _IONBF 2
+
+__BEGIN_DECLS
+
+extern FILE *stdin;
+extern FILE *stdout;
+extern FILE *stderr;
+#define stdin stdin
+#define stdout stdout
+#define stderr stderr
+
+int fputc(int character, FILE *stream) __THROW;
+int putc(int character, FILE *stream) __THROW;
+int putchar(int character) __THROW;
+int fputs(const char *__UNIK_RESTRICT string, FILE *__UNIK_RESTRICT stream) __THROW;
+int puts(const char *string) __THROW;
+size_t fwrite(const void *__UNIK_RESTRICT data, size_t size, size_t count, FILE *__UNIK_RESTRICT stream) __THROW;
+size_t fread(void *__UNIK_RESTRICT data, size_t size, size_t count, FILE *__UNIK_RESTRICT stream) __THROW;
+int fflush(FILE *stream) __THROW;
+
+int fgetc(FILE *stream) __THROW;
+int getc(FILE *stream) __THROW;
+int getchar(void) __THROW;
+char *fgets(char *__UNIK_RESTRICT buffer, int size, FILE *__UNIK_RESTRICT stream) __THROW;
+int ungetc(int character, FILE *stream) __THROW;
+
+int setvbuf(FILE *__UNIK_RESTRICT stream, char *__UNIK_RESTRICT buffer, int mode, size_t size) __THROW;
+void setbuf(FILE *__UNIK_RESTRICT stream, char *__UNIK_RESTRICT buffer) __THROW;
+int ferror(FILE *stream) __THROW;
+int feof(FILE *stream) __THROW;
+void clearerr(FILE *stream) __THROW;
+void perror(const char *prefix) __THROW;
+
+int printf(const char *__UNIK_RESTRICT format, ...) __THROW __UNIK_PRINTF(1, 2);
+int fprintf(FILE *__UNIK_RESTRICT stream, const char *__UNIK_RESTRICT format, ...) __THROW __UNIK_PRINTF(2, 3);
+int sprintf(char *__UNIK_RESTRICT buffer, const char *__UNIK_RESTRICT format, ...) __THROW __UNIK_PRINTF(2, 3);
+int snprintf(char *__UNIK_RESTRICT buffer, size_t size, const char *__UNIK_RESTRICT format, ...) __THROW __UNIK_PRINTF(3, 4);
+int vprintf(const char *__UNIK_RESTRICT format, __builtin_va_list arguments) __THROW __UNIK_PRINTF(1, 0);
+int vfprintf(FILE *__UNIK_RESTRICT stream, const char *__UNIK_RESTRICT format, __builtin_va_list arguments) __THROW __UNIK_PRINTF(2, 0);
+int vsprintf(char *__UNIK_RESTRICT buffer, const char *__UNIK_RESTRICT format, __builtin_va_list arguments) __THROW __UNIK_PRINTF(2, 0);
+int vsnprintf(char *__UNIK_RESTRICT buffer, size_t size, const char *__UNIK_RESTRICT format, __builtin_va_list arguments) __THROW __UNIK_PRINTF(3, 0);
+
+#ifdef __UNIK_USE_POSIX
+int fileno(FILE *stream) __THROW;
+int dprintf(int descriptor, const char *__UNIK_RESTRICT format, ...) __THROW __UNIK_PRINTF(2, 3);
+int vdprintf(int descriptor, const char *__UNIK_RESTRICT format, __builtin_va_list arguments) __THROW __UNIK_PRINTF(2, 0);
+#endif
+
+#ifdef __UNIK_USE_MISC
+void setlinebuf(FILE *stream) __THROW;
+#endif
+
+#ifdef __UNIK_USE_GNU
+int asprintf(char **__UNIK_RESTRICT result, const char *__UNIK_RESTRICT format, ...) __THROW __UNIK_PRINTF(2, 3);
+int vasprintf(char **__UNIK_RESTRICT result, const char *__UNIK_RESTRICT format, __builtin_va_list arguments) __THROW __UNIK_PRINTF(2, 0);
+#endif
+
+__END_DECLS
+
+#endif
