@@ -37,10 +37,19 @@ pub fn exit(status: i32) -> ! {
     arch::exit(status)
 }
 
+/// Set by the first runtime panic.
+static PANICKING: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
 /// Used by the panic handler: prints `unik: runtime panic: <msg> at <file>:<line>` on
 /// the error console and exits 134 (the status of SIGABRT).
 pub fn runtime_panic(info: &core::panic::PanicInfo<'_>) -> ! {
     let mut console = ErrorConsole;
+    // A panic while printing a panic (a Display impl in the message that panics) must
+    // not recurse forever.
+    if PANICKING.swap(true, core::sync::atomic::Ordering::Relaxed) {
+        let _ = console.write_str("unik: runtime panic while reporting a runtime panic\n");
+        exit(134)
+    }
     // Writing to the console cannot fail; a formatting error only cuts the message short.
     let _ = write!(console, "unik: runtime panic: {}", info.message());
     if let Some(location) = info.location() {

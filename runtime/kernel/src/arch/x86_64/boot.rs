@@ -9,7 +9,7 @@
 use core::fmt::Write;
 
 use super::pvh::{self, StartInfo};
-use super::{descriptors, image, paging, serial, tls};
+use super::{cpu, descriptors, image, paging, serial, tls};
 use crate::boot_cell::BootCell;
 use crate::memory::{self, BootAllocator, MemoryError, MemoryPlan, PhysicalRange};
 use crate::report::{ByteSize, ErrorConsole};
@@ -158,6 +158,12 @@ fn log_memory(start_info: &StartInfo, ram: &memory::RamMap, image: PhysicalRange
     }
     if ram.dropped > 0 {
         let _ = writeln!(console, "unik:   ({} more RAM ranges ignored)", ram.dropped);
+    }
+    if !cpu::has_execute_disable() {
+        let _ = writeln!(
+            console,
+            "unik: cpu has no execute-disable (NX): data and heap are executable"
+        );
     }
     let text = image::text();
     let data = image::data();
