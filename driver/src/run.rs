@@ -353,20 +353,27 @@ pub fn run(environment: &Environment, options: &RunOptions) -> Result<RunOutcome
     })
 }
 
-/// Stops QEMU: SIGTERM first (QEMU then restores the terminal it put in raw
-/// mode), SIGKILL if it has not exited after a grace period.
+/// Stops QEMU. With a terminal on stdin, SIGTERM first: QEMU then restores the
+/// terminal it put in raw mode (and says it was terminated); SIGKILL if it has not
+/// exited after a grace period. Without a terminal there is nothing to restore, so
+/// SIGKILL at once keeps stderr free of QEMU's message.
 fn stop(child: &mut Child, qemu: &Path) -> Result<()> {
-    let terminated = i32::try_from(child.id())
-        .ok()
-        .map(nix::unistd::Pid::from_raw)
-        .is_some_and(|pid| nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).is_ok());
-    if terminated
-        && child
-            .wait_timeout(TERMINATE_GRACE)
-            .map_err(|source| Error::io("cannot wait for", qemu, source))?
-            .is_some()
-    {
-        return Ok(());
+    use std::io::IsTerminal;
+    if std::io::stdin().is_terminal() {
+        let terminated = i32::try_from(child.id())
+            .ok()
+            .map(nix::unistd::Pid::from_raw)
+            .is_some_and(|pid| {
+                nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).is_ok()
+            });
+        if terminated
+            && child
+                .wait_timeout(TERMINATE_GRACE)
+                .map_err(|source| Error::io("cannot wait for", qemu, source))?
+                .is_some()
+        {
+            return Ok(());
+        }
     }
     // Already exited is fine: kill then reports an error we do not need.
     let _ = child.kill();
