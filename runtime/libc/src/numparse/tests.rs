@@ -680,3 +680,32 @@ fn subnormals_are_correctly_rounded_where_glibc_is_not() {
         }
     }
 }
+
+/// Robustness: random byte strings (biased towards number syntax) never panic, never
+/// consume more than they are given, and agree with glibc on what they consume.
+#[test]
+fn random_bytes_never_panic() {
+    let alphabet = b"0123456789abcdefxXpPeEiInNaAtTyY.+-( )_ \t\xff";
+    let mut random = SplitMix64(0x6e75_6d66_757a);
+    for _ in 0..50_000 {
+        let length = (random.next() % 24) as usize;
+        let text: Vec<u8> = (0..length)
+            .map(|_| alphabet[(random.next() % alphabet.len() as u64) as usize])
+            .collect();
+        for base in [0, 2, 10, 16, 36] {
+            for kind in [
+                IntegerKind::Signed64,
+                IntegerKind::Unsigned64,
+                IntegerKind::Signed32,
+            ] {
+                assert!(parse_integer(&text, base, kind).consumed <= text.len());
+            }
+        }
+        let double = parse_double(&text);
+        assert!(double.consumed <= text.len());
+        assert!(parse_float(&text).1 <= text.len());
+        if let Ok(printable) = std::str::from_utf8(&text) {
+            assert_eq!(double.consumed, glibc_strtod(printable).1, "{printable:?}");
+        }
+    }
+}
