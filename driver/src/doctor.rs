@@ -146,6 +146,24 @@ pub fn diagnose(environment: &Environment) -> Result<Report> {
     }
 
     checks.push(Check {
+        what: format!("{} sysroot", spec.name),
+        required: false,
+        result: match crate::sysroot::directory(environment, &spec) {
+            Ok(directory) if directory.join(unik_sysroot::stamp::STAMP_FILE).is_file() => {
+                Ok(format!(
+                    "{} (rebuilt when the runtime sources change)",
+                    directory.display()
+                ))
+            }
+            Ok(directory) => Err(format!(
+                "not built yet at {} (unikcc builds it on first use, or run `unik sysroot build`)",
+                directory.display()
+            )),
+            Err(error) => Err(error.to_string()),
+        },
+    });
+
+    checks.push(Check {
         what: "KVM".to_string(),
         required: false,
         result: discovery::kvm_usable()
