@@ -33,7 +33,7 @@ extern "C" fn unik_x86_64_boot(start_info_address: u32) -> ! {
         Ok(start_info) => start_info,
         Err(error) => boot_failure(format_args!("{error}")),
     };
-    let verbose = command_line::is_verbose(start_info.command_line);
+    let verbose = command_line::is_verbose(start_info.command_line());
 
     let ram = start_info.ram_map();
     let image = image::whole();
@@ -66,7 +66,7 @@ extern "C" fn unik_x86_64_boot(start_info_address: u32) -> ! {
 
     // The command line moves into the boot data: the loader's copy lies in low memory,
     // which the final tables leave unmapped.
-    let command_line = copy_command_line(start_info.command_line, &mut allocator);
+    let command_line = copy_command_line(start_info.command_line(), &mut allocator);
 
     // SAFETY: the allocator's memory is RAM after the image: identity mapped now and
     // mapped read-write by the final tables; the TLS block is set up once.
@@ -140,7 +140,7 @@ fn log_memory(start_info: &StartInfo, ram: &memory::RamMap, image: PhysicalRange
         "unik: boot: PVH start_info v{} at {:#x}, command line {} bytes",
         start_info.version,
         start_info.address,
-        start_info.command_line.len()
+        start_info.command_line().len()
     );
     let _ = writeln!(console, "unik: memory map:");
     for (range, kind) in start_info

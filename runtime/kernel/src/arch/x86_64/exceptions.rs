@@ -102,7 +102,7 @@ fn page_fault_cause(address: u64, error_code: u64) -> &'static str {
     }
     for guard in image::guard_pages() {
         if guard.range().contains(address) {
-            return if guard.stack == "boot stack" {
+            return if guard.stack == image::Stack::Boot {
                 "stack overflow (guard page hit)"
             } else {
                 "exception stack overflow (guard page hit)"

@@ -59,23 +59,34 @@ pub fn guard_pages() -> [GuardPage; 3] {
     [
         GuardPage {
             start: symbol_address!(entry::unik_boot_stack_guard),
-            stack: "boot stack",
+            stack: Stack::Boot,
         },
         GuardPage {
             start: symbol_address!(entry::unik_exception_stack_guard),
-            stack: "exception stack",
+            stack: Stack::Exception,
         },
         GuardPage {
             start: symbol_address!(entry::unik_double_fault_stack_guard),
-            stack: "double-fault stack",
+            stack: Stack::DoubleFault,
         },
     ]
+}
+
+/// The kernel's stacks.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Stack {
+    /// The stack `main` runs on.
+    Boot,
+    /// IST 1: every exception but the double fault.
+    Exception,
+    /// IST 2: the double fault.
+    DoubleFault,
 }
 
 /// An unmapped page under a stack.
 pub struct GuardPage {
     pub start: u64,
-    pub stack: &'static str,
+    pub stack: Stack,
 }
 
 impl GuardPage {

@@ -35,8 +35,8 @@ const COMMAND_LINE_LIMIT: u64 = 64 * 1024;
 pub struct StartInfo {
     pub address: u64,
     pub version: u32,
-    /// The command line bytes without the NUL, still in the loader's memory.
-    pub command_line: &'static [u8],
+    command_line_address: u64,
+    command_line_length: usize,
     memory_map_address: u64,
     memory_map_entries: u32,
 }
@@ -151,14 +151,31 @@ impl StartInfo {
             });
         }
         // SAFETY: the bootstrap map is active (caller's contract).
-        let command_line = unsafe { read_command_line(command_line_address)? };
+        let command_line_length = unsafe { command_line_length(command_line_address)? };
         Ok(Self {
             address,
             version,
-            command_line,
+            command_line_address,
+            command_line_length,
             memory_map_address,
             memory_map_entries,
         })
+    }
+
+    /// The command line without its NUL, in the loader's memory: valid only while the
+    /// bootstrap map is active (the boot path copies it before switching tables).
+    pub fn command_line(&self) -> &[u8] {
+        if self.command_line_length == 0 {
+            return &[];
+        }
+        // SAFETY: `read` found these bytes identity mapped; a StartInfo is only used
+        // before the final page tables replace that map.
+        unsafe {
+            core::slice::from_raw_parts(
+                self.command_line_address as *const u8,
+                self.command_line_length,
+            )
+        }
     }
 
     /// The memory map entries: (range, type).
@@ -210,13 +227,13 @@ pub fn memory_type_name(kind: u32) -> &'static str {
     }
 }
 
-/// The NUL-terminated command line at `address` (0: none).
+/// The length of the NUL-terminated command line at `address` (0: none).
 ///
 /// # Safety
 /// The bootstrap identity map of the first GiB must be active.
-unsafe fn read_command_line(address: u64) -> Result<&'static [u8], StartInfoError> {
+unsafe fn command_line_length(address: u64) -> Result<usize, StartInfoError> {
     if address == 0 {
-        return Ok(&[]);
+        return Ok(0);
     }
     let mut length = 0;
     loop {
@@ -229,11 +246,8 @@ unsafe fn read_command_line(address: u64) -> Result<&'static [u8], StartInfoErro
         // SAFETY: the byte is identity mapped (checked just above).
         let byte: u8 = unsafe { read_physical(address + length) };
         if byte == 0 {
-            break;
+            return Ok(length as usize);
         }
         length += 1;
     }
-    // SAFETY: the `length` bytes were just read through the identity map; the slice is
-    // used only while that map is active (the boot path copies it before switching).
-    Ok(unsafe { core::slice::from_raw_parts(address as *const u8, length as usize) })
 }
