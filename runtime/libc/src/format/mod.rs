@@ -62,6 +62,13 @@ pub trait Arguments {
     fn error_message(&mut self) -> Option<&[u8]> {
         None
     }
+    /// Reads the `index`-th `wchar_t` (32-bit on LP64 Linux) of the wide string at
+    /// `address`, for `%ls`; the engine stops at the first 0 and never reads past the
+    /// precision. `None` (the default) means the caller cannot read wide strings, and
+    /// `%ls` fails with [`FormatError::Unsupported`].
+    fn wide_character(&mut self, _address: usize, _index: usize) -> Option<u32> {
+        None
+    }
 }
 
 /// Why a format could not be rendered completely. glibc's `printf` returns -1 in these
@@ -73,11 +80,12 @@ pub enum FormatError {
     IncompleteSpecification { written: usize },
     /// A width or precision does not fit in an `int`: `EOVERFLOW`.
     WidthOrPrecisionOverflow { written: usize },
-    /// `%lc` of a character that has no encoding in the C locale (above 0x7f): `EILSEQ`.
+    /// `%lc` or `%ls` of a character that has no encoding in the C locale (above 0x7f):
+    /// `EILSEQ`.
     UnencodableWideCharacter { written: usize },
-    /// A feature this engine does not implement: positional arguments (`%1$d`) and wide
-    /// strings (`%ls`, `%S`), which need access the [`Arguments`] interface does not give.
-    /// The caller should report `EINVAL`.
+    /// A feature this engine does not implement: positional arguments (`%1$d`), which
+    /// need random access to the arguments; or `%ls` when [`Arguments::wide_character`]
+    /// is not provided. The caller should report `EINVAL`.
     Unsupported { written: usize },
 }
 
@@ -195,20 +203,13 @@ fn convert(
             write_padded(out, specification, &[Piece::Bytes(&[character])]);
         }
         Conversion::String => {
-            if specification.length == LengthModifier::Long {
-                return Err(FormatError::Unsupported {
-                    written: out.count(),
-                });
-            }
             let address = arguments.pointer();
             if address == 0 {
-                // glibc writes "(null)" for a null `%s` when the precision leaves room
-                // for all of it, and nothing otherwise.
-                let text: &[u8] = match specification.precision {
-                    Some(precision) if precision < 6 => b"",
-                    _ => b"(null)",
-                };
-                write_padded(out, specification, &[Piece::Bytes(text)]);
+                write_padded(
+                    out,
+                    specification,
+                    &[Piece::Bytes(null_string_text(specification))],
+                );
             } else {
                 let text = arguments.string(address, specification.precision);
                 let text = match specification.precision {
@@ -219,9 +220,16 @@ fn convert(
             }
         }
         Conversion::WideString => {
-            return Err(FormatError::Unsupported {
-                written: out.count(),
-            });
+            let address = arguments.pointer();
+            if address == 0 {
+                write_padded(
+                    out,
+                    specification,
+                    &[Piece::Bytes(null_string_text(specification))],
+                );
+            } else {
+                write_wide_string(out, specification, address, arguments)?;
+            }
         }
         Conversion::Count => {
             let address = arguments.pointer();
@@ -247,6 +255,67 @@ fn convert(
             None => specification::write_unknown(out, specification, b'm'),
         },
         Conversion::Unknown(byte) => specification::write_unknown(out, specification, byte),
+    }
+    Ok(())
+}
+
+/// glibc writes "(null)" for a null `%s` (and `%ls`) when the precision leaves room for
+/// all of it, and nothing otherwise.
+fn null_string_text(specification: &Specification) -> &'static [u8] {
+    match specification.precision {
+        Some(precision) if precision < 6 => b"",
+        _ => b"(null)",
+    }
+}
+
+/// `%ls` (C99 7.19.6.1p8): the wide characters are converted as by `wcrtomb`, and the
+/// precision limits the bytes written. In the C locale only ASCII has an encoding (one
+/// byte each); glibc fails the whole call on any other character it must convert.
+fn write_wide_string(
+    out: &mut CountingSink<'_>,
+    specification: &Specification,
+    address: usize,
+    arguments: &mut dyn Arguments,
+) -> Result<(), FormatError> {
+    let limit = specification.precision.unwrap_or(usize::MAX);
+    // First pass: validate and measure, so the field can be padded before the text.
+    let mut length = 0;
+    while length < limit {
+        match arguments.wide_character(address, length) {
+            None => {
+                return Err(FormatError::Unsupported {
+                    written: out.count(),
+                });
+            }
+            Some(0) => break,
+            Some(character) if character < 0x80 => length += 1,
+            Some(_) => {
+                return Err(FormatError::UnencodableWideCharacter {
+                    written: out.count(),
+                });
+            }
+        }
+    }
+    let padding = specification.width.saturating_sub(length);
+    if !specification.left_justify {
+        out.write_repeated(b' ', padding);
+    }
+    let mut chunk = [0u8; 64];
+    let mut start = 0;
+    while start < length {
+        let chunk_length = (length - start).min(chunk.len());
+        for (offset, byte) in chunk[..chunk_length].iter_mut().enumerate() {
+            // Validated ASCII above; the callback is asked for the same indices again.
+            let character = arguments
+                .wide_character(address, start + offset)
+                .unwrap_or(0);
+            *byte = u8::try_from(character).unwrap_or(b'?');
+        }
+        out.write(&chunk[..chunk_length]);
+        start += chunk_length;
+    }
+    if specification.left_justify {
+        out.write_repeated(b' ', padding);
     }
     Ok(())
 }

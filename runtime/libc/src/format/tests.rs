@@ -30,6 +30,8 @@ enum Value {
     Double(f64),
     /// A C string (`%s`), owned by the case.
     Text(Vec<u8>),
+    /// A wide string (`%ls`), without its terminating 0.
+    WideText(Vec<u32>),
     /// A null pointer (`%s`, `%p`).
     Null,
     /// A pointer to a zeroed 8-byte slot (`%n`).
@@ -44,6 +46,7 @@ struct VectorArguments {
     next_integer: usize,
     next_double: usize,
     strings: Vec<(usize, Vec<u8>)>,
+    wide_strings: Vec<(usize, Vec<u32>)>,
     stored_counts: Vec<(usize, usize, i64)>,
 }
 
@@ -86,6 +89,13 @@ impl Arguments for VectorArguments {
     fn store_count(&mut self, address: usize, width_bytes: usize, count: i64) {
         self.stored_counts.push((address, width_bytes, count));
     }
+    fn wide_character(&mut self, address: usize, index: usize) -> Option<u32> {
+        let (_, text) = self
+            .wide_strings
+            .iter()
+            .find(|(string_address, _)| *string_address == address)?;
+        Some(text.get(index).copied().unwrap_or(0))
+    }
 }
 
 struct VectorSink(Vec<u8>);
@@ -106,6 +116,15 @@ fn compare(format_text: &str, values: &[Value]) -> Result<(), String> {
             _ => None,
         })
         .collect();
+    let c_wide_strings: Vec<Vec<u32>> = values
+        .iter()
+        .filter_map(|value| match value {
+            Value::WideText(text) => Some(text.iter().copied().chain([0]).collect()),
+            _ => None,
+        })
+        .collect();
+    let mut next_wide_string = c_wide_strings.iter();
+    let mut wide_strings = Vec::new();
     let mut count_slots: Vec<Box<i64>> = Vec::new();
     let mut integers = Vec::new();
     let mut doubles = Vec::new();
@@ -119,6 +138,12 @@ fn compare(format_text: &str, values: &[Value]) -> Result<(), String> {
                 let c_string = next_string.next().expect("one C string per text");
                 let address = c_string.as_ptr() as usize;
                 strings.push((address, c_string.as_bytes().to_vec()));
+                integers.push(address as i64);
+            }
+            Value::WideText(text) => {
+                let c_text = next_wide_string.next().expect("one array per wide text");
+                let address = c_text.as_ptr() as usize;
+                wide_strings.push((address, text.clone()));
                 integers.push(address as i64);
             }
             Value::Null => integers.push(0),
@@ -184,6 +209,7 @@ fn compare(format_text: &str, values: &[Value]) -> Result<(), String> {
         next_integer: 0,
         next_double: 0,
         strings,
+        wide_strings,
         stored_counts: Vec::new(),
     };
     let mut sink = VectorSink(Vec::new());
@@ -571,6 +597,18 @@ fn strings_characters_and_pointers_match_glibc() {
                 for character in [0, i64::from(b'x'), 0x1ff, -1, 0xe9] {
                     differential.check(&character_format, &[Value::Integer(character)]);
                 }
+                for conversion in ["ls", "S"] {
+                    let wide_format = format!("[%{flags}{width}{precision}{conversion}]");
+                    for text in [
+                        &[][..],
+                        &[0x61, 0x62, 0x63],
+                        &[0x41, 0x42, 0x43, 0x44, 0xe9],
+                        &[0x263a],
+                    ] {
+                        differential.check(&wide_format, &[Value::WideText(text.to_vec())]);
+                    }
+                    differential.check(&wide_format, &[Value::Null]);
+                }
                 let pointer_format = format!("[%{flags}{width}{precision}p]");
                 for address in [0, 1, 0xfff, 0x7fff_ffff_f000, -1] {
                     differential.check(&pointer_format, &[Value::Integer(address)]);
@@ -680,6 +718,7 @@ fn return_value_counts_bytes() {
         next_integer: 0,
         next_double: 0,
         strings: vec![],
+        wide_strings: vec![],
         stored_counts: vec![],
     };
     let mut sink = CountOnly(0);
@@ -719,6 +758,7 @@ fn random_formats_never_panic() {
             next_integer: 0,
             next_double: 0,
             strings: vec![(text_address as usize, b"text".to_vec())],
+            wide_strings: vec![(text_address as usize, vec![0x41, 0x263a])],
             stored_counts: Vec::new(),
         };
         // Widths can reach INT_MAX here; count instead of storing.
