@@ -1,16 +1,19 @@
 //! Compiles the libc's thin C layer (`c/*.c`: the variadic functions, which stable Rust
 //! cannot define) into the crate, so it ends up in `libunik.a`.
 //!
-//! Host unit tests do not need it (they never call the C entry points), and a host
-//! build of it would export `printf` into the test binary, replacing glibc's: it is
-//! built only when the crate is built without `cfg(test)` — which cargo cannot tell a
-//! build script — so instead the C symbols are compiled always and the test binary
-//! simply does not link them in (nothing references them from the tests).
+//! The host unit tests leave it out (feature `host-test`, which only the crate's own
+//! dev-dependency turns on): there it would replace the host glibc's `printf` in the
+//! test binary, and its Rust back end is not compiled under `cfg(test)`.
 
 use std::path::PathBuf;
 
 fn main() {
-    let manifest_directory = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    if std::env::var_os("CARGO_FEATURE_HOST_TEST").is_some() {
+        return;
+    }
+    let manifest_directory = PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
+    );
     let include_directory = manifest_directory.join("../../sysroot/include");
     let sources = ["c/variadic.c"];
     for source in sources {

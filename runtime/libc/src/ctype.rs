@@ -86,7 +86,11 @@ const fn case_table(upper: bool) -> [i32; TABLE_LENGTH] {
         table[index] = if value == -1 {
             -1
         } else {
-            (if upper { byte.to_ascii_uppercase() } else { byte.to_ascii_lowercase() }) as i32
+            (if upper {
+                byte.to_ascii_uppercase()
+            } else {
+                byte.to_ascii_lowercase()
+            }) as i32
         };
         index += 1;
     }
@@ -170,9 +174,12 @@ mod exports {
     // SAFETY: never written; points to immutable statics.
     unsafe impl<T> Sync for TablePointer<T> {}
 
-    static CLASS_POINTER: TablePointer<u16> = TablePointer(CLASS_TABLE.as_ptr().wrapping_add(TABLE_OFFSET));
-    static UPPER_POINTER: TablePointer<i32> = TablePointer(UPPER_TABLE.as_ptr().wrapping_add(TABLE_OFFSET));
-    static LOWER_POINTER: TablePointer<i32> = TablePointer(LOWER_TABLE.as_ptr().wrapping_add(TABLE_OFFSET));
+    static CLASS_POINTER: TablePointer<u16> =
+        TablePointer(CLASS_TABLE.as_ptr().wrapping_add(TABLE_OFFSET));
+    static UPPER_POINTER: TablePointer<i32> =
+        TablePointer(UPPER_TABLE.as_ptr().wrapping_add(TABLE_OFFSET));
+    static LOWER_POINTER: TablePointer<i32> =
+        TablePointer(LOWER_TABLE.as_ptr().wrapping_add(TABLE_OFFSET));
 
     /// glibc: `const unsigned short **__ctype_b_loc(void)`, the class table (per thread
     /// in glibc; the "C" locale's table never changes here).
@@ -213,8 +220,16 @@ mod tests {
             let upper = *__ctype_toupper_loc();
             for value in -128i32..256 {
                 let index = (value + TABLE_OFFSET as i32) as usize;
-                assert_eq!(CLASS_TABLE[index], *classes.offset(value as isize), "class of {value}");
-                assert_eq!(UPPER_TABLE[index], *upper.offset(value as isize), "upper of {value}");
+                assert_eq!(
+                    CLASS_TABLE[index],
+                    *classes.offset(value as isize),
+                    "class of {value}"
+                );
+                assert_eq!(
+                    UPPER_TABLE[index],
+                    *upper.offset(value as isize),
+                    "upper of {value}"
+                );
             }
         }
         assert_eq!(to_lower(i32::from(b'Q')), i32::from(b'q'));

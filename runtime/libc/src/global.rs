@@ -21,7 +21,10 @@ unsafe impl<T> Sync for Global<T> {}
 
 impl<T> Global<T> {
     pub const fn new(value: T) -> Self {
-        Global { value: UnsafeCell::new(value), borrowed: Cell::new(false) }
+        Global {
+            value: UnsafeCell::new(value),
+            borrowed: Cell::new(false),
+        }
     }
 
     /// Runs `body` with exclusive access to the value.
@@ -51,7 +54,9 @@ pub struct StaticBuffer<const SIZE: usize> {
 
 impl<const SIZE: usize> StaticBuffer<SIZE> {
     pub const fn new() -> Self {
-        StaticBuffer { bytes: Global::new([0; SIZE]) }
+        StaticBuffer {
+            bytes: Global::new([0; SIZE]),
+        }
     }
 
     /// Stores `text` (truncated to fit) followed by a NUL; returns the buffer's address.

@@ -15,6 +15,7 @@ pub mod numparse;
 pub mod ctype;
 pub mod errno;
 pub mod global;
+pub mod kernel;
 pub mod locale;
 pub mod memory;
 pub mod process;

@@ -40,7 +40,9 @@ pub struct Heap {
 
 impl Heap {
     pub const fn new() -> Self {
-        Heap { talc: talc::TalcLock::new(Manual) }
+        Heap {
+            talc: talc::TalcLock::new(Manual),
+        }
     }
 
     /// Gives the allocator the memory `start..start + length`. Returns false when the
@@ -61,7 +63,11 @@ impl Heap {
         let alignment = alignment.max(MALLOC_ALIGNMENT);
         // Room for the header below the pointer, and for moving the pointer up to the
         // requested alignment when that exceeds talc's.
-        let slack = if alignment > MALLOC_ALIGNMENT { alignment } else { MALLOC_ALIGNMENT };
+        let slack = if alignment > MALLOC_ALIGNMENT {
+            alignment
+        } else {
+            MALLOC_ALIGNMENT
+        };
         let total_size = size.checked_add(slack)?;
         let layout = Layout::from_size_align(total_size, MALLOC_ALIGNMENT).ok()?;
         // SAFETY: the layout's size is nonzero (slack > 0).
@@ -74,7 +80,11 @@ impl Heap {
         let user = unsafe { base.add(offset) };
         // SAFETY: offset >= HEADER_SIZE, so the header lies inside the allocation too, and
         // user is 16-byte aligned, so the header (two words) is aligned.
-        unsafe { user.cast::<Header>().sub(1).write(Header { offset, total_size }) };
+        unsafe {
+            user.cast::<Header>()
+                .sub(1)
+                .write(Header { offset, total_size })
+        };
         Some(user)
     }
 
@@ -126,12 +136,17 @@ impl Heap {
             let resized = unsafe {
                 let base = user.as_ptr().sub(header.offset);
                 let layout = Layout::from_size_align_unchecked(header.total_size, MALLOC_ALIGNMENT);
-                self.talc.lock().try_realloc_in_place(base, layout, new_total)
+                self.talc
+                    .lock()
+                    .try_realloc_in_place(base, layout, new_total)
             };
             if resized {
                 // SAFETY: the header is still ours, below `user`.
                 unsafe {
-                    user.cast::<Header>().sub(1).write(Header { offset: header.offset, total_size: new_total })
+                    user.cast::<Header>().sub(1).write(Header {
+                        offset: header.offset,
+                        total_size: new_total,
+                    })
                 };
                 return Some(user);
             }
@@ -200,7 +215,8 @@ struct RuntimeAllocator;
 #[cfg(not(test))]
 unsafe impl core::alloc::GlobalAlloc for RuntimeAllocator {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        HEAP.allocate(layout.size(), layout.align()).map_or(core::ptr::null_mut(), NonNull::as_ptr)
+        HEAP.allocate(layout.size(), layout.align())
+            .map_or(core::ptr::null_mut(), NonNull::as_ptr)
     }
 
     unsafe fn dealloc(&self, pointer: *mut u8, _layout: Layout) {
@@ -209,13 +225,21 @@ unsafe impl core::alloc::GlobalAlloc for RuntimeAllocator {
     }
 
     unsafe fn realloc(&self, pointer: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let Some(block) = NonNull::new(pointer) else { return core::ptr::null_mut() };
+        let Some(block) = NonNull::new(pointer) else {
+            return core::ptr::null_mut();
+        };
         if layout.align() > MALLOC_ALIGNMENT {
             // reallocate keeps only MALLOC_ALIGNMENT: move by hand.
-            let Some(moved) = HEAP.allocate(new_size, layout.align()) else { return core::ptr::null_mut() };
+            let Some(moved) = HEAP.allocate(new_size, layout.align()) else {
+                return core::ptr::null_mut();
+            };
             // SAFETY: both live, disjoint, at least min(old, new) bytes.
             unsafe {
-                core::ptr::copy_nonoverlapping(pointer, moved.as_ptr(), layout.size().min(new_size));
+                core::ptr::copy_nonoverlapping(
+                    pointer,
+                    moved.as_ptr(),
+                    layout.size().min(new_size),
+                );
                 HEAP.release(block);
             }
             return moved.as_ptr();
@@ -290,7 +314,11 @@ mod exports {
     /// # Safety
     /// As `realloc`.
     #[unsafe(no_mangle)]
-    pub unsafe extern "C" fn reallocarray(pointer: *mut c_void, count: usize, size: usize) -> *mut c_void {
+    pub unsafe extern "C" fn reallocarray(
+        pointer: *mut c_void,
+        count: usize,
+        size: usize,
+    ) -> *mut c_void {
         match count.checked_mul(size) {
             // SAFETY: caller's contract.
             Some(total) => unsafe { realloc(pointer, total) },
@@ -307,8 +335,12 @@ mod exports {
     /// # Safety
     /// `result` is writable.
     #[unsafe(no_mangle)]
-    pub unsafe extern "C" fn posix_memalign(result: *mut *mut c_void, alignment: usize, size: usize) -> i32 {
-        if !alignment.is_power_of_two() || alignment % size_of::<usize>() != 0 {
+    pub unsafe extern "C" fn posix_memalign(
+        result: *mut *mut c_void,
+        alignment: usize,
+        size: usize,
+    ) -> i32 {
+        if !alignment.is_power_of_two() || !alignment.is_multiple_of(size_of::<usize>()) {
             return errno::EINVAL;
         }
         match HEAP.allocate(size, alignment) {
@@ -383,7 +415,10 @@ mod tests {
         let mut memory = vec![0u8; 1 << 20];
         let heap = heap_over(&mut memory);
         let mut blocks = Vec::new();
-        for (index, size) in [0usize, 1, 15, 16, 17, 100, 4096, 10000].into_iter().enumerate() {
+        for (index, size) in [0usize, 1, 15, 16, 17, 100, 4096, 10000]
+            .into_iter()
+            .enumerate()
+        {
             let block = heap.allocate(size, MALLOC_ALIGNMENT).unwrap();
             assert_eq!(block.as_ptr() as usize % 16, 0);
             // SAFETY: live block of at least `size` bytes.
@@ -433,7 +468,10 @@ mod tests {
             block.as_ptr().copy_from(b"0123456789".as_ptr(), 10);
             let _blocker = heap.allocate(10, 16).unwrap();
             let grown = heap.reallocate(block, 5000).unwrap();
-            assert_eq!(core::slice::from_raw_parts(grown.as_ptr(), 10), b"0123456789");
+            assert_eq!(
+                core::slice::from_raw_parts(grown.as_ptr(), 10),
+                b"0123456789"
+            );
             let shrunk = heap.reallocate(grown, 4).unwrap();
             assert_eq!(core::slice::from_raw_parts(shrunk.as_ptr(), 4), b"0123");
             let aligned = heap.allocate(8, 256).unwrap();
@@ -470,7 +508,11 @@ pub struct Array<T: Copy> {
 impl<T: Copy> Array<T> {
     pub const fn new() -> Self {
         const { assert!(align_of::<T>() <= MALLOC_ALIGNMENT) };
-        Array { pointer: core::ptr::null_mut(), length: 0, capacity: 0 }
+        Array {
+            pointer: core::ptr::null_mut(),
+            length: 0,
+            capacity: 0,
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -483,12 +525,16 @@ impl<T: Copy> Array<T> {
 
     /// Makes room for `additional` more values; false when out of memory.
     pub fn reserve(&mut self, additional: usize) -> bool {
-        let Some(needed) = self.length.checked_add(additional) else { return false };
+        let Some(needed) = self.length.checked_add(additional) else {
+            return false;
+        };
         if needed <= self.capacity {
             return true;
         }
         let capacity = needed.max(self.capacity.saturating_mul(2)).max(8);
-        let Some(bytes) = capacity.checked_mul(size_of::<T>()) else { return false };
+        let Some(bytes) = capacity.checked_mul(size_of::<T>()) else {
+            return false;
+        };
         let grown = match NonNull::new(self.pointer.cast::<u8>()) {
             // SAFETY: `pointer` is a live block of HEAP owned by this array.
             Some(block) => unsafe { HEAP.reallocate(block, bytes.max(1)) },

@@ -77,19 +77,26 @@ pub fn exit(status: i32) -> ! {
     run_handlers();
     run_destructors();
     crate::stdio::flush_all();
-    unik_kernel::exit(status)
+    crate::kernel::exit(status)
 }
 
 /// Writes a runtime message to the error console.
 pub fn report(parts: &[&[u8]]) {
     for part in parts {
-        unik_kernel::console::write_err(part);
+        crate::kernel::console::write_err(part);
     }
 }
 
 /// glibc's assertion message: `prog: file:line: func: Assertion `expr' failed.`
 /// (the function part is left out when unknown), into `out`; returns the length used.
-pub fn assertion_message(program: &[u8], expression: &[u8], file: &[u8], line: u32, function: Option<&[u8]>, out: &mut [u8]) -> usize {
+pub fn assertion_message(
+    program: &[u8],
+    expression: &[u8],
+    file: &[u8],
+    line: u32,
+    function: Option<&[u8]>,
+    out: &mut [u8],
+) -> usize {
     let mut number = [0u8; 20];
     let number_length = crate::errno::write_decimal(&mut number, i64::from(line));
     let mut parts: [&[u8]; 11] = [b""; 11];
@@ -132,7 +139,11 @@ mod exports {
     /// The Itanium C++ ABI's `__cxa_atexit` (3.3.5.3); the DSO handle is irrelevant in a
     /// single static image.
     #[unsafe(no_mangle)]
-    pub extern "C" fn __cxa_atexit(function: Option<unsafe extern "C" fn(*mut c_void)>, argument: *mut c_void, _dso: *mut c_void) -> i32 {
+    pub extern "C" fn __cxa_atexit(
+        function: Option<unsafe extern "C" fn(*mut c_void)>,
+        argument: *mut c_void,
+        _dso: *mut c_void,
+    ) -> i32 {
         match function {
             Some(function) if register(Handler::WithArgument(function, argument)) => 0,
             _ => -1,
@@ -152,13 +163,13 @@ mod exports {
     /// C `_Exit` (C11 7.22.4.5): no handlers, no flushing.
     #[unsafe(no_mangle)]
     pub extern "C" fn _Exit(status: i32) -> ! {
-        unik_kernel::exit(status)
+        crate::kernel::exit(status)
     }
 
     /// POSIX `_exit`: as `_Exit`.
     #[unsafe(no_mangle)]
     pub extern "C" fn _exit(status: i32) -> ! {
-        unik_kernel::exit(status)
+        crate::kernel::exit(status)
     }
 
     /// C `abort` (C11 7.22.4.1): reports and ends with SIGABRT's status, without
@@ -166,14 +177,14 @@ mod exports {
     #[unsafe(no_mangle)]
     pub extern "C" fn abort() -> ! {
         report(&[b"unik: abort() called\n"]);
-        unik_kernel::exit(ABORT_STATUS)
+        crate::kernel::exit(ABORT_STATUS)
     }
 
     /// Called by code built with `-fstack-protector` when a canary was overwritten.
     #[unsafe(no_mangle)]
     pub extern "C" fn __stack_chk_fail() -> ! {
         report(&[b"unik: stack smashing detected\n"]);
-        unik_kernel::exit(ABORT_STATUS)
+        crate::kernel::exit(ABORT_STATUS)
     }
 
     /// glibc's `assert` failure (what `<assert.h>`'s macro calls).
@@ -181,7 +192,12 @@ mod exports {
     /// # Safety
     /// The strings are NUL-terminated (`function` may be NULL).
     #[unsafe(no_mangle)]
-    pub unsafe extern "C" fn __assert_fail(expression: *const c_char, file: *const c_char, line: u32, function: *const c_char) -> ! {
+    pub unsafe extern "C" fn __assert_fail(
+        expression: *const c_char,
+        file: *const c_char,
+        line: u32,
+        function: *const c_char,
+    ) -> ! {
         let text = |string: *const c_char| -> &[u8] {
             if string.is_null() {
                 b""
@@ -193,7 +209,14 @@ mod exports {
         let function = (!function.is_null()).then(|| text(function));
         crate::stdio::flush_all();
         let mut message = [0u8; 1024];
-        let length = assertion_message(crate::start::program_name(), text(expression), text(file), line, function, &mut message);
+        let length = assertion_message(
+            crate::start::program_name(),
+            text(expression),
+            text(file),
+            line,
+            function,
+            &mut message,
+        );
         report(&[&message[..length]]);
         abort()
     }
@@ -226,9 +249,15 @@ mod tests {
         let _serial = crate::global::serialize_test();
         crate::memory::claim_test_heap();
         assert!(register(Handler::Plain(first)));
-        assert!(register(Handler::WithArgument(with_argument, 7 as *mut c_void)));
+        assert!(register(Handler::WithArgument(
+            with_argument,
+            7 as *mut c_void
+        )));
         for _ in 0..100 {
-            assert!(register(Handler::WithArgument(with_argument, 9 as *mut c_void)));
+            assert!(register(Handler::WithArgument(
+                with_argument,
+                9 as *mut c_void
+            )));
         }
         assert!(register(Handler::Plain(second)));
         run_handlers();
@@ -244,10 +273,16 @@ mod tests {
     fn assertion_message_is_glibcs() {
         let mut out = [0u8; 200];
         let length = assertion_message(b"t", b"x == 1", b"t.c", 12, Some(b"main"), &mut out);
-        assert_eq!(&out[..length], b"t: t.c:12: main: Assertion `x == 1' failed.\n");
+        assert_eq!(
+            &out[..length],
+            b"t: t.c:12: main: Assertion `x == 1' failed.\n"
+        );
         let length = assertion_message(b"t", b"0", b"a.c", 3, None, &mut out);
         assert_eq!(&out[..length], b"t: a.c:3: Assertion `0' failed.\n");
         let mut small = [0u8; 10];
-        assert_eq!(assertion_message(b"t", b"0", b"a.c", 3, None, &mut small), 10);
+        assert_eq!(
+            assertion_message(b"t", b"0", b"a.c", 3, None, &mut small),
+            10
+        );
     }
 }

@@ -6,7 +6,9 @@
 /// The bytes of `haystack` at which `needle` first occurs. An empty needle is found at 0
 /// (C11 7.24.5.7).
 pub fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    let Some((&first, rest)) = needle.split_first() else { return Some(0) };
+    let Some((&first, rest)) = needle.split_first() else {
+        return Some(0);
+    };
     if needle.len() > haystack.len() {
         return None;
     }
@@ -14,7 +16,9 @@ pub fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     let mut start = 0;
     while start <= last_start {
         // Jump to the next occurrence of the first byte, then compare the rest.
-        let offset = haystack[start..=last_start].iter().position(|&byte| byte == first)?;
+        let offset = haystack[start..=last_start]
+            .iter()
+            .position(|&byte| byte == first)?;
         start += offset;
         if haystack[start + 1..start + needle.len()] == *rest {
             return Some(start);
@@ -29,7 +33,8 @@ pub fn find_ignoring_case(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     if needle.len() > haystack.len() {
         return if needle.is_empty() { Some(0) } else { None };
     }
-    (0..=haystack.len() - needle.len()).find(|&start| haystack[start..start + needle.len()].eq_ignore_ascii_case(needle))
+    (0..=haystack.len() - needle.len())
+        .find(|&start| haystack[start..start + needle.len()].eq_ignore_ascii_case(needle))
 }
 
 /// A set of bytes, for `strspn`, `strcspn`, `strpbrk`, `strtok`, `strsep`.
@@ -52,7 +57,10 @@ impl ByteSet {
 /// Length of the prefix of `string` whose bytes are (`inside`) or are not in `set`.
 pub fn span(string: &[u8], set: &[u8], inside: bool) -> usize {
     let set = ByteSet::new(set);
-    string.iter().position(|&byte| set.contains(byte) != inside).unwrap_or(string.len())
+    string
+        .iter()
+        .position(|&byte| set.contains(byte) != inside)
+        .unwrap_or(string.len())
 }
 
 /// `strcmp` on the bytes up to (not including) the NULs, as `unsigned char`. Each slice
@@ -101,7 +109,9 @@ pub fn next_token(string: &[u8], delimiters: &[u8]) -> Option<(usize, usize, usi
 /// `strlcpy`/`strlcat`'s copy: at most `capacity - 1` bytes and a NUL (nothing when the
 /// capacity is 0); returns the bytes copied.
 pub fn copy_truncating(source: &[u8], destination: &mut [u8]) -> usize {
-    let Some(room) = destination.len().checked_sub(1) else { return 0 };
+    let Some(room) = destination.len().checked_sub(1) else {
+        return 0;
+    };
     let copied = source.len().min(room);
     destination[..copied].copy_from_slice(&source[..copied]);
     destination[copied] = 0;
@@ -110,7 +120,11 @@ pub fn copy_truncating(source: &[u8], destination: &mut [u8]) -> usize {
 
 /// POSIX `ffs`: the 1-based index of the lowest set bit, 0 for 0.
 pub fn first_set_bit(value: u64) -> i32 {
-    if value == 0 { 0 } else { value.trailing_zeros() as i32 + 1 }
+    if value == 0 {
+        0
+    } else {
+        value.trailing_zeros() as i32 + 1
+    }
 }
 
 #[cfg(not(test))]
@@ -160,10 +174,17 @@ mod exports {
     /// # Safety
     /// `memory` readable for `count` bytes (or up to the match).
     #[unsafe(no_mangle)]
-    pub unsafe extern "C" fn memchr(memory: *const c_void, character: c_int, count: usize) -> *mut c_void {
+    pub unsafe extern "C" fn memchr(
+        memory: *const c_void,
+        character: c_int,
+        count: usize,
+    ) -> *mut c_void {
         let byte = character as u8;
         // SAFETY: caller's contract.
-        match unsafe { region(memory, count) }.iter().position(|&candidate| candidate == byte) {
+        match unsafe { region(memory, count) }
+            .iter()
+            .position(|&candidate| candidate == byte)
+        {
             // SAFETY: inside the region.
             Some(index) => unsafe { memory.cast::<u8>().add(index) }.cast_mut().cast(),
             None => null_mut(),
@@ -175,10 +196,17 @@ mod exports {
     /// # Safety
     /// `memory` readable for `count` bytes.
     #[unsafe(no_mangle)]
-    pub unsafe extern "C" fn memrchr(memory: *const c_void, character: c_int, count: usize) -> *mut c_void {
+    pub unsafe extern "C" fn memrchr(
+        memory: *const c_void,
+        character: c_int,
+        count: usize,
+    ) -> *mut c_void {
         let byte = character as u8;
         // SAFETY: caller's contract.
-        match unsafe { region(memory, count) }.iter().rposition(|&candidate| candidate == byte) {
+        match unsafe { region(memory, count) }
+            .iter()
+            .rposition(|&candidate| candidate == byte)
+        {
             // SAFETY: inside the region.
             Some(index) => unsafe { memory.cast::<u8>().add(index) }.cast_mut().cast(),
             None => null_mut(),
@@ -190,12 +218,24 @@ mod exports {
     /// # Safety
     /// Both regions readable for their lengths.
     #[unsafe(no_mangle)]
-    pub unsafe extern "C" fn memmem(haystack: *const c_void, haystack_length: usize, needle: *const c_void, needle_length: usize) -> *mut c_void {
+    pub unsafe extern "C" fn memmem(
+        haystack: *const c_void,
+        haystack_length: usize,
+        needle: *const c_void,
+        needle_length: usize,
+    ) -> *mut c_void {
         // SAFETY: caller's contract.
-        let (haystack_bytes, needle_bytes) = unsafe { (region(haystack, haystack_length), region(needle, needle_length)) };
+        let (haystack_bytes, needle_bytes) = unsafe {
+            (
+                region(haystack, haystack_length),
+                region(needle, needle_length),
+            )
+        };
         match find(haystack_bytes, needle_bytes) {
             // SAFETY: inside the haystack (or at its start for an empty needle).
-            Some(index) => unsafe { haystack.cast::<u8>().add(index) }.cast_mut().cast(),
+            Some(index) => unsafe { haystack.cast::<u8>().add(index) }
+                .cast_mut()
+                .cast(),
             None => null_mut(),
         }
     }
@@ -205,7 +245,11 @@ mod exports {
     /// # Safety
     /// As `memcpy`.
     #[unsafe(no_mangle)]
-    pub unsafe extern "C" fn mempcpy(destination: *mut c_void, source: *const c_void, count: usize) -> *mut c_void {
+    pub unsafe extern "C" fn mempcpy(
+        destination: *mut c_void,
+        source: *const c_void,
+        count: usize,
+    ) -> *mut c_void {
         // SAFETY: caller's contract.
         unsafe {
             core::ptr::copy_nonoverlapping(source.cast::<u8>(), destination.cast::<u8>(), count);
@@ -261,7 +305,11 @@ mod exports {
     /// # Safety
     /// Both readable up to their NUL or `limit` bytes.
     #[unsafe(no_mangle)]
-    pub unsafe extern "C" fn strncmp(left: *const c_char, right: *const c_char, limit: usize) -> c_int {
+    pub unsafe extern "C" fn strncmp(
+        left: *const c_char,
+        right: *const c_char,
+        limit: usize,
+    ) -> c_int {
         // SAFETY: caller's contract.
         let (left, right) = unsafe { (bytes_limited(left, limit), bytes_limited(right, limit)) };
         compare(left, right)
@@ -282,12 +330,22 @@ mod exports {
     /// # Safety
     /// `source` NUL-terminated; `destination` writable for `size` bytes.
     #[unsafe(no_mangle)]
-    pub unsafe extern "C" fn strxfrm(destination: *mut c_char, source: *const c_char, size: usize) -> usize {
+    pub unsafe extern "C" fn strxfrm(
+        destination: *mut c_char,
+        source: *const c_char,
+        size: usize,
+    ) -> usize {
         // SAFETY: caller's contract.
         let source = unsafe { bytes(source) };
         if source.len() < size {
             // SAFETY: length + 1 <= size bytes fit.
-            unsafe { core::ptr::copy_nonoverlapping(source.as_ptr(), destination.cast::<u8>(), source.len() + 1) };
+            unsafe {
+                core::ptr::copy_nonoverlapping(
+                    source.as_ptr(),
+                    destination.cast::<u8>(),
+                    source.len() + 1,
+                )
+            };
         }
         source.len()
     }
@@ -297,7 +355,10 @@ mod exports {
     /// # Safety
     /// `source` NUL-terminated; `destination` large enough; no overlap.
     #[unsafe(no_mangle)]
-    pub unsafe extern "C" fn stpcpy(destination: *mut c_char, source: *const c_char) -> *mut c_char {
+    pub unsafe extern "C" fn stpcpy(
+        destination: *mut c_char,
+        source: *const c_char,
+    ) -> *mut c_char {
         // SAFETY: caller's contract.
         unsafe {
             let length = strlen(source.cast());
@@ -311,7 +372,10 @@ mod exports {
     /// # Safety
     /// As `stpcpy`.
     #[unsafe(no_mangle)]
-    pub unsafe extern "C" fn strcpy(destination: *mut c_char, source: *const c_char) -> *mut c_char {
+    pub unsafe extern "C" fn strcpy(
+        destination: *mut c_char,
+        source: *const c_char,
+    ) -> *mut c_char {
         // SAFETY: caller's contract.
         unsafe { stpcpy(destination, source) };
         destination
@@ -323,12 +387,19 @@ mod exports {
     /// # Safety
     /// `source` readable up to NUL or `count`; `destination` writable for `count`.
     #[unsafe(no_mangle)]
-    pub unsafe extern "C" fn stpncpy(destination: *mut c_char, source: *const c_char, count: usize) -> *mut c_char {
+    pub unsafe extern "C" fn stpncpy(
+        destination: *mut c_char,
+        source: *const c_char,
+        count: usize,
+    ) -> *mut c_char {
         // SAFETY: caller's contract.
         unsafe {
             let source = bytes_limited(source, count);
             core::ptr::copy_nonoverlapping(source.as_ptr(), destination.cast::<u8>(), source.len());
-            destination.add(source.len()).cast::<u8>().write_bytes(0, count - source.len());
+            destination
+                .add(source.len())
+                .cast::<u8>()
+                .write_bytes(0, count - source.len());
             destination.add(source.len())
         }
     }
@@ -338,7 +409,11 @@ mod exports {
     /// # Safety
     /// As `stpncpy`.
     #[unsafe(no_mangle)]
-    pub unsafe extern "C" fn strncpy(destination: *mut c_char, source: *const c_char, count: usize) -> *mut c_char {
+    pub unsafe extern "C" fn strncpy(
+        destination: *mut c_char,
+        source: *const c_char,
+        count: usize,
+    ) -> *mut c_char {
         // SAFETY: caller's contract.
         unsafe { stpncpy(destination, source, count) };
         destination
@@ -349,7 +424,10 @@ mod exports {
     /// # Safety
     /// Both NUL-terminated; `destination` has room; no overlap.
     #[unsafe(no_mangle)]
-    pub unsafe extern "C" fn strcat(destination: *mut c_char, source: *const c_char) -> *mut c_char {
+    pub unsafe extern "C" fn strcat(
+        destination: *mut c_char,
+        source: *const c_char,
+    ) -> *mut c_char {
         // SAFETY: caller's contract.
         unsafe { stpcpy(destination.add(strlen(destination.cast())), source) };
         destination
@@ -360,7 +438,11 @@ mod exports {
     /// # Safety
     /// As `strcat`, with `source` readable up to NUL or `count`.
     #[unsafe(no_mangle)]
-    pub unsafe extern "C" fn strncat(destination: *mut c_char, source: *const c_char, count: usize) -> *mut c_char {
+    pub unsafe extern "C" fn strncat(
+        destination: *mut c_char,
+        source: *const c_char,
+        count: usize,
+    ) -> *mut c_char {
         // SAFETY: caller's contract.
         unsafe {
             let end = destination.add(strlen(destination.cast()));
@@ -376,7 +458,11 @@ mod exports {
     /// # Safety
     /// `source` NUL-terminated; `destination` writable for `size` bytes; no overlap.
     #[unsafe(no_mangle)]
-    pub unsafe extern "C" fn strlcpy(destination: *mut c_char, source: *const c_char, size: usize) -> usize {
+    pub unsafe extern "C" fn strlcpy(
+        destination: *mut c_char,
+        source: *const c_char,
+        size: usize,
+    ) -> usize {
         // SAFETY: caller's contract.
         let source = unsafe { bytes(source) };
         if size > 0 {
@@ -392,14 +478,20 @@ mod exports {
     /// # Safety
     /// `source` NUL-terminated; `destination` a string within its `size` bytes.
     #[unsafe(no_mangle)]
-    pub unsafe extern "C" fn strlcat(destination: *mut c_char, source: *const c_char, size: usize) -> usize {
+    pub unsafe extern "C" fn strlcat(
+        destination: *mut c_char,
+        source: *const c_char,
+        size: usize,
+    ) -> usize {
         // SAFETY: caller's contract.
         let (existing, source) = unsafe { (bytes_limited(destination, size).len(), bytes(source)) };
         if existing == size {
             return size + source.len();
         }
         // SAFETY: existing < size, so the tail is inside the buffer.
-        let out = unsafe { slice::from_raw_parts_mut(destination.cast::<u8>().add(existing), size - existing) };
+        let out = unsafe {
+            slice::from_raw_parts_mut(destination.cast::<u8>().add(existing), size - existing)
+        };
         copy_truncating(source, out);
         existing + source.len()
     }
@@ -413,7 +505,11 @@ mod exports {
         // SAFETY: caller's contract.
         let found = unsafe { strchrnul(string, character) };
         // SAFETY: `found` points into the string.
-        if unsafe { *found } as u8 == character as u8 { found } else { null_mut() }
+        if unsafe { *found } as u8 == character as u8 {
+            found
+        } else {
+            null_mut()
+        }
     }
 
     /// GNU `strchrnul`: the match or the terminating NUL.
@@ -425,7 +521,10 @@ mod exports {
         let byte = character as u8;
         // SAFETY: caller's contract.
         let text = unsafe { bytes(string) };
-        let index = text.iter().position(|&candidate| candidate == byte).unwrap_or(text.len());
+        let index = text
+            .iter()
+            .position(|&candidate| candidate == byte)
+            .unwrap_or(text.len());
         // SAFETY: index <= length: inside the string or at its NUL.
         unsafe { string.add(index) }.cast_mut()
     }
@@ -439,7 +538,11 @@ mod exports {
         let byte = character as u8;
         // SAFETY: caller's contract.
         let text = unsafe { bytes(string) };
-        let index = if byte == 0 { Some(text.len()) } else { text.iter().rposition(|&candidate| candidate == byte) };
+        let index = if byte == 0 {
+            Some(text.len())
+        } else {
+            text.iter().rposition(|&candidate| candidate == byte)
+        };
         // SAFETY: inside the string or at its NUL.
         index.map_or(null_mut(), |index| unsafe { string.add(index) }.cast_mut())
     }
@@ -452,8 +555,10 @@ mod exports {
     pub unsafe extern "C" fn strstr(haystack: *const c_char, needle: *const c_char) -> *mut c_char {
         // SAFETY: caller's contract.
         let found = unsafe { find(bytes(haystack), bytes(needle)) };
-        // SAFETY: inside the haystack.
-        found.map_or(null_mut(), |index| unsafe { haystack.add(index) }.cast_mut())
+        found.map_or(null_mut(), |index| {
+            // SAFETY: inside the haystack.
+            unsafe { haystack.add(index) }.cast_mut()
+        })
     }
 
     /// GNU `strcasestr`.
@@ -461,11 +566,16 @@ mod exports {
     /// # Safety
     /// Both NUL-terminated.
     #[unsafe(no_mangle)]
-    pub unsafe extern "C" fn strcasestr(haystack: *const c_char, needle: *const c_char) -> *mut c_char {
+    pub unsafe extern "C" fn strcasestr(
+        haystack: *const c_char,
+        needle: *const c_char,
+    ) -> *mut c_char {
         // SAFETY: caller's contract.
         let found = unsafe { find_ignoring_case(bytes(haystack), bytes(needle)) };
-        // SAFETY: inside the haystack.
-        found.map_or(null_mut(), |index| unsafe { haystack.add(index) }.cast_mut())
+        found.map_or(null_mut(), |index| {
+            // SAFETY: inside the haystack.
+            unsafe { haystack.add(index) }.cast_mut()
+        })
     }
 
     /// C `strspn` (C11 7.24.5.6).
@@ -498,8 +608,12 @@ mod exports {
         let text = unsafe { bytes(string) };
         // SAFETY: caller's contract.
         let index = span(text, unsafe { bytes(accept) }, false);
-        // SAFETY: inside the string.
-        if index < text.len() { unsafe { string.add(index) }.cast_mut() } else { null_mut() }
+        if index < text.len() {
+            // SAFETY: inside the string.
+            unsafe { string.add(index) }.cast_mut()
+        } else {
+            null_mut()
+        }
     }
 
     /// POSIX `strtok_r`.
@@ -507,9 +621,17 @@ mod exports {
     /// # Safety
     /// `string` (or `*state`) NUL-terminated and writable; `delimiters` NUL-terminated.
     #[unsafe(no_mangle)]
-    pub unsafe extern "C" fn strtok_r(string: *mut c_char, delimiters: *const c_char, state: *mut *mut c_char) -> *mut c_char {
-        // SAFETY: caller's contract.
-        let start = if string.is_null() { unsafe { *state } } else { string };
+    pub unsafe extern "C" fn strtok_r(
+        string: *mut c_char,
+        delimiters: *const c_char,
+        state: *mut *mut c_char,
+    ) -> *mut c_char {
+        let start = if string.is_null() {
+            // SAFETY: caller's contract: `state` holds the previous call's position.
+            unsafe { *state }
+        } else {
+            string
+        };
         if start.is_null() {
             return null_mut();
         }
@@ -554,7 +676,10 @@ mod exports {
     /// # Safety
     /// `*string` NULL or NUL-terminated and writable; `delimiters` NUL-terminated.
     #[unsafe(no_mangle)]
-    pub unsafe extern "C" fn strsep(string: *mut *mut c_char, delimiters: *const c_char) -> *mut c_char {
+    pub unsafe extern "C" fn strsep(
+        string: *mut *mut c_char,
+        delimiters: *const c_char,
+    ) -> *mut c_char {
         // SAFETY: caller's contract.
         let start = unsafe { *string };
         if start.is_null() {
@@ -577,7 +702,9 @@ mod exports {
 
     /// Copies `text` and a NUL into a new heap block (NULL with ENOMEM).
     fn duplicate(text: &[u8]) -> *mut c_char {
-        let Some(length) = text.len().checked_add(1) else { return null_mut() };
+        let Some(length) = text.len().checked_add(1) else {
+            return null_mut();
+        };
         match memory::allocate_or_set_errno(length, 1) {
             Some(block) => {
                 // SAFETY: the block has length bytes.
@@ -626,7 +753,11 @@ mod exports {
     /// # Safety
     /// Both readable up to NUL or `limit`.
     #[unsafe(no_mangle)]
-    pub unsafe extern "C" fn strncasecmp(left: *const c_char, right: *const c_char, limit: usize) -> c_int {
+    pub unsafe extern "C" fn strncasecmp(
+        left: *const c_char,
+        right: *const c_char,
+        limit: usize,
+    ) -> c_int {
         // SAFETY: caller's contract.
         unsafe { compare_ignoring_case(bytes_limited(left, limit), bytes_limited(right, limit)) }
     }
@@ -677,7 +808,10 @@ mod tests {
         assert!(compare(b"\xff", b"a") > 0, "bytes compare as unsigned char");
         assert_eq!(compare_ignoring_case(b"HeLLo", b"hello"), 0);
         assert!(compare_ignoring_case(b"a", b"B") < 0);
-        assert!(compare_ignoring_case(b"_", b"a") < 0, "glibc lowers before comparing");
+        assert!(
+            compare_ignoring_case(b"_", b"a") < 0,
+            "glibc lowers before comparing"
+        );
     }
 
     #[test]

@@ -54,7 +54,7 @@ mod exports {
         let count = count.min(isize::MAX as usize);
         // SAFETY: caller's contract.
         let buffer = unsafe { core::slice::from_raw_parts_mut(data.cast::<u8>(), count) };
-        unik_kernel::console::read(buffer) as isize
+        crate::kernel::console::read(buffer) as isize
     }
 
     /// POSIX `isatty`: the console descriptors are terminals (a serial line).

@@ -215,9 +215,16 @@ mod tests {
                     // SAFETY: both ranges lie inside `buffer`.
                     unsafe {
                         let base = buffer.as_mut_ptr();
-                        memmove(base.add(destination_offset), base.add(source_offset), length);
+                        memmove(
+                            base.add(destination_offset),
+                            base.add(source_offset),
+                            length,
+                        );
                     }
-                    assert_eq!(buffer, expected, "{length} {source_offset} {destination_offset}");
+                    assert_eq!(
+                        buffer, expected,
+                        "{length} {source_offset} {destination_offset}"
+                    );
                 }
             }
         }

@@ -10,8 +10,8 @@ use core::ffi::CStr;
 use core::sync::atomic::{AtomicI32, Ordering};
 
 mod table;
-pub use table::*;
 use table::MESSAGES;
+pub use table::*;
 
 /// The single thread's `errno`. Atomic only so that Rust can touch it without
 /// `unsafe`; C code reads and writes it through the pointer from `__errno_location`.
@@ -44,7 +44,10 @@ pub enum Message {
 
 impl Message {
     pub fn for_number(number: i32) -> Message {
-        if let Some(message) = usize::try_from(number).ok().and_then(|index| MESSAGES.get(index)) {
+        if let Some(message) = usize::try_from(number)
+            .ok()
+            .and_then(|index| MESSAGES.get(index))
+        {
             return Message::Known(message);
         }
         let mut text = [0u8; MESSAGE_BUFFER_SIZE];
@@ -141,7 +144,11 @@ mod exports {
     /// # Safety
     /// `buffer` writable for `size` bytes.
     #[unsafe(no_mangle)]
-    pub unsafe extern "C" fn __xpg_strerror_r(number: i32, buffer: *mut c_char, size: usize) -> i32 {
+    pub unsafe extern "C" fn __xpg_strerror_r(
+        number: i32,
+        buffer: *mut c_char,
+        size: usize,
+    ) -> i32 {
         if buffer.is_null() {
             return ERANGE;
         }
@@ -156,7 +163,11 @@ mod exports {
     /// # Safety
     /// `buffer` writable for `size` bytes.
     #[unsafe(no_mangle)]
-    pub unsafe extern "C" fn strerror_r(number: i32, buffer: *mut c_char, size: usize) -> *mut c_char {
+    pub unsafe extern "C" fn strerror_r(
+        number: i32,
+        buffer: *mut c_char,
+        size: usize,
+    ) -> *mut c_char {
         match Message::for_number(number) {
             Message::Known(text) => text.as_ptr().cast_mut(),
             Message::Unknown(..) => {
@@ -181,13 +192,37 @@ mod tests {
 
     fn host_message(number: i32) -> Vec<u8> {
         // SAFETY: glibc's strerror returns a valid C string.
-        unsafe { CStr::from_ptr(strerror(number)) }.to_bytes().to_vec()
+        unsafe { CStr::from_ptr(strerror(number)) }
+            .to_bytes()
+            .to_vec()
     }
 
     #[test]
     fn messages_equal_the_host_glibc() {
-        for number in [-5, -1, 0, 1, 2, 11, 12, 22, 34, 35, 95, 110, 133, 134, 999, i32::MAX, i32::MIN] {
-            assert_eq!(Message::for_number(number).bytes(), host_message(number).as_slice(), "{number}");
+        for number in [
+            -5,
+            -1,
+            0,
+            1,
+            2,
+            11,
+            12,
+            22,
+            34,
+            35,
+            95,
+            110,
+            133,
+            134,
+            999,
+            i32::MAX,
+            i32::MIN,
+        ] {
+            assert_eq!(
+                Message::for_number(number).bytes(),
+                host_message(number).as_slice(),
+                "{number}"
+            );
         }
     }
 
@@ -205,7 +240,10 @@ mod tests {
 
     #[test]
     fn values_are_linux() {
-        assert_eq!((EPERM, ENOMEM, EINVAL, ERANGE, EAGAIN, EWOULDBLOCK), (1, 12, 22, 34, 11, 11));
+        assert_eq!(
+            (EPERM, ENOMEM, EINVAL, ERANGE, EAGAIN, EWOULDBLOCK),
+            (1, 12, 22, 34, 11, 11)
+        );
         assert_eq!((ENOSYS, ETIMEDOUT, EHWPOISON), (38, 110, 133));
     }
 }

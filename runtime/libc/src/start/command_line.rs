@@ -98,7 +98,11 @@ pub enum Parameter {
 pub fn classify_parameter(word: &[u8]) -> Parameter {
     if word.starts_with(b"unik.") {
         Parameter::RuntimeOption
-    } else if word.iter().position(|&byte| byte == b'=').is_some_and(|equals| equals > 0) {
+    } else if word
+        .iter()
+        .position(|&byte| byte == b'=')
+        .is_some_and(|equals| equals > 0)
+    {
         Parameter::Environment
     } else {
         Parameter::Ignored
@@ -126,8 +130,14 @@ pub struct Layout {
 
 pub fn layout<'a>(all_words: impl Iterator<Item = &'a [u8]>) -> Layout {
     match separator_index(all_words) {
-        Some(separator) => Layout { parameters_end: separator, arguments_start: separator + 1 },
-        None => Layout { parameters_end: 0, arguments_start: 0 },
+        Some(separator) => Layout {
+            parameters_end: separator,
+            arguments_start: separator + 1,
+        },
+        None => Layout {
+            parameters_end: 0,
+            arguments_start: 0,
+        },
     }
 }
 
@@ -138,7 +148,9 @@ mod tests {
     fn split(command_line: &str) -> Vec<String> {
         let mut out = vec![0xaau8; command_line.len() + 1];
         let count = split_words(command_line.as_bytes(), &mut out).unwrap();
-        words(&out, count).map(|word| String::from_utf8(word.to_vec()).unwrap()).collect()
+        words(&out, count)
+            .map(|word| String::from_utf8(word.to_vec()).unwrap())
+            .collect()
     }
 
     #[test]
@@ -198,10 +210,24 @@ mod tests {
 
     #[test]
     fn separator_splits_parameters_from_arguments() {
-        let all = ["PATH=/bin", "unik.verbose", "console=ttyS0", "--", "prog", "--", "x"];
+        let all = [
+            "PATH=/bin",
+            "unik.verbose",
+            "console=ttyS0",
+            "--",
+            "prog",
+            "--",
+            "x",
+        ];
         let all: Vec<&[u8]> = all.iter().map(|word| word.as_bytes()).collect();
         let layout = layout(all.iter().copied());
-        assert_eq!(layout, Layout { parameters_end: 3, arguments_start: 4 });
+        assert_eq!(
+            layout,
+            Layout {
+                parameters_end: 3,
+                arguments_start: 4
+            }
+        );
         assert_eq!(classify_parameter(all[0]), Parameter::Environment);
         assert_eq!(classify_parameter(all[1]), Parameter::RuntimeOption);
         assert_eq!(classify_parameter(all[2]), Parameter::Environment);
@@ -209,7 +235,13 @@ mod tests {
         assert_eq!(classify_parameter(b"=x"), Parameter::Ignored);
         assert_eq!(classify_parameter(b"unik.x=1"), Parameter::RuntimeOption);
         let none: Vec<&[u8]> = vec![b"t", b"a"];
-        assert_eq!(layout_of(&none), Layout { parameters_end: 0, arguments_start: 0 });
+        assert_eq!(
+            layout_of(&none),
+            Layout {
+                parameters_end: 0,
+                arguments_start: 0
+            }
+        );
     }
 
     fn layout_of(words: &[&[u8]]) -> Layout {

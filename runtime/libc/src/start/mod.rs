@@ -31,7 +31,9 @@ pub enum StartError {
 /// `KEY=VALUE` parameters to the environment. Returns `(argc, argv)`.
 pub fn build_arguments(command_line: &[u8]) -> Result<(i32, *mut *mut c_char), StartError> {
     let buffer_length = command_line.len() + 1;
-    let buffer = HEAP.allocate(buffer_length, 1).ok_or(StartError::OutOfMemory)?;
+    let buffer = HEAP
+        .allocate(buffer_length, 1)
+        .ok_or(StartError::OutOfMemory)?;
     // SAFETY: the block holds `buffer_length` bytes; it is never freed, since argv and
     // environ point into it for the rest of the program.
     let split = unsafe { core::slice::from_raw_parts_mut(buffer.as_ptr(), buffer_length) };
@@ -46,8 +48,12 @@ pub fn build_arguments(command_line: &[u8]) -> Result<(i32, *mut *mut c_char), S
     let mut arguments: Array<*mut c_char> = Array::new();
     for (index, word) in words(split, count).enumerate() {
         if index < layout.parameters_end {
-            if classify_parameter(word) == Parameter::Environment && !environment::add_at_start(address_of(word)) {
-                return Err(StartError::OutOfMemory);
+            if classify_parameter(word) == Parameter::Environment {
+                // SAFETY: the word is NUL-terminated in `split`, which is never freed.
+                let added = unsafe { environment::add_at_start(address_of(word)) };
+                if !added {
+                    return Err(StartError::OutOfMemory);
+                }
             }
         } else if index >= layout.arguments_start && !arguments.push(address_of(word)) {
             return Err(StartError::OutOfMemory);
@@ -56,10 +62,13 @@ pub fn build_arguments(command_line: &[u8]) -> Result<(i32, *mut *mut c_char), S
     if arguments.is_empty() {
         // A writable copy: programs may modify their argv strings.
         let name = command_line::DEFAULT_PROGRAM_NAME;
-        let copy = HEAP.allocate(name.len() + 1, 1).ok_or(StartError::OutOfMemory)?;
+        let copy = HEAP
+            .allocate(name.len() + 1, 1)
+            .ok_or(StartError::OutOfMemory)?;
         // SAFETY: the block holds name.len() + 1 bytes.
         unsafe {
-            copy.as_ptr().copy_from_nonoverlapping(name.as_ptr(), name.len());
+            copy.as_ptr()
+                .copy_from_nonoverlapping(name.as_ptr(), name.len());
             copy.as_ptr().add(name.len()).write(0);
         }
         if !arguments.push(copy.as_ptr().cast()) {
@@ -89,7 +98,13 @@ type Constructor = Option<unsafe extern "C" fn(i32, *mut *mut c_char, *mut *mut 
 ///
 /// # Safety
 /// `start..end` is an array of constructor pointers (or NULL/-1 entries, skipped).
-unsafe fn run_constructors(start: *const Constructor, end: *const Constructor, argc: i32, argv: *mut *mut c_char, envp: *mut *mut c_char) {
+unsafe fn run_constructors(
+    start: *const Constructor,
+    end: *const Constructor,
+    argc: i32,
+    argv: *mut *mut c_char,
+    envp: *mut *mut c_char,
+) {
     let mut cursor = start;
     while cursor < end {
         // SAFETY: cursor lies within the array (caller's contract).
@@ -118,17 +133,17 @@ unsafe extern "C" {
 /// The libc's program start: sets up the heap, `argv` and `environ`, runs the
 /// constructors, calls `main` and exits with its status.
 #[cfg(not(test))]
-pub fn start(boot: &'static unik_kernel::BootInfo) -> ! {
+pub fn start(boot: &'static crate::kernel::BootInfo) -> ! {
     // SAFETY: the kernel hands over `heap_start..heap_start + heap_len` as free RAM,
     // mapped read-write, used by nothing else (BootInfo contract).
     let claimed = unsafe { HEAP.claim(boot.heap_start as *mut u8, boot.heap_len) };
     if !claimed {
-        unik_kernel::console::write_err(b"unik: the heap is too small to start the program\n");
-        unik_kernel::exit(134);
+        crate::kernel::console::write_err(b"unik: the heap is too small to start the program\n");
+        crate::kernel::exit(134);
     }
     let Ok((argc, argv)) = build_arguments(boot.cmdline) else {
-        unik_kernel::console::write_err(b"unik: out of memory while building argv and environ\n");
-        unik_kernel::exit(134);
+        crate::kernel::console::write_err(b"unik: out of memory while building argv and environ\n");
+        crate::kernel::exit(134);
     };
     let envp = crate::stdlib::environment::current();
     // SAFETY: the linker script defines each pair around an array of constructor
@@ -141,26 +156,18 @@ pub fn start(boot: &'static unik_kernel::BootInfo) -> ! {
             argv,
             envp,
         );
-        run_constructors((&raw const __init_array_start).cast(), (&raw const __init_array_end).cast(), argc, argv, envp);
+        run_constructors(
+            (&raw const __init_array_start).cast(),
+            (&raw const __init_array_end).cast(),
+            argc,
+            argv,
+            envp,
+        );
     }
     // SAFETY: the program defines `main` with the C signature; the arguments follow C's
     // rules (argv[argc] == NULL, strings writable).
     let status = unsafe { main(argc, argv, envp) };
     crate::process::exit(status)
-}
-
-/// Exists so that the unused-function lint is quiet on the host build, where the
-/// constructors are exercised by the tests below.
-#[cfg(test)]
-pub fn constructors_for_test(
-    entries: &[Constructor],
-    argc: i32,
-    argv: *mut *mut c_char,
-    envp: *mut *mut c_char,
-) {
-    let range = entries.as_ptr_range();
-    // SAFETY: the range is exactly the slice.
-    unsafe { run_constructors(range.start, range.end, argc, argv, envp) };
 }
 
 #[cfg(test)]
@@ -179,7 +186,10 @@ mod tests {
         let skipped: Constructor =
             // SAFETY: -1 is only compared, never called.
             unsafe { core::mem::transmute::<usize, Constructor>(usize::MAX) };
-        constructors_for_test(&[Some(record), None, skipped, Some(record)], 2, null_mut(), null_mut());
+        let entries: [Constructor; 4] = [Some(record), None, skipped, Some(record)];
+        let range = entries.as_ptr_range();
+        // SAFETY: the range is exactly the array; `record` ignores argv and envp.
+        unsafe { run_constructors(range.start, range.end, 2, null_mut(), null_mut()) };
         assert_eq!(CALLS.load(Ordering::Relaxed), 40);
     }
 
@@ -193,7 +203,12 @@ mod tests {
                 return result;
             }
             // SAFETY: entries are C strings.
-            result.push(unsafe { core::ffi::CStr::from_ptr(entry) }.to_str().unwrap().to_owned());
+            result.push(
+                unsafe { core::ffi::CStr::from_ptr(entry) }
+                    .to_str()
+                    .unwrap()
+                    .to_owned(),
+            );
             index += 1;
         }
     }
@@ -207,8 +222,12 @@ mod tests {
         assert_eq!(strings(argv), ["t", "a", "b c"]);
         let (argc, argv) = build_arguments(b"").unwrap();
         assert_eq!((argc, strings(argv)), (1, vec!["app".to_owned()]));
-        let (argc, argv) = build_arguments(b"UNIK_TEST_START=yes unik.verbose quiet -- prog -- x").unwrap();
-        assert_eq!((argc, strings(argv)), (3, vec!["prog".to_owned(), "--".to_owned(), "x".to_owned()]));
+        let (argc, argv) =
+            build_arguments(b"UNIK_TEST_START=yes unik.verbose quiet -- prog -- x").unwrap();
+        assert_eq!(
+            (argc, strings(argv)),
+            (3, vec!["prog".to_owned(), "--".to_owned(), "x".to_owned()])
+        );
         assert!(environment::lookup(b"UNIK_TEST_START").is_some());
         assert!(environment::lookup(b"quiet").is_none());
         assert_eq!(program_name(), b"prog");

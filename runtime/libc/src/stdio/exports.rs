@@ -63,7 +63,11 @@ fn stdin_file() -> *mut c_void {
 #[unsafe(no_mangle)]
 pub extern "C" fn fputc(character: c_int, file: *mut c_void) -> c_int {
     let byte = character as u8;
-    if write_to(file, &[byte]) { c_int::from(byte) } else { EOF }
+    if write_to(file, &[byte]) {
+        c_int::from(byte)
+    } else {
+        EOF
+    }
 }
 
 #[unsafe(no_mangle)]
@@ -83,7 +87,11 @@ pub extern "C" fn putchar(character: c_int) -> c_int {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn fputs(string: *const c_char, file: *mut c_void) -> c_int {
     // SAFETY: caller's contract.
-    if write_to(file, unsafe { c_string(string) }) { 1 } else { EOF }
+    if write_to(file, unsafe { c_string(string) }) {
+        1
+    } else {
+        EOF
+    }
 }
 
 /// C `puts` (C11 7.21.7.9): the string and a newline to stdout.
@@ -94,7 +102,9 @@ pub unsafe extern "C" fn fputs(string: *const c_char, file: *mut c_void) -> c_in
 pub unsafe extern "C" fn puts(string: *const c_char) -> c_int {
     // SAFETY: caller's contract.
     let text = unsafe { c_string(string) };
-    let ok = with_stream(stdout_file(), false, |stream| stream.write(&mut Console, text) && stream.write(&mut Console, b"\n"));
+    let ok = with_stream(stdout_file(), false, |stream| {
+        stream.write(&mut Console, text) && stream.write(&mut Console, b"\n")
+    });
     if ok { 1 } else { EOF }
 }
 
@@ -103,7 +113,12 @@ pub unsafe extern "C" fn puts(string: *const c_char) -> c_int {
 /// # Safety
 /// `data` is readable for `size * count` bytes.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn fwrite(data: *const c_void, size: usize, count: usize, file: *mut c_void) -> usize {
+pub unsafe extern "C" fn fwrite(
+    data: *const c_void,
+    size: usize,
+    count: usize,
+    file: *mut c_void,
+) -> usize {
     let Some(total) = size.checked_mul(count) else {
         errno::set(errno::EINVAL);
         return 0;
@@ -122,7 +137,12 @@ pub unsafe extern "C" fn fwrite(data: *const c_void, size: usize, count: usize, 
 /// # Safety
 /// `data` is writable for `size * count` bytes.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn fread(data: *mut c_void, size: usize, count: usize, file: *mut c_void) -> usize {
+pub unsafe extern "C" fn fread(
+    data: *mut c_void,
+    size: usize,
+    count: usize,
+    file: *mut c_void,
+) -> usize {
     let Some(total) = size.checked_mul(count) else {
         errno::set(errno::EINVAL);
         return 0;
@@ -151,14 +171,20 @@ pub unsafe extern "C" fn fread(data: *mut c_void, size: usize, count: usize, fil
 /// C `fflush` (C11 7.21.5.2); `fflush(NULL)` flushes every stream.
 #[unsafe(no_mangle)]
 pub extern "C" fn fflush(file: *mut c_void) -> c_int {
-    let ok = if file.is_null() { super::flush_all() } else { with_stream(file, false, |stream| stream.flush(&mut Console)) };
+    let ok = if file.is_null() {
+        super::flush_all()
+    } else {
+        with_stream(file, false, |stream| stream.flush(&mut Console))
+    };
     if ok { 0 } else { EOF }
 }
 
 /// C `fgetc`/`getc` (C11 7.21.7.1): the next byte, or EOF.
 #[unsafe(no_mangle)]
 pub extern "C" fn fgetc(file: *mut c_void) -> c_int {
-    with_stream(file, EOF, |stream| stream.read_byte(&mut Console).map_or(EOF, c_int::from))
+    with_stream(file, EOF, |stream| {
+        stream.read_byte(&mut Console).map_or(EOF, c_int::from)
+    })
 }
 
 #[unsafe(no_mangle)]
@@ -177,13 +203,19 @@ pub extern "C" fn getchar() -> c_int {
 /// `buffer` is writable for `size` bytes.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn fgets(buffer: *mut c_char, size: c_int, file: *mut c_void) -> *mut c_char {
-    let Ok(size) = usize::try_from(size) else { return null_mut() };
+    let Ok(size) = usize::try_from(size) else {
+        return null_mut();
+    };
     if buffer.is_null() || size == 0 {
         return null_mut();
     }
     // SAFETY: caller's contract.
     let out = unsafe { core::slice::from_raw_parts_mut(buffer.cast::<u8>(), size) };
-    if with_stream(file, false, |stream| stream.read_line(&mut Console, out)) { buffer } else { null_mut() }
+    if with_stream(file, false, |stream| stream.read_line(&mut Console, out)) {
+        buffer
+    } else {
+        null_mut()
+    }
 }
 
 /// C `ungetc` (C11 7.21.7.10).
@@ -193,13 +225,22 @@ pub extern "C" fn ungetc(character: c_int, file: *mut c_void) -> c_int {
         return EOF;
     }
     let byte = character as u8;
-    if with_stream(file, false, |stream| stream.unread_byte(byte)) { c_int::from(byte) } else { EOF }
+    if with_stream(file, false, |stream| stream.unread_byte(byte)) {
+        c_int::from(byte)
+    } else {
+        EOF
+    }
 }
 
 /// C `setvbuf` (C11 7.21.5.6): the mode is honoured; the stream keeps its own buffer, so
 /// a caller-supplied one is not used (C allows any size; glibc also may ignore it).
 #[unsafe(no_mangle)]
-pub extern "C" fn setvbuf(file: *mut c_void, _buffer: *mut c_char, mode: c_int, _size: usize) -> c_int {
+pub extern "C" fn setvbuf(
+    file: *mut c_void,
+    _buffer: *mut c_char,
+    mode: c_int,
+    _size: usize,
+) -> c_int {
     let Some(buffering) = Buffering::from_c(mode) else {
         errno::set(errno::EINVAL);
         return EOF;
@@ -217,7 +258,11 @@ pub extern "C" fn setvbuf(file: *mut c_void, _buffer: *mut c_char, mode: c_int, 
 /// C `setbuf`: NULL means unbuffered, else fully buffered.
 #[unsafe(no_mangle)]
 pub extern "C" fn setbuf(file: *mut c_void, buffer: *mut c_char) {
-    let mode = if buffer.is_null() { Buffering::None } else { Buffering::Full };
+    let mode = if buffer.is_null() {
+        Buffering::None
+    } else {
+        Buffering::Full
+    };
     setvbuf(file, buffer, mode as c_int, super::stream::BUFFER_SIZE);
 }
 

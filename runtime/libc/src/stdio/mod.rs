@@ -24,8 +24,8 @@ pub struct Console;
 impl Device for Console {
     fn write(&mut self, descriptor: i32, bytes: &[u8]) -> bool {
         match descriptor {
-            1 => unik_kernel::console::write(bytes),
-            2 => unik_kernel::console::write_err(bytes),
+            1 => crate::kernel::console::write(bytes),
+            2 => crate::kernel::console::write_err(bytes),
             _ => return false,
         }
         true
@@ -38,13 +38,15 @@ impl Device for Console {
         // Output the program has prompted with shows before it blocks for input (glibc
         // flushes line-buffered stdout when reading stdin).
         STDOUT.with(|stream| stream.flush(&mut Console));
-        unik_kernel::console::read(buffer)
+        crate::kernel::console::read(buffer)
     }
 }
 
 /// The stream behind a C `FILE *`, if it is one of ours.
 pub fn stream_for(file: *const c_void) -> Option<&'static Global<Stream>> {
-    [&STDIN, &STDOUT, &STDERR].into_iter().find(|stream| core::ptr::addr_eq(*stream as *const Global<Stream>, file))
+    [&STDIN, &STDOUT, &STDERR]
+        .into_iter()
+        .find(|stream| core::ptr::addr_eq(*stream as *const Global<Stream>, file))
 }
 
 /// Flushes `stdout` and `stderr` (exit, abort paths that flush, `fflush(NULL)`).

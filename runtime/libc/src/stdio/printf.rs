@@ -181,16 +181,27 @@ mod exports {
     /// `format_string` is NUL-terminated; `list` is the address of a `va_list` whose
     /// arguments match it.
     #[unsafe(no_mangle)]
-    pub unsafe extern "C" fn __unik_vfprintf(file: *mut c_void, format_string: *const c_char, list: *mut c_void) -> c_int {
+    pub unsafe extern "C" fn __unik_vfprintf(
+        file: *mut c_void,
+        format_string: *const c_char,
+        list: *mut c_void,
+    ) -> c_int {
         let Some(stream) = stream_for(file) else {
             crate::errno::set(crate::errno::EBADF);
             return -1;
         };
         let mut arguments = VariadicArguments { list };
         stream.with(|stream| {
-            let mut sink = Forwarder { write: |bytes: &[u8]| stream.write(&mut Console, bytes), failed: false };
+            let mut sink = Forwarder {
+                write: |bytes: &[u8]| stream.write(&mut Console, bytes),
+                failed: false,
+            };
             // SAFETY: caller's contract.
-            let count = format(&mut sink, unsafe { format_bytes(format_string) }, &mut arguments);
+            let count = format(
+                &mut sink,
+                unsafe { format_bytes(format_string) },
+                &mut arguments,
+            );
             if sink.failed { -1 } else { count_to_c(count) }
         })
     }
@@ -203,10 +214,19 @@ mod exports {
     /// `buffer` is writable for `size` bytes (or for the whole output when `size` is
     /// `SIZE_MAX`); otherwise as `__unik_vfprintf`.
     #[unsafe(no_mangle)]
-    pub unsafe extern "C" fn __unik_vsnprintf(buffer: *mut c_char, size: usize, format_string: *const c_char, list: *mut c_void) -> c_int {
+    pub unsafe extern "C" fn __unik_vsnprintf(
+        buffer: *mut c_char,
+        size: usize,
+        format_string: *const c_char,
+        list: *mut c_void,
+    ) -> c_int {
         let mut arguments = VariadicArguments { list };
         // No object is larger than isize::MAX bytes; this bounds vsprintf's "unbounded".
-        let capacity = if buffer.is_null() { 0 } else { size.min(isize::MAX as usize).saturating_sub(1) };
+        let capacity = if buffer.is_null() {
+            0
+        } else {
+            size.min(isize::MAX as usize).saturating_sub(1)
+        };
         let slice: &mut [u8] = if capacity == 0 {
             &mut []
         } else {
@@ -216,7 +236,11 @@ mod exports {
         };
         let mut sink = BoundedBuffer::new(slice);
         // SAFETY: caller's contract.
-        let count = format(&mut sink, unsafe { format_bytes(format_string) }, &mut arguments);
+        let count = format(
+            &mut sink,
+            unsafe { format_bytes(format_string) },
+            &mut arguments,
+        );
         if !buffer.is_null() && size > 0 {
             // SAFETY: stored <= capacity = size - 1, inside the buffer.
             unsafe { buffer.add(sink.stored()).write(0) };
@@ -229,7 +253,11 @@ mod exports {
     /// # Safety
     /// As `__unik_vfprintf`.
     #[unsafe(no_mangle)]
-    pub unsafe extern "C" fn __unik_vdprintf(descriptor: c_int, format_string: *const c_char, list: *mut c_void) -> c_int {
+    pub unsafe extern "C" fn __unik_vdprintf(
+        descriptor: c_int,
+        format_string: *const c_char,
+        list: *mut c_void,
+    ) -> c_int {
         if !matches!(descriptor, 1 | 2) {
             crate::errno::set(crate::errno::EBADF);
             return -1;
@@ -254,7 +282,11 @@ mod exports {
             failed: false,
         };
         // SAFETY: caller's contract.
-        let count = format(&mut sink, unsafe { format_bytes(format_string) }, &mut arguments);
+        let count = format(
+            &mut sink,
+            unsafe { format_bytes(format_string) },
+            &mut arguments,
+        );
         let failed = sink.failed;
         if used > 0 {
             Console.write(descriptor, &pending[..used]);
@@ -268,11 +300,22 @@ mod exports {
     /// # Safety
     /// `result` is writable; otherwise as `__unik_vfprintf`.
     #[unsafe(no_mangle)]
-    pub unsafe extern "C" fn __unik_vasprintf(result: *mut *mut c_char, format_string: *const c_char, list: *mut c_void) -> c_int {
+    pub unsafe extern "C" fn __unik_vasprintf(
+        result: *mut *mut c_char,
+        format_string: *const c_char,
+        list: *mut c_void,
+    ) -> c_int {
         let mut arguments = VariadicArguments { list };
-        let mut sink = GrowingBuffer { bytes: Array::new(), out_of_memory: false };
+        let mut sink = GrowingBuffer {
+            bytes: Array::new(),
+            out_of_memory: false,
+        };
         // SAFETY: caller's contract.
-        let count = format(&mut sink, unsafe { format_bytes(format_string) }, &mut arguments);
+        let count = format(
+            &mut sink,
+            unsafe { format_bytes(format_string) },
+            &mut arguments,
+        );
         if sink.out_of_memory || !sink.bytes.push(0) {
             // SAFETY: the array's block (if any) is ours.
             unsafe { crate::memory::free_pointer(sink.bytes.as_mut_ptr()) };
@@ -302,7 +345,10 @@ mod tests {
     #[test]
     fn growing_buffer_collects() {
         crate::memory::claim_test_heap();
-        let mut sink = GrowingBuffer { bytes: Array::new(), out_of_memory: false };
+        let mut sink = GrowingBuffer {
+            bytes: Array::new(),
+            out_of_memory: false,
+        };
         for _ in 0..100 {
             sink.write(b"0123456789");
         }

@@ -256,7 +256,10 @@ pub mod tests {
 
     #[test]
     fn reading_lines_pushback_and_end_of_file() {
-        let mut device = Recorder { input: vec![b"ab\ncd".to_vec()], ..Default::default() };
+        let mut device = Recorder {
+            input: vec![b"ab\ncd".to_vec()],
+            ..Default::default()
+        };
         let mut stream = Stream::new(0, Buffering::Line);
         let mut line = [0u8; 16];
         assert!(stream.read_line(&mut device, &mut line));

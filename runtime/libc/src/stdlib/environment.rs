@@ -39,7 +39,11 @@ pub static __environ: CPointerVariable = CPointerVariable(core::cell::UnsafeCell
 // glibc's `environ` is an alias of `__environ`; an assembler `.set` gives the one storage
 // both names (target-independent directives, valid on x86_64 and aarch64).
 #[cfg(not(test))]
-core::arch::global_asm!(".globl environ", ".type environ, @object", ".set environ, __environ");
+core::arch::global_asm!(
+    ".globl environ",
+    ".type environ, @object",
+    ".set environ, __environ"
+);
 
 /// The libc's own NULL-terminated pointer array (see the module documentation).
 static OWNED: Global<Array<*mut c_char>> = Global::new(Array::new());
@@ -162,10 +166,16 @@ fn install(owned: &mut Array<*mut c_char>, name: &[u8], entry: *mut c_char) -> b
 }
 
 /// Adds `NAME=value` from the command line at program start. False when out of memory.
-pub fn add_at_start(entry: *mut c_char) -> bool {
-    // SAFETY: start passes NUL-terminated strings it allocated and never frees.
+///
+/// # Safety
+/// `entry` is a NUL-terminated string that lives for the rest of the program.
+pub unsafe fn add_at_start(entry: *mut c_char) -> bool {
+    // SAFETY: caller's contract.
     let bytes = unsafe { entry_bytes(entry) };
-    let name_length = bytes.iter().position(|&byte| byte == b'=').unwrap_or(bytes.len());
+    let name_length = bytes
+        .iter()
+        .position(|&byte| byte == b'=')
+        .unwrap_or(bytes.len());
     modify(|owned| install(owned, &bytes[..name_length], entry))
 }
 
@@ -180,11 +190,17 @@ pub fn set(name: &[u8], value: &[u8], overwrite: bool) -> i32 {
     }
     // The new entry, `NAME=value\0`; never freed: the program may still hold pointers
     // from getenv into an old one (glibc keeps them too).
-    let Some(length) = name.len().checked_add(value.len()).and_then(|length| length.checked_add(2)) else {
+    let Some(length) = name
+        .len()
+        .checked_add(value.len())
+        .and_then(|length| length.checked_add(2))
+    else {
         errno::set(errno::ENOMEM);
         return -1;
     };
-    let Some(block) = memory::allocate_or_set_errno(length, 1) else { return -1 };
+    let Some(block) = memory::allocate_or_set_errno(length, 1) else {
+        return -1;
+    };
     // SAFETY: the block holds `length` writable bytes.
     let entry = unsafe { core::slice::from_raw_parts_mut(block.as_ptr(), length) };
     entry[..name.len()].copy_from_slice(name);
@@ -299,7 +315,11 @@ mod exports {
     /// # Safety
     /// `name` and `value` are NUL-terminated strings.
     #[unsafe(no_mangle)]
-    pub unsafe extern "C" fn setenv(name: *const c_char, value: *const c_char, overwrite: i32) -> i32 {
+    pub unsafe extern "C" fn setenv(
+        name: *const c_char,
+        value: *const c_char,
+        overwrite: i32,
+    ) -> i32 {
         if name.is_null() || value.is_null() {
             errno::set(errno::EINVAL);
             return -1;
@@ -356,8 +376,11 @@ mod tests {
             // SAFETY: entries are NUL-terminated strings that stay alive.
             lookup(name).map(|pointer| unsafe { CStr::from_ptr(pointer) }.to_bytes().to_vec())
         };
-        assert!(add_at_start(c"HOME=/root".as_ptr().cast_mut()));
-        assert!(add_at_start(c"TERM=dumb".as_ptr().cast_mut()));
+        // SAFETY: static C strings.
+        unsafe {
+            assert!(add_at_start(c"HOME=/root".as_ptr().cast_mut()));
+            assert!(add_at_start(c"TERM=dumb".as_ptr().cast_mut()));
+        }
         assert_eq!(value(b"HOME").as_deref(), Some(&b"/root"[..]));
         assert_eq!(value(b"HOM"), None);
         assert_eq!(set(b"HOME", b"/x", false), 0);

@@ -11,7 +11,11 @@ use crate::numparse::{IntegerKind, ParsedInteger, parse_integer};
 
 /// `strtol` & co.'s result with C's side effects decided: the value and whether to set
 /// `errno` (to EINVAL for a bad base, ERANGE for overflow).
-pub fn integer_conversion(text: &[u8], base: i32, kind: IntegerKind) -> (ParsedInteger, Option<i32>) {
+pub fn integer_conversion(
+    text: &[u8],
+    base: i32,
+    kind: IntegerKind,
+) -> (ParsedInteger, Option<i32>) {
     // A negative base is as invalid as 1 or 37.
     let base = u32::try_from(base).unwrap_or(u32::MAX);
     let parsed = parse_integer(text, base, kind);
@@ -39,9 +43,15 @@ pub fn divide(numerator: i64, denominator: i64) -> Division<i64> {
     if denominator == 0 {
         // Undefined behaviour in C: report it as the hardware would not, but without a
         // runtime panic — quotient 0, remainder the numerator.
-        return Division { quotient: 0, remainder: numerator };
+        return Division {
+            quotient: 0,
+            remainder: numerator,
+        };
     }
-    Division { quotient: numerator.wrapping_div(denominator), remainder: numerator.wrapping_rem(denominator) }
+    Division {
+        quotient: numerator.wrapping_div(denominator),
+        remainder: numerator.wrapping_rem(denominator),
+    }
 }
 
 #[cfg(not(test))]
@@ -56,7 +66,12 @@ mod exports {
     ///
     /// # Safety
     /// `text` NUL-terminated; `end` NULL or writable.
-    unsafe fn convert_integer(text: *const c_char, end: *mut *mut c_char, base: c_int, kind: IntegerKind) -> u64 {
+    unsafe fn convert_integer(
+        text: *const c_char,
+        end: *mut *mut c_char,
+        base: c_int,
+        kind: IntegerKind,
+    ) -> u64 {
         // SAFETY: caller's contract.
         let bytes = unsafe { CStr::from_ptr(text) }.to_bytes();
         let (parsed, error) = integer_conversion(bytes, base, kind);
@@ -75,7 +90,11 @@ mod exports {
     /// # Safety
     /// `text` NUL-terminated; `end` NULL or writable.
     #[unsafe(no_mangle)]
-    pub unsafe extern "C" fn strtol(text: *const c_char, end: *mut *mut c_char, base: c_int) -> c_long {
+    pub unsafe extern "C" fn strtol(
+        text: *const c_char,
+        end: *mut *mut c_char,
+        base: c_int,
+    ) -> c_long {
         // SAFETY: caller's contract.
         unsafe { convert_integer(text, end, base, IntegerKind::Signed64) as c_long }
     }
@@ -85,7 +104,11 @@ mod exports {
     /// # Safety
     /// As `strtol`.
     #[unsafe(no_mangle)]
-    pub unsafe extern "C" fn strtoll(text: *const c_char, end: *mut *mut c_char, base: c_int) -> c_longlong {
+    pub unsafe extern "C" fn strtoll(
+        text: *const c_char,
+        end: *mut *mut c_char,
+        base: c_int,
+    ) -> c_longlong {
         // SAFETY: caller's contract.
         unsafe { convert_integer(text, end, base, IntegerKind::Signed64) as c_longlong }
     }
@@ -95,7 +118,11 @@ mod exports {
     /// # Safety
     /// As `strtol`.
     #[unsafe(no_mangle)]
-    pub unsafe extern "C" fn strtoimax(text: *const c_char, end: *mut *mut c_char, base: c_int) -> c_long {
+    pub unsafe extern "C" fn strtoimax(
+        text: *const c_char,
+        end: *mut *mut c_char,
+        base: c_int,
+    ) -> c_long {
         // SAFETY: caller's contract.
         unsafe { convert_integer(text, end, base, IntegerKind::Signed64) as c_long }
     }
@@ -105,7 +132,11 @@ mod exports {
     /// # Safety
     /// As `strtol`.
     #[unsafe(no_mangle)]
-    pub unsafe extern "C" fn strtoul(text: *const c_char, end: *mut *mut c_char, base: c_int) -> c_ulong {
+    pub unsafe extern "C" fn strtoul(
+        text: *const c_char,
+        end: *mut *mut c_char,
+        base: c_int,
+    ) -> c_ulong {
         // SAFETY: caller's contract.
         unsafe { convert_integer(text, end, base, IntegerKind::Unsigned64) as c_ulong }
     }
@@ -115,7 +146,11 @@ mod exports {
     /// # Safety
     /// As `strtol`.
     #[unsafe(no_mangle)]
-    pub unsafe extern "C" fn strtoull(text: *const c_char, end: *mut *mut c_char, base: c_int) -> c_ulonglong {
+    pub unsafe extern "C" fn strtoull(
+        text: *const c_char,
+        end: *mut *mut c_char,
+        base: c_int,
+    ) -> c_ulonglong {
         // SAFETY: caller's contract.
         unsafe { convert_integer(text, end, base, IntegerKind::Unsigned64) as c_ulonglong }
     }
@@ -125,7 +160,11 @@ mod exports {
     /// # Safety
     /// As `strtol`.
     #[unsafe(no_mangle)]
-    pub unsafe extern "C" fn strtoumax(text: *const c_char, end: *mut *mut c_char, base: c_int) -> c_ulong {
+    pub unsafe extern "C" fn strtoumax(
+        text: *const c_char,
+        end: *mut *mut c_char,
+        base: c_int,
+    ) -> c_ulong {
         // SAFETY: caller's contract.
         unsafe { convert_integer(text, end, base, IntegerKind::Unsigned64) as c_ulong }
     }
@@ -185,7 +224,8 @@ mod exports {
     #[unsafe(no_mangle)]
     pub unsafe extern "C" fn strtof(text: *const c_char, end: *mut *mut c_char) -> f32 {
         // SAFETY: caller's contract.
-        let (value, consumed, out_of_range) = parse_float(unsafe { CStr::from_ptr(text) }.to_bytes());
+        let (value, consumed, out_of_range) =
+            parse_float(unsafe { CStr::from_ptr(text) }.to_bytes());
         if out_of_range {
             errno::set(errno::ERANGE);
         }
@@ -207,14 +247,22 @@ mod exports {
     }
 
     type Comparator = unsafe extern "C" fn(*const c_void, *const c_void) -> c_int;
-    type ComparatorWithArgument = unsafe extern "C" fn(*const c_void, *const c_void, *mut c_void) -> c_int;
+    type ComparatorWithArgument =
+        unsafe extern "C" fn(*const c_void, *const c_void, *mut c_void) -> c_int;
 
     /// Sorts the C array with a byte-slice comparator, using heap scratch when available.
     ///
     /// # Safety
     /// `base` is readable and writable for `count * size` bytes.
-    unsafe fn sort_array(base: *mut c_void, count: usize, size: usize, compare: &mut dyn FnMut(&[u8], &[u8]) -> Ordering) {
-        let Some(total) = count.checked_mul(size) else { return };
+    unsafe fn sort_array(
+        base: *mut c_void,
+        count: usize,
+        size: usize,
+        compare: &mut dyn FnMut(&[u8], &[u8]) -> Ordering,
+    ) {
+        let Some(total) = count.checked_mul(size) else {
+            return;
+        };
         if total == 0 || count < 2 {
             return;
         }
@@ -237,7 +285,12 @@ mod exports {
     /// # Safety
     /// `base` holds `count` elements of `size` bytes; `compare` is a valid comparator.
     #[unsafe(no_mangle)]
-    pub unsafe extern "C" fn qsort(base: *mut c_void, count: usize, size: usize, compare: Comparator) {
+    pub unsafe extern "C" fn qsort(
+        base: *mut c_void,
+        count: usize,
+        size: usize,
+        compare: Comparator,
+    ) {
         let mut adapter = |left: &[u8], right: &[u8]| {
             // SAFETY: both point to whole elements; the comparator only reads them.
             unsafe { compare(left.as_ptr().cast(), right.as_ptr().cast()) }.cmp(&0)
@@ -251,7 +304,13 @@ mod exports {
     /// # Safety
     /// As `qsort`.
     #[unsafe(no_mangle)]
-    pub unsafe extern "C" fn qsort_r(base: *mut c_void, count: usize, size: usize, compare: ComparatorWithArgument, argument: *mut c_void) {
+    pub unsafe extern "C" fn qsort_r(
+        base: *mut c_void,
+        count: usize,
+        size: usize,
+        compare: ComparatorWithArgument,
+        argument: *mut c_void,
+    ) {
         let mut adapter = |left: &[u8], right: &[u8]| {
             // SAFETY: as in qsort.
             unsafe { compare(left.as_ptr().cast(), right.as_ptr().cast(), argument) }.cmp(&0)
@@ -265,10 +324,22 @@ mod exports {
     /// # Safety
     /// `base` holds `count` sorted elements of `size` bytes.
     #[unsafe(no_mangle)]
-    pub unsafe extern "C" fn bsearch(key: *const c_void, base: *const c_void, count: usize, size: usize, compare: Comparator) -> *mut c_void {
-        let element = |index: usize| base.cast::<u8>().wrapping_add(index * size).cast::<c_void>();
-        // SAFETY: index < count, so the element is inside the array.
-        let found = sort::binary_search(count, |index| unsafe { compare(key, element(index)) }.cmp(&0));
+    pub unsafe extern "C" fn bsearch(
+        key: *const c_void,
+        base: *const c_void,
+        count: usize,
+        size: usize,
+        compare: Comparator,
+    ) -> *mut c_void {
+        let element = |index: usize| {
+            base.cast::<u8>()
+                .wrapping_add(index * size)
+                .cast::<c_void>()
+        };
+        let found = sort::binary_search(count, |index| {
+            // SAFETY: index < count, so the element is inside the array.
+            unsafe { compare(key, element(index)) }.cmp(&0)
+        });
         found.map_or(core::ptr::null_mut(), |index| element(index).cast_mut())
     }
 
@@ -295,7 +366,10 @@ mod exports {
     #[unsafe(no_mangle)]
     pub extern "C" fn div(numerator: c_int, denominator: c_int) -> Division<c_int> {
         let result = divide(i64::from(numerator), i64::from(denominator));
-        Division { quotient: result.quotient as c_int, remainder: result.remainder as c_int }
+        Division {
+            quotient: result.quotient as c_int,
+            remainder: result.remainder as c_int,
+        }
     }
 
     #[unsafe(no_mangle)]
@@ -304,7 +378,10 @@ mod exports {
     }
 
     #[unsafe(no_mangle)]
-    pub extern "C" fn lldiv(numerator: c_longlong, denominator: c_longlong) -> Division<c_longlong> {
+    pub extern "C" fn lldiv(
+        numerator: c_longlong,
+        denominator: c_longlong,
+    ) -> Division<c_longlong> {
         divide(numerator, denominator)
     }
 
@@ -320,9 +397,27 @@ mod tests {
 
     #[test]
     fn division_truncates_toward_zero() {
-        assert_eq!(divide(7, 2), Division { quotient: 3, remainder: 1 });
-        assert_eq!(divide(-7, 2), Division { quotient: -3, remainder: -1 });
-        assert_eq!(divide(i64::MIN, -1), Division { quotient: i64::MIN, remainder: 0 });
+        assert_eq!(
+            divide(7, 2),
+            Division {
+                quotient: 3,
+                remainder: 1
+            }
+        );
+        assert_eq!(
+            divide(-7, 2),
+            Division {
+                quotient: -3,
+                remainder: -1
+            }
+        );
+        assert_eq!(
+            divide(i64::MIN, -1),
+            Division {
+                quotient: i64::MIN,
+                remainder: 0
+            }
+        );
         assert_eq!(divide(5, 0).quotient, 0);
     }
 

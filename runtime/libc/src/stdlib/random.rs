@@ -41,7 +41,10 @@ impl Generator {
             index += 1;
         }
         // glibc's first step adds state[0] (its rear pointer) into state[3] (front).
-        let mut generator = Generator { words, oldest: SEPARATION };
+        let mut generator = Generator {
+            words,
+            oldest: SEPARATION,
+        };
         // glibc discards 10 * 31 outputs.
         let mut discarded = 0;
         while discarded < 10 * DEGREE {
@@ -61,7 +64,7 @@ impl Generator {
     }
 
     /// The next value in 0..=RAND_MAX.
-    pub fn next(&mut self) -> i32 {
+    pub fn next_value(&mut self) -> i32 {
         (self.step() >> 1) as i32
     }
 }
@@ -91,7 +94,7 @@ mod exports {
     /// C `rand` (C11 7.22.2.1).
     #[unsafe(no_mangle)]
     pub extern "C" fn rand() -> c_int {
-        GENERATOR.with(|generator| generator.next())
+        GENERATOR.with(|generator| generator.next_value())
     }
 
     /// C `srand` (C11 7.22.2.2).
@@ -152,7 +155,10 @@ mod tests {
         let mut data: RandomData = unsafe { core::mem::zeroed() };
         // SAFETY: glibc's reentrant API with a 128-byte (TYPE_3) state buffer we own.
         unsafe {
-            assert_eq!(initstate_r(seed, state.as_mut_ptr(), state.len(), &mut data), 0);
+            assert_eq!(
+                initstate_r(seed, state.as_mut_ptr(), state.len(), &mut data),
+                0
+            );
             assert_eq!(srandom_r(seed, &mut data), 0);
         }
         (0..count)
@@ -168,15 +174,28 @@ mod tests {
     #[test]
     fn srand_1_gives_glibcs_sequence() {
         let mut generator = Generator::new(1);
-        let first: Vec<i32> = (0..5).map(|_| generator.next()).collect();
-        assert_eq!(first, [1804289383, 846930886, 1681692777, 1714636915, 1957747793]);
+        let first: Vec<i32> = (0..5).map(|_| generator.next_value()).collect();
+        assert_eq!(
+            first,
+            [1804289383, 846930886, 1681692777, 1714636915, 1957747793]
+        );
     }
 
     #[test]
     fn equals_the_host_glibc_for_many_seeds() {
-        for seed in [0u32, 1, 2, 42, 12345, 0x7fff_ffff, 0x8000_0000, 0xdead_beef, u32::MAX] {
+        for seed in [
+            0u32,
+            1,
+            2,
+            42,
+            12345,
+            0x7fff_ffff,
+            0x8000_0000,
+            0xdead_beef,
+            u32::MAX,
+        ] {
             let mut generator = Generator::new(seed);
-            let ours: Vec<i32> = (0..1000).map(|_| generator.next()).collect();
+            let ours: Vec<i32> = (0..1000).map(|_| generator.next_value()).collect();
             assert_eq!(ours, host_sequence(seed, 1000), "seed {seed}");
         }
     }

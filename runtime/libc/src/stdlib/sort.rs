@@ -9,7 +9,12 @@ use core::cmp::Ordering;
 
 /// Sorts `data`, a sequence of `size`-byte elements, with `compare`. `scratch`, when
 /// given, must be as long as `data`.
-pub fn sort(data: &mut [u8], size: usize, scratch: Option<&mut [u8]>, compare: &mut dyn FnMut(&[u8], &[u8]) -> Ordering) {
+pub fn sort(
+    data: &mut [u8],
+    size: usize,
+    scratch: Option<&mut [u8]>,
+    compare: &mut dyn FnMut(&[u8], &[u8]) -> Ordering,
+) {
     if size == 0 || data.len() / size < 2 {
         return;
     }
@@ -21,7 +26,12 @@ pub fn sort(data: &mut [u8], size: usize, scratch: Option<&mut [u8]>, compare: &
 
 /// Bottom-up merge sort: runs of `width` elements are merged pairwise from one buffer
 /// into the other, doubling `width`, until one run covers everything.
-fn merge_sort(data: &mut [u8], scratch: &mut [u8], size: usize, compare: &mut dyn FnMut(&[u8], &[u8]) -> Ordering) {
+fn merge_sort(
+    data: &mut [u8],
+    scratch: &mut [u8],
+    size: usize,
+    compare: &mut dyn FnMut(&[u8], &[u8]) -> Ordering,
+) {
     let count = data.len() / size;
     // Short runs first by insertion sort (stable), which is cheaper than merging pairs.
     const RUN: usize = 8;
@@ -34,13 +44,23 @@ fn merge_sort(data: &mut [u8], scratch: &mut [u8], size: usize, compare: &mut dy
     let mut width = RUN;
     let mut in_data = true;
     while width < count {
-        let (from, to): (&mut [u8], &mut [u8]) = if in_data { (data, scratch) } else { (scratch, data) };
+        let (from, to): (&mut [u8], &mut [u8]) = if in_data {
+            (data, scratch)
+        } else {
+            (scratch, data)
+        };
         let from: &[u8] = from;
         let mut left = 0;
         while left < count {
             let middle = (left + width).min(count);
             let right_end = (left + 2 * width).min(count);
-            merge(&from[left * size..right_end * size], (middle - left) * size, &mut to[left * size..right_end * size], size, compare);
+            merge(
+                &from[left * size..right_end * size],
+                (middle - left) * size,
+                &mut to[left * size..right_end * size],
+                size,
+                compare,
+            );
             left = right_end;
         }
         in_data = !in_data;
@@ -53,10 +73,17 @@ fn merge_sort(data: &mut [u8], scratch: &mut [u8], size: usize, compare: &mut dy
 
 /// Merges the sorted halves `source[..split]` and `source[split..]` into `destination`;
 /// ties take the left element first (stability).
-fn merge(source: &[u8], split: usize, destination: &mut [u8], size: usize, compare: &mut dyn FnMut(&[u8], &[u8]) -> Ordering) {
+fn merge(
+    source: &[u8],
+    split: usize,
+    destination: &mut [u8],
+    size: usize,
+    compare: &mut dyn FnMut(&[u8], &[u8]) -> Ordering,
+) {
     let (mut left, mut right, mut out) = (0, split, 0);
     while left < split && right < source.len() {
-        let take_right = compare(&source[left..left + size], &source[right..right + size]) == Ordering::Greater;
+        let take_right =
+            compare(&source[left..left + size], &source[right..right + size]) == Ordering::Greater;
         let from = if take_right { &mut right } else { &mut left };
         destination[out..out + size].copy_from_slice(&source[*from..*from + size]);
         *from += size;
@@ -104,11 +131,20 @@ fn heap_sort(data: &mut [u8], size: usize, compare: &mut dyn FnMut(&[u8], &[u8])
 }
 
 /// Restores the max-heap property below `root` within the first `count` elements.
-fn sift_down(data: &mut [u8], mut root: usize, count: usize, size: usize, compare: &mut dyn FnMut(&[u8], &[u8]) -> Ordering) {
+fn sift_down(
+    data: &mut [u8],
+    mut root: usize,
+    count: usize,
+    size: usize,
+    compare: &mut dyn FnMut(&[u8], &[u8]) -> Ordering,
+) {
     loop {
         let mut largest = root;
         for child in [2 * root + 1, 2 * root + 2] {
-            if child < count && compare(element(data, child, size), element(data, largest, size)) == Ordering::Greater {
+            if child < count
+                && compare(element(data, child, size), element(data, largest, size))
+                    == Ordering::Greater
+            {
                 largest = child;
             }
         }
@@ -142,11 +178,23 @@ mod tests {
     /// Elements of 8 bytes: a 4-byte key then a 4-byte original position, to see
     /// stability.
     fn encode(keys: &[u32]) -> Vec<u8> {
-        keys.iter().enumerate().flat_map(|(position, key)| [key.to_le_bytes(), (position as u32).to_le_bytes()].concat()).collect()
+        keys.iter()
+            .enumerate()
+            .flat_map(|(position, key)| {
+                [key.to_le_bytes(), (position as u32).to_le_bytes()].concat()
+            })
+            .collect()
     }
 
     fn decode(data: &[u8]) -> Vec<(u32, u32)> {
-        data.chunks(8).map(|chunk| (u32::from_le_bytes(chunk[..4].try_into().unwrap()), u32::from_le_bytes(chunk[4..].try_into().unwrap()))).collect()
+        data.chunks(8)
+            .map(|chunk| {
+                (
+                    u32::from_le_bytes(chunk[..4].try_into().unwrap()),
+                    u32::from_le_bytes(chunk[4..].try_into().unwrap()),
+                )
+            })
+            .collect()
     }
 
     fn by_key(left: &[u8], right: &[u8]) -> Ordering {
@@ -172,7 +220,11 @@ mod tests {
             let mut data = encode(&keys);
             let mut scratch = vec![0u8; data.len()];
             sort(&mut data, 8, Some(&mut scratch), &mut by_key);
-            let mut expected: Vec<(u32, u32)> = keys.iter().enumerate().map(|(position, &key)| (key, position as u32)).collect();
+            let mut expected: Vec<(u32, u32)> = keys
+                .iter()
+                .enumerate()
+                .map(|(position, &key)| (key, position as u32))
+                .collect();
             expected.sort_by_key(|&(key, _)| key); // std's sort is stable
             assert_eq!(decode(&data), expected, "{count}");
         }
@@ -198,7 +250,9 @@ mod tests {
         assert_eq!(data, b"aaabbbmmmzzz");
         let mut scratch = vec![0; 12];
         let mut data: Vec<u8> = b"zzzaaammmbbb".to_vec();
-        sort(&mut data, 3, Some(&mut scratch), &mut |left, right| left.cmp(right));
+        sort(&mut data, 3, Some(&mut scratch), &mut |left, right| {
+            left.cmp(right)
+        });
         assert_eq!(data, b"aaabbbmmmzzz");
     }
 
@@ -206,9 +260,15 @@ mod tests {
     fn binary_search_finds() {
         let values = [1, 3, 5, 7, 9];
         for (index, value) in values.iter().enumerate() {
-            assert_eq!(binary_search(values.len(), |middle| value.cmp(&values[middle])), Some(index));
+            assert_eq!(
+                binary_search(values.len(), |middle| value.cmp(&values[middle])),
+                Some(index)
+            );
         }
-        assert_eq!(binary_search(values.len(), |middle| 4.cmp(&values[middle])), None);
+        assert_eq!(
+            binary_search(values.len(), |middle| 4.cmp(&values[middle])),
+            None
+        );
         assert_eq!(binary_search(0, |_| Ordering::Equal), None);
     }
 }
