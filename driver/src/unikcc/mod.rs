@@ -67,6 +67,17 @@ fn run(arguments: &[OsString], environment: &Environment) -> Result<i32> {
         answer(query, &spec);
         return Ok(0);
     }
+    if invocation.verbose && invocation.inputs.is_empty() {
+        // `gcc -v` alone prints the version (on stderr) and succeeds; configure
+        // scripts probe compilers that way.
+        eprintln!(
+            "unikcc (unik) {} for {} ({})",
+            env!("CARGO_PKG_VERSION"),
+            spec.name,
+            spec.c_triple
+        );
+        return Ok(0);
+    }
     check_inputs(&invocation)?;
 
     let needs_compiler = invocation

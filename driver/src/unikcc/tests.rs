@@ -360,6 +360,7 @@ fn version_and_dumpmachine_need_no_tools() {
     let environment = Environment::from_pairs([]);
     assert_eq!(main(&["-dumpmachine".into()], &environment), 0);
     assert_eq!(main(&["--version".into()], &environment), 0);
+    assert_eq!(main(&["-v".into()], &environment), 0);
     let error = run(
         &["--target".into(), "mips".into(), "a.c".into()],
         &environment,
