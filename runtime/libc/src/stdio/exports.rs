@@ -105,7 +105,8 @@ pub unsafe extern "C" fn puts(string: *const c_char) -> c_int {
     let ok = with_stream(stdout_file(), false, |stream| {
         stream.write(&mut Console, text) && stream.write(&mut Console, b"\n")
     });
-    if ok { 1 } else { EOF }
+    // glibc returns the number of bytes written, saturated to INT_MAX.
+    if ok { c_int::try_from(text.len() + 1).unwrap_or(c_int::MAX) } else { EOF }
 }
 
 /// C `fwrite` (C11 7.21.8.2): the number of whole elements written.
