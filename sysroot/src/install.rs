@@ -71,6 +71,7 @@ pub(crate) fn replace(
     final_directory: &Path,
     inputs: &SysrootInputs<'_>,
 ) -> Result<()> {
+    remove_leftovers(root, inputs.target_name);
     let staging = tempfile::Builder::new()
         .prefix(&format!(".staging-{}-", inputs.target_name))
         .tempdir_in(root)
