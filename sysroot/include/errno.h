@@ -146,4 +146,7 @@ __END_DECLS
 #define ERFKILL 132
 #define EHWPOISON 133
 
+/* POSIX's name for Linux's EOPNOTSUPP (glibc bits/errno.h). */
+#define ENOTSUP EOPNOTSUPP
+
 #endif

@@ -13,6 +13,9 @@ mod table;
 use table::MESSAGES;
 pub use table::*;
 
+/// POSIX's name for Linux's `EOPNOTSUPP` (glibc bits/errno.h).
+pub const ENOTSUP: i32 = EOPNOTSUPP;
+
 /// The single thread's `errno`. Atomic only so that Rust can touch it without
 /// `unsafe`; C code reads and writes it through the pointer from `__errno_location`.
 static ERRNO: AtomicI32 = AtomicI32::new(0);
