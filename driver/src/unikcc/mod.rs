@@ -23,20 +23,20 @@ use crate::target::{DEFAULT_TARGET, TargetSpec};
 /// The program name used in messages.
 pub const PROGRAM: &str = "unikcc";
 
-/// Flags every compile gets, after the target selection and before the user's.
+/// Flags every compile gets, after the target selection and before the user's
+/// (runtime/README.md, "Compiling C for the runtime"):
 ///
 /// - `-nostdinc -isystem <sysroot>/include`: only the sysroot's headers (they are
-///   complete on their own, runtime/README.md "Compiling C for the runtime").
+///   complete on their own).
 /// - `-D__unik__=1`: lets portable code tell it is built for unik.
-/// - `-fno-stack-protector`: some distributions' compilers (Ubuntu's gcc) turn the
-///   stack protector on by default, which needs a TLS canary and
-///   `__stack_chk_fail`; a user's `-fstack-protector` comes later and wins.
 ///
-/// Position-independent code is left at the compiler's default: Debian's compilers
-/// emit PIE objects, LLD links them into the static, fixed-address image and relaxes
-/// their GOT loads to direct addressing, so `-fno-pic` would change nothing but the
-/// flags a user sees.
-const FIXED_COMPILER_FLAGS: &[&str] = &["-D__unik__=1", "-fno-stack-protector"];
+/// Everything else is left at the compiler's defaults. Position-independent code:
+/// Debian's compilers emit PIE objects; LLD links them into the static,
+/// fixed-address image and relaxes their GOT loads to direct addressing, so
+/// `-fno-pic` would change nothing but the flags a user sees. The stack protector
+/// (on by default in some distributions' compilers) works: the runtime keeps the
+/// canary at `%fs:0x28` and provides `__stack_chk_fail`.
+const FIXED_COMPILER_FLAGS: &[&str] = &["-D__unik__=1"];
 
 /// Libraries the runtime archive itself provides (the C library and its usual
 /// companions); `-lm`, `-lpthread` & co. from existing makefiles are accepted and

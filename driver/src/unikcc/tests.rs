@@ -131,7 +131,6 @@ fn compiles_each_source_then_links_in_order() {
             "-isystem",
             &include,
             "-D__unik__=1",
-            "-fno-stack-protector",
             "-O2",
             "-DX=1",
             "-Iinc",
