@@ -17,13 +17,15 @@ mod decimal_float;
 mod hex_float;
 mod integer;
 mod output;
+mod positional;
 mod specification;
 
 #[cfg(test)]
 mod tests;
 
 use output::{CountingSink, Piece, write_padded};
-use specification::{Conversion, LengthModifier, ParseOutcome, Specification};
+use positional::NumberedArguments;
+use specification::{ArgumentReference, Conversion, LengthModifier, ParseOutcome, Specification};
 
 /// Where formatted bytes go. Implementations count, truncate or buffer as they need.
 pub trait Sink {
@@ -69,6 +71,13 @@ pub trait Arguments {
     fn wide_character(&mut self, _address: usize, _index: usize) -> Option<u32> {
         None
     }
+    /// Rewinds to the first variadic argument (a `va_copy` of the original `va_list`), for
+    /// POSIX numbered arguments (`%2$s %1$d`). Returns false (the default) when the caller
+    /// cannot; formats with numbered arguments then fail with
+    /// [`FormatError::Unsupported`].
+    fn restart(&mut self) -> bool {
+        false
+    }
 }
 
 /// Why a format could not be rendered completely. glibc's `printf` returns -1 in these
@@ -83,9 +92,9 @@ pub enum FormatError {
     /// `%lc` or `%ls` of a character that has no encoding in the C locale (above 0x7f):
     /// `EILSEQ`.
     UnencodableWideCharacter { written: usize },
-    /// A feature this engine does not implement: positional arguments (`%1$d`), which
-    /// need random access to the arguments; or `%ls` when [`Arguments::wide_character`]
-    /// is not provided. The caller should report `EINVAL`.
+    /// Numbered arguments (`%1$d`) when [`Arguments::restart`] is not provided, mixed with
+    /// unnumbered ones (undefined in POSIX) or numbered beyond 256; or `%ls` when
+    /// [`Arguments::wide_character`] is not provided. The caller should report `EINVAL`.
     Unsupported { written: usize },
 }
 
@@ -120,6 +129,16 @@ pub fn try_format(
     arguments: &mut dyn Arguments,
 ) -> Result<usize, FormatError> {
     let mut out = CountingSink::new(out);
+    let mut source = match positional::scan(format) {
+        positional::Usage::Sequential => ArgumentSource::Sequential(arguments),
+        positional::Usage::Numbered(types) => {
+            if !arguments.restart() {
+                return Err(FormatError::Unsupported { written: 0 });
+            }
+            ArgumentSource::Numbered(NumberedArguments::new(arguments, types))
+        }
+        positional::Usage::Unsupported => return Err(FormatError::Unsupported { written: 0 }),
+    };
     let mut rest = format;
     loop {
         // A C format string ends at its NUL; callers pass the bytes before it, but a
@@ -134,11 +153,18 @@ pub fn try_format(
             return Ok(out.count());
         }
         let after_percent = &rest[percent + 1..];
-        let (specification, length) = match specification::parse(after_percent, arguments) {
+        let (mut specification, references, length) = match specification::parse(after_percent) {
             ParseOutcome::Complete {
                 specification,
+                references,
                 length,
-            } => (specification, length),
+            } => (specification, references, length),
+            // glibc's numbered-argument path copies an unfinished trailing specification
+            // as text; its ordinary path fails the call.
+            ParseOutcome::Incomplete if matches!(source, ArgumentSource::Numbered(_)) => {
+                out.write(&rest[percent..]);
+                return Ok(out.count());
+            }
             ParseOutcome::Incomplete => {
                 return Err(FormatError::IncompleteSpecification {
                     written: out.count(),
@@ -149,14 +175,47 @@ pub fn try_format(
                     written: out.count(),
                 });
             }
-            ParseOutcome::Positional => {
-                return Err(FormatError::Unsupported {
+        };
+        // `*` arguments come before the value (C99 7.19.6.1p5).
+        if let Some(reference) = references.width {
+            let raw = source.select(reference).integer(IntegerSize::Int);
+            if !specification::apply_width_argument(&mut specification, raw) {
+                return Err(FormatError::WidthOrPrecisionOverflow {
                     written: out.count(),
                 });
             }
-        };
-        convert(&mut out, &specification, arguments)?;
+        }
+        if let Some(reference) = references.precision {
+            let raw = source.select(reference).integer(IntegerSize::Int);
+            specification::apply_precision_argument(&mut specification, raw);
+        }
+        convert(&mut out, &specification, source.select(references.value))?;
         rest = &after_percent[length..];
+    }
+}
+
+/// Where arguments are read from: in order, or by number.
+// The numbered variant carries its 257-byte type table on the stack for one call;
+// there is no allocator to box it.
+#[allow(clippy::large_enum_variant)]
+enum ArgumentSource<'a> {
+    Sequential(&'a mut dyn Arguments),
+    Numbered(NumberedArguments<'a>),
+}
+
+impl ArgumentSource<'_> {
+    /// The arguments, positioned for reading what `reference` designates. `scan` has
+    /// ensured that a format's references are all of the source's kind.
+    fn select(&mut self, reference: ArgumentReference) -> &mut dyn Arguments {
+        match self {
+            ArgumentSource::Sequential(arguments) => &mut **arguments,
+            ArgumentSource::Numbered(numbered) => {
+                if let ArgumentReference::Position(position) = reference {
+                    numbered.select(position);
+                }
+                numbered
+            }
+        }
     }
 }
 

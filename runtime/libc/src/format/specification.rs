@@ -3,7 +3,6 @@
 //! (`'` and `I` flags, `q` and `Z` modifiers, `%b %B %C %S %m`).
 
 use super::output::CountingSink;
-use super::{Arguments, IntegerSize};
 
 /// The length modifier. glibc keeps one "long double" flag for `L`, `ll` and `q`, so
 /// `%Ld` prints a `long long` and `%llf` reads a `long double`.
@@ -87,25 +86,46 @@ pub(super) struct Specification {
     pub(super) conversion: Conversion,
 }
 
+/// Where a `*` width or precision, or the converted value, comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum ArgumentReference {
+    /// The next argument in order.
+    Next,
+    /// Argument number N, counting from 1 (POSIX `%N$`, `*N$`).
+    Position(usize),
+}
+
+/// The arguments a specification refers to, fetched by the caller.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct ArgumentReferences {
+    /// `*` or `*N$` width.
+    pub(super) width: Option<ArgumentReference>,
+    /// `.*` or `.*N$` precision.
+    pub(super) precision: Option<ArgumentReference>,
+    /// The converted value (for conversions that take one).
+    pub(super) value: ArgumentReference,
+}
+
 pub(super) enum ParseOutcome {
-    /// `length` bytes after the `%` were consumed.
+    /// `length` bytes after the `%` were consumed. `*` fields are still to be applied
+    /// (see [`apply_width_argument`] and [`apply_precision_argument`]).
     Complete {
         specification: Specification,
+        references: ArgumentReferences,
         length: usize,
     },
     /// The format ended before the conversion specifier.
     Incomplete,
     /// A width or precision above `INT_MAX`.
     Overflow,
-    /// A positional argument (`%1$d`, `%*2$d`).
-    Positional,
 }
 
 /// The largest width or precision: both are `int` in glibc.
 const MAXIMUM_FIELD: usize = i32::MAX as usize;
 
-/// Parses the specification that starts right after a `%`, fetching `*` arguments.
-pub(super) fn parse(text: &[u8], arguments: &mut dyn Arguments) -> ParseOutcome {
+/// Parses the specification that starts right after a `%`. Fetches nothing: the
+/// arguments it needs are described in the returned [`ArgumentReferences`].
+pub(super) fn parse(text: &[u8]) -> ParseOutcome {
     let mut specification = Specification {
         left_justify: false,
         force_sign: false,
@@ -119,14 +139,19 @@ pub(super) fn parse(text: &[u8], arguments: &mut dyn Arguments) -> ParseOutcome 
         length: LengthModifier::None,
         conversion: Conversion::Percent,
     };
+    let mut references = ArgumentReferences {
+        width: None,
+        precision: None,
+        value: ArgumentReference::Next,
+    };
     let mut position = 0;
     let peek = |position: usize| text.get(position).copied().unwrap_or(0);
 
-    // `%N$`: a positional argument number before the flags.
-    if let Some((_, after_digits)) = read_decimal(text, position)
-        && peek(after_digits) == b'$'
-    {
-        return ParseOutcome::Positional;
+    // `N$` (POSIX, N ≥ 1): the value is argument N. "%0$" is not one; glibc then reads
+    // the 0 as a flag.
+    if let Some((argument, after)) = read_position(text, position) {
+        references.value = ArgumentReference::Position(argument);
+        position = after;
     }
 
     loop {
@@ -148,25 +173,13 @@ pub(super) fn parse(text: &[u8], arguments: &mut dyn Arguments) -> ParseOutcome 
 
     if peek(position) == b'*' {
         position += 1;
-        if let Some((_, after_digits)) = read_decimal(text, position)
-            && peek(after_digits) == b'$'
-        {
-            return ParseOutcome::Positional;
-        }
-        let width = arguments.integer(IntegerSize::Int) as i32;
-        // C99 7.19.6.1p5: a negative width argument is a `-` flag and a positive width.
-        // (glibc keeps its record of the `0` flag here, which shows only in the echo of
-        // an unknown conversion; `-` still wins when padding.)
-        if width < 0 {
-            specification.left_justify = true;
-        }
-        let Ok(width) = usize::try_from(width.unsigned_abs()) else {
-            return ParseOutcome::Overflow;
-        };
-        if width > MAXIMUM_FIELD {
-            return ParseOutcome::Overflow;
-        }
-        specification.width = width;
+        references.width = Some(match read_position(text, position) {
+            Some((argument, after)) => {
+                position = after;
+                ArgumentReference::Position(argument)
+            }
+            None => ArgumentReference::Next,
+        });
     } else if let Some((width, after_digits)) = read_decimal(text, position) {
         let Some(width) = width.filter(|&width| width <= MAXIMUM_FIELD) else {
             return ParseOutcome::Overflow;
@@ -179,14 +192,13 @@ pub(super) fn parse(text: &[u8], arguments: &mut dyn Arguments) -> ParseOutcome 
         position += 1;
         if peek(position) == b'*' {
             position += 1;
-            if let Some((_, after_digits)) = read_decimal(text, position)
-                && peek(after_digits) == b'$'
-            {
-                return ParseOutcome::Positional;
-            }
-            // C99 7.19.6.1p5: a negative precision argument is taken as if omitted.
-            let precision = arguments.integer(IntegerSize::Int) as i32;
-            specification.precision = usize::try_from(precision).ok();
+            references.precision = Some(match read_position(text, position) {
+                Some((argument, after)) => {
+                    position = after;
+                    ArgumentReference::Position(argument)
+                }
+                None => ArgumentReference::Next,
+            });
         } else if let Some((precision, after_digits)) = read_decimal(text, position) {
             let Some(precision) = precision.filter(|&precision| precision <= MAXIMUM_FIELD) else {
                 return ParseOutcome::Overflow;
@@ -266,8 +278,45 @@ pub(super) fn parse(text: &[u8], arguments: &mut dyn Arguments) -> ParseOutcome 
     };
     ParseOutcome::Complete {
         specification,
+        references,
         length: position + 1,
     }
+}
+
+/// Applies a `*` width argument. C99 7.19.6.1p5: "A negative field width argument is
+/// taken as a - flag followed by a positive field width." (glibc keeps its record of
+/// the `0` flag here, which shows only in the echo of an unknown conversion; `-` still
+/// wins when padding.) Returns false when the width does not fit an `int` (INT_MIN).
+pub(super) fn apply_width_argument(specification: &mut Specification, raw: u64) -> bool {
+    // The argument is an `int`: the low 32 bits.
+    let width = raw as u32 as i32;
+    if width < 0 {
+        specification.left_justify = true;
+    }
+    match usize::try_from(width.unsigned_abs()) {
+        Ok(width) if width <= MAXIMUM_FIELD => {
+            specification.width = width;
+            true
+        }
+        _ => false,
+    }
+}
+
+/// Applies a `*` precision argument: "A negative precision argument is taken as if the
+/// precision were omitted."
+pub(super) fn apply_precision_argument(specification: &mut Specification, raw: u64) {
+    specification.precision = usize::try_from(raw as u32 as i32).ok();
+}
+
+/// Reads `N$` with N ≥ 1 at `position`: (N, position after the `$`).
+fn read_position(text: &[u8], position: usize) -> Option<(usize, usize)> {
+    let (number, after_digits) = read_decimal(text, position)?;
+    if text.get(after_digits) != Some(&b'$') {
+        return None;
+    }
+    // An overflowing number is kept as an impossible position (rejected by the caller).
+    let number = number.unwrap_or(usize::MAX);
+    (number >= 1).then_some((number, after_digits + 1))
 }
 
 fn float(style: FloatStyle, uppercase: bool) -> Conversion {
