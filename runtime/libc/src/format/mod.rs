@@ -7,9 +7,16 @@
 //! Nothing here allocates: every conversion is rendered into small stack buffers and
 //! written to the sink piecewise, so the same code runs in the `#![no_std]` runtime.
 //!
-//! Layout: [`specification`] parses one conversion specification, [`integer`] renders
-//! `d i u o x X b B p`, [`decimal_float`] renders `f F e E g G`, [`hex_float`] renders
-//! `a A`, and [`output`] holds the padding and counting helpers they share.
+//! Layout: `specification` parses one conversion specification, `positional` serves
+//! POSIX numbered arguments (`%2$s`), `integer` renders `d i u o x X b B p`,
+//! `decimal_float` renders `f F e E g G`, `hex_float` renders `a A`, and `output`
+//! holds the padding and counting helpers they share.
+//!
+//! Known differences from glibc: `long double` arguments arrive as the nearest `f64`
+//! ([`Arguments::long_double`]), so `%Lf` prints that value's digits and `%La` uses the
+//! binary64 layout (`0x1p+0`) where glibc on x86_64 prints the 80-bit one (`0x8p-3`).
+//! Formats that mix numbered and unnumbered conversions (undefined in POSIX) are
+//! refused. Locale-dependent output is the C locale's.
 
 #![deny(unsafe_code)]
 

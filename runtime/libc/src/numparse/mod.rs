@@ -2,10 +2,16 @@
 //! with glibc's results (values, end positions and `ERANGE` decisions) in the C locale.
 //! Nothing here allocates.
 //!
-//! Layout: [`integer`] is the `strtol` family; [`float`] scans the `strtod` syntax and
-//! converts decimal forms with `core`'s correctly rounded parser; [`hex_float`] rounds
-//! hexadecimal forms itself; [`exact_decimal`] answers the exactness questions that
+//! Layout: `integer` is the `strtol` family; `float` scans the `strtod` syntax and
+//! converts decimal forms with `core`'s correctly rounded parser; `hex_float` rounds
+//! hexadecimal forms itself; `exact_decimal` answers the exactness questions that
 //! decide `ERANGE` on underflow.
+//!
+//! Known difference from glibc 2.36: when a result is subnormal, glibc's
+//! `round_and_return` drops the first bit below the 53 (24) it computed, so for inputs
+//! whose binary expansion ends with exactly that bit it can round the wrong way and
+//! miss `ERANGE` (e.g. `0x1.00000000000018p-1023`, or its exact decimal). These parsers
+//! round correctly there, as C99 7.20.1.3p5/p8 require; see the tests.
 
 #![deny(unsafe_code)]
 
