@@ -169,7 +169,9 @@ pub fn try_format(
             // glibc's numbered-argument path copies an unfinished trailing specification
             // as text; its ordinary path fails the call.
             ParseOutcome::Incomplete if matches!(source, ArgumentSource::Numbered(_)) => {
-                out.write(&rest[percent..]);
+                let unfinished = &rest[percent..];
+                let end = unfinished.iter().position(|&byte| byte == 0);
+                out.write(&unfinished[..end.unwrap_or(unfinished.len())]);
                 return Ok(out.count());
             }
             ParseOutcome::Incomplete => {
