@@ -12,7 +12,9 @@ use std::ffi::{OsStr, OsString};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
-use std::time::Duration;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use target_lexicon::Architecture;
 use wait_timeout::ChildExt;
@@ -35,6 +37,9 @@ const CONSOLE_IRQ: u8 = 4;
 
 /// How long QEMU gets to exit after SIGTERM before it is killed.
 const TERMINATE_GRACE: Duration = Duration::from_secs(2);
+
+/// How often the wait for QEMU looks at the clock and for signals.
+const POLL_INTERVAL: Duration = Duration::from_millis(50);
 
 /// Which accelerator QEMU uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -256,6 +261,8 @@ pub enum RunOutcome {
     NoStatus(Option<i32>),
     /// Stopped after `--timeout`.
     TimedOut(Duration),
+    /// We got this signal (SIGINT, SIGTERM) and stopped the guest.
+    Interrupted(i32),
 }
 
 impl RunOutcome {
@@ -266,13 +273,14 @@ impl RunOutcome {
             RunOutcome::DryRun => 0,
             RunOutcome::NoStatus(_) => 1,
             RunOutcome::TimedOut(_) => TIMED_OUT_STATUS,
+            RunOutcome::Interrupted(signal) => 128 + signal,
         }
     }
 
     /// The line `unik run` prints on stderr, if any.
     pub fn message(&self) -> Option<String> {
         match self {
-            RunOutcome::Exited(_) | RunOutcome::DryRun => None,
+            RunOutcome::Exited(_) | RunOutcome::DryRun | RunOutcome::Interrupted(_) => None,
             RunOutcome::NoStatus(code) => Some(format!(
                 "unik run: the guest stopped without an exit status (QEMU exit code {})",
                 code.map_or_else(
@@ -323,25 +331,42 @@ pub fn run(environment: &Environment, options: &RunOptions) -> Result<RunOutcome
         }
         eprintln!("{line}");
     }
+    // Ctrl-C reaches QEMU too (same process group) and stops it; a SIGINT or
+    // SIGTERM sent to us alone must stop it as well. Either way we wait for QEMU,
+    // clean up, and exit as the signal would have (128 + its number).
+    let interrupted = Arc::new(AtomicUsize::new(0));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register_usize(signal, Arc::clone(&interrupted), signal as usize)
+            .map_err(|source| Error::io("cannot install a signal handler for", &qemu, source))?;
+    }
     let mut child = command.spawn().map_err(|source| Error::Spawn {
         program: qemu.clone(),
         source,
     })?;
-    let exit = match options.timeout {
-        Some(limit) => match child
-            .wait_timeout(limit)
+    let started = Instant::now();
+    let exit = loop {
+        if let Some(status) = child
+            .wait_timeout(POLL_INTERVAL)
             .map_err(|source| Error::io("cannot wait for", &qemu, source))?
         {
-            Some(status) => status,
-            None => {
-                stop(&mut child, &qemu)?;
-                return Ok(RunOutcome::TimedOut(limit));
-            }
-        },
-        None => child
-            .wait()
-            .map_err(|source| Error::io("cannot wait for", &qemu, source))?,
+            break status;
+        }
+        let signal = interrupted.load(Ordering::Relaxed);
+        if signal != 0 {
+            stop(&mut child, &qemu)?;
+            return Ok(RunOutcome::Interrupted(i32::try_from(signal).unwrap_or(0)));
+        }
+        if let Some(limit) = options.timeout
+            && started.elapsed() >= limit
+        {
+            stop(&mut child, &qemu)?;
+            return Ok(RunOutcome::TimedOut(limit));
+        }
     };
+    let signal = interrupted.load(Ordering::Relaxed);
+    if signal != 0 {
+        return Ok(RunOutcome::Interrupted(i32::try_from(signal).unwrap_or(0)));
+    }
     let contents = match fs::read(&status_file) {
         Ok(contents) => contents,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => Vec::new(),
@@ -444,6 +469,8 @@ mod tests {
         );
         assert_eq!(RunOutcome::Exited(42).exit_status(), 42);
         assert_eq!(RunOutcome::Exited(42).message(), None);
+        assert_eq!(RunOutcome::Interrupted(2).exit_status(), 130);
+        assert_eq!(RunOutcome::Interrupted(2).message(), None);
     }
 
     #[test]
