@@ -12,6 +12,14 @@ __END_DECLS
 
 #define errno (*__errno_location())
 
+#ifdef __UNIK_USE_GNU
+__BEGIN_DECLS
+/* argv[0], and argv[0] after its last '/' (GNU). */
+extern char *program_invocation_name;
+extern char *program_invocation_short_name;
+__END_DECLS
+#endif
+
 #define EPERM 1
 #define ENOENT 2
 #define ESRCH 3

@@ -43,6 +43,7 @@ char *strerror(int number) __THROW;
 size_t strnlen(const char *string, size_t limit) __THROW;
 char *strdup(const char *string) __THROW __attribute__((__malloc__));
 char *strndup(const char *string, size_t limit) __THROW __attribute__((__malloc__));
+char *strsignal(int number) __THROW;
 char *strtok_r(char *__UNIK_RESTRICT string, const char *__UNIK_RESTRICT delimiters,
                char **__UNIK_RESTRICT state) __THROW;
 char *stpcpy(char *__UNIK_RESTRICT destination, const char *__UNIK_RESTRICT source) __THROW;

@@ -94,3 +94,28 @@ unsafe impl Sync for Address {}
 impl Address {
     pub const NULL: Address = Address(core::ptr::null());
 }
+
+/// A C data symbol of a plain type that C reads and may assign (`environ`,
+/// `program_invocation_name`): the storage is the symbol itself.
+#[repr(transparent)]
+pub struct CVariable<T: Copy>(UnsafeCell<T>);
+
+// SAFETY: single-threaded runtime (module documentation); accesses are plain loads and
+// stores of a `Copy` value, never references held across calls.
+unsafe impl<T: Copy> Sync for CVariable<T> {}
+
+impl<T: Copy> CVariable<T> {
+    pub const fn new(value: T) -> Self {
+        CVariable(UnsafeCell::new(value))
+    }
+
+    pub fn get(&self) -> T {
+        // SAFETY: a plain load; one thread, and no reference into the cell is held.
+        unsafe { *self.0.get() }
+    }
+
+    pub fn set(&self, value: T) {
+        // SAFETY: a plain store; as for get.
+        unsafe { *self.0.get() = value }
+    }
+}

@@ -118,6 +118,76 @@ pub fn copy_truncating(source: &[u8], destination: &mut [u8]) -> usize {
     copied
 }
 
+/// glibc's descriptions of the Linux signals 1..=31 (`strsignal`, string/strsignal.c
+/// and the sigabbrev tables), indexed by signal number.
+const SIGNAL_DESCRIPTIONS: [&[u8]; 32] = [
+    b"",
+    b"Hangup",
+    b"Interrupt",
+    b"Quit",
+    b"Illegal instruction",
+    b"Trace/breakpoint trap",
+    b"Aborted",
+    b"Bus error",
+    b"Floating point exception",
+    b"Killed",
+    b"User defined signal 1",
+    b"Segmentation fault",
+    b"User defined signal 2",
+    b"Broken pipe",
+    b"Alarm clock",
+    b"Terminated",
+    b"Stack fault",
+    b"Child exited",
+    b"Continued",
+    b"Stopped (signal)",
+    b"Stopped",
+    b"Stopped (tty input)",
+    b"Stopped (tty output)",
+    b"Urgent I/O condition",
+    b"CPU time limit exceeded",
+    b"File size limit exceeded",
+    b"Virtual timer expired",
+    b"Profiling timer expired",
+    b"Window changed",
+    b"I/O possible",
+    b"Power failure",
+    b"Bad system call",
+];
+
+/// glibc's first real-time signal as applications see it (SIGRTMIN: 32 and 33 are
+/// reserved by glibc's threads).
+const FIRST_REAL_TIME_SIGNAL: i32 = 34;
+const LAST_REAL_TIME_SIGNAL: i32 = 64;
+
+/// `strsignal`'s text for `number` into `out`: glibc's description, "Real-time signal N"
+/// (N counted from SIGRTMIN) or "Unknown signal N". Returns the length.
+pub fn signal_description(number: i32, out: &mut [u8; 32]) -> usize {
+    let mut used = 0;
+    let mut push = |bytes: &[u8], used: &mut usize| {
+        out[*used..*used + bytes.len()].copy_from_slice(bytes);
+        *used += bytes.len();
+    };
+    let mut digits = [0u8; 20];
+    match number {
+        1..=31 => push(SIGNAL_DESCRIPTIONS[number as usize], &mut used),
+        FIRST_REAL_TIME_SIGNAL..=LAST_REAL_TIME_SIGNAL => {
+            push(b"Real-time signal ", &mut used);
+            let length = crate::errno::write_decimal(
+                &mut digits,
+                i64::from(number - FIRST_REAL_TIME_SIGNAL),
+            );
+            push(&digits[..length], &mut used);
+        }
+        _ => {
+            push(b"Unknown signal ", &mut used);
+            let length = crate::errno::write_decimal(&mut digits, i64::from(number));
+            push(&digits[..length], &mut used);
+        }
+    }
+    used
+}
+
 /// POSIX `ffs`: the 1-based index of the lowest set bit, 0 for 0.
 pub fn first_set_bit(value: u64) -> i32 {
     if value == 0 {
@@ -762,6 +832,16 @@ mod exports {
         unsafe { compare_ignoring_case(bytes_limited(left, limit), bytes_limited(right, limit)) }
     }
 
+    static SIGNAL_TEXT: crate::global::StaticBuffer<33> = crate::global::StaticBuffer::new();
+
+    /// POSIX `strsignal`: the text lives until the next call (as glibc's may).
+    #[unsafe(no_mangle)]
+    pub extern "C" fn strsignal(number: c_int) -> *mut c_char {
+        let mut text = [0u8; 32];
+        let length = signal_description(number, &mut text);
+        SIGNAL_TEXT.store_c_string(&text[..length]).cast()
+    }
+
     /// POSIX `ffs`.
     #[unsafe(no_mangle)]
     pub extern "C" fn ffs(value: c_int) -> c_int {
@@ -823,6 +903,20 @@ mod tests {
         assert_eq!(next_token(b"b", b","), Some((0, 1, 1)));
         assert_eq!(next_token(b",,", b","), None);
         assert_eq!(next_token(b"", b","), None);
+    }
+
+    #[test]
+    fn signal_descriptions_equal_the_host_glibc() {
+        unsafe extern "C" {
+            fn strsignal(number: i32) -> *const core::ffi::c_char;
+        }
+        for number in -3..70 {
+            let mut text = [0u8; 32];
+            let length = signal_description(number, &mut text);
+            // SAFETY: glibc returns a C string.
+            let host = unsafe { core::ffi::CStr::from_ptr(strsignal(number)) };
+            assert_eq!(&text[..length], host.to_bytes(), "signal {number}");
+        }
     }
 
     #[test]

@@ -6,19 +6,37 @@ pub mod command_line;
 use core::ffi::c_char;
 use core::ptr::null_mut;
 
-use crate::global::Global;
+use crate::global::CVariable;
 use crate::memory::{Array, HEAP};
 use crate::stdlib::environment;
 use command_line::{Parameter, classify_parameter, layout, split_words, words};
 
-/// `argv[0]`, for messages such as `__assert_fail`'s (glibc's `program_invocation_name`).
-pub static PROGRAM_NAME: Global<*const c_char> = Global::new(c"app".as_ptr());
+/// glibc's `program_invocation_name`: `argv[0]` (GNU, declared in `<errno.h>`).
+#[cfg_attr(not(test), unsafe(no_mangle))]
+#[allow(non_upper_case_globals)]
+pub static program_invocation_name: CVariable<*mut c_char> =
+    CVariable::new(c"app".as_ptr().cast_mut());
 
-/// The program's name for messages.
+/// glibc's `program_invocation_short_name`: `argv[0]` after its last `/`.
+#[cfg_attr(not(test), unsafe(no_mangle))]
+#[allow(non_upper_case_globals)]
+pub static program_invocation_short_name: CVariable<*mut c_char> =
+    CVariable::new(c"app".as_ptr().cast_mut());
+
+/// The program's name for messages (`__assert_fail`): the short name, as glibc uses
+/// `__progname`.
 pub fn program_name() -> &'static [u8] {
-    let name = PROGRAM_NAME.with(|name| *name);
-    // SAFETY: PROGRAM_NAME holds a static C string or argv[0], which lives for ever.
+    let name = program_invocation_short_name.get();
+    // SAFETY: the variable holds a static C string or points into argv[0], which lives
+    // for ever (a program that assigns it must keep the same promise, as with glibc).
     unsafe { core::ffi::CStr::from_ptr(name) }.to_bytes()
+}
+
+/// The offset of the name after the last `/` of a path (`basename` without copying).
+pub fn short_name_offset(path: &[u8]) -> usize {
+    path.iter()
+        .rposition(|&byte| byte == b'/')
+        .map_or(0, |slash| slash + 1)
 }
 
 /// Why start could not set the program up.
@@ -84,8 +102,11 @@ pub fn build_arguments(command_line: &[u8]) -> Result<(i32, *mut *mut c_char), S
         return Err(StartError::OutOfMemory);
     }
     let argv = arguments.as_mut_ptr();
-    // SAFETY: argv holds at least one string (argv[0]).
-    PROGRAM_NAME.with(|name| *name = unsafe { *argv });
+    // SAFETY: argv holds at least one string (argv[0]), NUL-terminated.
+    let (name, bytes) = unsafe { (*argv, core::ffi::CStr::from_ptr(*argv).to_bytes()) };
+    program_invocation_name.set(name);
+    // SAFETY: the offset is within argv[0] (at most its length).
+    program_invocation_short_name.set(unsafe { name.add(short_name_offset(bytes)) });
     // The array stays alive for ever: `arguments` is not dropped-and-freed (Array has no
     // Drop), so argv remains valid.
     Ok((argc, argv))
@@ -231,6 +252,11 @@ mod tests {
         assert!(environment::lookup(b"UNIK_TEST_START").is_some());
         assert!(environment::lookup(b"quiet").is_none());
         assert_eq!(program_name(), b"prog");
+        let (_, _) = build_arguments(b"-- /usr/bin/tool x").unwrap();
+        assert_eq!(program_name(), b"tool");
+        assert_eq!(short_name_offset(b"/a/b"), 3);
+        assert_eq!(short_name_offset(b"plain"), 0);
+        assert_eq!(short_name_offset(b"dir/"), 4);
         let (argc, argv) = build_arguments(b"A=1 --").unwrap();
         assert_eq!((argc, strings(argv)), (1, vec!["app".to_owned()]));
     }
