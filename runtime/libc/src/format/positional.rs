@@ -42,6 +42,10 @@ pub(super) struct ArgumentTypes([ArgumentType; MAXIMUM_POSITIONS + 1]);
 /// Scans `format` for numbered conversions. Stops at the first malformed specification;
 /// the rendering reports it when it gets there.
 pub(super) fn scan(format: &[u8]) -> Usage {
+    // The common case costs one byte search: no `$`, no numbered argument.
+    if !format.contains(&b'$') {
+        return Usage::Sequential;
+    }
     let mut types = ArgumentTypes([ArgumentType::Unreferenced; MAXIMUM_POSITIONS + 1]);
     let mut numbered = false;
     let mut unnumbered = false;
