@@ -27,15 +27,12 @@ fn exit_statuses_through_return_and_exit_match_native() {
         let dir = scratch();
         let image = build_image(target, &["c/exit_status.c"], &[], dir.path());
         for mode in ["return", "exit"] {
-            for status in ["0", "1", "42", "255"] {
-                let arguments = [mode, status];
+            for status in [0, 1, 42, 255] {
+                let status_text = status.to_string();
+                let arguments = [mode, status_text.as_str()];
                 let outcome = boot(&image, &[], &arguments);
                 let reference = native(&["c/exit_status.c"], &arguments, dir.path());
-                assert_eq!(
-                    outcome.status,
-                    status.parse::<i32>().unwrap(),
-                    "{target} {mode}"
-                );
+                assert_eq!(outcome.status, status, "{target} {mode}");
                 assert_same_as_native(&outcome, &reference, &format!("{target} {mode} {status}"));
             }
         }
