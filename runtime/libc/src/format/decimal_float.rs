@@ -142,6 +142,14 @@ struct Significand<'a> {
     exponent: i32,
 }
 
+impl<'a> Significand<'a> {
+    /// The first digit and the rest (`core` always renders at least one digit; an empty
+    /// rendering would give two empty parts rather than a panic).
+    fn split_leading_digit(&self) -> (&'a [u8], &'a [u8]) {
+        self.digits.split_at(self.digits.len().min(1))
+    }
+}
+
 /// Rounds `magnitude` to `digit_count` (≥ 1) significant digits with `{:.Ne}`.
 fn significand(
     buffer: &mut [u8; EXPONENT_BUFFER_SIZE],
@@ -216,7 +224,7 @@ fn write_exponent(
     } else {
         b""
     };
-    let (leading, fraction) = significand.digits.split_at(1);
+    let (leading, fraction) = significand.split_leading_digit();
     write_field(
         out,
         specification,
@@ -290,7 +298,7 @@ fn write_general(
                 b"",
             )
         } else {
-            let (leading, fraction) = significand.digits.split_at(1);
+            let (leading, fraction) = significand.split_leading_digit();
             (
                 leading,
                 0,
