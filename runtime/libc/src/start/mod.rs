@@ -55,14 +55,15 @@ pub fn build_arguments(command_line: &[u8]) -> Result<(i32, *mut *mut c_char), S
     // SAFETY: the block holds `buffer_length` bytes; it is never freed, since argv and
     // environ point into it for the rest of the program.
     let split = unsafe { core::slice::from_raw_parts_mut(buffer.as_ptr(), buffer_length) };
-    let count = split_words(command_line, split).ok_or(StartError::OutOfMemory)?;
+    let found = split_words(command_line, split).ok_or(StartError::OutOfMemory)?;
+    let count = found.words;
     let split: &[u8] = split;
     let base = buffer.as_ptr();
     let address_of = |word: &[u8]| -> *mut c_char {
         // SAFETY: `word` is a subslice of `split`, which starts at `base`.
         unsafe { base.add(word.as_ptr().offset_from(split.as_ptr()) as usize) }.cast()
     };
-    let layout = layout(words(split, count));
+    let layout = layout(found);
     let mut arguments: Array<*mut c_char> = Array::new();
     for (index, word) in words(split, count).enumerate() {
         if index < layout.parameters_end {
