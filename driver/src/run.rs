@@ -10,10 +10,12 @@
 
 use std::ffi::{OsStr, OsString};
 use std::fs;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use target_lexicon::Architecture;
@@ -204,7 +206,7 @@ pub fn qemu_command(
             "isa-serial,chardev=unik-console,iobase={:#x},irq={CONSOLE_IRQ}",
             spec.console.port
         ));
-    // stderr: COM2. `append=on` so that a redirected log file is not truncated.
+    // stderr: COM2, on QEMU's own stderr, which `run` relays (see `relay`).
     command
         .args(["-chardev", "file,id=unik-stderr,path=/dev/stderr,append=on"])
         .arg("-device")
@@ -339,29 +341,27 @@ pub fn run(environment: &Environment, options: &RunOptions) -> Result<RunOutcome
         signal_hook::flag::register_usize(signal, Arc::clone(&interrupted), signal as usize)
             .map_err(|source| Error::io("cannot install a signal handler for", &qemu, source))?;
     }
+    // QEMU writes into pipes that we copy to our stdout and stderr: when both of ours
+    // are one regular file (`>log 2>&1`), QEMU opening /dev/stderr again would give it
+    // a second file offset and the two streams would overwrite each other.
+    command.stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = command.spawn().map_err(|source| Error::Spawn {
         program: qemu.clone(),
         source,
     })?;
-    let started = Instant::now();
-    let exit = loop {
-        if let Some(status) = child
-            .wait_timeout(POLL_INTERVAL)
-            .map_err(|source| Error::io("cannot wait for", &qemu, source))?
-        {
-            break status;
-        }
-        let signal = interrupted.load(Ordering::Relaxed);
-        if signal != 0 {
-            stop(&mut child, &qemu)?;
-            return Ok(RunOutcome::Interrupted(i32::try_from(signal).unwrap_or(0)));
-        }
-        if let Some(limit) = options.timeout
-            && started.elapsed() >= limit
-        {
-            stop(&mut child, &qemu)?;
-            return Ok(RunOutcome::TimedOut(limit));
-        }
+    let relays = [
+        child.stdout.take().map(|pipe| relay(pipe, std::io::stdout)),
+        child.stderr.take().map(|pipe| relay(pipe, std::io::stderr)),
+    ];
+    let outcome = wait_for_guest(&mut child, &qemu, options, &interrupted);
+    // The pipes close when QEMU is gone: every byte the guest wrote is out before
+    // `unik run` prints anything of its own.
+    for relay in relays.into_iter().flatten() {
+        let _ = relay.join();
+    }
+    let exit = match outcome? {
+        Ok(exit) => exit,
+        Err(stopped) => return Ok(stopped),
     };
     let signal = interrupted.load(Ordering::Relaxed);
     if signal != 0 {
@@ -376,6 +376,61 @@ pub fn run(environment: &Environment, options: &RunOptions) -> Result<RunOutcome
         Some(status) => RunOutcome::Exited(status),
         None => RunOutcome::NoStatus(exit.code()),
     })
+}
+
+/// Copies a pipe of QEMU's to one of our streams as bytes arrive, until QEMU closes it.
+fn relay<W: Write + 'static>(
+    mut pipe: impl Read + Send + 'static,
+    stream: fn() -> W,
+) -> JoinHandle<()> {
+    std::thread::spawn(move || {
+        let mut buffer = [0u8; 4096];
+        loop {
+            match pipe.read(&mut buffer) {
+                Ok(0) => break,
+                Ok(length) => {
+                    let mut out = stream();
+                    // A closed stdout (`| head`) must not stop QEMU's output from
+                    // being drained; keep reading and drop what cannot be written.
+                    let _ = out.write_all(&buffer[..length]).and_then(|()| out.flush());
+                }
+                Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => break,
+            }
+        }
+    })
+}
+
+/// Waits until QEMU exits (`Ok(Ok(status))`), or stops it on a timeout or a signal
+/// (`Ok(Err(outcome))`).
+fn wait_for_guest(
+    child: &mut Child,
+    qemu: &Path,
+    options: &RunOptions,
+    interrupted: &AtomicUsize,
+) -> Result<std::result::Result<std::process::ExitStatus, RunOutcome>> {
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child
+            .wait_timeout(POLL_INTERVAL)
+            .map_err(|source| Error::io("cannot wait for", qemu, source))?
+        {
+            return Ok(Ok(status));
+        }
+        let signal = interrupted.load(Ordering::Relaxed);
+        if signal != 0 {
+            stop(child, qemu)?;
+            return Ok(Err(RunOutcome::Interrupted(
+                i32::try_from(signal).unwrap_or(0),
+            )));
+        }
+        if let Some(limit) = options.timeout
+            && started.elapsed() >= limit
+        {
+            stop(child, qemu)?;
+            return Ok(Err(RunOutcome::TimedOut(limit)));
+        }
+    }
 }
 
 /// Stops QEMU. With a terminal on stdin, SIGTERM first: QEMU then restores the

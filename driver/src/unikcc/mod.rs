@@ -163,7 +163,13 @@ fn run(arguments: &[OsString], environment: &Environment) -> Result<i32> {
     let linker = discovery::find_linker(environment)?;
     let mut search = invocation.library_directories.clone();
     search.push(sysroot_paths.library_directory());
-    let items = resolve_libraries(link_items, &search, runner.print_only)?;
+    let mut items = resolve_libraries(link_items, &search, runner.print_only)?;
+    if !wants_debug_info(&invocation.compiler_flags) {
+        // The runtime archive carries DWARF (the prebuilt `core` and
+        // `compiler_builtins` always do). Without `-g` the user asked for none, as
+        // with gcc, whose libc.a has none: keep the symbols, drop the debug sections.
+        items.insert(0, OsString::from("--strip-debug"));
+    }
     let output = invocation
         .output
         .clone()
@@ -357,6 +363,16 @@ fn resolve_libraries(
     Ok(resolved)
 }
 
+/// Whether the compiler flags ask for debug information: the last `-g…` flag decides,
+/// and `-g0` means none (as gcc reads them).
+fn wants_debug_info(flags: &[OsString]) -> bool {
+    flags
+        .iter()
+        .filter_map(|flag| flag.to_str())
+        .rfind(|flag| flag.starts_with("-g") && !flag.starts_with("-gno-"))
+        .is_some_and(|flag| flag != "-g0")
+}
+
 /// Links into a temporary file beside the output and renames it into place, so a
 /// failed link never leaves a partial image (a stale one from an earlier build is
 /// left untouched, as gcc does).
@@ -481,3 +497,25 @@ impl SysrootPaths {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod debug_info_tests {
+    use super::wants_debug_info;
+    use std::ffi::OsString;
+
+    fn flags(text: &[&str]) -> Vec<OsString> {
+        text.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn the_last_g_flag_decides() {
+        assert!(!wants_debug_info(&flags(&[])));
+        assert!(!wants_debug_info(&flags(&["-O2", "-Wall"])));
+        assert!(wants_debug_info(&flags(&["-g"])));
+        assert!(wants_debug_info(&flags(&["-O2", "-g3"])));
+        assert!(wants_debug_info(&flags(&["-gdwarf-4"])));
+        assert!(!wants_debug_info(&flags(&["-g", "-g0"])));
+        assert!(wants_debug_info(&flags(&["-g0", "-g"])));
+        assert!(wants_debug_info(&flags(&["-g", "-gno-column-info"])));
+    }
+}
