@@ -162,6 +162,8 @@ fn compiles_each_source_then_links_in_order() {
             "--build-id=none",
             "-T",
             &fixture.text("sysroot/x86_64/lib/link.ld"),
+            // No -g: the runtime's DWARF is dropped.
+            "--strip-debug",
             &object_a,
             "--defsym",
             "k=1",
