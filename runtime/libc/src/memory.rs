@@ -24,14 +24,71 @@ pub const MALLOC_ALIGNMENT: usize = 16;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(C)]
 struct Header {
-    /// Distance from the start of talc's allocation to the user pointer.
-    offset: usize,
+    /// A tag in the upper 32 bits ([`LIVE_TAG`] or [`FREED_TAG`]), and the distance from
+    /// the start of talc's allocation to the user pointer in the lower 32.
+    tagged_offset: usize,
     /// Size of talc's allocation (its layout has alignment [`MALLOC_ALIGNMENT`]).
     total_size: usize,
 }
 
 const HEADER_SIZE: usize = size_of::<Header>();
 const _: () = assert!(HEADER_SIZE <= MALLOC_ALIGNMENT);
+
+/// Marks a live block ("unik"), so that `free` of a pointer malloc never returned is
+/// caught (as glibc's "free(): invalid pointer") instead of corrupting the heap.
+const LIVE_TAG: usize = 0x756e_696b;
+/// Written over the tag when a block is freed: a second `free` of it is caught while
+/// the allocator has not reused the memory.
+const FREED_TAG: usize = 0x6672_6565;
+const TAG_SHIFT: u32 = 32;
+/// The largest alignment a request may ask for: its offset must fit the lower 32 bits.
+const MAXIMUM_ALIGNMENT: usize = 1 << 31;
+
+/// Why a pointer given to `free`/`realloc` cannot be a live block of this heap.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BlockError {
+    /// The header below the pointer is not one `allocate` wrote.
+    InvalidPointer,
+    /// The block was freed already.
+    DoubleFree,
+}
+
+impl BlockError {
+    /// glibc's wording (malloc/malloc.c `malloc_printerr` messages).
+    pub fn description(self) -> &'static [u8] {
+        match self {
+            BlockError::InvalidPointer => b"invalid pointer",
+            BlockError::DoubleFree => b"double free detected",
+        }
+    }
+}
+
+impl Header {
+    fn live(offset: usize, total_size: usize) -> Header {
+        Header {
+            tagged_offset: (LIVE_TAG << TAG_SHIFT) | offset,
+            total_size,
+        }
+    }
+
+    /// The block's `(offset, total_size)`, if the header is a live block's.
+    fn decode(self) -> Result<(usize, usize), BlockError> {
+        let offset = self.tagged_offset & ((1 << TAG_SHIFT) - 1);
+        match self.tagged_offset >> TAG_SHIFT {
+            LIVE_TAG => {}
+            FREED_TAG => return Err(BlockError::DoubleFree),
+            _ => return Err(BlockError::InvalidPointer),
+        }
+        let consistent = offset >= HEADER_SIZE
+            && offset.is_multiple_of(MALLOC_ALIGNMENT)
+            && self.total_size >= offset;
+        if consistent {
+            Ok((offset, self.total_size))
+        } else {
+            Err(BlockError::InvalidPointer)
+        }
+    }
+}
 
 /// A heap: talc plus the header protocol above.
 pub struct Heap {
@@ -60,6 +117,9 @@ impl Heap {
     /// memory or when the sizes overflow.
     pub fn allocate(&self, size: usize, alignment: usize) -> Option<NonNull<u8>> {
         debug_assert!(alignment.is_power_of_two());
+        if alignment > MAXIMUM_ALIGNMENT {
+            return None;
+        }
         let alignment = alignment.max(MALLOC_ALIGNMENT);
         // Room for the header below the pointer, and for moving the pointer up to the
         // requested alignment when that exceeds talc's.
@@ -83,59 +143,80 @@ impl Heap {
         unsafe {
             user.cast::<Header>()
                 .sub(1)
-                .write(Header { offset, total_size })
+                .write(Header::live(offset, total_size))
         };
         Some(user)
     }
 
-    /// # Safety
-    /// `user` was returned by this heap and not yet released.
-    unsafe fn header(user: NonNull<u8>) -> Header {
-        // SAFETY: allocate wrote the header just below every pointer it returns.
-        unsafe { user.cast::<Header>().sub(1).read() }
-    }
-
-    /// Gives a block back.
+    /// The `(offset, total_size)` recorded below `user`, checked.
     ///
     /// # Safety
-    /// `user` was returned by this heap and not yet released.
-    pub unsafe fn release(&self, user: NonNull<u8>) {
+    /// The 16 bytes below `user` are readable (true of every pointer this heap returned,
+    /// live or freed).
+    unsafe fn header(user: NonNull<u8>) -> Result<(usize, usize), BlockError> {
+        // SAFETY: caller's contract; the read is aligned for a 16-byte-aligned pointer
+        // and unaligned-tolerant otherwise.
+        unsafe { user.cast::<Header>().sub(1).read_unaligned() }.decode()
+    }
+
+    /// Gives a block back; an error (nothing released) when `user` is not a live block.
+    ///
+    /// # Safety
+    /// `user` was returned by this heap (a pointer that was not is caught as long as its
+    /// 16 bytes below are readable and do not happen to look like a header).
+    pub unsafe fn release(&self, user: NonNull<u8>) -> Result<(), BlockError> {
+        if !(user.as_ptr() as usize).is_multiple_of(MALLOC_ALIGNMENT) {
+            return Err(BlockError::InvalidPointer);
+        }
         // SAFETY: caller's contract.
-        let header = unsafe { Self::header(user) };
-        // SAFETY: base and layout are those of the talc allocation (recorded in the header).
+        let (offset, total_size) = unsafe { Self::header(user) }?;
+        // SAFETY: base and layout are those of the talc allocation (recorded in the
+        // header, which is ours to overwrite until the block is given back).
         unsafe {
-            let base = user.as_ptr().sub(header.offset);
-            let layout = Layout::from_size_align_unchecked(header.total_size, MALLOC_ALIGNMENT);
+            user.cast::<Header>().sub(1).write(Header {
+                tagged_offset: (FREED_TAG << TAG_SHIFT) | offset,
+                total_size,
+            });
+            let base = user.as_ptr().sub(offset);
+            let layout = Layout::from_size_align_unchecked(total_size, MALLOC_ALIGNMENT);
             self.talc.lock().deallocate(base, layout);
         }
+        Ok(())
     }
 
     /// How many bytes the caller may use at `user` (at least what it asked for).
     ///
     /// # Safety
-    /// `user` was returned by this heap and not yet released.
-    pub unsafe fn usable_size(user: NonNull<u8>) -> usize {
+    /// As [`Heap::release`].
+    pub unsafe fn usable_size(user: NonNull<u8>) -> Result<usize, BlockError> {
         // SAFETY: caller's contract.
-        let header = unsafe { Self::header(user) };
-        header.total_size - header.offset
+        let (offset, total_size) = unsafe { Self::header(user) }?;
+        Ok(total_size - offset)
     }
 
-    /// C `realloc` for a live block and a nonzero size: resizes in place when talc can,
-    /// else allocates, copies and releases. None (old block untouched) when out of memory.
+    /// C `realloc` for a block and a nonzero size: resizes in place when talc can, else
+    /// allocates, copies and releases. `Ok(None)` (old block untouched) when out of
+    /// memory; an error when `user` is not a live block.
     ///
     /// # Safety
-    /// `user` was returned by this heap and not yet released.
-    pub unsafe fn reallocate(&self, user: NonNull<u8>, new_size: usize) -> Option<NonNull<u8>> {
+    /// As [`Heap::release`].
+    pub unsafe fn reallocate(
+        &self,
+        user: NonNull<u8>,
+        new_size: usize,
+    ) -> Result<Option<NonNull<u8>>, BlockError> {
         // SAFETY: caller's contract.
-        let header = unsafe { Self::header(user) };
-        let old_usable = header.total_size - header.offset;
-        if header.offset == MALLOC_ALIGNMENT {
+        let (offset, total_size) = unsafe { Self::header(user) }?;
+        let old_usable = total_size - offset;
+        if offset == MALLOC_ALIGNMENT {
             // A plain malloc block: ask talc to grow or shrink it where it is.
-            let new_total = new_size.checked_add(MALLOC_ALIGNMENT)?;
+            let Some(new_total) = new_size.checked_add(MALLOC_ALIGNMENT) else {
+                return Ok(None);
+            };
             // SAFETY: base/layout recorded by allocate; new_total is nonzero.
             let resized = unsafe {
-                let base = user.as_ptr().sub(header.offset);
-                let layout = Layout::from_size_align_unchecked(header.total_size, MALLOC_ALIGNMENT);
+                let base = user.as_ptr().sub(offset);
+                let layout = Layout::from_size_align_unchecked(total_size, MALLOC_ALIGNMENT);
                 self.talc
                     .lock()
                     .try_realloc_in_place(base, layout, new_total)
@@ -143,23 +224,24 @@ impl Heap {
             if resized {
                 // SAFETY: the header is still ours, below `user`.
                 unsafe {
-                    user.cast::<Header>().sub(1).write(Header {
-                        offset: header.offset,
-                        total_size: new_total,
-                    })
+                    user.cast::<Header>()
+                        .sub(1)
+                        .write(Header::live(offset, new_total))
                 };
-                return Some(user);
+                return Ok(Some(user));
             }
         } else if new_size <= old_usable {
-            return Some(user);
+            return Ok(Some(user));
         }
-        let moved = self.allocate(new_size, MALLOC_ALIGNMENT)?;
+        let Some(moved) = self.allocate(new_size, MALLOC_ALIGNMENT) else {
+            return Ok(None);
+        };
         // SAFETY: both blocks are live, distinct, and at least this long.
         unsafe {
             core::ptr::copy_nonoverlapping(user.as_ptr(), moved.as_ptr(), old_usable.min(new_size));
-            self.release(user);
+            self.release(user)?;
         }
-        Some(moved)
+        Ok(Some(moved))
     }
 }
 
@@ -194,14 +276,23 @@ pub fn allocate_zeroed(count: usize, size: usize) -> Option<NonNull<u8>> {
     Some(block)
 }
 
-/// Frees a block from the C world (NULL is allowed, as C says).
+/// Ends the program when a pointer handed to `function` is no live block, as glibc's
+/// `malloc_printerr` does: `unik: free(): invalid pointer`, status 134 (SIGABRT).
+pub fn misuse(function: &[u8], error: BlockError) -> ! {
+    crate::process::abort_with(&[b"unik: ", function, b"(): ", error.description(), b"\n"])
+}
+
+/// Frees a block from the C world (NULL is allowed, as C says); a pointer that is no
+/// live block ends the program (see [`misuse`]).
 ///
 /// # Safety
-/// `pointer` is NULL or a live block of [`HEAP`].
+/// `pointer` is NULL or was returned by [`HEAP`].
 pub unsafe fn free_pointer(pointer: *mut u8) {
     if let Some(block) = NonNull::new(pointer) {
         // SAFETY: caller's contract.
-        unsafe { HEAP.release(block) };
+        if let Err(error) = unsafe { HEAP.release(block) } {
+            misuse(b"free", error);
+        }
     }
 }
 
@@ -240,12 +331,15 @@ unsafe impl core::alloc::GlobalAlloc for RuntimeAllocator {
                     moved.as_ptr(),
                     layout.size().min(new_size),
                 );
-                HEAP.release(block);
+                free_pointer(pointer);
             }
             return moved.as_ptr();
         }
         // SAFETY: GlobalAlloc's contract: a live block of this heap; new_size nonzero.
-        unsafe { HEAP.reallocate(block, new_size) }.map_or(core::ptr::null_mut(), NonNull::as_ptr)
+        match unsafe { HEAP.reallocate(block, new_size) } {
+            Ok(moved) => moved.map_or(core::ptr::null_mut(), NonNull::as_ptr),
+            Err(error) => misuse(b"realloc", error),
+        }
     }
 }
 
@@ -298,11 +392,14 @@ mod exports {
         };
         if size == 0 {
             // SAFETY: caller's contract.
-            unsafe { HEAP.release(block) };
+            unsafe { free_pointer(block.as_ptr()) };
             return null_mut();
         }
         // SAFETY: caller's contract.
-        let moved = unsafe { HEAP.reallocate(block, size) };
+        let moved = match unsafe { HEAP.reallocate(block, size) } {
+            Ok(moved) => moved,
+            Err(error) => misuse(b"realloc", error),
+        };
         if moved.is_none() {
             errno::set(errno::ENOMEM);
         }
@@ -393,7 +490,10 @@ mod exports {
     pub unsafe extern "C" fn malloc_usable_size(pointer: *mut c_void) -> usize {
         match NonNull::new(pointer.cast::<u8>()) {
             // SAFETY: caller's contract.
-            Some(block) => unsafe { Heap::usable_size(block) },
+            Some(block) => match unsafe { Heap::usable_size(block) } {
+                Ok(size) => size,
+                Err(error) => misuse(b"malloc_usable_size", error),
+            },
             None => 0,
         }
     }
@@ -423,7 +523,7 @@ mod tests {
             assert_eq!(block.as_ptr() as usize % 16, 0);
             // SAFETY: live block of at least `size` bytes.
             unsafe {
-                assert!(Heap::usable_size(block) >= size);
+                assert!(Heap::usable_size(block).unwrap() >= size);
                 block.as_ptr().write_bytes(index as u8, size);
             }
             blocks.push((block, size, index as u8));
@@ -435,12 +535,12 @@ mod tests {
         }
         for (block, ..) in blocks {
             // SAFETY: live blocks, released once.
-            unsafe { heap.release(block) };
+            unsafe { heap.release(block).unwrap() };
         }
         // Everything came back: one block of most of the heap fits again.
         let big = heap.allocate(900_000, 16).unwrap();
         // SAFETY: live block.
-        unsafe { heap.release(big) };
+        unsafe { heap.release(big).unwrap() };
     }
 
     #[test]
@@ -452,8 +552,8 @@ mod tests {
             assert_eq!(block.as_ptr() as usize % alignment, 0);
             // SAFETY: live block.
             unsafe {
-                assert!(Heap::usable_size(block) >= 24);
-                heap.release(block);
+                assert!(Heap::usable_size(block).unwrap() >= 24);
+                heap.release(block).unwrap();
             }
         }
     }
@@ -467,17 +567,39 @@ mod tests {
         unsafe {
             block.as_ptr().copy_from(b"0123456789".as_ptr(), 10);
             let _blocker = heap.allocate(10, 16).unwrap();
-            let grown = heap.reallocate(block, 5000).unwrap();
+            let grown = heap.reallocate(block, 5000).unwrap().unwrap();
             assert_eq!(
                 core::slice::from_raw_parts(grown.as_ptr(), 10),
                 b"0123456789"
             );
-            let shrunk = heap.reallocate(grown, 4).unwrap();
+            let shrunk = heap.reallocate(grown, 4).unwrap().unwrap();
             assert_eq!(core::slice::from_raw_parts(shrunk.as_ptr(), 4), b"0123");
             let aligned = heap.allocate(8, 256).unwrap();
             aligned.as_ptr().copy_from(b"abcdefgh".as_ptr(), 8);
-            let moved = heap.reallocate(aligned, 3000).unwrap();
+            let moved = heap.reallocate(aligned, 3000).unwrap().unwrap();
             assert_eq!(core::slice::from_raw_parts(moved.as_ptr(), 8), b"abcdefgh");
+        }
+    }
+
+    #[test]
+    fn foreign_and_double_frees_are_caught() {
+        let mut memory = vec![0u8; 1 << 16];
+        let heap = heap_over(&mut memory);
+        let block = heap.allocate(64, 16).unwrap();
+        let aligned = heap.allocate(64, 256).unwrap();
+        let mut foreign = [0u128; 4];
+        // SAFETY: every pointer below has 16 readable bytes beneath it.
+        unsafe {
+            let inside = NonNull::new_unchecked(foreign.as_mut_ptr().add(2).cast::<u8>());
+            assert_eq!(heap.release(inside), Err(BlockError::InvalidPointer));
+            assert_eq!(heap.release(block.add(1)), Err(BlockError::InvalidPointer));
+            assert_eq!(heap.release(block.add(16)), Err(BlockError::InvalidPointer));
+            assert_eq!(heap.release(aligned), Ok(()));
+            // The over-aligned block's header is not where talc keeps its own records,
+            // so the freed tag survives and the second free is named as such.
+            assert_eq!(heap.release(aligned), Err(BlockError::DoubleFree));
+            assert_eq!(heap.release(block), Ok(()));
+            assert!(heap.release(block).is_err());
         }
     }
 
@@ -493,6 +615,7 @@ mod tests {
         assert!(count > 30);
         assert!(heap.allocate(usize::MAX, 16).is_none());
         assert!(heap.allocate(usize::MAX - 8, 4096).is_none());
+        assert!(heap.allocate(8, 1 << 40).is_none());
     }
 }
 
@@ -537,7 +660,10 @@ impl<T: Copy> Array<T> {
         };
         let grown = match NonNull::new(self.pointer.cast::<u8>()) {
             // SAFETY: `pointer` is a live block of HEAP owned by this array.
-            Some(block) => unsafe { HEAP.reallocate(block, bytes.max(1)) },
+            Some(block) => match unsafe { HEAP.reallocate(block, bytes.max(1)) } {
+                Ok(grown) => grown,
+                Err(error) => misuse(b"realloc", error),
+            },
             None => HEAP.allocate(bytes, MALLOC_ALIGNMENT),
         };
         match grown {

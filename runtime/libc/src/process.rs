@@ -122,6 +122,12 @@ pub fn assertion_message(
     used
 }
 
+/// Reports `parts` on the error console and ends the program like `abort()` (status 134).
+pub fn abort_with(parts: &[&[u8]]) -> ! {
+    report(parts);
+    crate::kernel::exit(ABORT_STATUS)
+}
+
 #[cfg(not(test))]
 mod exports {
     use super::*;
