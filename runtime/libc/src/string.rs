@@ -239,28 +239,6 @@ mod exports {
         unsafe { slice::from_raw_parts(memory.cast::<u8>(), count) }
     }
 
-    /// C `memchr` (C11 7.24.5.1).
-    ///
-    /// # Safety
-    /// `memory` readable for `count` bytes (or up to the match).
-    #[unsafe(no_mangle)]
-    pub unsafe extern "C" fn memchr(
-        memory: *const c_void,
-        character: c_int,
-        count: usize,
-    ) -> *mut c_void {
-        let byte = character as u8;
-        // SAFETY: caller's contract.
-        match unsafe { region(memory, count) }
-            .iter()
-            .position(|&candidate| candidate == byte)
-        {
-            // SAFETY: inside the region.
-            Some(index) => unsafe { memory.cast::<u8>().add(index) }.cast_mut().cast(),
-            None => null_mut(),
-        }
-    }
-
     /// GNU `memrchr`: the last occurrence.
     ///
     /// # Safety

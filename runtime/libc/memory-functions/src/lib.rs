@@ -1,5 +1,6 @@
-//! `memcpy`, `memmove`, `memset`, `memcmp`, `bcmp` and `strlen`: the C functions the
-//! compiler itself emits calls to (for struct copies, zeroing, and loops it recognises).
+//! `memcpy`, `memmove`, `memset`, `memcmp`, `bcmp`, `strlen` and `memchr`: the C
+//! functions the compiler itself emits calls to (for struct copies, zeroing, loops it
+//! recognises, and library calls it rewrites).
 //!
 //! This crate is `#![no_builtins]`, so LLVM's loop-idiom recognition cannot turn the
 //! copy loops below back into calls to `memcpy` — which would be these very functions,
@@ -200,6 +201,28 @@ pub unsafe extern "C" fn strlen(string: *const u8) -> usize {
     length
 }
 
+/// C `memchr` (C11 7.24.5.1): reads sequentially and stops at the first match, as the
+/// standard requires (callers may pass a count larger than the object when the byte is
+/// known to occur). Here because LLVM rewrites some `strchr` calls into `memchr`.
+///
+/// # Safety
+/// `memory` is readable up to the first match or for `count` bytes.
+#[cfg_attr(not(feature = "host-test"), unsafe(no_mangle))]
+pub unsafe extern "C" fn memchr(memory: *const u8, character: i32, count: usize) -> *mut u8 {
+    let byte = character as u8;
+    let mut index = 0;
+    while index < count {
+        // SAFETY: every byte before a match is readable (function contract).
+        let candidate = unsafe { memory.add(index) };
+        // SAFETY: as above.
+        if unsafe { *candidate } == byte {
+            return candidate.cast_mut();
+        }
+        index += 1;
+    }
+    core::ptr::null_mut()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -247,6 +270,13 @@ mod tests {
             assert!(memcmp(other.as_ptr(), buffer.as_ptr(), 50) > 0);
             assert_eq!(memcmp(other.as_ptr(), buffer.as_ptr(), 30), 0);
             assert_eq!(strlen(c"hello".as_ptr().cast()), 5);
+            let text = b"find the x here";
+            assert_eq!(
+                memchr(text.as_ptr(), i32::from(b'x'), usize::MAX),
+                text.as_ptr().add(9).cast_mut()
+            );
+            assert!(memchr(text.as_ptr(), i32::from(b'z'), text.len()).is_null());
+            assert!(memchr(text.as_ptr(), i32::from(b'f'), 0).is_null());
         }
     }
 }
