@@ -39,6 +39,8 @@ impl<T> BootCell<T> {
     }
 
     /// The address of the value, for the hardware (descriptor table registers).
+    // Only the x86_64 backend has such registers.
+    #[allow(dead_code)]
     pub const fn as_ptr(&'static self) -> *mut T {
         self.0.get()
     }

@@ -16,11 +16,17 @@ mod x86_64;
 #[cfg(all(target_arch = "x86_64", not(test)))]
 pub use self::x86_64::{exit, serial};
 
+#[cfg(all(target_arch = "aarch64", not(test)))]
+mod aarch64;
+
+#[cfg(all(target_arch = "aarch64", not(test)))]
+pub use self::aarch64::{exit, serial};
+
 #[cfg(test)]
 mod host_test;
 
 #[cfg(test)]
 pub use self::host_test::{exit, serial};
 
-#[cfg(not(any(target_arch = "x86_64", test)))]
-compile_error!("unik-kernel has no backend for this architecture yet (x86_64 only)");
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64", test)))]
+compile_error!("unik-kernel has no backend for this architecture (x86_64 and aarch64 only)");

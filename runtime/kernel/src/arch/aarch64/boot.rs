@@ -1,0 +1,299 @@
+//! The aarch64 boot path in Rust: from the entry code (EL1, bootstrap identity map with
+//! the MMU and caches on, FP/SIMD on, boot stack on SP_EL0, vector table installed) to
+//! `unik_main`.
+//!
+//! Order matters: the semihosting probe first (every exit depends on it), the early
+//! console, then the device tree (read through the bootstrap map), the real console,
+//! and the switch to the final tables last, when nothing needs the device tree any
+//! more (it lies below the image, which the final tables leave unmapped).
+
+use core::fmt::Write;
+
+use super::device_tree::{self, DeviceTreeError, GicVersion, MachineDescription};
+use super::entry::{BOOTSTRAP_NORMAL_END, BOOTSTRAP_NORMAL_START};
+use super::{cpu, exit, image, paging, serial, tls};
+use crate::boot_cell::BootCell;
+use crate::memory::{self, BootAllocator, MemoryError, MemoryPlan, PhysicalRange};
+use crate::report::{ByteSize, ErrorConsole};
+use crate::{BootInfo, boot_failure, command_line};
+
+static BOOT_INFO: BootCell<BootInfo> = BootCell::new(BootInfo {
+    cmdline: &[],
+    heap_start: 0,
+    heap_len: 0,
+});
+
+/// Where the device tree was found.
+#[derive(Clone, Copy)]
+enum DeviceTreeSource {
+    /// x0 at entry (Linux arm64 boot protocol).
+    Register,
+    /// The start of RAM (where QEMU puts it for an ELF image that is not Linux).
+    StartOfRam,
+}
+
+/// Called by the entry code with x0 as it was at entry and the entry exception level.
+#[unsafe(no_mangle)]
+extern "C" fn unik_aarch64_boot(entry_register: u64, entry_level: u64) -> ! {
+    exit::probe_semihosting();
+    serial::initialize_early();
+    tls::initialize_stack_guard();
+
+    let (address, source) = find_device_tree(entry_register);
+    // SAFETY: `find_device_tree` only returns addresses inside the bootstrap map's
+    // normal memory, which the device tree owns until the final tables replace it;
+    // nothing else uses the blob.
+    let blob = match unsafe { device_tree::blob_at(address, BOOTSTRAP_NORMAL_END) } {
+        Ok(blob) => blob,
+        Err(error) => boot_failure(format_args!("{error}")),
+    };
+    if let Err(error) = device_tree::validate(blob, address) {
+        boot_failure(format_args!("{error}"));
+    }
+    let machine = match device_tree::describe(blob) {
+        Ok(machine) => machine,
+        Err(error) => boot_failure(format_args!("{error}")),
+    };
+    serial::configure(
+        machine.console.map(|uart| uart.start),
+        machine.error_console.map(|uart| uart.start),
+    );
+    exit::set_psci_conduit(machine.psci);
+    let verbose = command_line::is_verbose(machine.command_line);
+
+    let image = image::whole();
+    let plan = match MemoryPlan::new(&machine.ram, image) {
+        Ok(plan) => plan,
+        Err(MemoryError::ImageOutsideRam { image }) => boot_failure(format_args!(
+            "the image ({:#x}-{:#x}) is not inside RAM in the device tree",
+            image.start, image.end
+        )),
+        Err(MemoryError::NoRamAfterImage { image }) => boot_failure(format_args!(
+            "no free RAM after the image ({:#x}-{:#x}); give the machine more memory",
+            image.start, image.end
+        )),
+    };
+    if verbose {
+        log_machine(&machine, address, blob.len(), source, entry_level, image);
+    }
+
+    let mut devices = [PhysicalRange::EMPTY; 6];
+    devices[0] = machine.console.unwrap_or(PhysicalRange::EMPTY);
+    devices[1] = machine.error_console.unwrap_or(PhysicalRange::EMPTY);
+    if let Some(controller) = &machine.interrupt_controller {
+        devices[2..2 + controller.region_count]
+            .copy_from_slice(&controller.regions[..controller.region_count]);
+    }
+
+    let mut allocator = BootAllocator::new(plan.after_image);
+    // SAFETY: the bootstrap map is active and the plan's RAM is unused.
+    let address_space = match unsafe { paging::build(&plan, &devices, &mut allocator) } {
+        Ok(address_space) => address_space,
+        Err(paging::PagingError::OutOfTableFrames) => boot_failure(format_args!(
+            "out of memory for translation tables; give the machine more memory"
+        )),
+        Err(paging::PagingError::Overlap { address }) => boot_failure(format_args!(
+            "translation tables: {address:#x} mapped twice (overlapping sections in the \
+             linker script, or a device inside RAM)"
+        )),
+    };
+
+    // The command line moves into the boot data: the device tree lies below the image,
+    // which the final tables leave unmapped.
+    let command_line = copy_command_line(machine.command_line, &mut allocator);
+
+    // SAFETY: the allocator's memory is RAM after the image: identity mapped now and
+    // mapped read-write by the final tables; the TLS block is set up once.
+    if let Err(error) = unsafe { tls::initialize(&mut allocator) } {
+        match error {
+            tls::TlsError::OutOfMemory { size } => boot_failure(format_args!(
+                "out of memory for the TLS block ({size} bytes)"
+            )),
+            tls::TlsError::BadTemplate {
+                memory_size,
+                alignment,
+            } => boot_failure(format_args!(
+                "bad TLS template in the image (size {memory_size:#x}, alignment {alignment:#x})"
+            )),
+        }
+    }
+
+    // SAFETY: the new tables map the image (code, stacks, vector table), the UARTs and
+    // the boot data (tables, command line copy, TLS block); nothing uses the device
+    // tree after this point (`machine` is not used below).
+    unsafe { address_space.activate() };
+
+    let heap = memory::final_heap(&plan, &allocator);
+    if verbose {
+        let mut console = ErrorConsole;
+        let _ = writeln!(
+            console,
+            "unik: heap {:#x}-{:#x} ({})",
+            heap.start,
+            heap.end,
+            ByteSize(heap.len())
+        );
+    }
+
+    // SAFETY: boot writes the BootInfo once, here, before anything reads it.
+    let boot_info = unsafe { BOOT_INFO.get_mut() };
+    *boot_info = BootInfo {
+        cmdline: command_line,
+        heap_start: heap.start as usize,
+        heap_len: heap.len() as usize,
+    };
+    // SAFETY: the machine is set up: console, exception handling, final tables, the
+    // main thread's TLS and the stack-protector canary. This is the only call.
+    unsafe { crate::finish_boot(BOOT_INFO.get()) }
+}
+
+/// The device tree: x0 when it points at one (Linux boot protocol), else the start of
+/// RAM. Only addresses inside the bootstrap map are looked at.
+fn find_device_tree(entry_register: u64) -> (u64, DeviceTreeSource) {
+    let readable = |address: u64| {
+        address.is_multiple_of(8)
+            && address >= BOOTSTRAP_NORMAL_START
+            && address
+                .checked_add(8)
+                .is_some_and(|end| end <= BOOTSTRAP_NORMAL_END)
+    };
+    // SAFETY: `readable` keeps the read inside the bootstrap map's normal memory.
+    if readable(entry_register) && unsafe { device_tree::has_magic(entry_register) } {
+        return (entry_register, DeviceTreeSource::Register);
+    }
+    // SAFETY: the start of RAM is inside the bootstrap map.
+    if unsafe { device_tree::has_magic(BOOTSTRAP_NORMAL_START) } {
+        return (BOOTSTRAP_NORMAL_START, DeviceTreeSource::StartOfRam);
+    }
+    boot_failure(format_args!(
+        "{}",
+        DeviceTreeError::NotFound {
+            register: entry_register,
+            ram_start: BOOTSTRAP_NORMAL_START,
+        }
+    ))
+}
+
+/// Copies the command line into the boot data, where it stays for the run.
+fn copy_command_line(line: &[u8], allocator: &mut BootAllocator) -> &'static [u8] {
+    if line.is_empty() {
+        return &[];
+    }
+    let Some(address) = allocator.allocate(line.len() as u64) else {
+        boot_failure(format_args!(
+            "out of memory for the command line ({} bytes)",
+            line.len()
+        ))
+    };
+    // SAFETY: the allocation is fresh RAM after the image, large enough, identity mapped
+    // by both the bootstrap and the final tables, and never reused: a 'static slice.
+    unsafe {
+        core::ptr::copy_nonoverlapping(line.as_ptr(), address as *mut u8, line.len());
+        core::slice::from_raw_parts(address as *const u8, line.len())
+    }
+}
+
+/// The `unik.verbose` boot log: what the device tree says and what the image takes.
+fn log_machine(
+    machine: &MachineDescription<'_>,
+    address: u64,
+    size: usize,
+    source: DeviceTreeSource,
+    entry_level: u64,
+    image: PhysicalRange,
+) {
+    let mut console = ErrorConsole;
+    let source = match source {
+        DeviceTreeSource::Register => "from x0",
+        DeviceTreeSource::StartOfRam => "at the start of RAM",
+    };
+    let _ = writeln!(
+        console,
+        "unik: boot: entered at EL{entry_level}, device tree at {address:#x} ({source}, {}), \
+         command line {} bytes",
+        ByteSize(size as u64),
+        machine.command_line.len()
+    );
+    let _ = writeln!(console, "unik: memory map:");
+    for range in machine.ram.ranges() {
+        let _ = writeln!(
+            console,
+            "unik:   {:#014x}-{:#014x} {} RAM",
+            range.start,
+            range.end,
+            ByteSize(range.len())
+        );
+    }
+    if machine.ram.dropped > 0 {
+        let _ = writeln!(
+            console,
+            "unik:   ({} more RAM ranges ignored)",
+            machine.ram.dropped
+        );
+    }
+    for (name, uart) in [
+        ("console", machine.console),
+        ("error console", machine.error_console),
+    ] {
+        match uart {
+            Some(uart) => {
+                let _ = writeln!(console, "unik: {name}: PL011 at {:#x}", uart.start);
+            }
+            None => {
+                let _ = writeln!(console, "unik: {name}: none");
+            }
+        }
+    }
+    let exit_device = if exit::has_semihosting() {
+        "semihosting"
+    } else {
+        "none (console line, then PSCI SYSTEM_OFF)"
+    };
+    let _ = writeln!(
+        console,
+        "unik: exit: {exit_device}; PSCI: {}",
+        match machine.psci {
+            Some(exit::PsciConduit::HypervisorCall) => "hvc",
+            Some(exit::PsciConduit::SecureMonitorCall) => "smc",
+            None => "none",
+        }
+    );
+    if let Some(controller) = &machine.interrupt_controller {
+        let version = match controller.version {
+            GicVersion::V2 => "GICv2",
+            GicVersion::V3 => "GICv3",
+        };
+        let _ = write!(console, "unik: interrupt controller: {version}");
+        for region in &controller.regions[..controller.region_count] {
+            let _ = write!(console, " {:#x}-{:#x}", region.start, region.end);
+        }
+        let _ = writeln!(console);
+    }
+    if let Some(timer) = &machine.timer {
+        let _ = write!(console, "unik: generic timer interrupts:");
+        for id in &timer.interrupt_ids[..timer.interrupt_count] {
+            let _ = write!(console, " {id}");
+        }
+        let _ = writeln!(console);
+    }
+    let _ = writeln!(
+        console,
+        "unik: random: {}",
+        if cpu::has_hardware_random() {
+            "RNDR"
+        } else {
+            "counter-derived (no FEAT_RNG)"
+        }
+    );
+    let text = image::text();
+    let data = image::data();
+    let _ = writeln!(
+        console,
+        "unik: image {:#x}-{:#x} ({}): text {}, data+bss {}",
+        image.start,
+        image.end,
+        ByteSize(image.len()),
+        ByteSize(text.len()),
+        ByteSize(data.len())
+    );
+}

@@ -1,0 +1,178 @@
+//! Ending the virtual machine with a status (runtime/README.md, "Exit statuses").
+//!
+//! QEMU's semihosting (Arm "Semihosting for AArch32 and AArch64", release 2.0): on
+//! AArch64 a call is `hlt #0xf000` with the operation in w0 and a parameter in x1.
+//! The kernel writes `exit N\n` with SYS_WRITE0 (0x04), which QEMU sends to the
+//! chardev named by `-semihosting-config …,chardev=` (the status file `unik run`
+//! reads, like x86_64's debugcon), then calls SYS_EXIT (0x18) with the parameter block
+//! {ADP_Stopped_ApplicationExit, N}: QEMU exits with status N exactly.
+//!
+//! Without `-semihosting-config enable=on`, `hlt` is an undefined instruction. So the
+//! first thing the boot path does in Rust is a probe, SYS_ERRNO (0x13, no side
+//! effects): the exception handler recognises a trap at [`semihosting_trap_address`],
+//! notes that semihosting is absent and resumes after it. The probe runs at boot, in
+//! normal code, rather than at exit, because `exit` is also called from the crash
+//! report, inside the exception handler, where a trap could not be resumed. Without
+//! semihosting, `exit` prints `unik: exit status N` on the error console and powers
+//! off through PSCI SYSTEM_OFF (the conduit, `hvc` or `smc`, from the device tree).
+
+use core::fmt::Write;
+use core::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+
+const SYS_WRITE0: u64 = 0x04;
+const SYS_ERRNO: u64 = 0x13;
+const SYS_EXIT: u64 = 0x18;
+/// Semihosting 2.0, 5.5.2 "SYS_EXIT": the reason code for a normal application exit.
+const ADP_STOPPED_APPLICATION_EXIT: u64 = 0x2_0026;
+
+/// PSCI 1.0 (Arm DEN 0022), 5.1.9 "SYSTEM_OFF": function ID, SMC32 convention.
+const PSCI_SYSTEM_OFF: u64 = 0x8400_0008;
+
+/// Set by the exception handler when the semihosting probe trapped.
+static SEMIHOSTING_ABSENT: AtomicBool = AtomicBool::new(false);
+
+/// How PSCI calls reach the firmware (device tree `/psci` `method`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum PsciConduit {
+    HypervisorCall,
+    SecureMonitorCall,
+}
+
+const CONDUIT_NONE: u8 = 0;
+const CONDUIT_HVC: u8 = 1;
+const CONDUIT_SMC: u8 = 2;
+static PSCI_CONDUIT: AtomicU8 = AtomicU8::new(CONDUIT_NONE);
+
+/// Records the PSCI conduit found in the device tree.
+pub fn set_psci_conduit(conduit: Option<PsciConduit>) {
+    let value = match conduit {
+        None => CONDUIT_NONE,
+        Some(PsciConduit::HypervisorCall) => CONDUIT_HVC,
+        Some(PsciConduit::SecureMonitorCall) => CONDUIT_SMC,
+    };
+    PSCI_CONDUIT.store(value, Ordering::Relaxed);
+}
+
+// The semihosting call: one `hlt`, at a known address so the exception handler can
+// tell the probe's trap from a real undefined instruction.
+core::arch::global_asm!(
+    r#"
+    .pushsection .text.unik_semihosting, "ax", %progbits
+    .globl unik_semihosting_call
+    .type unik_semihosting_call, %function
+unik_semihosting_call:
+    .globl unik_semihosting_trap
+unik_semihosting_trap:
+    hlt #0xf000
+    ret
+    .size unik_semihosting_call, . - unik_semihosting_call
+    .popsection
+"#
+);
+
+unsafe extern "C" {
+    /// Semihosting call: x0 = operation, x1 = parameter; returns x0.
+    fn unik_semihosting_call(operation: u64, parameter: u64) -> u64;
+    static unik_semihosting_trap: u8;
+}
+
+/// The address of the probe's `hlt` (for the exception handler).
+pub fn semihosting_trap_address() -> u64 {
+    (&raw const unik_semihosting_trap) as u64
+}
+
+/// Finds out whether QEMU's semihosting is on. Called once, first thing at boot (the
+/// vector table is installed by then).
+pub fn probe_semihosting() {
+    // SAFETY: SYS_ERRNO only returns the host's last errno; if semihosting is off the
+    // `hlt` traps and the handler resumes after it, setting SEMIHOSTING_ABSENT.
+    unsafe { unik_semihosting_call(SYS_ERRNO, 0) };
+}
+
+/// Whether semihosting answered the probe (for the boot log).
+pub fn has_semihosting() -> bool {
+    !SEMIHOSTING_ABSENT.load(Ordering::Relaxed)
+}
+
+/// Called by the exception handler when the `hlt` trapped.
+pub fn note_semihosting_absent() {
+    SEMIHOSTING_ABSENT.store(true, Ordering::Relaxed);
+}
+
+/// Formats `exit N\n` into a fixed buffer (no allocation, usable in a crash).
+struct ExitLine {
+    bytes: [u8; 16],
+    length: usize,
+}
+
+impl Write for ExitLine {
+    fn write_str(&mut self, text: &str) -> core::fmt::Result {
+        let end = self.length + text.len();
+        let slot = self
+            .bytes
+            .get_mut(self.length..end)
+            .ok_or(core::fmt::Error)?;
+        slot.copy_from_slice(text.as_bytes());
+        self.length = end;
+        Ok(())
+    }
+}
+
+/// Ends the run with `status`: semihosting when QEMU offers it, otherwise a console
+/// line and PSCI power-off.
+pub fn exit(status: u8) -> ! {
+    let mut line = ExitLine {
+        bytes: [0; 16],
+        length: 0,
+    };
+    // "exit 255\n" plus the NUL SYS_WRITE0 needs is 10 bytes: always fits.
+    let _ = write!(line, "exit {status}\n\0");
+    if !SEMIHOSTING_ABSENT.load(Ordering::Relaxed) {
+        // SAFETY: semihosting answered the boot probe; SYS_WRITE0 reads the
+        // NUL-terminated string at x1 (on this stack, mapped).
+        unsafe { unik_semihosting_call(SYS_WRITE0, line.bytes.as_ptr() as u64) };
+        let parameters: [u64; 2] = [ADP_STOPPED_APPLICATION_EXIT, u64::from(status)];
+        // SAFETY: SYS_EXIT reads the two-word block at x1 and ends QEMU with `status`.
+        unsafe { unik_semihosting_call(SYS_EXIT, parameters.as_ptr() as u64) };
+    }
+
+    // Still running: no semihosting on this machine.
+    let mut message = ExitLine {
+        bytes: [0; 16],
+        length: 0,
+    };
+    let _ = writeln!(message, "{status}");
+    crate::console::write_err(b"unik: exit status ");
+    crate::console::write_err(&message.bytes[..message.length]);
+    system_off();
+    halt_forever()
+}
+
+/// PSCI SYSTEM_OFF through the device tree's conduit. Returns only if there is no PSCI
+/// (or it refused).
+fn system_off() {
+    match PSCI_CONDUIT.load(Ordering::Relaxed) {
+        CONDUIT_HVC => {
+            // SAFETY: the device tree says PSCI answers `hvc`; SYSTEM_OFF does not
+            // return on success. SMCCC 1.1 lets the call clobber x0-x17.
+            unsafe {
+                core::arch::asm!("hvc #0", inout("x0") PSCI_SYSTEM_OFF => _, clobber_abi("C"));
+            }
+        }
+        CONDUIT_SMC => {
+            // SAFETY: as above, with `smc`.
+            unsafe {
+                core::arch::asm!("smc #0", inout("x0") PSCI_SYSTEM_OFF => _, clobber_abi("C"));
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Stops the CPU for good: every interrupt masked, then `wfi` in a loop.
+pub fn halt_forever() -> ! {
+    loop {
+        // SAFETY: masking interrupts and waiting touch no memory.
+        unsafe { core::arch::asm!("msr daifset, #0xf", "wfi", options(nomem, nostack)) };
+    }
+}

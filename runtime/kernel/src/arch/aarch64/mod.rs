@@ -1,0 +1,15 @@
+//! aarch64 (QEMU `virt`): ELF entry at EL2 or EL1, device tree, PL011 console,
+//! semihosting / PSCI exit, exceptions, translation tables and the main thread's TLS.
+
+mod boot;
+mod cpu;
+mod device_tree;
+mod entry;
+mod exceptions;
+mod exit;
+mod image;
+mod paging;
+pub mod serial;
+mod tls;
+
+pub use exit::exit;
