@@ -73,6 +73,14 @@ int vsnprintf(char *__UNIK_RESTRICT buffer, size_t size, const char *__UNIK_REST
 
 #ifdef __UNIK_USE_POSIX
 int fileno(FILE *stream) __THROW;
+ssize_t getdelim(char **__UNIK_RESTRICT line, size_t *__UNIK_RESTRICT size, int delimiter,
+                 FILE *__UNIK_RESTRICT stream) __THROW;
+ssize_t getline(char **__UNIK_RESTRICT line, size_t *__UNIK_RESTRICT size, FILE *__UNIK_RESTRICT stream) __THROW;
+/* One thread today: the same as the locking functions. */
+int getc_unlocked(FILE *stream) __THROW;
+int getchar_unlocked(void) __THROW;
+int putc_unlocked(int character, FILE *stream) __THROW;
+int putchar_unlocked(int character) __THROW;
 int dprintf(int descriptor, const char *__UNIK_RESTRICT format, ...) __THROW __UNIK_PRINTF(2, 3);
 int vdprintf(int descriptor, const char *__UNIK_RESTRICT format, __builtin_va_list arguments) __THROW __UNIK_PRINTF(2, 0);
 #endif

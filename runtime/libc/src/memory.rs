@@ -296,6 +296,26 @@ pub unsafe fn free_pointer(pointer: *mut u8) {
     }
 }
 
+/// Resizes a block from the C world to a nonzero `size` (NULL allocates), keeping its
+/// contents; None with `errno = ENOMEM` (the block untouched) when out of memory.
+///
+/// # Safety
+/// `pointer` is NULL or was returned by [`HEAP`].
+pub unsafe fn reallocate_pointer(pointer: *mut u8, size: usize) -> Option<NonNull<u8>> {
+    let Some(block) = NonNull::new(pointer) else {
+        return allocate_or_set_errno(size, MALLOC_ALIGNMENT);
+    };
+    // SAFETY: caller's contract.
+    match unsafe { HEAP.reallocate(block, size.max(1)) } {
+        Ok(Some(moved)) => Some(moved),
+        Ok(None) => {
+            errno::set(errno::ENOMEM);
+            None
+        }
+        Err(error) => misuse(b"realloc", error),
+    }
+}
+
 /// Rust's global allocator for the runtime's own crates, on the same heap. (`talc`
 /// links Rust's `alloc` crate, which requires one in the final archive.)
 #[cfg(not(test))]
@@ -396,14 +416,7 @@ mod exports {
             return null_mut();
         }
         // SAFETY: caller's contract.
-        let moved = match unsafe { HEAP.reallocate(block, size) } {
-            Ok(moved) => moved,
-            Err(error) => misuse(b"realloc", error),
-        };
-        if moved.is_none() {
-            errno::set(errno::ENOMEM);
-        }
-        to_c(moved)
+        to_c(unsafe { reallocate_pointer(block.as_ptr(), size) })
     }
 
     /// glibc/BSD `reallocarray`: `realloc(p, count * size)` with an overflow check.

@@ -106,7 +106,11 @@ pub unsafe extern "C" fn puts(string: *const c_char) -> c_int {
         stream.write(&mut Console, text) && stream.write(&mut Console, b"\n")
     });
     // glibc returns the number of bytes written, saturated to INT_MAX.
-    if ok { c_int::try_from(text.len() + 1).unwrap_or(c_int::MAX) } else { EOF }
+    if ok {
+        c_int::try_from(text.len() + 1).unwrap_or(c_int::MAX)
+    } else {
+        EOF
+    }
 }
 
 /// C `fwrite` (C11 7.21.8.2): the number of whole elements written.
@@ -217,6 +221,98 @@ pub unsafe extern "C" fn fgets(buffer: *mut c_char, size: c_int, file: *mut c_vo
     } else {
         null_mut()
     }
+}
+
+/// POSIX `getdelim`: reads through `delimiter` (or to end of file) into `*line`, which
+/// it grows with `realloc` as needed (`*size` is its capacity); returns the length
+/// without the NUL, or -1 at end of file or on error.
+///
+/// # Safety
+/// `line` and `size` are writable; `*line` is NULL or a `malloc`ed block of `*size` bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn getdelim(
+    line: *mut *mut c_char,
+    size: *mut usize,
+    delimiter: c_int,
+    file: *mut c_void,
+) -> isize {
+    if line.is_null() || size.is_null() {
+        errno::set(errno::EINVAL);
+        return -1;
+    }
+    let delimiter = delimiter as u8;
+    with_stream(file, -1, |stream| {
+        let mut length = 0usize;
+        while let Some(byte) = stream.read_byte(&mut Console) {
+            // Room for this byte and the NUL.
+            // SAFETY: caller's contract for `line` and `size`.
+            let (buffer, capacity) = unsafe { (*line, *size) };
+            if buffer.is_null() || capacity < length + 2 {
+                let grown_capacity = (length + 2).max(capacity.saturating_mul(2)).max(120);
+                // SAFETY: `*line` is NULL or a malloc block (caller's contract).
+                let Some(grown) =
+                    (unsafe { crate::memory::reallocate_pointer(buffer.cast(), grown_capacity) })
+                else {
+                    return -1;
+                };
+                // SAFETY: caller's contract.
+                unsafe {
+                    *line = grown.as_ptr().cast();
+                    *size = grown_capacity;
+                }
+            }
+            // SAFETY: length + 1 < *size, inside the block.
+            unsafe { (*line).add(length).write(byte as c_char) };
+            length += 1;
+            if byte == delimiter {
+                break;
+            }
+        }
+        if length == 0 {
+            return -1;
+        }
+        // SAFETY: length < *size (room was made for the NUL).
+        unsafe { (*line).add(length).write(0) };
+        isize::try_from(length).unwrap_or(isize::MAX)
+    })
+}
+
+/// POSIX `getline`: `getdelim` through a newline.
+///
+/// # Safety
+/// As `getdelim`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn getline(
+    line: *mut *mut c_char,
+    size: *mut usize,
+    file: *mut c_void,
+) -> isize {
+    // SAFETY: caller's contract.
+    unsafe { getdelim(line, size, c_int::from(b'\n'), file) }
+}
+
+/// POSIX `getc_unlocked`: one thread, so the same as `getc`.
+#[unsafe(no_mangle)]
+pub extern "C" fn getc_unlocked(file: *mut c_void) -> c_int {
+    fgetc(file)
+}
+
+/// POSIX `getchar_unlocked`.
+#[unsafe(no_mangle)]
+pub extern "C" fn getchar_unlocked() -> c_int {
+    getchar()
+}
+
+/// POSIX `putc_unlocked`.
+#[unsafe(no_mangle)]
+pub extern "C" fn putc_unlocked(character: c_int, file: *mut c_void) -> c_int {
+    fputc(character, file)
+}
+
+/// POSIX `putchar_unlocked`.
+#[unsafe(no_mangle)]
+pub extern "C" fn putchar_unlocked(character: c_int) -> c_int {
+    putchar(character)
 }
 
 /// C `ungetc` (C11 7.21.7.10).
