@@ -35,6 +35,12 @@ __UNIK_NORETURN void _exit(int status);
 /* The one program is process 1. */
 pid_t getpid(void) __THROW;
 
+/* The environment, a NULL-terminated array of "NAME=value" strings. */
+extern char **__environ;
+#ifdef __UNIK_USE_GNU
+extern char **environ;
+#endif
+
 __END_DECLS
 
 #endif
