@@ -11,6 +11,8 @@ use crate::{Error, Result};
 
 pub(crate) const RUNTIME_ARCHIVE: &str = "libunik.a";
 pub(crate) const LINKER_SCRIPT: &str = "link.ld";
+/// The component declarations, under `runtime/` of the source tree.
+pub(crate) const COMPONENTS_FILE: &str = "components.toml";
 
 /// What goes into one target's sysroot.
 #[derive(Debug, Clone, Copy)]
@@ -44,6 +46,8 @@ pub fn install_into(destination: &Path, inputs: &SysrootInputs<'_>) -> Result<()
     }
     copy_file(&script, &library.join(LINKER_SCRIPT))?;
 
+    write_manifest(destination, inputs)?;
+
     let headers = inputs.source_dir.join("sysroot").join("include");
     if !headers.is_dir() {
         return Err(Error::MissingInput {
@@ -61,6 +65,34 @@ pub fn install_into(destination: &Path, inputs: &SysrootInputs<'_>) -> Result<()
     let stamp = destination.join(STAMP_FILE);
     fs::write(&stamp, inputs.stamp).map_err(|error| Error::io("cannot write", &stamp, error))?;
     Ok(())
+}
+
+/// Generates `manifest.json` from `runtime/components.toml` and the archive's symbol
+/// table (see [`crate::manifest`]); a mismatch fails the build, naming the symbols.
+fn write_manifest(destination: &Path, inputs: &SysrootInputs<'_>) -> Result<()> {
+    let declarations_path = inputs.source_dir.join("runtime").join(COMPONENTS_FILE);
+    let declarations = fs::read_to_string(&declarations_path).map_err(|error| {
+        if error.kind() == std::io::ErrorKind::NotFound {
+            Error::MissingInput {
+                path: declarations_path.clone(),
+                target: inputs.target_name.to_string(),
+                hint: "the runtime's components are declared in runtime/components.toml",
+            }
+        } else {
+            Error::io("cannot read", &declarations_path, error)
+        }
+    })?;
+    let archive = fs::read(inputs.runtime_archive)
+        .map_err(|error| Error::io("cannot read", inputs.runtime_archive, error))?;
+    let manifest = crate::manifest::generate(
+        &declarations,
+        &declarations_path.display().to_string(),
+        &archive,
+        &inputs.runtime_archive.display().to_string(),
+        inputs.target_name,
+    )?;
+    let path = destination.join(crate::manifest::MANIFEST_FILE);
+    fs::write(&path, manifest.to_json()).map_err(|error| Error::io("cannot write", &path, error))
 }
 
 /// Installs into a staging directory beside `final_directory`, then swaps it in.
@@ -168,6 +200,8 @@ mod tests {
         fs::write(root.join("sysroot/include/sys/types.h"), "/* types */").unwrap();
         fs::write(root.join("sysroot/link/x86_64.ld"), "ENTRY(_start)").unwrap();
         fs::write(root.join("libunik.a"), "!<arch>\n").unwrap();
+        fs::create_dir_all(root.join("runtime")).unwrap();
+        fs::write(root.join("runtime/components.toml"), "[components]\n").unwrap();
         directory
     }
 
@@ -200,6 +234,8 @@ mod tests {
         );
         assert!(final_directory.join("include/sys/types.h").is_file());
         assert!(final_directory.join("target.toml").is_file());
+        let manifest = fs::read_to_string(final_directory.join("manifest.json")).unwrap();
+        assert!(manifest.contains("\"target\": \"x86_64\""), "{manifest}");
         // Nothing but the sysroot is left in the cache root.
         let names: Vec<_> = fs::read_dir(cache.path())
             .unwrap()

@@ -8,6 +8,7 @@
 //! <root>/<target>/lib/link.ld       the linker script (sysroot/link/<target>.ld)
 //! <root>/<target>/include/          the C headers (sysroot/include)
 //! <root>/<target>/target.toml       the target spec it was built for
+//! <root>/<target>/manifest.json     the components (see [`manifest`], sysroot/MANIFEST.md)
 //! <root>/<target>/stamp             a content hash of every input (see [`stamp`])
 //! ```
 //!
@@ -26,6 +27,7 @@
 
 mod install;
 mod lock;
+pub mod manifest;
 pub mod stamp;
 
 use std::fmt;
@@ -81,6 +83,9 @@ pub enum Error {
         dir: PathBuf,
         source_dir: PathBuf,
     },
+    /// The component declarations disagree with the built archive.
+    #[error(transparent)]
+    Manifest(#[from] manifest::ManifestError),
     /// No cache directory could be derived from the environment.
     #[error(
         "cannot choose a sysroot directory: none of UNIK_SYSROOT_DIR, XDG_CACHE_HOME, HOME is set"
@@ -197,6 +202,10 @@ impl Sysroot {
     /// `lib/libunik.a`.
     pub fn runtime_archive(&self) -> PathBuf {
         self.library_directory().join(install::RUNTIME_ARCHIVE)
+    }
+    /// `manifest.json`: the components and their symbols.
+    pub fn manifest_path(&self) -> PathBuf {
+        self.directory.join(manifest::MANIFEST_FILE)
     }
     /// `lib/link.ld`.
     pub fn linker_script(&self) -> PathBuf {
@@ -586,6 +595,7 @@ mod concurrency_tests {
         let root = directory.path();
         for (file, text) in [
             ("src/runtime/Cargo.toml", "[workspace]\n"),
+            ("src/runtime/components.toml", "[components]\n"),
             ("src/sysroot/include/stdio.h", "int puts(const char *);\n"),
             ("src/sysroot/link/x86_64.ld", "ENTRY(start)\n"),
             ("src/targets/x86_64.toml", "name = \"x86_64\"\n"),
