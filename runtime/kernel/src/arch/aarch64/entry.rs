@@ -247,7 +247,7 @@ unik_aarch64_entry:
     mov x1, x20
     bl unik_aarch64_boot
 
-    .globl unik_aarch64_park
+    /* Local: only the entry code branches here. */
 unik_aarch64_park:
     msr daifset, #0xf
     wfe
