@@ -9,6 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+/* The public functions are weak, like the Rust exports (see weak_c_symbols in lib.rs):
+ * a program that defines its own `printf` links, and its definition wins. */
+#define UNIK_PUBLIC __attribute__((__weak__))
+
 /* The Rust back end (stdio/printf.rs). `list` is a `va_list *`. */
 int __unik_vfprintf(FILE *stream, const char *format, va_list *list);
 int __unik_vsnprintf(char *buffer, size_t size, const char *format, va_list *list);
@@ -29,7 +33,7 @@ double __unik_va_double(va_list *list) { return va_arg(*list, double); }
 double __unik_va_long_double(va_list *list) { return (double)va_arg(*list, long double); }
 unsigned long __unik_va_pointer(va_list *list) { return (unsigned long)va_arg(*list, void *); }
 
-int vfprintf(FILE *stream, const char *format, va_list arguments) {
+UNIK_PUBLIC int vfprintf(FILE *stream, const char *format, va_list arguments) {
   va_list copy;
   va_copy(copy, arguments);
   int result = __unik_vfprintf(stream, format, &copy);
@@ -37,9 +41,9 @@ int vfprintf(FILE *stream, const char *format, va_list arguments) {
   return result;
 }
 
-int vprintf(const char *format, va_list arguments) { return vfprintf(stdout, format, arguments); }
+UNIK_PUBLIC int vprintf(const char *format, va_list arguments) { return vfprintf(stdout, format, arguments); }
 
-int vsnprintf(char *buffer, size_t size, const char *format, va_list arguments) {
+UNIK_PUBLIC int vsnprintf(char *buffer, size_t size, const char *format, va_list arguments) {
   va_list copy;
   va_copy(copy, arguments);
   int result = __unik_vsnprintf(buffer, size, format, &copy);
@@ -48,11 +52,11 @@ int vsnprintf(char *buffer, size_t size, const char *format, va_list arguments) 
 }
 
 /* Unbounded by contract: the caller's buffer is large enough. */
-int vsprintf(char *buffer, const char *format, va_list arguments) {
+UNIK_PUBLIC int vsprintf(char *buffer, const char *format, va_list arguments) {
   return vsnprintf(buffer, (size_t)-1, format, arguments);
 }
 
-int vdprintf(int descriptor, const char *format, va_list arguments) {
+UNIK_PUBLIC int vdprintf(int descriptor, const char *format, va_list arguments) {
   va_list copy;
   va_copy(copy, arguments);
   int result = __unik_vdprintf(descriptor, format, &copy);
@@ -60,7 +64,7 @@ int vdprintf(int descriptor, const char *format, va_list arguments) {
   return result;
 }
 
-int vasprintf(char **result, const char *format, va_list arguments) {
+UNIK_PUBLIC int vasprintf(char **result, const char *format, va_list arguments) {
   va_list copy;
   va_copy(copy, arguments);
   int length = __unik_vasprintf(result, format, &copy);
@@ -68,7 +72,7 @@ int vasprintf(char **result, const char *format, va_list arguments) {
   return length;
 }
 
-int printf(const char *format, ...) {
+UNIK_PUBLIC int printf(const char *format, ...) {
   va_list arguments;
   va_start(arguments, format);
   int result = vfprintf(stdout, format, arguments);
@@ -76,7 +80,7 @@ int printf(const char *format, ...) {
   return result;
 }
 
-int fprintf(FILE *stream, const char *format, ...) {
+UNIK_PUBLIC int fprintf(FILE *stream, const char *format, ...) {
   va_list arguments;
   va_start(arguments, format);
   int result = vfprintf(stream, format, arguments);
@@ -84,7 +88,7 @@ int fprintf(FILE *stream, const char *format, ...) {
   return result;
 }
 
-int sprintf(char *buffer, const char *format, ...) {
+UNIK_PUBLIC int sprintf(char *buffer, const char *format, ...) {
   va_list arguments;
   va_start(arguments, format);
   int result = vsprintf(buffer, format, arguments);
@@ -92,7 +96,7 @@ int sprintf(char *buffer, const char *format, ...) {
   return result;
 }
 
-int snprintf(char *buffer, size_t size, const char *format, ...) {
+UNIK_PUBLIC int snprintf(char *buffer, size_t size, const char *format, ...) {
   va_list arguments;
   va_start(arguments, format);
   int result = vsnprintf(buffer, size, format, arguments);
@@ -100,7 +104,7 @@ int snprintf(char *buffer, size_t size, const char *format, ...) {
   return result;
 }
 
-int dprintf(int descriptor, const char *format, ...) {
+UNIK_PUBLIC int dprintf(int descriptor, const char *format, ...) {
   va_list arguments;
   va_start(arguments, format);
   int result = vdprintf(descriptor, format, arguments);
@@ -108,7 +112,7 @@ int dprintf(int descriptor, const char *format, ...) {
   return result;
 }
 
-int asprintf(char **result, const char *format, ...) {
+UNIK_PUBLIC int asprintf(char **result, const char *format, ...) {
   va_list arguments;
   va_start(arguments, format);
   int length = vasprintf(result, format, arguments);
@@ -117,4 +121,4 @@ int asprintf(char **result, const char *format, ...) {
 }
 
 /* long double has no Rust type: strtold parses at double precision and widens. */
-long double strtold(const char *text, char **end) { return strtod(text, end); }
+UNIK_PUBLIC long double strtold(const char *text, char **end) { return strtod(text, end); }

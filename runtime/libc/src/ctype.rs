@@ -122,7 +122,7 @@ mod exports {
 
     macro_rules! classifier {
         ($($name:ident => $mask:expr),* $(,)?) => {$(
-            #[unsafe(no_mangle)]
+            #[unsafe(export_name = concat!("__unik_", stringify!($name)))]
             pub extern "C" fn $name(character: c_int) -> c_int {
                 c_int::from(classes_of(character) & $mask != 0)
             }
@@ -145,23 +145,23 @@ mod exports {
     }
 
     /// XSI `isascii`.
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_isascii")]
     pub extern "C" fn isascii(character: c_int) -> c_int {
         c_int::from(character & !0x7f == 0)
     }
 
     /// XSI `toascii`.
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_toascii")]
     pub extern "C" fn toascii(character: c_int) -> c_int {
         character & 0x7f
     }
 
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_toupper")]
     pub extern "C" fn toupper(character: c_int) -> c_int {
         to_upper(character)
     }
 
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_tolower")]
     pub extern "C" fn tolower(character: c_int) -> c_int {
         to_lower(character)
     }
@@ -183,19 +183,19 @@ mod exports {
 
     /// glibc: `const unsigned short **__ctype_b_loc(void)`, the class table (per thread
     /// in glibc; the "C" locale's table never changes here).
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik___ctype_b_loc")]
     pub extern "C" fn __ctype_b_loc() -> *const TablePointer<u16> {
         &CLASS_POINTER
     }
 
     /// glibc: `const int32_t **__ctype_toupper_loc(void)`.
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik___ctype_toupper_loc")]
     pub extern "C" fn __ctype_toupper_loc() -> *const TablePointer<i32> {
         &UPPER_POINTER
     }
 
     /// glibc: `const int32_t **__ctype_tolower_loc(void)`.
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik___ctype_tolower_loc")]
     pub extern "C" fn __ctype_tolower_loc() -> *const TablePointer<i32> {
         &LOWER_POINTER
     }
@@ -237,3 +237,26 @@ mod tests {
         assert_eq!(classes_of(-1), 0);
     }
 }
+
+#[cfg(not(test))]
+crate::weak_c_symbols!(
+    isalnum,
+    isalpha,
+    isblank,
+    iscntrl,
+    isdigit,
+    isgraph,
+    islower,
+    isprint,
+    ispunct,
+    isspace,
+    isupper,
+    isxdigit,
+    isascii,
+    toascii,
+    toupper,
+    tolower,
+    __ctype_b_loc,
+    __ctype_toupper_loc,
+    __ctype_tolower_loc
+);

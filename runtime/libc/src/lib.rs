@@ -9,6 +9,26 @@
 //! family) are a thin C layer in `c/`, built by `build.rs`.
 #![cfg_attr(not(test), no_std)]
 
+/// Makes each listed C name a *weak* alias of the Rust export `__unik_<name>`.
+///
+/// The archive holds the libc as one object (LTO, one codegen unit), so with strong
+/// symbols a program that defines a function of its own with a libc name (`strlcpy`,
+/// `getline`, its own `malloc`) would fail to link with "duplicate symbol" — where with
+/// glibc's one-function-per-member archive the program's definition simply wins. Weak
+/// definitions give that behaviour back. The directives are target-independent ELF
+/// assembler (`.weak`, `.set`, `.type`), valid on x86_64 and aarch64.
+#[cfg(not(test))]
+macro_rules! weak_c_symbols {
+    ($($name:ident),* $(,)?) => {
+        core::arch::global_asm!($(
+            concat!(".weak ", stringify!($name)),
+            concat!(".set ", stringify!($name), ", __unik_", stringify!($name)),
+        )*);
+    };
+}
+#[cfg(not(test))]
+pub(crate) use weak_c_symbols;
+
 pub mod format;
 pub mod numparse;
 

@@ -20,7 +20,7 @@ mod exports {
     ///
     /// # Safety
     /// `name` is NULL or NUL-terminated.
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_setlocale")]
     pub unsafe extern "C" fn setlocale(category: c_int, name: *const c_char) -> *mut c_char {
         if !(0..=LAST_CATEGORY).contains(&category) {
             crate::errno::set(crate::errno::EINVAL);
@@ -99,7 +99,7 @@ mod exports {
 
     /// C `localeconv` (C11 7.11.2.1). The caller must not modify the result (C says so);
     /// it lives in read-only memory.
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_localeconv")]
     pub extern "C" fn localeconv() -> *const Conventions {
         &C_CONVENTIONS
     }
@@ -114,3 +114,6 @@ mod tests {
         assert!(!super::is_supported(b"de_DE.UTF-8"));
     }
 }
+
+#[cfg(not(test))]
+crate::weak_c_symbols!(setlocale, localeconv);

@@ -379,13 +379,13 @@ mod exports {
     }
 
     /// C `malloc` (C11 7.22.3.4). `malloc(0)` returns a unique pointer, as glibc's.
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_malloc")]
     pub extern "C" fn malloc(size: usize) -> *mut c_void {
         to_c(allocate_or_set_errno(size, MALLOC_ALIGNMENT))
     }
 
     /// C `calloc` (C11 7.22.3.2): `count * size` overflow gives NULL with ENOMEM.
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_calloc")]
     pub extern "C" fn calloc(count: usize, size: usize) -> *mut c_void {
         to_c(allocate_zeroed(count, size))
     }
@@ -394,7 +394,7 @@ mod exports {
     ///
     /// # Safety
     /// `pointer` is NULL or a live block from this allocator.
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_free")]
     pub unsafe extern "C" fn free(pointer: *mut c_void) {
         // SAFETY: caller's contract.
         unsafe { free_pointer(pointer.cast()) }
@@ -405,7 +405,7 @@ mod exports {
     ///
     /// # Safety
     /// `pointer` is NULL or a live block from this allocator.
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_realloc")]
     pub unsafe extern "C" fn realloc(pointer: *mut c_void, size: usize) -> *mut c_void {
         let Some(block) = NonNull::new(pointer.cast::<u8>()) else {
             return malloc(size);
@@ -423,7 +423,7 @@ mod exports {
     ///
     /// # Safety
     /// As `realloc`.
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_reallocarray")]
     pub unsafe extern "C" fn reallocarray(
         pointer: *mut c_void,
         count: usize,
@@ -444,7 +444,7 @@ mod exports {
     ///
     /// # Safety
     /// `result` is writable.
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_posix_memalign")]
     pub unsafe extern "C" fn posix_memalign(
         result: *mut *mut c_void,
         alignment: usize,
@@ -465,7 +465,7 @@ mod exports {
 
     /// C11 `aligned_alloc` (7.22.3.1): like glibc 2.38+, a non-power-of-two alignment
     /// gives NULL with EINVAL.
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_aligned_alloc")]
     pub extern "C" fn aligned_alloc(alignment: usize, size: usize) -> *mut c_void {
         if !alignment.is_power_of_two() {
             errno::set(errno::EINVAL);
@@ -475,7 +475,7 @@ mod exports {
     }
 
     /// Obsolete `memalign`: glibc rounds a non-power-of-two alignment up to one.
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_memalign")]
     pub extern "C" fn memalign(alignment: usize, size: usize) -> *mut c_void {
         match alignment.max(1).checked_next_power_of_two() {
             Some(alignment) => to_c(allocate_or_set_errno(size, alignment)),
@@ -490,7 +490,7 @@ mod exports {
     const PAGE_SIZE: usize = 4096;
 
     /// Obsolete `valloc`: page-aligned `malloc`.
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_valloc")]
     pub extern "C" fn valloc(size: usize) -> *mut c_void {
         to_c(allocate_or_set_errno(size, PAGE_SIZE))
     }
@@ -499,7 +499,7 @@ mod exports {
     ///
     /// # Safety
     /// `pointer` is NULL or a live block from this allocator.
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_malloc_usable_size")]
     pub unsafe extern "C" fn malloc_usable_size(pointer: *mut c_void) -> usize {
         match NonNull::new(pointer.cast::<u8>()) {
             // SAFETY: caller's contract.
@@ -776,3 +776,17 @@ mod array_tests {
         assert!(!array.reserve(usize::MAX));
     }
 }
+
+#[cfg(not(test))]
+crate::weak_c_symbols!(
+    malloc,
+    calloc,
+    free,
+    realloc,
+    reallocarray,
+    posix_memalign,
+    aligned_alloc,
+    memalign,
+    valloc,
+    malloc_usable_size
+);

@@ -134,7 +134,7 @@ mod exports {
     use core::ffi::{CStr, c_char};
 
     /// C `atexit` (C11 7.22.4.2): 0 on success, non-zero when out of memory.
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_atexit")]
     pub extern "C" fn atexit(function: Option<extern "C" fn()>) -> i32 {
         match function {
             Some(function) if register(Handler::Plain(function)) => 0,
@@ -144,7 +144,7 @@ mod exports {
 
     /// The Itanium C++ ABI's `__cxa_atexit` (3.3.5.3); the DSO handle is irrelevant in a
     /// single static image.
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik___cxa_atexit")]
     pub extern "C" fn __cxa_atexit(
         function: Option<unsafe extern "C" fn(*mut c_void)>,
         argument: *mut c_void,
@@ -157,37 +157,38 @@ mod exports {
     }
 
     /// The DSO handle `__cxa_atexit` callers pass (normally from crtbegin.o).
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik___dso_handle")]
     #[allow(non_upper_case_globals)]
     pub static __dso_handle: crate::global::Address = crate::global::Address::NULL;
 
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_exit")]
     pub extern "C" fn exit(status: i32) -> ! {
         super::exit(status)
     }
 
     /// C `_Exit` (C11 7.22.4.5): no handlers, no flushing.
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik__Exit")]
+    #[allow(non_snake_case)] // the C name
     pub extern "C" fn _Exit(status: i32) -> ! {
         crate::kernel::exit(status)
     }
 
     /// POSIX `_exit`: as `_Exit`.
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik__exit")]
     pub extern "C" fn _exit(status: i32) -> ! {
         crate::kernel::exit(status)
     }
 
     /// C `abort` (C11 7.22.4.1): reports and ends with SIGABRT's status, without
     /// flushing stdio (as glibc since 2.27).
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_abort")]
     pub extern "C" fn abort() -> ! {
         report(&[b"unik: abort() called\n"]);
         crate::kernel::exit(ABORT_STATUS)
     }
 
     /// Called by code built with `-fstack-protector` when a canary was overwritten.
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik___stack_chk_fail")]
     pub extern "C" fn __stack_chk_fail() -> ! {
         report(&[b"unik: stack smashing detected\n"]);
         crate::kernel::exit(ABORT_STATUS)
@@ -197,7 +198,7 @@ mod exports {
     ///
     /// # Safety
     /// The strings are NUL-terminated (`function` may be NULL).
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik___assert_fail")]
     pub unsafe extern "C" fn __assert_fail(
         expression: *const c_char,
         file: *const c_char,
@@ -292,3 +293,16 @@ mod tests {
         );
     }
 }
+
+#[cfg(not(test))]
+crate::weak_c_symbols!(
+    __dso_handle,
+    atexit,
+    __cxa_atexit,
+    exit,
+    _Exit,
+    _exit,
+    abort,
+    __stack_chk_fail,
+    __assert_fail
+);

@@ -243,7 +243,7 @@ mod exports {
     ///
     /// # Safety
     /// `memory` readable for `count` bytes.
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_memrchr")]
     pub unsafe extern "C" fn memrchr(
         memory: *const c_void,
         character: c_int,
@@ -265,7 +265,7 @@ mod exports {
     ///
     /// # Safety
     /// Both regions readable for their lengths.
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_memmem")]
     pub unsafe extern "C" fn memmem(
         haystack: *const c_void,
         haystack_length: usize,
@@ -292,7 +292,7 @@ mod exports {
     ///
     /// # Safety
     /// As `memcpy`.
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_mempcpy")]
     pub unsafe extern "C" fn mempcpy(
         destination: *mut c_void,
         source: *const c_void,
@@ -309,7 +309,7 @@ mod exports {
     ///
     /// # Safety
     /// `memory` writable for `count` bytes.
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_bzero")]
     pub unsafe extern "C" fn bzero(memory: *mut c_void, count: usize) {
         // SAFETY: caller's contract.
         unsafe { memory.cast::<u8>().write_bytes(0, count) };
@@ -319,7 +319,7 @@ mod exports {
     ///
     /// # Safety
     /// `memory` writable for `count` bytes.
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_explicit_bzero")]
     pub unsafe extern "C" fn explicit_bzero(memory: *mut c_void, count: usize) {
         for index in 0..count {
             // SAFETY: caller's contract; volatile so the stores stay.
@@ -332,7 +332,7 @@ mod exports {
     ///
     /// # Safety
     /// `string` readable up to its NUL or `limit` bytes.
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_strnlen")]
     pub unsafe extern "C" fn strnlen(string: *const c_char, limit: usize) -> usize {
         // SAFETY: caller's contract.
         unsafe { bytes_limited(string, limit) }.len()
@@ -342,7 +342,7 @@ mod exports {
     ///
     /// # Safety
     /// Both NUL-terminated.
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_strcmp")]
     pub unsafe extern "C" fn strcmp(left: *const c_char, right: *const c_char) -> c_int {
         // SAFETY: caller's contract.
         unsafe { compare(bytes(left), bytes(right)) }
@@ -352,7 +352,7 @@ mod exports {
     ///
     /// # Safety
     /// Both readable up to their NUL or `limit` bytes.
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_strncmp")]
     pub unsafe extern "C" fn strncmp(
         left: *const c_char,
         right: *const c_char,
@@ -367,7 +367,7 @@ mod exports {
     ///
     /// # Safety
     /// Both NUL-terminated.
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_strcoll")]
     pub unsafe extern "C" fn strcoll(left: *const c_char, right: *const c_char) -> c_int {
         // SAFETY: caller's contract.
         unsafe { strcmp(left, right) }
@@ -377,7 +377,7 @@ mod exports {
     ///
     /// # Safety
     /// `source` NUL-terminated; `destination` writable for `size` bytes.
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_strxfrm")]
     pub unsafe extern "C" fn strxfrm(
         destination: *mut c_char,
         source: *const c_char,
@@ -402,7 +402,7 @@ mod exports {
     ///
     /// # Safety
     /// `source` NUL-terminated; `destination` large enough; no overlap.
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_stpcpy")]
     pub unsafe extern "C" fn stpcpy(
         destination: *mut c_char,
         source: *const c_char,
@@ -419,7 +419,7 @@ mod exports {
     ///
     /// # Safety
     /// As `stpcpy`.
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_strcpy")]
     pub unsafe extern "C" fn strcpy(
         destination: *mut c_char,
         source: *const c_char,
@@ -434,7 +434,7 @@ mod exports {
     ///
     /// # Safety
     /// `source` readable up to NUL or `count`; `destination` writable for `count`.
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_stpncpy")]
     pub unsafe extern "C" fn stpncpy(
         destination: *mut c_char,
         source: *const c_char,
@@ -456,7 +456,7 @@ mod exports {
     ///
     /// # Safety
     /// As `stpncpy`.
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_strncpy")]
     pub unsafe extern "C" fn strncpy(
         destination: *mut c_char,
         source: *const c_char,
@@ -471,7 +471,7 @@ mod exports {
     ///
     /// # Safety
     /// Both NUL-terminated; `destination` has room; no overlap.
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_strcat")]
     pub unsafe extern "C" fn strcat(
         destination: *mut c_char,
         source: *const c_char,
@@ -485,7 +485,7 @@ mod exports {
     ///
     /// # Safety
     /// As `strcat`, with `source` readable up to NUL or `count`.
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_strncat")]
     pub unsafe extern "C" fn strncat(
         destination: *mut c_char,
         source: *const c_char,
@@ -505,7 +505,7 @@ mod exports {
     ///
     /// # Safety
     /// `source` NUL-terminated; `destination` writable for `size` bytes; no overlap.
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_strlcpy")]
     pub unsafe extern "C" fn strlcpy(
         destination: *mut c_char,
         source: *const c_char,
@@ -525,7 +525,7 @@ mod exports {
     ///
     /// # Safety
     /// `source` NUL-terminated; `destination` a string within its `size` bytes.
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_strlcat")]
     pub unsafe extern "C" fn strlcat(
         destination: *mut c_char,
         source: *const c_char,
@@ -548,7 +548,7 @@ mod exports {
     ///
     /// # Safety
     /// `string` NUL-terminated.
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_strchr")]
     pub unsafe extern "C" fn strchr(string: *const c_char, character: c_int) -> *mut c_char {
         // SAFETY: caller's contract.
         let found = unsafe { strchrnul(string, character) };
@@ -564,7 +564,7 @@ mod exports {
     ///
     /// # Safety
     /// `string` NUL-terminated.
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_strchrnul")]
     pub unsafe extern "C" fn strchrnul(string: *const c_char, character: c_int) -> *mut c_char {
         let byte = character as u8;
         // SAFETY: caller's contract.
@@ -581,7 +581,7 @@ mod exports {
     ///
     /// # Safety
     /// `string` NUL-terminated.
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_strrchr")]
     pub unsafe extern "C" fn strrchr(string: *const c_char, character: c_int) -> *mut c_char {
         let byte = character as u8;
         // SAFETY: caller's contract.
@@ -599,7 +599,7 @@ mod exports {
     ///
     /// # Safety
     /// Both NUL-terminated.
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_strstr")]
     pub unsafe extern "C" fn strstr(haystack: *const c_char, needle: *const c_char) -> *mut c_char {
         // SAFETY: caller's contract.
         let found = unsafe { find(bytes(haystack), bytes(needle)) };
@@ -613,7 +613,7 @@ mod exports {
     ///
     /// # Safety
     /// Both NUL-terminated.
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_strcasestr")]
     pub unsafe extern "C" fn strcasestr(
         haystack: *const c_char,
         needle: *const c_char,
@@ -630,7 +630,7 @@ mod exports {
     ///
     /// # Safety
     /// Both NUL-terminated.
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_strspn")]
     pub unsafe extern "C" fn strspn(string: *const c_char, accept: *const c_char) -> usize {
         // SAFETY: caller's contract.
         unsafe { span(bytes(string), bytes(accept), true) }
@@ -640,7 +640,7 @@ mod exports {
     ///
     /// # Safety
     /// Both NUL-terminated.
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_strcspn")]
     pub unsafe extern "C" fn strcspn(string: *const c_char, reject: *const c_char) -> usize {
         // SAFETY: caller's contract.
         unsafe { span(bytes(string), bytes(reject), false) }
@@ -650,7 +650,7 @@ mod exports {
     ///
     /// # Safety
     /// Both NUL-terminated.
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_strpbrk")]
     pub unsafe extern "C" fn strpbrk(string: *const c_char, accept: *const c_char) -> *mut c_char {
         // SAFETY: caller's contract.
         let text = unsafe { bytes(string) };
@@ -668,7 +668,7 @@ mod exports {
     ///
     /// # Safety
     /// `string` (or `*state`) NUL-terminated and writable; `delimiters` NUL-terminated.
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_strtok_r")]
     pub unsafe extern "C" fn strtok_r(
         string: *mut c_char,
         delimiters: *const c_char,
@@ -710,7 +710,7 @@ mod exports {
     ///
     /// # Safety
     /// As `strtok_r`.
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_strtok")]
     pub unsafe extern "C" fn strtok(string: *mut c_char, delimiters: *const c_char) -> *mut c_char {
         let mut state = TOKEN_STATE.with(|state| *state) as *mut c_char;
         // SAFETY: caller's contract.
@@ -723,7 +723,7 @@ mod exports {
     ///
     /// # Safety
     /// `*string` NULL or NUL-terminated and writable; `delimiters` NUL-terminated.
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_strsep")]
     pub unsafe extern "C" fn strsep(
         string: *mut *mut c_char,
         delimiters: *const c_char,
@@ -770,7 +770,7 @@ mod exports {
     ///
     /// # Safety
     /// `string` NUL-terminated.
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_strdup")]
     pub unsafe extern "C" fn strdup(string: *const c_char) -> *mut c_char {
         // SAFETY: caller's contract.
         duplicate(unsafe { bytes(string) })
@@ -780,7 +780,7 @@ mod exports {
     ///
     /// # Safety
     /// `string` readable up to its NUL or `limit` bytes.
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_strndup")]
     pub unsafe extern "C" fn strndup(string: *const c_char, limit: usize) -> *mut c_char {
         // SAFETY: caller's contract.
         duplicate(unsafe { bytes_limited(string, limit) })
@@ -790,7 +790,7 @@ mod exports {
     ///
     /// # Safety
     /// Both NUL-terminated.
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_strcasecmp")]
     pub unsafe extern "C" fn strcasecmp(left: *const c_char, right: *const c_char) -> c_int {
         // SAFETY: caller's contract.
         unsafe { compare_ignoring_case(bytes(left), bytes(right)) }
@@ -800,7 +800,7 @@ mod exports {
     ///
     /// # Safety
     /// Both readable up to NUL or `limit`.
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_strncasecmp")]
     pub unsafe extern "C" fn strncasecmp(
         left: *const c_char,
         right: *const c_char,
@@ -813,7 +813,7 @@ mod exports {
     static SIGNAL_TEXT: crate::global::StaticBuffer<33> = crate::global::StaticBuffer::new();
 
     /// POSIX `strsignal`: the text lives until the next call (as glibc's may).
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_strsignal")]
     pub extern "C" fn strsignal(number: c_int) -> *mut c_char {
         let mut text = [0u8; 32];
         let length = signal_description(number, &mut text);
@@ -821,19 +821,19 @@ mod exports {
     }
 
     /// POSIX `ffs`.
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_ffs")]
     pub extern "C" fn ffs(value: c_int) -> c_int {
         first_set_bit(u64::from(value as u32))
     }
 
     /// GNU `ffsl`.
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_ffsl")]
     pub extern "C" fn ffsl(value: i64) -> c_int {
         first_set_bit(value as u64)
     }
 
     /// GNU `ffsll`.
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_ffsll")]
     pub extern "C" fn ffsll(value: i64) -> c_int {
         first_set_bit(value as u64)
     }
@@ -909,3 +909,44 @@ mod tests {
         assert_eq!(first_set_bit(1 << 63), 64);
     }
 }
+
+#[cfg(not(test))]
+crate::weak_c_symbols!(
+    memrchr,
+    memmem,
+    mempcpy,
+    bzero,
+    explicit_bzero,
+    strnlen,
+    strcmp,
+    strncmp,
+    strcoll,
+    strxfrm,
+    stpcpy,
+    strcpy,
+    stpncpy,
+    strncpy,
+    strcat,
+    strncat,
+    strlcpy,
+    strlcat,
+    strchr,
+    strchrnul,
+    strrchr,
+    strstr,
+    strcasestr,
+    strspn,
+    strcspn,
+    strpbrk,
+    strtok_r,
+    strtok,
+    strsep,
+    strdup,
+    strndup,
+    strcasecmp,
+    strncasecmp,
+    strsignal,
+    ffs,
+    ffsl,
+    ffsll
+);

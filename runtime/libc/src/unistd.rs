@@ -17,7 +17,7 @@ mod exports {
     ///
     /// # Safety
     /// `data` is readable for `count` bytes.
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_write")]
     pub unsafe extern "C" fn write(descriptor: c_int, data: *const c_void, count: usize) -> isize {
         if !matches!(descriptor, 1 | 2) {
             errno::set(errno::EBADF);
@@ -42,7 +42,7 @@ mod exports {
     ///
     /// # Safety
     /// `data` is writable for `count` bytes.
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_read")]
     pub unsafe extern "C" fn read(descriptor: c_int, data: *mut c_void, count: usize) -> isize {
         if descriptor != 0 {
             errno::set(errno::EBADF);
@@ -58,7 +58,7 @@ mod exports {
     }
 
     /// POSIX `isatty`: the console descriptors are terminals (a serial line).
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_isatty")]
     pub extern "C" fn isatty(descriptor: c_int) -> c_int {
         if is_console(descriptor) {
             1
@@ -69,8 +69,11 @@ mod exports {
     }
 
     /// POSIX `getpid`: the one program is process 1.
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_getpid")]
     pub extern "C" fn getpid() -> c_int {
         1
     }
 }
+
+#[cfg(not(test))]
+crate::weak_c_symbols!(write, read, isatty, getpid);

@@ -7,9 +7,10 @@
 //! recursing forever. Keep it to exactly these functions: everything else in the libc
 //! may use builtins freely.
 //!
-//! The exports are plain C symbols in the shipped archive. For the libc's host unit
-//! tests (feature `host-test`, enabled only through the libc's dev-dependencies) they
-//! are ordinary Rust functions, so they do not replace the host glibc's.
+//! The exports are C symbols in the shipped archive (weak, see the end of the file). For
+//! the libc's host unit tests (feature `host-test`, enabled only through the libc's
+//! dev-dependencies) they are ordinary Rust functions, so they do not replace the host
+//! glibc's.
 #![no_std]
 #![no_builtins]
 
@@ -87,7 +88,7 @@ unsafe fn copy_backward(destination: *mut u8, source: *const u8, count: usize) {
 ///
 /// # Safety
 /// `source` readable and `destination` writable for `count` bytes, not overlapping.
-#[cfg_attr(not(feature = "host-test"), unsafe(no_mangle))]
+#[cfg_attr(not(feature = "host-test"), unsafe(export_name = "__unik_memcpy"))]
 pub unsafe extern "C" fn memcpy(destination: *mut u8, source: *const u8, count: usize) -> *mut u8 {
     // SAFETY: the caller's contract is copy_forward's (no overlap at all).
     unsafe { copy_forward(destination, source, count) };
@@ -98,7 +99,7 @@ pub unsafe extern "C" fn memcpy(destination: *mut u8, source: *const u8, count: 
 ///
 /// # Safety
 /// `source` readable and `destination` writable for `count` bytes.
-#[cfg_attr(not(feature = "host-test"), unsafe(no_mangle))]
+#[cfg_attr(not(feature = "host-test"), unsafe(export_name = "__unik_memmove"))]
 pub unsafe extern "C" fn memmove(destination: *mut u8, source: *const u8, count: usize) -> *mut u8 {
     // Compare as integers: the two pointers may belong to different objects.
     let destination_address = destination as usize;
@@ -119,7 +120,7 @@ pub unsafe extern "C" fn memmove(destination: *mut u8, source: *const u8, count:
 ///
 /// # Safety
 /// `destination` writable for `count` bytes.
-#[cfg_attr(not(feature = "host-test"), unsafe(no_mangle))]
+#[cfg_attr(not(feature = "host-test"), unsafe(export_name = "__unik_memset"))]
 pub unsafe extern "C" fn memset(destination: *mut u8, value: i32, count: usize) -> *mut u8 {
     let byte = value as u8;
     // The byte repeated in every lane of a word.
@@ -148,7 +149,7 @@ pub unsafe extern "C" fn memset(destination: *mut u8, value: i32, count: usize) 
 ///
 /// # Safety
 /// Both buffers readable for `count` bytes.
-#[cfg_attr(not(feature = "host-test"), unsafe(no_mangle))]
+#[cfg_attr(not(feature = "host-test"), unsafe(export_name = "__unik_memcmp"))]
 pub unsafe extern "C" fn memcmp(left: *const u8, right: *const u8, count: usize) -> i32 {
     let mut offset = 0;
     // Skip equal words quickly; the first differing word is then resolved bytewise.
@@ -180,7 +181,7 @@ pub unsafe extern "C" fn memcmp(left: *const u8, right: *const u8, count: usize)
 ///
 /// # Safety
 /// Both buffers readable for `count` bytes.
-#[cfg_attr(not(feature = "host-test"), unsafe(no_mangle))]
+#[cfg_attr(not(feature = "host-test"), unsafe(export_name = "__unik_bcmp"))]
 pub unsafe extern "C" fn bcmp(left: *const u8, right: *const u8, count: usize) -> i32 {
     // SAFETY: same contract.
     unsafe { memcmp(left, right, count) }
@@ -191,7 +192,7 @@ pub unsafe extern "C" fn bcmp(left: *const u8, right: *const u8, count: usize) -
 ///
 /// # Safety
 /// `string` points to a NUL-terminated byte string.
-#[cfg_attr(not(feature = "host-test"), unsafe(no_mangle))]
+#[cfg_attr(not(feature = "host-test"), unsafe(export_name = "__unik_strlen"))]
 pub unsafe extern "C" fn strlen(string: *const u8) -> usize {
     let mut length = 0;
     // SAFETY: every byte up to and including the NUL is part of the string.
@@ -207,7 +208,7 @@ pub unsafe extern "C" fn strlen(string: *const u8) -> usize {
 ///
 /// # Safety
 /// `memory` is readable up to the first match or for `count` bytes.
-#[cfg_attr(not(feature = "host-test"), unsafe(no_mangle))]
+#[cfg_attr(not(feature = "host-test"), unsafe(export_name = "__unik_memchr"))]
 pub unsafe extern "C" fn memchr(memory: *const u8, character: i32, count: usize) -> *mut u8 {
     let byte = character as u8;
     let mut index = 0;
@@ -222,6 +223,27 @@ pub unsafe extern "C" fn memchr(memory: *const u8, character: i32, count: usize)
     }
     core::ptr::null_mut()
 }
+
+// The C names are weak aliases of the exports above, so that a program defining its own
+// `memcpy` links (its definition wins), as with glibc's archive. Target-independent ELF
+// assembler directives.
+#[cfg(not(feature = "host-test"))]
+core::arch::global_asm!(
+    ".weak memcpy",
+    ".set memcpy, __unik_memcpy",
+    ".weak memmove",
+    ".set memmove, __unik_memmove",
+    ".weak memset",
+    ".set memset, __unik_memset",
+    ".weak memcmp",
+    ".set memcmp, __unik_memcmp",
+    ".weak bcmp",
+    ".set bcmp, __unik_bcmp",
+    ".weak strlen",
+    ".set strlen, __unik_strlen",
+    ".weak memchr",
+    ".set memchr, __unik_memchr",
+);
 
 #[cfg(test)]
 mod tests {

@@ -121,7 +121,7 @@ mod exports {
     use core::ffi::c_char;
 
     /// The address of the calling thread's `errno` (glibc ABI).
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik___errno_location")]
     pub extern "C" fn __errno_location() -> *mut i32 {
         location()
     }
@@ -132,7 +132,7 @@ mod exports {
         crate::global::StaticBuffer::new();
 
     /// C `strerror` (C11 7.24.6.2).
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_strerror")]
     pub extern "C" fn strerror(number: i32) -> *mut c_char {
         match Message::for_number(number) {
             Message::Known(text) => text.as_ptr().cast_mut(),
@@ -146,7 +146,7 @@ mod exports {
     ///
     /// # Safety
     /// `buffer` writable for `size` bytes.
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik___xpg_strerror_r")]
     pub unsafe extern "C" fn __xpg_strerror_r(
         number: i32,
         buffer: *mut c_char,
@@ -165,7 +165,7 @@ mod exports {
     ///
     /// # Safety
     /// `buffer` writable for `size` bytes.
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_strerror_r")]
     pub unsafe extern "C" fn strerror_r(
         number: i32,
         buffer: *mut c_char,
@@ -250,3 +250,6 @@ mod tests {
         assert_eq!((ENOSYS, ETIMEDOUT, EHWPOISON), (38, 110, 133));
     }
 }
+
+#[cfg(not(test))]
+crate::weak_c_symbols!(__errno_location, strerror, __xpg_strerror_r, strerror_r);

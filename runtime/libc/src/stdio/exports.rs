@@ -60,7 +60,7 @@ fn stdin_file() -> *mut c_void {
 }
 
 /// C `fputc`/`putc` (C11 7.21.7.3): the byte written, or EOF.
-#[unsafe(no_mangle)]
+#[unsafe(export_name = "__unik_fputc")]
 pub extern "C" fn fputc(character: c_int, file: *mut c_void) -> c_int {
     let byte = character as u8;
     if write_to(file, &[byte]) {
@@ -70,12 +70,12 @@ pub extern "C" fn fputc(character: c_int, file: *mut c_void) -> c_int {
     }
 }
 
-#[unsafe(no_mangle)]
+#[unsafe(export_name = "__unik_putc")]
 pub extern "C" fn putc(character: c_int, file: *mut c_void) -> c_int {
     fputc(character, file)
 }
 
-#[unsafe(no_mangle)]
+#[unsafe(export_name = "__unik_putchar")]
 pub extern "C" fn putchar(character: c_int) -> c_int {
     fputc(character, stdout_file())
 }
@@ -84,7 +84,7 @@ pub extern "C" fn putchar(character: c_int) -> c_int {
 ///
 /// # Safety
 /// `string` is NUL-terminated.
-#[unsafe(no_mangle)]
+#[unsafe(export_name = "__unik_fputs")]
 pub unsafe extern "C" fn fputs(string: *const c_char, file: *mut c_void) -> c_int {
     // SAFETY: caller's contract.
     if write_to(file, unsafe { c_string(string) }) {
@@ -98,7 +98,7 @@ pub unsafe extern "C" fn fputs(string: *const c_char, file: *mut c_void) -> c_in
 ///
 /// # Safety
 /// `string` is NUL-terminated.
-#[unsafe(no_mangle)]
+#[unsafe(export_name = "__unik_puts")]
 pub unsafe extern "C" fn puts(string: *const c_char) -> c_int {
     // SAFETY: caller's contract.
     let text = unsafe { c_string(string) };
@@ -117,7 +117,7 @@ pub unsafe extern "C" fn puts(string: *const c_char) -> c_int {
 ///
 /// # Safety
 /// `data` is readable for `size * count` bytes.
-#[unsafe(no_mangle)]
+#[unsafe(export_name = "__unik_fwrite")]
 pub unsafe extern "C" fn fwrite(
     data: *const c_void,
     size: usize,
@@ -141,7 +141,7 @@ pub unsafe extern "C" fn fwrite(
 ///
 /// # Safety
 /// `data` is writable for `size * count` bytes.
-#[unsafe(no_mangle)]
+#[unsafe(export_name = "__unik_fread")]
 pub unsafe extern "C" fn fread(
     data: *mut c_void,
     size: usize,
@@ -174,7 +174,7 @@ pub unsafe extern "C" fn fread(
 }
 
 /// C `fflush` (C11 7.21.5.2); `fflush(NULL)` flushes every stream.
-#[unsafe(no_mangle)]
+#[unsafe(export_name = "__unik_fflush")]
 pub extern "C" fn fflush(file: *mut c_void) -> c_int {
     let ok = if file.is_null() {
         super::flush_all()
@@ -185,19 +185,19 @@ pub extern "C" fn fflush(file: *mut c_void) -> c_int {
 }
 
 /// C `fgetc`/`getc` (C11 7.21.7.1): the next byte, or EOF.
-#[unsafe(no_mangle)]
+#[unsafe(export_name = "__unik_fgetc")]
 pub extern "C" fn fgetc(file: *mut c_void) -> c_int {
     with_stream(file, EOF, |stream| {
         stream.read_byte(&mut Console).map_or(EOF, c_int::from)
     })
 }
 
-#[unsafe(no_mangle)]
+#[unsafe(export_name = "__unik_getc")]
 pub extern "C" fn getc(file: *mut c_void) -> c_int {
     fgetc(file)
 }
 
-#[unsafe(no_mangle)]
+#[unsafe(export_name = "__unik_getchar")]
 pub extern "C" fn getchar() -> c_int {
     fgetc(stdin_file())
 }
@@ -206,7 +206,7 @@ pub extern "C" fn getchar() -> c_int {
 ///
 /// # Safety
 /// `buffer` is writable for `size` bytes.
-#[unsafe(no_mangle)]
+#[unsafe(export_name = "__unik_fgets")]
 pub unsafe extern "C" fn fgets(buffer: *mut c_char, size: c_int, file: *mut c_void) -> *mut c_char {
     let Ok(size) = usize::try_from(size) else {
         return null_mut();
@@ -229,7 +229,7 @@ pub unsafe extern "C" fn fgets(buffer: *mut c_char, size: c_int, file: *mut c_vo
 ///
 /// # Safety
 /// `line` and `size` are writable; `*line` is NULL or a `malloc`ed block of `*size` bytes.
-#[unsafe(no_mangle)]
+#[unsafe(export_name = "__unik_getdelim")]
 pub unsafe extern "C" fn getdelim(
     line: *mut *mut c_char,
     size: *mut usize,
@@ -281,7 +281,7 @@ pub unsafe extern "C" fn getdelim(
 ///
 /// # Safety
 /// As `getdelim`.
-#[unsafe(no_mangle)]
+#[unsafe(export_name = "__unik_getline")]
 pub unsafe extern "C" fn getline(
     line: *mut *mut c_char,
     size: *mut usize,
@@ -292,31 +292,31 @@ pub unsafe extern "C" fn getline(
 }
 
 /// POSIX `getc_unlocked`: one thread, so the same as `getc`.
-#[unsafe(no_mangle)]
+#[unsafe(export_name = "__unik_getc_unlocked")]
 pub extern "C" fn getc_unlocked(file: *mut c_void) -> c_int {
     fgetc(file)
 }
 
 /// POSIX `getchar_unlocked`.
-#[unsafe(no_mangle)]
+#[unsafe(export_name = "__unik_getchar_unlocked")]
 pub extern "C" fn getchar_unlocked() -> c_int {
     getchar()
 }
 
 /// POSIX `putc_unlocked`.
-#[unsafe(no_mangle)]
+#[unsafe(export_name = "__unik_putc_unlocked")]
 pub extern "C" fn putc_unlocked(character: c_int, file: *mut c_void) -> c_int {
     fputc(character, file)
 }
 
 /// POSIX `putchar_unlocked`.
-#[unsafe(no_mangle)]
+#[unsafe(export_name = "__unik_putchar_unlocked")]
 pub extern "C" fn putchar_unlocked(character: c_int) -> c_int {
     putchar(character)
 }
 
 /// C `ungetc` (C11 7.21.7.10).
-#[unsafe(no_mangle)]
+#[unsafe(export_name = "__unik_ungetc")]
 pub extern "C" fn ungetc(character: c_int, file: *mut c_void) -> c_int {
     if character == EOF {
         return EOF;
@@ -331,7 +331,7 @@ pub extern "C" fn ungetc(character: c_int, file: *mut c_void) -> c_int {
 
 /// C `setvbuf` (C11 7.21.5.6): the mode is honoured; the stream keeps its own buffer, so
 /// a caller-supplied one is not used (C allows any size; glibc also may ignore it).
-#[unsafe(no_mangle)]
+#[unsafe(export_name = "__unik_setvbuf")]
 pub extern "C" fn setvbuf(
     file: *mut c_void,
     _buffer: *mut c_char,
@@ -353,7 +353,7 @@ pub extern "C" fn setvbuf(
 }
 
 /// C `setbuf`: NULL means unbuffered, else fully buffered.
-#[unsafe(no_mangle)]
+#[unsafe(export_name = "__unik_setbuf")]
 pub extern "C" fn setbuf(file: *mut c_void, buffer: *mut c_char) {
     let mode = if buffer.is_null() {
         Buffering::None
@@ -364,28 +364,28 @@ pub extern "C" fn setbuf(file: *mut c_void, buffer: *mut c_char) {
 }
 
 /// BSD/glibc `setlinebuf`.
-#[unsafe(no_mangle)]
+#[unsafe(export_name = "__unik_setlinebuf")]
 pub extern "C" fn setlinebuf(file: *mut c_void) {
     setvbuf(file, null_mut(), Buffering::Line as c_int, 0);
 }
 
-#[unsafe(no_mangle)]
+#[unsafe(export_name = "__unik_ferror")]
 pub extern "C" fn ferror(file: *mut c_void) -> c_int {
     with_stream(file, 0, |stream| c_int::from(stream.error()))
 }
 
-#[unsafe(no_mangle)]
+#[unsafe(export_name = "__unik_feof")]
 pub extern "C" fn feof(file: *mut c_void) -> c_int {
     with_stream(file, 0, |stream| c_int::from(stream.end_of_file()))
 }
 
-#[unsafe(no_mangle)]
+#[unsafe(export_name = "__unik_clearerr")]
 pub extern "C" fn clearerr(file: *mut c_void) {
     with_stream(file, (), |stream| stream.clear_indicators());
 }
 
 /// POSIX `fileno`.
-#[unsafe(no_mangle)]
+#[unsafe(export_name = "__unik_fileno")]
 pub extern "C" fn fileno(file: *mut c_void) -> c_int {
     with_stream(file, -1, |stream| stream.descriptor())
 }
@@ -395,7 +395,7 @@ pub extern "C" fn fileno(file: *mut c_void) -> c_int {
 ///
 /// # Safety
 /// `prefix` is NULL or NUL-terminated.
-#[unsafe(no_mangle)]
+#[unsafe(export_name = "__unik_perror")]
 pub unsafe extern "C" fn perror(prefix: *const c_char) {
     let message = errno::Message::for_number(errno::get());
     let prefix: &[u8] = if prefix.is_null() {
@@ -413,3 +413,34 @@ pub unsafe extern "C" fn perror(prefix: *const c_char) {
         stream.write(&mut Console, b"\n");
     });
 }
+
+#[cfg(not(test))]
+crate::weak_c_symbols!(
+    fputc,
+    putc,
+    putchar,
+    fputs,
+    puts,
+    fwrite,
+    fread,
+    fflush,
+    fgetc,
+    getc,
+    getchar,
+    fgets,
+    getdelim,
+    getline,
+    getc_unlocked,
+    getchar_unlocked,
+    putc_unlocked,
+    putchar_unlocked,
+    ungetc,
+    setvbuf,
+    setbuf,
+    setlinebuf,
+    ferror,
+    feof,
+    clearerr,
+    fileno,
+    perror
+);

@@ -301,7 +301,7 @@ mod exports {
     ///
     /// # Safety
     /// `name` is a NUL-terminated string.
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_getenv")]
     pub unsafe extern "C" fn getenv(name: *const c_char) -> *mut c_char {
         if name.is_null() {
             return null_mut();
@@ -314,7 +314,7 @@ mod exports {
     ///
     /// # Safety
     /// `name` and `value` are NUL-terminated strings.
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_setenv")]
     pub unsafe extern "C" fn setenv(
         name: *const c_char,
         value: *const c_char,
@@ -332,7 +332,7 @@ mod exports {
     ///
     /// # Safety
     /// `name` is a NUL-terminated string.
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_unsetenv")]
     pub unsafe extern "C" fn unsetenv(name: *const c_char) -> i32 {
         if name.is_null() {
             errno::set(errno::EINVAL);
@@ -346,7 +346,7 @@ mod exports {
     ///
     /// # Safety
     /// `string` is NUL-terminated and outlives its use in the environment.
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_putenv")]
     pub unsafe extern "C" fn putenv(string: *mut c_char) -> i32 {
         if string.is_null() {
             errno::set(errno::EINVAL);
@@ -357,7 +357,7 @@ mod exports {
     }
 
     /// glibc `clearenv`.
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_clearenv")]
     pub extern "C" fn clearenv() -> i32 {
         clear()
     }
@@ -417,3 +417,6 @@ mod tests {
         assert!(unsafe { *__environ.get() }.is_null());
     }
 }
+
+#[cfg(not(test))]
+crate::weak_c_symbols!(getenv, setenv, unsetenv, putenv, clearenv);

@@ -89,7 +89,7 @@ mod exports {
     ///
     /// # Safety
     /// `text` NUL-terminated; `end` NULL or writable.
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_strtol")]
     pub unsafe extern "C" fn strtol(
         text: *const c_char,
         end: *mut *mut c_char,
@@ -103,7 +103,7 @@ mod exports {
     ///
     /// # Safety
     /// As `strtol`.
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_strtoll")]
     pub unsafe extern "C" fn strtoll(
         text: *const c_char,
         end: *mut *mut c_char,
@@ -117,7 +117,7 @@ mod exports {
     ///
     /// # Safety
     /// As `strtol`.
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_strtoimax")]
     pub unsafe extern "C" fn strtoimax(
         text: *const c_char,
         end: *mut *mut c_char,
@@ -131,7 +131,7 @@ mod exports {
     ///
     /// # Safety
     /// As `strtol`.
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_strtoul")]
     pub unsafe extern "C" fn strtoul(
         text: *const c_char,
         end: *mut *mut c_char,
@@ -145,7 +145,7 @@ mod exports {
     ///
     /// # Safety
     /// As `strtol`.
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_strtoull")]
     pub unsafe extern "C" fn strtoull(
         text: *const c_char,
         end: *mut *mut c_char,
@@ -159,7 +159,7 @@ mod exports {
     ///
     /// # Safety
     /// As `strtol`.
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_strtoumax")]
     pub unsafe extern "C" fn strtoumax(
         text: *const c_char,
         end: *mut *mut c_char,
@@ -173,7 +173,7 @@ mod exports {
     ///
     /// # Safety
     /// `text` NUL-terminated.
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_atoi")]
     pub unsafe extern "C" fn atoi(text: *const c_char) -> c_int {
         // SAFETY: caller's contract.
         unsafe { strtol(text, core::ptr::null_mut(), 10) as c_int }
@@ -183,7 +183,7 @@ mod exports {
     ///
     /// # Safety
     /// `text` NUL-terminated.
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_atol")]
     pub unsafe extern "C" fn atol(text: *const c_char) -> c_long {
         // SAFETY: caller's contract.
         unsafe { strtol(text, core::ptr::null_mut(), 10) }
@@ -193,7 +193,7 @@ mod exports {
     ///
     /// # Safety
     /// `text` NUL-terminated.
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_atoll")]
     pub unsafe extern "C" fn atoll(text: *const c_char) -> c_longlong {
         // SAFETY: caller's contract.
         unsafe { strtoll(text, core::ptr::null_mut(), 10) }
@@ -203,7 +203,7 @@ mod exports {
     ///
     /// # Safety
     /// `text` NUL-terminated; `end` NULL or writable.
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_strtod")]
     pub unsafe extern "C" fn strtod(text: *const c_char, end: *mut *mut c_char) -> f64 {
         // SAFETY: caller's contract.
         let parsed = parse_double(unsafe { CStr::from_ptr(text) }.to_bytes());
@@ -221,7 +221,7 @@ mod exports {
     ///
     /// # Safety
     /// As `strtod`.
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_strtof")]
     pub unsafe extern "C" fn strtof(text: *const c_char, end: *mut *mut c_char) -> f32 {
         // SAFETY: caller's contract.
         let (value, consumed, out_of_range) =
@@ -240,7 +240,7 @@ mod exports {
     ///
     /// # Safety
     /// `text` NUL-terminated.
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_atof")]
     pub unsafe extern "C" fn atof(text: *const c_char) -> f64 {
         // SAFETY: caller's contract.
         unsafe { strtod(text, core::ptr::null_mut()) }
@@ -284,7 +284,7 @@ mod exports {
     ///
     /// # Safety
     /// `base` holds `count` elements of `size` bytes; `compare` is a valid comparator.
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_qsort")]
     pub unsafe extern "C" fn qsort(
         base: *mut c_void,
         count: usize,
@@ -303,7 +303,7 @@ mod exports {
     ///
     /// # Safety
     /// As `qsort`.
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_qsort_r")]
     pub unsafe extern "C" fn qsort_r(
         base: *mut c_void,
         count: usize,
@@ -323,7 +323,7 @@ mod exports {
     ///
     /// # Safety
     /// `base` holds `count` sorted elements of `size` bytes.
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_bsearch")]
     pub unsafe extern "C" fn bsearch(
         key: *const c_void,
         base: *const c_void,
@@ -343,27 +343,27 @@ mod exports {
         found.map_or(core::ptr::null_mut(), |index| element(index).cast_mut())
     }
 
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_abs")]
     pub extern "C" fn abs(value: c_int) -> c_int {
         value.wrapping_abs()
     }
 
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_labs")]
     pub extern "C" fn labs(value: c_long) -> c_long {
         value.wrapping_abs()
     }
 
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_llabs")]
     pub extern "C" fn llabs(value: c_longlong) -> c_longlong {
         value.wrapping_abs()
     }
 
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_imaxabs")]
     pub extern "C" fn imaxabs(value: c_long) -> c_long {
         value.wrapping_abs()
     }
 
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_div")]
     pub extern "C" fn div(numerator: c_int, denominator: c_int) -> Division<c_int> {
         let result = divide(i64::from(numerator), i64::from(denominator));
         Division {
@@ -372,12 +372,12 @@ mod exports {
         }
     }
 
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_ldiv")]
     pub extern "C" fn ldiv(numerator: c_long, denominator: c_long) -> Division<c_long> {
         divide(numerator, denominator)
     }
 
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_lldiv")]
     pub extern "C" fn lldiv(
         numerator: c_longlong,
         denominator: c_longlong,
@@ -385,7 +385,7 @@ mod exports {
         divide(numerator, denominator)
     }
 
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_imaxdiv")]
     pub extern "C" fn imaxdiv(numerator: c_long, denominator: c_long) -> Division<c_long> {
         divide(numerator, denominator)
     }
@@ -428,3 +428,9 @@ mod tests {
         let _ = error;
     }
 }
+
+#[cfg(not(test))]
+crate::weak_c_symbols!(
+    strtol, strtoll, strtoimax, strtoul, strtoull, strtoumax, atoi, atol, atoll, strtod, strtof,
+    atof, qsort, qsort_r, bsearch, abs, labs, llabs, imaxabs, div, ldiv, lldiv, imaxdiv
+);

@@ -92,25 +92,25 @@ mod exports {
     use core::ffi::{c_int, c_long, c_uint};
 
     /// C `rand` (C11 7.22.2.1).
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_rand")]
     pub extern "C" fn rand() -> c_int {
         GENERATOR.with(|generator| generator.next_value())
     }
 
     /// C `srand` (C11 7.22.2.2).
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_srand")]
     pub extern "C" fn srand(seed: c_uint) {
         GENERATOR.with(|generator| *generator = Generator::new(seed));
     }
 
     /// POSIX `random`: the same generator as `rand` (as in glibc).
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_random")]
     pub extern "C" fn random() -> c_long {
         c_long::from(rand())
     }
 
     /// POSIX `srandom`.
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_srandom")]
     pub extern "C" fn srandom(seed: c_uint) {
         srand(seed)
     }
@@ -119,7 +119,7 @@ mod exports {
     ///
     /// # Safety
     /// `seed` is readable and writable.
-    #[unsafe(no_mangle)]
+    #[unsafe(export_name = "__unik_rand_r")]
     pub unsafe extern "C" fn rand_r(seed: *mut c_uint) -> c_int {
         // SAFETY: caller's contract.
         rand_r_step(unsafe { &mut *seed })
@@ -212,3 +212,6 @@ mod tests {
         }
     }
 }
+
+#[cfg(not(test))]
+crate::weak_c_symbols!(rand, srand, random, srandom, rand_r);
