@@ -25,6 +25,12 @@ pub use self::aarch64::{exit, serial};
 #[cfg(test)]
 mod host_test;
 
+// The aarch64 device tree reader has no CPU-specific code: its unit tests run on the
+// host like the arch-neutral modules'.
+#[cfg(test)]
+#[path = "aarch64/device_tree.rs"]
+mod device_tree;
+
 #[cfg(test)]
 pub use self::host_test::{exit, serial};
 

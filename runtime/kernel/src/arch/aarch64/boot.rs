@@ -9,7 +9,7 @@
 
 use core::fmt::Write;
 
-use super::device_tree::{self, DeviceTreeError, GicVersion, MachineDescription};
+use super::device_tree::{self, DeviceTreeError, GicVersion, MachineDescription, PsciConduit};
 use super::entry::{BOOTSTRAP_NORMAL_END, BOOTSTRAP_NORMAL_START};
 use super::{cpu, exit, image, paging, serial, tls};
 use crate::boot_cell::BootCell;
@@ -253,8 +253,8 @@ fn log_machine(
         console,
         "unik: exit: {exit_device}; PSCI: {}",
         match machine.psci {
-            Some(exit::PsciConduit::HypervisorCall) => "hvc",
-            Some(exit::PsciConduit::SecureMonitorCall) => "smc",
+            Some(PsciConduit::HypervisorCall) => "hvc",
+            Some(PsciConduit::SecureMonitorCall) => "smc",
             None => "none",
         }
     );

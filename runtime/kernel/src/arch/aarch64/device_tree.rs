@@ -8,14 +8,23 @@
 //! structure block first and rejects anything it could trip on, and drops `FDT_NOP`
 //! tokens (which the spec says to ignore and QEMU leaves behind when it removes a
 //! node) by compacting the blob in place: the blob is ours, nobody else reads it.
+//!
+//! Nothing here depends on the CPU: the host unit tests (`cargo test -p unik-kernel`)
+//! compile this file too (see `arch/mod.rs`) and feed it built and mutated blobs.
 
 use core::fmt;
 
 use fdt::Fdt;
 use fdt::node::FdtNode;
 
-use super::exit::PsciConduit;
 use crate::memory::{PhysicalRange, RamMap};
+
+/// How PSCI calls reach the firmware (the `/psci` node's `method`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum PsciConduit {
+    HypervisorCall,
+    SecureMonitorCall,
+}
 
 const FDT_MAGIC: u32 = 0xd00d_feed;
 const FDT_BEGIN_NODE: u32 = 1;
@@ -484,4 +493,418 @@ pub fn describe(blob: &[u8]) -> Result<MachineDescription<'_>, DeviceTreeError> 
         interrupt_controller,
         timer,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Writes blobs token by token (spec 5.4), header and strings block included.
+    struct Builder {
+        structure: Vec<u8>,
+        strings: Vec<u8>,
+        version: u32,
+        last_compatible: u32,
+    }
+
+    impl Builder {
+        fn new() -> Self {
+            Self {
+                structure: Vec::new(),
+                strings: Vec::new(),
+                version: 17,
+                last_compatible: 16,
+            }
+        }
+
+        fn token(&mut self, token: u32) -> &mut Self {
+            self.structure.extend_from_slice(&token.to_be_bytes());
+            self
+        }
+
+        fn pad(&mut self) {
+            while !self.structure.len().is_multiple_of(4) {
+                self.structure.push(0);
+            }
+        }
+
+        fn begin(&mut self, name: &str) -> &mut Self {
+            self.token(FDT_BEGIN_NODE);
+            self.structure.extend_from_slice(name.as_bytes());
+            self.structure.push(0);
+            self.pad();
+            self
+        }
+
+        fn end(&mut self) -> &mut Self {
+            self.token(FDT_END_NODE)
+        }
+
+        fn nop(&mut self) -> &mut Self {
+            self.token(FDT_NOP)
+        }
+
+        fn name_offset(&mut self, name: &str) -> u32 {
+            let offset = self.strings.len() as u32;
+            self.strings.extend_from_slice(name.as_bytes());
+            self.strings.push(0);
+            offset
+        }
+
+        fn property(&mut self, name: &str, value: &[u8]) -> &mut Self {
+            let name_offset = self.name_offset(name);
+            self.token(FDT_PROP);
+            self.structure
+                .extend_from_slice(&(value.len() as u32).to_be_bytes());
+            self.structure.extend_from_slice(&name_offset.to_be_bytes());
+            self.structure.extend_from_slice(value);
+            self.pad();
+            self
+        }
+
+        fn finish(&mut self) -> Vec<u8> {
+            self.token(FDT_END);
+            let reservations = HEADER_SIZE;
+            let structure_offset = reservations + 16;
+            let strings_offset = structure_offset + self.structure.len();
+            let total = strings_offset + self.strings.len();
+            let fields = [
+                FDT_MAGIC,
+                total as u32,
+                structure_offset as u32,
+                strings_offset as u32,
+                reservations as u32,
+                self.version,
+                self.last_compatible,
+                0,
+                self.strings.len() as u32,
+                self.structure.len() as u32,
+            ];
+            let mut blob: Vec<u8> = fields
+                .iter()
+                .flat_map(|field| field.to_be_bytes())
+                .collect();
+            blob.extend_from_slice(&[0; 16]);
+            blob.extend_from_slice(&self.structure);
+            blob.extend_from_slice(&self.strings);
+            blob
+        }
+    }
+
+    fn cells(values: &[u32]) -> Vec<u8> {
+        values
+            .iter()
+            .flat_map(|value| value.to_be_bytes())
+            .collect()
+    }
+
+    fn text(value: &str) -> Vec<u8> {
+        let mut bytes = value.as_bytes().to_vec();
+        bytes.push(0);
+        bytes
+    }
+
+    /// The parts of QEMU 10's `virt` tree the kernel reads, with two UARTs.
+    fn virt_like(builder: &mut Builder, stdout_path: Option<&str>, bootargs: &[u8]) {
+        builder
+            .begin("")
+            .property("#address-cells", &cells(&[2]))
+            .property("#size-cells", &cells(&[2]))
+            .property("compatible", &text("linux,dummy-virt"))
+            .begin("psci")
+            .property("method", &text("hvc"))
+            .property("compatible", b"arm,psci-1.0\0arm,psci-0.2\0arm,psci\0")
+            .end()
+            .begin("memory@40000000")
+            .property("reg", &cells(&[0, 0x4000_0000, 0, 0x800_0000]))
+            .property("device_type", &text("memory"))
+            .end()
+            .begin("pl011@9000000")
+            .property("reg", &cells(&[0, 0x900_0000, 0, 0x1000]))
+            .property("compatible", b"arm,pl011\0arm,primecell\0")
+            .end()
+            .begin("pl011@9040000")
+            .property("reg", &cells(&[0, 0x904_0000, 0, 0x1000]))
+            .property("compatible", b"arm,pl011\0arm,primecell\0")
+            .end()
+            .begin("intc@8000000")
+            .property(
+                "reg",
+                &cells(&[0, 0x800_0000, 0, 0x1_0000, 0, 0x801_0000, 0, 0x1_0000]),
+            )
+            .property("compatible", &text("arm,cortex-a15-gic"))
+            .property("#interrupt-cells", &cells(&[3]))
+            .end()
+            .begin("timer")
+            .property(
+                "interrupts",
+                &cells(&[1, 13, 0x104, 1, 14, 0x104, 1, 11, 0x104, 1, 10, 0x104]),
+            )
+            .property("compatible", b"arm,armv8-timer\0arm,armv7-timer\0")
+            .end()
+            .begin("chosen");
+        if let Some(path) = stdout_path {
+            builder.property("stdout-path", &text(path));
+        }
+        let mut arguments = bootargs.to_vec();
+        arguments.push(0);
+        builder.property("bootargs", &arguments).end().end();
+    }
+
+    fn read(mut blob: Vec<u8>) -> Result<(Vec<u8>, String), String> {
+        validate(&mut blob, 0x4000_0000).map_err(|error| error.to_string())?;
+        let summary = {
+            let machine = describe(&blob).map_err(|error| error.to_string())?;
+            format!(
+                "ram {:?} console {:?} error {:?} psci {:?} line {:?}",
+                machine.ram.ranges(),
+                machine.console.map(|uart| uart.start),
+                machine.error_console.map(|uart| uart.start),
+                machine.psci,
+                machine.command_line
+            )
+        };
+        Ok((blob, summary))
+    }
+
+    #[test]
+    fn virt_tree_is_described() {
+        let mut builder = Builder::new();
+        virt_like(
+            &mut builder,
+            Some("/pl011@9000000"),
+            b"unik.verbose -- app \xff",
+        );
+        let mut blob = builder.finish();
+        validate(&mut blob, 0x4000_0000).ok().unwrap();
+        let machine = describe(&blob).ok().unwrap();
+        assert_eq!(
+            machine.ram.ranges(),
+            &[PhysicalRange {
+                start: 0x4000_0000,
+                end: 0x4800_0000
+            }]
+        );
+        assert_eq!(machine.console.map(|uart| uart.start), Some(0x900_0000));
+        assert_eq!(
+            machine.error_console.map(|uart| uart.start),
+            Some(0x904_0000)
+        );
+        assert_eq!(machine.psci, Some(PsciConduit::HypervisorCall));
+        // Bytes as given, not required to be UTF-8.
+        assert_eq!(machine.command_line, b"unik.verbose -- app \xff");
+        let controller = machine.interrupt_controller.unwrap();
+        assert!(controller.version == GicVersion::V2);
+        assert_eq!(controller.region_count, 2);
+        assert_eq!(controller.regions[1].start, 0x801_0000);
+        let timer = machine.timer.unwrap();
+        assert_eq!(
+            &timer.interrupt_ids[..timer.interrupt_count],
+            &[29, 30, 27, 26]
+        );
+    }
+
+    #[test]
+    fn stdout_path_options_and_fallbacks() {
+        let mut builder = Builder::new();
+        virt_like(&mut builder, Some("/pl011@9040000:115200n8"), b"");
+        let (_, summary) = read(builder.finish()).unwrap();
+        assert!(
+            summary.contains("console Some(151257088) error Some(150994944)"),
+            "{summary}"
+        );
+        assert!(summary.contains("line []"), "{summary}");
+
+        let mut builder = Builder::new();
+        virt_like(&mut builder, None, b"");
+        let (_, summary) = read(builder.finish()).unwrap();
+        assert!(
+            summary.contains("console Some(150994944) error Some(151257088)"),
+            "{summary}"
+        );
+
+        // A stdout-path to a node that is not a PL011 falls back to the first PL011.
+        let mut builder = Builder::new();
+        virt_like(&mut builder, Some("/timer"), b"");
+        let (_, summary) = read(builder.finish()).unwrap();
+        assert!(summary.contains("console Some(150994944)"), "{summary}");
+    }
+
+    #[test]
+    fn nop_tokens_are_removed() {
+        let mut builder = Builder::new();
+        builder
+            .nop()
+            .begin("")
+            .nop()
+            .property("#address-cells", &cells(&[2]))
+            .nop()
+            .property("#size-cells", &cells(&[2]))
+            // What QEMU leaves of a node it removed: NOPs between children.
+            .begin("memory")
+            .nop()
+            .end()
+            .nop()
+            .nop()
+            .begin("memory@40000000")
+            .property("reg", &cells(&[0, 0x4000_0000, 0, 0x400_0000]))
+            .property("device_type", &text("memory"))
+            .nop()
+            .end()
+            .nop()
+            .begin("memory@44000000")
+            .property("device_type", &text("memory"))
+            .property("reg", &cells(&[0, 0x4400_0000, 0, 0x400_0000]))
+            .end()
+            .nop()
+            .end()
+            .nop();
+        let blob = builder.finish();
+        let structure_size = read_be32(&blob, 36).unwrap();
+        let (blob, summary) = read(blob).unwrap();
+        assert_eq!(read_be32(&blob, 36).unwrap(), structure_size - 10 * 4);
+        assert!(
+            summary.contains(
+                "ram [PhysicalRange { start: 1073741824, end: 1140850688 }, \
+                 PhysicalRange { start: 1140850688, end: 1207959552 }]"
+            ),
+            "{summary}"
+        );
+    }
+
+    fn rejection(build: impl FnOnce(&mut Builder)) -> String {
+        let mut builder = Builder::new();
+        build(&mut builder);
+        match read(builder.finish()) {
+            Ok((_, summary)) => panic!("accepted: {summary}"),
+            Err(message) => message,
+        }
+    }
+
+    #[test]
+    fn malformed_trees_are_rejected() {
+        let message = rejection(|builder| {
+            builder.begin("").begin("child").end().property("late", b"");
+            builder.end();
+        });
+        assert!(message.contains("property after a child node"), "{message}");
+
+        let message = rejection(|builder| {
+            builder.begin("").end().begin("second").end();
+        });
+        assert!(message.contains("more than one root node"), "{message}");
+
+        let message = rejection(|builder| {
+            builder.begin("").begin("open").end();
+        });
+        assert!(message.contains("FDT_END inside a node"), "{message}");
+
+        let message = rejection(|builder| {
+            builder.begin("").end().end();
+        });
+        assert!(message.contains("FDT_END_NODE without a node"), "{message}");
+
+        let message = rejection(|builder| {
+            builder.begin("").token(7).end();
+        });
+        assert!(message.contains("unknown token"), "{message}");
+
+        let message = rejection(|builder| {
+            builder
+                .begin("")
+                .property("#address-cells", &cells(&[0, 2]))
+                .end();
+        });
+        assert!(message.contains("not one cell"), "{message}");
+
+        let message = rejection(|builder| {
+            builder.begin("\u{e9}\u{301}").end();
+            builder.structure[5] = 0xff;
+        });
+        assert!(message.contains("bad node name"), "{message}");
+
+        let message = rejection(|builder| {
+            builder.begin("");
+            for _ in 0..MAXIMUM_DEPTH {
+                builder.begin("deep");
+            }
+        });
+        assert!(message.contains("nested too deeply"), "{message}");
+
+        let message = rejection(|builder| {
+            builder.version = 16;
+            builder.begin("").end();
+        });
+        assert!(message.contains("version older than 17"), "{message}");
+
+        let message = rejection(|builder| {
+            builder.begin("").end();
+        });
+        assert!(message.contains("describes no RAM"), "{message}");
+    }
+
+    #[test]
+    fn bad_offsets_are_rejected() {
+        let mut builder = Builder::new();
+        virt_like(&mut builder, None, b"");
+        let good = builder.finish();
+
+        let mut blob = good.clone();
+        // size_dt_struct beyond the blob.
+        blob[36..40].copy_from_slice(&0x10_0000u32.to_be_bytes());
+        assert!(read(blob).unwrap_err().contains("structure block outside"));
+
+        let mut blob = good.clone();
+        // A structure block cut short: no FDT_END.
+        let size = read_be32(&blob, 36).unwrap() - 8;
+        blob[36..40].copy_from_slice(&size.to_be_bytes());
+        assert!(read(blob).unwrap_err().contains("malformed device tree"));
+
+        let mut blob = good;
+        // The first property's name offset beyond the strings block.
+        let structure = read_be32(&blob, 8).unwrap() as usize;
+        let name_offset = structure + 8 + 8;
+        blob[name_offset..name_offset + 4].copy_from_slice(&0xffffu32.to_be_bytes());
+        assert!(read(blob).unwrap_err().contains("bad property name"));
+    }
+
+    /// A fuzz pass: random byte changes and truncations must be rejected or read, never
+    /// panic (the `fdt` crate's own parsing panics on bad structure; `validate` is what
+    /// stands in front of it).
+    #[test]
+    fn mutated_blobs_never_panic() {
+        let mut builder = Builder::new();
+        virt_like(&mut builder, Some("/pl011@9000000"), b"A=1 -- app");
+        let good = builder.finish();
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut accepted = 0;
+        for round in 0..20_000 {
+            let mut blob = good.clone();
+            for _ in 0..1 + next() % 4 {
+                let index = (next() as usize) % blob.len();
+                blob[index] = next() as u8;
+            }
+            if round % 5 == 0 {
+                let length = HEADER_SIZE + (next() as usize) % (blob.len() - HEADER_SIZE);
+                blob.truncate(length);
+            }
+            // What blob_at checks before handing the slice over.
+            let total = read_be32(&blob, 4).unwrap() as usize;
+            if read_be32(&blob, 0) != Some(FDT_MAGIC) || total < HEADER_SIZE || total > blob.len() {
+                continue;
+            }
+            blob.truncate(total);
+            if read(blob).is_ok() {
+                accepted += 1;
+            }
+        }
+        // Most single-byte changes hit values, not structure: the tree still reads.
+        assert!(accepted > 1000, "{accepted}");
+    }
 }

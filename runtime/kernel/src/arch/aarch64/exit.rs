@@ -19,6 +19,8 @@
 use core::fmt::Write;
 use core::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 
+use super::device_tree::PsciConduit;
+
 const SYS_WRITE0: u64 = 0x04;
 const SYS_ERRNO: u64 = 0x13;
 const SYS_EXIT: u64 = 0x18;
@@ -30,13 +32,6 @@ const PSCI_SYSTEM_OFF: u64 = 0x8400_0008;
 
 /// Set by the exception handler when the semihosting probe trapped.
 static SEMIHOSTING_ABSENT: AtomicBool = AtomicBool::new(false);
-
-/// How PSCI calls reach the firmware (device tree `/psci` `method`).
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum PsciConduit {
-    HypervisorCall,
-    SecureMonitorCall,
-}
 
 const CONDUIT_NONE: u8 = 0;
 const CONDUIT_HVC: u8 = 1;
