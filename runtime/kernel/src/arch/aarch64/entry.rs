@@ -178,6 +178,11 @@ unik_aarch64_entry:
     adrp x0, unik_exception_vectors
     add x0, x0, :lo12:unik_exception_vectors
     msr vbar_el1, x0
+    /* SP_EL1 (the current SP) = the exception stack, before anything can fault: an
+       exception from here on lands on a usable stack. */
+    adrp x0, unik_exception_stack_top
+    add x0, x0, :lo12:unik_exception_stack_top
+    mov sp, x0
 
     /* Zero .bss (QEMU's ELF loader does, another loader may not): the bootstrap table
        and the stacks are in it. Both ends are page aligned (linker script). */
@@ -228,11 +233,9 @@ unik_aarch64_entry:
     msr sctlr_el1, x0
     isb
 
-    /* Stacks: exceptions run on SP_EL1, everything else on SP_EL0 (SPSel = 0), so an
-       overflow of the program's stack does not take the exception handler down too. */
-    adrp x0, unik_exception_stack_top
-    add x0, x0, :lo12:unik_exception_stack_top
-    mov sp, x0
+    /* Stacks: exceptions run on SP_EL1 (set above), everything else on SP_EL0
+       (SPSel = 0), so an overflow of the program's stack does not take the exception
+       handler down too. */
     msr spsel, #0
     adrp x0, unik_boot_stack_top
     add x0, x0, :lo12:unik_boot_stack_top
