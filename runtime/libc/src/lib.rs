@@ -33,6 +33,7 @@ pub mod format;
 pub mod numparse;
 
 pub mod ctype;
+pub mod cxx_abi;
 pub mod errno;
 pub mod global;
 pub mod kernel;
