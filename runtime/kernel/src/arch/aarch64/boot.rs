@@ -9,7 +9,9 @@
 
 use core::fmt::Write;
 
-use super::device_tree::{self, DeviceTreeError, GicVersion, MachineDescription, PsciConduit};
+use super::device_tree::{
+    self, DeviceTreeError, GicVersion, InterruptController, MachineDescription, PsciConduit, Timer,
+};
 use super::entry::{BOOTSTRAP_NORMAL_END, BOOTSTRAP_NORMAL_START};
 use super::{cpu, exit, image, paging, serial, tls};
 use crate::boot_cell::BootCell;
@@ -22,6 +24,30 @@ static BOOT_INFO: BootCell<BootInfo> = BootCell::new(BootInfo {
     heap_start: 0,
     heap_len: 0,
 });
+
+/// What the device tree says about the devices later work drives (the GIC and the
+/// generic timer for the scheduler tick, PSCI for secondary CPUs), kept after boot:
+/// the tree itself lies below the image and is unmapped once the final tables are on.
+#[derive(Clone, Copy)]
+pub struct Platform {
+    pub interrupt_controller: Option<InterruptController>,
+    pub timer: Option<Timer>,
+    pub psci: Option<PsciConduit>,
+}
+
+static PLATFORM: BootCell<Platform> = BootCell::new(Platform {
+    interrupt_controller: None,
+    timer: None,
+    psci: None,
+});
+
+/// The platform devices found at boot (all `None` before the device tree is read). The
+/// boot log reads them from here; the threads work (GIC, timer tick) will too.
+pub fn platform() -> &'static Platform {
+    // SAFETY: the boot path writes PLATFORM once, before `unik_main`, and holds no
+    // reference to it afterwards.
+    unsafe { PLATFORM.get() }
+}
 
 /// Where the device tree was found.
 #[derive(Clone, Copy)]
@@ -59,6 +85,15 @@ extern "C" fn unik_aarch64_boot(entry_register: u64, entry_level: u64) -> ! {
         machine.error_console.map(|uart| uart.start),
     );
     exit::set_psci_conduit(machine.psci);
+    // SAFETY: written once, here, before anything reads it (`platform` is for code that
+    // runs after boot).
+    unsafe {
+        *PLATFORM.get_mut() = Platform {
+            interrupt_controller: machine.interrupt_controller,
+            timer: machine.timer,
+            psci: machine.psci,
+        };
+    }
     let verbose = command_line::is_verbose(machine.command_line);
 
     let image = image::whole();
@@ -252,13 +287,13 @@ fn log_machine(
     let _ = writeln!(
         console,
         "unik: exit: {exit_device}; PSCI: {}",
-        match machine.psci {
+        match platform().psci {
             Some(PsciConduit::HypervisorCall) => "hvc",
             Some(PsciConduit::SecureMonitorCall) => "smc",
             None => "none",
         }
     );
-    if let Some(controller) = &machine.interrupt_controller {
+    if let Some(controller) = &platform().interrupt_controller {
         let version = match controller.version {
             GicVersion::V2 => "GICv2",
             GicVersion::V3 => "GICv3",
@@ -269,7 +304,7 @@ fn log_machine(
         }
         let _ = writeln!(console);
     }
-    if let Some(timer) = &machine.timer {
+    if let Some(timer) = &platform().timer {
         let _ = write!(console, "unik: generic timer interrupts:");
         for id in &timer.interrupt_ids[..timer.interrupt_count] {
             let _ = write!(console, " {id}");

@@ -310,6 +310,7 @@ pub enum GicVersion {
 
 /// The interrupt controller, for the threads work: its register blocks (GICv2:
 /// distributor, CPU interface, …; GICv3: distributor, redistributors, …).
+#[derive(Clone, Copy)]
 pub struct InterruptController {
     pub version: GicVersion,
     pub regions: [PhysicalRange; 4],
@@ -319,6 +320,7 @@ pub struct InterruptController {
 /// The generic timer's interrupt IDs (GIC INTIDs), in the binding's order: secure
 /// physical, non-secure physical, virtual, hypervisor (Linux
 /// `Documentation/devicetree/bindings/timer/arm,arch_timer.yaml`).
+#[derive(Clone, Copy)]
 pub struct Timer {
     pub interrupt_ids: [u32; 4],
     pub interrupt_count: usize,
