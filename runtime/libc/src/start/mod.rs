@@ -141,8 +141,33 @@ unsafe fn run_constructors(
     }
 }
 
+/// An entry of the component init table: `extern "C" fn()`.
+type ComponentInit = Option<unsafe extern "C" fn()>;
+
+/// Runs the component init functions in `start..end` in order (the driver wrote them
+/// in dependency order: a component's requirements first; sysroot/MANIFEST.md).
+///
+/// # Safety
+/// `start..end` is an array of init function pointers (NULL entries are skipped).
+unsafe fn run_component_inits(start: *const ComponentInit, end: *const ComponentInit) {
+    let mut cursor = start;
+    while cursor < end {
+        // SAFETY: cursor lies within the array (caller's contract).
+        if let Some(init) = unsafe { cursor.read() } {
+            // SAFETY: unikcc's generated object put only init functions here.
+            unsafe { init() };
+        }
+        // SAFETY: still within or one past the array.
+        cursor = unsafe { cursor.add(1) };
+    }
+}
+
 #[cfg(not(test))]
 unsafe extern "C" {
+    // Linker-script symbols around the component init table that unikcc generates
+    // (`.unik_init`) and the constructor arrays (sysroot/link/<target>.ld).
+    static __unik_init_start: [ComponentInit; 0];
+    static __unik_init_end: [ComponentInit; 0];
     // Linker-script symbols around the constructor arrays (sysroot/link/<target>.ld).
     static __preinit_array_start: [Constructor; 0];
     static __preinit_array_end: [Constructor; 0];
@@ -168,6 +193,15 @@ pub fn start(boot: &'static crate::kernel::BootInfo) -> ! {
         crate::kernel::exit(134);
     };
     let envp = crate::stdlib::environment::current();
+    // The selected components' init functions run before any constructor, so that
+    // constructors may use every component the program links.
+    // SAFETY: the linker script brackets `.unik_init`, an array of init pointers.
+    unsafe {
+        run_component_inits(
+            (&raw const __unik_init_start).cast(),
+            (&raw const __unik_init_end).cast(),
+        );
+    }
     // SAFETY: the linker script defines each pair around an array of constructor
     // pointers; argv and envp are the NULL-terminated arrays built above.
     unsafe {
@@ -201,6 +235,25 @@ mod tests {
 
     unsafe extern "C" fn record(argc: i32, _: *mut *mut c_char, _: *mut *mut c_char) {
         CALLS.fetch_add(argc * 10, Ordering::Relaxed);
+    }
+
+    static INITS: AtomicI32 = AtomicI32::new(0);
+
+    unsafe extern "C" fn init_first() {
+        INITS.store(INITS.load(Ordering::Relaxed) * 10 + 1, Ordering::Relaxed);
+    }
+
+    unsafe extern "C" fn init_second() {
+        INITS.store(INITS.load(Ordering::Relaxed) * 10 + 2, Ordering::Relaxed);
+    }
+
+    #[test]
+    fn component_inits_run_in_table_order() {
+        let entries: [ComponentInit; 3] = [Some(init_first), None, Some(init_second)];
+        let range = entries.as_ptr_range();
+        // SAFETY: the range is exactly the array.
+        unsafe { run_component_inits(range.start, range.end) };
+        assert_eq!(INITS.load(Ordering::Relaxed), 12);
     }
 
     #[test]
