@@ -23,15 +23,31 @@ pub enum Handler {
 /// `exit` runs them are run too (C11 leaves it undefined; glibc does this).
 static HANDLERS: Global<Array<Handler>> = Global::new(Array::new());
 
+/// The destructors of the main thread's `thread_local` objects
+/// (`__cxa_thread_atexit_impl`, used by C++ and by Rust's std): glibc runs them in
+/// `exit` before the atexit handlers. Per thread once threads exist.
+static THREAD_HANDLERS: Global<Array<Handler>> = Global::new(Array::new());
+
 /// Registers a handler; false when out of memory (the count is otherwise unbounded).
 pub fn register(handler: Handler) -> bool {
     HANDLERS.with(|handlers| handlers.push(handler))
 }
 
-/// Runs and removes every registered handler, last registered first.
+/// Registers a `thread_local` destructor of the main thread; false when out of memory.
+pub fn register_thread_destructor(handler: Handler) -> bool {
+    THREAD_HANDLERS.with(|handlers| handlers.push(handler))
+}
+
+/// Runs and removes every registered handler, last registered first: the thread's
+/// `thread_local` destructors, then the atexit handlers.
 pub fn run_handlers() {
+    drain(&THREAD_HANDLERS);
+    drain(&HANDLERS);
+}
+
+fn drain(list: &Global<Array<Handler>>) {
     // The cell is released before each call, so a handler may register another one.
-    while let Some(handler) = HANDLERS.with(|handlers| handlers.pop()) {
+    while let Some(handler) = list.with(|handlers| handlers.pop()) {
         match handler {
             Handler::Plain(function) => function(),
             // SAFETY: the program registered this function for this argument.
@@ -122,6 +138,26 @@ pub fn assertion_message(
     used
 }
 
+/// Names `__unik_missing_function` has warned about (the stubs' string addresses: one
+/// string per stubbed function). Past the table's end every call warns again, which
+/// only costs repetition.
+static WARNED_MISSING: Global<([usize; 64], usize)> = Global::new(([0; 64], 0));
+
+/// Whether the stub for the function whose name is at `name_address` warns now: the
+/// first call for each name does.
+pub fn first_missing_call(name_address: usize) -> bool {
+    WARNED_MISSING.with(|(table, used)| {
+        if table[..*used].contains(&name_address) {
+            return false;
+        }
+        if *used < table.len() {
+            table[*used] = name_address;
+            *used += 1;
+        }
+        true
+    })
+}
+
 /// Reports `parts` on the error console and ends the program like `abort()` (status 134).
 pub fn abort_with(parts: &[&[u8]]) -> ! {
     report(parts);
@@ -132,6 +168,28 @@ pub fn abort_with(parts: &[&[u8]]) -> ! {
 mod exports {
     use super::*;
     use core::ffi::{CStr, c_char};
+
+    /// What `unikcc --stub-missing` links for a function no component provides: warns
+    /// once per function on the error console, then fails the call as Linux does for
+    /// an unimplemented system call (-1, errno ENOSYS). The stubs tail-call this, so
+    /// their caller receives the -1.
+    ///
+    /// # Safety
+    /// `name` is a NUL-terminated string that lives for ever (the stub's own).
+    #[unsafe(export_name = "__unik_missing_function")]
+    pub unsafe extern "C" fn missing_function(name: *const c_char) -> core::ffi::c_long {
+        if !name.is_null() && first_missing_call(name as usize) {
+            // SAFETY: caller's contract.
+            let text = unsafe { CStr::from_ptr(name) }.to_bytes();
+            report(&[
+                b"unik: warning: ",
+                text,
+                b" is not available in a unikernel (stubbed: returns -1, errno ENOSYS)\n",
+            ]);
+        }
+        crate::errno::set(crate::errno::ENOSYS);
+        -1
+    }
 
     /// C `atexit` (C11 7.22.4.2): 0 on success, non-zero when out of memory.
     #[unsafe(export_name = "__unik_atexit")]
@@ -152,6 +210,24 @@ mod exports {
     ) -> i32 {
         match function {
             Some(function) if register(Handler::WithArgument(function, argument)) => 0,
+            _ => -1,
+        }
+    }
+
+    /// glibc's `__cxa_thread_atexit_impl`: registers a destructor for a `thread_local`
+    /// object of the calling thread (the main thread today).
+    #[unsafe(export_name = "__unik___cxa_thread_atexit_impl")]
+    pub extern "C" fn __cxa_thread_atexit_impl(
+        function: Option<unsafe extern "C" fn(*mut c_void)>,
+        object: *mut c_void,
+        _dso: *mut c_void,
+    ) -> i32 {
+        match function {
+            Some(function)
+                if register_thread_destructor(Handler::WithArgument(function, object)) =>
+            {
+                0
+            }
             _ => -1,
         }
     }
@@ -232,6 +308,16 @@ mod exports {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_missing_function_warns_once_per_name() {
+        let _serial = crate::global::serialize_test();
+        let (first, second) = (0x1000_usize, 0x2000_usize);
+        assert!(first_missing_call(first));
+        assert!(!first_missing_call(first));
+        assert!(first_missing_call(second));
+        assert!(!first_missing_call(second));
+    }
     use core::sync::atomic::{AtomicUsize, Ordering};
 
     static ORDER: Global<Vec<u8>> = Global::new(Vec::new());
@@ -267,12 +353,18 @@ mod tests {
             )));
         }
         assert!(register(Handler::Plain(second)));
+        assert!(register_thread_destructor(Handler::WithArgument(
+            with_argument,
+            5 as *mut c_void
+        )));
         run_handlers();
         let order = ORDER.with(|order| order.clone());
-        assert_eq!(order.len(), 103);
-        assert_eq!(order[0], 2);
-        assert!(order[1..101].iter().all(|&value| value == 9));
-        assert_eq!(&order[101..], [7, 1]);
+        assert_eq!(order.len(), 104);
+        // thread_local destructors first, then the atexit handlers in reverse.
+        assert_eq!(order[0], 5);
+        assert_eq!(order[1], 2);
+        assert!(order[2..102].iter().all(|&value| value == 9));
+        assert_eq!(&order[102..], [7, 1]);
         assert_eq!(LATE.load(Ordering::Relaxed), 1);
     }
 
