@@ -51,6 +51,17 @@ pub enum Error {
     #[error("{0}")]
     InvalidCommandLine(crate::unikcc::arguments::UsageErrors),
 
+    /// A link input cannot be read (names the file and the problem).
+    #[error(transparent)]
+    LinkInput(#[from] crate::link::inputs::InputError),
+
+    /// Symbols nobody provides; the text is the complete LLD-shaped report.
+    #[error("{0}")]
+    UndefinedSymbols(String),
+
+    #[error(transparent)]
+    Manifest(#[from] unik_sysroot::manifest::ManifestError),
+
     #[error("{path}: not an ELF image ({message})")]
     NotAnImage { path: PathBuf, message: String },
 

@@ -4,6 +4,8 @@
 //!
 //! Which archive symbols must belong to a component: every *global or weak, defined,
 //! default-visibility* symbol that is not Rust-mangled (`_ZN…` legacy or `_R…` v0).
+//! A `__unik_<name>` export behind a declared `<name>` (the libc's weak-alias scheme)
+//! belongs to `<name>`'s component implicitly.
 //! Hidden symbols are the compiler runtime's (compiler_builtins and the compiler-rt
 //! objects it bundles mark all of theirs `STV_HIDDEN`): they still resolve in a
 //! static link, so the manifest lists them as `toolchain_symbols` (provided, part of
@@ -362,6 +364,25 @@ pub fn generate(
         if let Some(init) = &declaration.init {
             own.insert(init.clone());
         }
+        // `prefix*` patterns: only for arch-internal names (see components.toml).
+        let patterns: Vec<String> = own.iter().filter(|s| s.ends_with('*')).cloned().collect();
+        for pattern in patterns {
+            own.remove(&pattern);
+            let prefix = pattern.trim_end_matches('*');
+            let mut matched: Vec<&String> = graph
+                .definitions
+                .iter()
+                .filter(|(name, definition)| definition.exported && name.starts_with(prefix))
+                .map(|(name, _)| name)
+                .collect();
+            matched.sort();
+            if matched.is_empty() {
+                problems.push(format!(
+                    "component {name} declares `{pattern}`, which matches no symbol of the archive"
+                ));
+            }
+            own.extend(matched.into_iter().cloned());
+        }
         let mut size = 0;
         for symbol in &own {
             match graph.definitions.get(symbol) {
@@ -391,6 +412,30 @@ pub fn generate(
             modules: declaration.modules.clone(),
             size,
         });
+    }
+
+    // The libc defines each C function as `__unik_<name>` and `<name>` as a weak alias
+    // of it (so a program's own definition wins, as with glibc's archive): the strong
+    // name belongs to the alias's component without being declared twice.
+    let mut aliases: Vec<(String, String)> = graph
+        .definitions
+        .iter()
+        .filter(|(_, definition)| definition.exported)
+        .filter_map(|(name, _)| {
+            let alias = name.strip_prefix("__unik_")?;
+            if symbols.contains_key(name) {
+                return None;
+            }
+            Some((name.clone(), symbols.get(alias)?.clone()))
+        })
+        .collect();
+    aliases.sort();
+    for (name, owner) in aliases {
+        if let Some(component) = components.iter_mut().find(|c| c.name == owner) {
+            component.symbols.push(name.clone());
+            component.symbols.sort();
+        }
+        symbols.insert(name, owner);
     }
 
     let mut orphans: Vec<&str> = graph

@@ -115,6 +115,12 @@ pub struct Invocation {
     pub target: Option<String>,
     pub c_compiler: Option<OsString>,
     pub query: Option<Query>,
+    /// `--all-components`: link every component (for size comparisons).
+    pub all_components: bool,
+    /// `--stub-missing`: link a failing stub for each function nobody provides.
+    pub stub_missing: bool,
+    /// `--explain`: print why each component is in the image.
+    pub explain: bool,
 }
 
 /// A diagnostic in gcc's shape: `unikcc: error: …` / `unikcc: fatal error: …`.
@@ -194,6 +200,9 @@ enum Action {
     Ignore,
     Verbose,
     PrintOnly,
+    AllComponents,
+    StubMissing,
+    Explain,
     Target,
     CCompiler,
     Query(Query),
@@ -262,6 +271,9 @@ const OPTIONS: &[OptionRow] = &[
     ),
     row("--target", Value::EqualsOrSeparate, Action::Target),
     row("--cc", Value::EqualsOrSeparate, Action::CCompiler),
+    row("--all-components", Value::None, Action::AllComponents),
+    row("--stub-missing", Value::None, Action::StubMissing),
+    row("--explain", Value::None, Action::Explain),
     row("-x", Value::JoinedOrSeparate, Action::Language),
     row("-O", Value::Joined, Action::Optimize),
     // Include paths and macros.
@@ -552,6 +564,9 @@ pub fn parse(arguments: &[OsString]) -> Result<Invocation, UsageErrors> {
         target: None,
         c_compiler: None,
         query: None,
+        all_components: false,
+        stub_missing: false,
+        explain: false,
     };
     let mut diagnostics = Vec::new();
     let mut language: Option<Language> = None;
@@ -763,6 +778,9 @@ fn apply(
         Action::Ignore => {}
         Action::Verbose => invocation.verbose = true,
         Action::PrintOnly => invocation.print_only = true,
+        Action::AllComponents => invocation.all_components = true,
+        Action::StubMissing => invocation.stub_missing = true,
+        Action::Explain => invocation.explain = true,
         Action::Target => invocation.target = Some(value_text().to_string_lossy().into_owned()),
         Action::CCompiler => invocation.c_compiler = Some(value_text()),
         Action::Query(query) => invocation.query = invocation.query.or(Some(query)),

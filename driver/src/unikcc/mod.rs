@@ -2,9 +2,10 @@
 //! bootable unik image.
 //!
 //! Phases, one function each: [`arguments::parse`] → check inputs → find tools and
-//! the sysroot → [`compile`] every source with the C compiler → [`link`] with LLD
-//! and the target's linker script. The driver never links through the compiler,
-//! so gcc and clang give the same image.
+//! the sysroot → compile every source with the C compiler → select the components
+//! the program needs ([`crate::link`]) → link with LLD and the target's linker
+//! script. The driver never links through the compiler, so gcc and clang give the
+//! same image.
 
 pub mod arguments;
 
@@ -17,6 +18,7 @@ use arguments::{Input, Invocation, Language, Query, Stage, UsageErrors};
 
 use crate::discovery::{self, CCompiler, Environment, Linker};
 use crate::error::{Error, Result};
+use crate::link;
 use crate::sysroot::{self, EnsureOptions};
 use crate::target::{DEFAULT_TARGET, TargetSpec};
 
@@ -51,6 +53,10 @@ pub fn main(arguments: &[OsString], environment: &Environment) -> i32 {
         Ok(status) => status,
         Err(Error::InvalidCommandLine(errors)) => {
             eprint!("{}", errors.render(PROGRAM));
+            1
+        }
+        Err(Error::UndefinedSymbols(report)) => {
+            eprint!("{report}");
             1
         }
         Err(error) => {
@@ -145,10 +151,18 @@ fn run(arguments: &[OsString], environment: &Environment) -> Result<i32> {
                     failed_status = failed_status.or(Some(status));
                 }
                 if let Some(object) = output.filter(|_| invocation.stage == Stage::Link) {
-                    link_items.push(LinkItem::Path(object));
+                    // Messages name the object after its source, as the user knows it.
+                    let mut display = path.file_stem().unwrap_or(OsStr::new("out")).to_os_string();
+                    display.push(".o");
+                    link_items.push(LinkItem::Path(
+                        object,
+                        display.to_string_lossy().into_owned(),
+                    ));
                 }
             }
-            Input::LinkerInput(path) => link_items.push(LinkItem::Path(path.clone())),
+            Input::LinkerInput(path) => {
+                link_items.push(LinkItem::Path(path.clone(), path.display().to_string()))
+            }
             Input::Library(name) => link_items.push(LinkItem::Library(name.clone())),
             Input::LinkerFlag(flag) => link_items.push(LinkItem::Flag(flag.clone())),
         }
@@ -163,7 +177,7 @@ fn run(arguments: &[OsString], environment: &Environment) -> Result<i32> {
     let linker = discovery::find_linker(environment)?;
     let mut search = invocation.library_directories.clone();
     search.push(sysroot_paths.library_directory());
-    let mut items = resolve_libraries(link_items, &search, runner.print_only)?;
+    let (mut items, inputs) = resolve_libraries(link_items, &search, runner.print_only)?;
     if !wants_debug_info(&invocation.compiler_flags) {
         // The runtime archive carries DWARF (the prebuilt `core` and
         // `compiler_builtins` always do). Without `-g` the user asked for none, as
@@ -174,7 +188,77 @@ fn run(arguments: &[OsString], environment: &Environment) -> Result<i32> {
         .output
         .clone()
         .unwrap_or_else(|| PathBuf::from("a.out"));
-    link(&runner, &linker, &sysroot_paths, items, &output)
+    let prepared = if runner.print_only {
+        None
+    } else {
+        Some(select_components(
+            &invocation,
+            &spec,
+            &sysroot_paths,
+            &inputs,
+        )?)
+    };
+    if let Some(prepared) = &prepared {
+        items.extend(prepared.linker_arguments.iter().cloned());
+    }
+    link(
+        &runner,
+        &linker,
+        &sysroot_paths,
+        items,
+        prepared.as_ref(),
+        &work,
+        &output,
+    )
+}
+
+/// Link phases 1–5 ([`crate::link`]): reads the inputs, selects the components,
+/// reports what nobody provides, and generates the object that records the
+/// selection. `-v` and `--explain` show the outcome.
+fn select_components(
+    invocation: &Invocation,
+    spec: &TargetSpec,
+    sysroot: &SysrootPaths,
+    inputs: &[link::LinkInput],
+) -> Result<link::Prepared> {
+    let manifest = crate::manifest::load(&sysroot.directory)?;
+    let architecture = crate::manifest::object_architecture(spec)?;
+    let request = link::SelectionRequest {
+        target_name: &spec.name,
+        architecture,
+        inputs,
+        manifest: &manifest,
+        all_components: invocation.all_components,
+        stub_missing: invocation.stub_missing,
+    };
+    let prepared = link::prepare(&request, PROGRAM)?;
+    let mut stderr = std::io::stderr().lock();
+    if invocation.verbose {
+        let names: Vec<&str> = prepared
+            .selection
+            .components
+            .iter()
+            .map(|selected| selected.component.as_str())
+            .collect();
+        let _ = writeln!(
+            stderr,
+            "{PROGRAM}: components: {} (selected in {:.2} ms)",
+            names.join(" "),
+            prepared.elapsed.as_secs_f64() * 1000.0
+        );
+    }
+    if invocation.explain {
+        for line in link::explain_lines(&prepared.record) {
+            let _ = writeln!(stderr, "{line}");
+        }
+    }
+    for stub in &prepared.record.stubbed {
+        let _ = writeln!(
+            stderr,
+            "{PROGRAM}: warning: {stub} is not available in a unikernel; linked a stub that fails with ENOSYS (--stub-missing)"
+        );
+    }
+    Ok(prepared)
 }
 
 /// Prints the answer to `--version`, `--help` or `-dumpmachine`.
@@ -313,22 +397,31 @@ fn compile_command(
 /// One item of the link line, in command-line order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum LinkItem {
-    Path(PathBuf),
+    /// An object or archive, and how messages name it.
+    Path(PathBuf, String),
     Library(OsString),
     Flag(OsString),
 }
 
 /// Turns `-lname` into the archive path (`-L` directories first, then the
 /// sysroot), dropping the ones the runtime provides. `-l:file.a` names the file.
+/// Returns the linker arguments and, separately, the input files among them.
 fn resolve_libraries(
     items: Vec<LinkItem>,
     search: &[PathBuf],
     print_only: bool,
-) -> Result<Vec<OsString>> {
+) -> Result<(Vec<OsString>, Vec<link::LinkInput>)> {
     let mut resolved = Vec::new();
+    let mut inputs = Vec::new();
     for item in items {
         match item {
-            LinkItem::Path(path) => resolved.push(path.into_os_string()),
+            LinkItem::Path(path, display_name) => {
+                inputs.push(link::LinkInput {
+                    path: path.clone(),
+                    display_name,
+                });
+                resolved.push(path.into_os_string());
+            }
             LinkItem::Flag(flag) => resolved.push(flag),
             LinkItem::Library(name) => {
                 let text = name.to_string_lossy();
@@ -344,7 +437,13 @@ fn resolve_libraries(
                     .map(|directory| directory.join(&file))
                     .find(|path| path.is_file())
                 {
-                    Some(path) => resolved.push(path.into_os_string()),
+                    Some(path) => {
+                        inputs.push(link::LinkInput {
+                            path: path.clone(),
+                            display_name: path.display().to_string(),
+                        });
+                        resolved.push(path.into_os_string());
+                    }
                     None if print_only => resolved.push(OsString::from(format!("-l{text}"))),
                     None => {
                         let directories: Vec<String> = search
@@ -360,7 +459,7 @@ fn resolve_libraries(
             }
         }
     }
-    Ok(resolved)
+    Ok((resolved, inputs))
 }
 
 /// Whether the compiler flags ask for debug information: the last `-g…` flag decides,
@@ -380,9 +479,18 @@ fn link(
     runner: &Runner,
     linker: &Linker,
     sysroot: &SysrootPaths,
-    items: Vec<OsString>,
+    mut items: Vec<OsString>,
+    prepared: Option<&link::Prepared>,
+    work: &tempfile::TempDir,
     output: &Path,
 ) -> Result<i32> {
+    if let Some(prepared) = prepared {
+        // The generated object goes last among the inputs, before the runtime.
+        let generated = work.path().join("unik-components.o");
+        std::fs::write(&generated, &prepared.generated_object)
+            .map_err(|source| Error::io("cannot write", &generated, source))?;
+        items.push(generated.into_os_string());
+    }
     let directory = match output.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
         _ => PathBuf::from("."),

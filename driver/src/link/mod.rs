@@ -1,0 +1,152 @@
+//! The link pipeline (DESIGN.md decision 3), one module per phase, top-down:
+//!
+//! 1. [`inputs`]: read every object and archive of the link line;
+//! 2. [`symbols`]: load objects and archive members as ld would; what stays undefined
+//!    is what the program needs from the runtime;
+//! 3. [`selection`]: resolve that against the component manifest and take the
+//!    closure over `requires`;
+//! 4. [`diagnostics`]: a symbol nobody provides stops the link here, with an
+//!    LLD-shaped report (or becomes a stub with `--stub-missing`);
+//! 5. [`generated`]: one generated object carries the init table, the recorded
+//!    selection and the stubs;
+//! 6. LLD links the inputs, the generated object and the runtime archive with
+//!    `--gc-sections` (the caller runs it).
+
+pub mod diagnostics;
+pub mod generated;
+pub mod inputs;
+pub mod selection;
+pub mod symbols;
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use unik_sysroot::manifest::Manifest;
+
+use crate::error::{Error, Result};
+use generated::{ComponentsRecord, RECORD_FORMAT};
+use selection::Selection;
+
+/// One input file of the link line and how messages name it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkInput {
+    pub path: PathBuf,
+    pub display_name: String,
+}
+
+/// What the selection needs to know about one link.
+#[derive(Debug, Clone)]
+pub struct SelectionRequest<'a> {
+    pub target_name: &'a str,
+    pub architecture: object::Architecture,
+    pub inputs: &'a [LinkInput],
+    pub manifest: &'a Manifest,
+    /// `--all-components`.
+    pub all_components: bool,
+    /// `--stub-missing`.
+    pub stub_missing: bool,
+}
+
+/// The outcome of phases 1–5.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub selection: Selection,
+    pub record: ComponentsRecord,
+    /// The generated object's bytes.
+    pub generated_object: Vec<u8>,
+    /// Extra LLD arguments (`-u symbol` for `--all-components`).
+    pub linker_arguments: Vec<OsString>,
+    /// How long phases 1–5 took (shown by `-v`; the benchmark reads it).
+    pub elapsed: Duration,
+}
+
+/// Runs phases 1–5. A missing symbol without `--stub-missing` is
+/// [`Error::UndefinedSymbols`], carrying the complete report.
+pub fn prepare(request: &SelectionRequest<'_>, program: &str) -> Result<Prepared> {
+    let started = Instant::now();
+    let mut read = Vec::with_capacity(request.inputs.len());
+    for input in request.inputs {
+        read.push(inputs::read(
+            &input.path,
+            &input.display_name,
+            request.architecture,
+        )?);
+    }
+    let resolution = symbols::resolve(&read);
+    let selection = selection::select(&resolution, request.manifest, request.all_components);
+    if !selection.missing.is_empty() && !request.stub_missing {
+        let reports =
+            diagnostics::undefined_symbols(&selection.missing, &resolution, request.manifest);
+        let mut text: String = reports
+            .iter()
+            .map(|report| report.render(program))
+            .collect();
+        text.push_str(&format!(
+            "{program}: note: `--stub-missing` links a stub for each missing function instead (it warns when called and fails with ENOSYS)\n"
+        ));
+        return Err(Error::UndefinedSymbols(text));
+    }
+    let record = ComponentsRecord {
+        format: RECORD_FORMAT,
+        target: request.target_name.to_string(),
+        components: selection.components.clone(),
+        stubbed: if request.stub_missing {
+            selection.missing.clone()
+        } else {
+            Vec::new()
+        },
+    };
+    let generated_object = generated::generate(
+        request.architecture,
+        &record,
+        &selection.init_functions(request.manifest),
+    )
+    .map_err(|error| Error::Usage(error.to_string()))?;
+    let mut linker_arguments = Vec::new();
+    if request.all_components {
+        // Every component's code and init, as if every symbol were referenced.
+        for component in &request.manifest.components {
+            for symbol in &component.symbols {
+                linker_arguments.push(OsString::from("-u"));
+                linker_arguments.push(OsString::from(symbol));
+            }
+        }
+    }
+    Ok(Prepared {
+        selection,
+        record,
+        generated_object,
+        linker_arguments,
+        elapsed: started.elapsed(),
+    })
+}
+
+/// `unik explain`'s lines: one per component, `name <- why`, aligned.
+pub fn explain_lines(record: &ComponentsRecord) -> Vec<String> {
+    let width = record
+        .components
+        .iter()
+        .map(|selected| selected.component.len())
+        .max()
+        .unwrap_or(0);
+    let mut lines: Vec<String> = record
+        .components
+        .iter()
+        .map(|selected| {
+            let why = match &selected.reason {
+                selection::Reason::Symbol { symbol, object } => format!("{symbol} ({object})"),
+                selection::Reason::RequiredBy { component } => format!("required by {component}"),
+                selection::Reason::Always => "always (the image's entry)".to_string(),
+                selection::Reason::Forced => "--all-components".to_string(),
+            };
+            format!("{:<width$} <- {why}", selected.component)
+        })
+        .collect();
+    for stub in &record.stubbed {
+        lines.push(format!(
+            "{stub:<width$} <- stub (--stub-missing): fails with ENOSYS"
+        ));
+    }
+    lines
+}

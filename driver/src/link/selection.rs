@@ -1,0 +1,274 @@
+//! Link phase 3, selection: resolves the program's undefined symbols against the
+//! component manifest, takes the closure over `requires` and orders the result so
+//! that every component comes after what it requires (the order init functions run
+//! in). Symbols nobody provides are collected for the diagnostics phase.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+use unik_sysroot::manifest::Manifest;
+
+use super::symbols::Resolution;
+
+/// Why a component is in the image.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "reason", rename_all = "kebab-case")]
+pub enum Reason {
+    /// The program references one of its symbols (the first, by name).
+    Symbol { symbol: String, object: String },
+    /// Another selected component requires it.
+    RequiredBy { component: String },
+    /// Every image has it (the entry).
+    Always,
+    /// `--all-components`.
+    Forced,
+}
+
+/// One selected component and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Selected {
+    pub component: String,
+    #[serde(flatten)]
+    pub reason: Reason,
+}
+
+/// The selection: components in dependency order, and what could not be resolved.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Selection {
+    pub components: Vec<Selected>,
+    /// Undefined symbols no component and no toolchain library provides.
+    pub missing: Vec<String>,
+}
+
+impl Selection {
+    /// The init functions of the selected components, in order.
+    pub fn init_functions<'a>(&self, manifest: &'a Manifest) -> Vec<&'a str> {
+        self.components
+            .iter()
+            .filter_map(|selected| manifest.component(&selected.component)?.init.as_deref())
+            .collect()
+    }
+}
+
+/// Selects the components `resolution` needs (all of them when `all_components`).
+pub fn select(resolution: &Resolution<'_>, manifest: &Manifest, all_components: bool) -> Selection {
+    // The direct reason of each component reached so far.
+    let mut reasons: BTreeMap<&str, Reason> = BTreeMap::new();
+    let mut missing = Vec::new();
+    for component in &manifest.components {
+        if component.always {
+            reasons.insert(&component.name, Reason::Always);
+        }
+    }
+    for symbol in resolution.undefined.keys() {
+        if let Some(component) = manifest.symbols.get(symbol) {
+            reasons.entry(component).or_insert_with(|| Reason::Symbol {
+                symbol: symbol.clone(),
+                object: resolution
+                    .first_reference(symbol)
+                    .map(|object| object.display_name.clone())
+                    .unwrap_or_default(),
+            });
+        } else if !manifest.toolchain_symbols.contains(symbol) {
+            missing.push(symbol.clone());
+        }
+    }
+    if all_components {
+        for component in &manifest.components {
+            reasons.entry(&component.name).or_insert(Reason::Forced);
+        }
+    }
+    // The closure, breadth first in manifest order, so "required by" names the
+    // component nearest to the program.
+    let mut queue: Vec<&str> = manifest
+        .components
+        .iter()
+        .map(|component| component.name.as_str())
+        .filter(|name| reasons.contains_key(name))
+        .collect();
+    let mut cursor = 0;
+    while let Some(&name) = queue.get(cursor) {
+        cursor += 1;
+        let Some(component) = manifest.component(name) else {
+            continue;
+        };
+        for required in &component.requires {
+            if !reasons.contains_key(required.as_str()) {
+                reasons.insert(
+                    required,
+                    Reason::RequiredBy {
+                        component: name.to_string(),
+                    },
+                );
+                queue.push(required);
+            }
+        }
+    }
+    let order = dependency_order(manifest, &reasons.keys().copied().collect());
+    Selection {
+        components: order
+            .into_iter()
+            .filter_map(|name| {
+                Some(Selected {
+                    component: name.to_string(),
+                    reason: reasons.get(name)?.clone(),
+                })
+            })
+            .collect(),
+        missing,
+    }
+}
+
+/// `chosen` ordered so that requirements come first; ties (and cycles) in manifest
+/// order: a depth-first post-order walk started from each component in turn.
+fn dependency_order<'a>(manifest: &'a Manifest, chosen: &BTreeSet<&str>) -> Vec<&'a str> {
+    fn visit<'a>(
+        manifest: &'a Manifest,
+        name: &'a str,
+        chosen: &BTreeSet<&str>,
+        visited: &mut BTreeSet<&'a str>,
+        order: &mut Vec<&'a str>,
+    ) {
+        if !chosen.contains(name) || !visited.insert(name) {
+            return;
+        }
+        if let Some(component) = manifest.component(name) {
+            for required in &component.requires {
+                visit(manifest, required, chosen, visited, order);
+            }
+        }
+        order.push(name);
+    }
+    let mut visited = BTreeSet::new();
+    let mut order = Vec::new();
+    for component in &manifest.components {
+        visit(manifest, &component.name, chosen, &mut visited, &mut order);
+    }
+    order
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::link::inputs::ObjectInput;
+    use unik_sysroot::manifest::{Component, MANIFEST_FORMAT};
+
+    pub(crate) fn manifest() -> Manifest {
+        let component =
+            |name: &str, requires: &[&str], init: Option<&str>, symbols: &[&str]| Component {
+                name: name.into(),
+                summary: format!("the {name} component"),
+                requires: requires.iter().map(|s| s.to_string()).collect(),
+                always: name == "boot",
+                init: init.map(str::to_string),
+                symbols: symbols.iter().map(|s| s.to_string()).collect(),
+                modules: vec![format!("unik_libc::{name}")],
+                size: 100,
+            };
+        let components = vec![
+            component("boot", &["start"], None, &["unik_main"]),
+            component("start", &["alloc"], None, &["program_invocation_name"]),
+            component(
+                "stdio",
+                &["console", "alloc"],
+                Some("unik_stdio_init"),
+                &["printf", "puts"],
+            ),
+            component("console", &[], Some("unik_console_init"), &["write"]),
+            component("alloc", &[], Some("unik_alloc_init"), &["malloc", "free"]),
+            component("stdlib", &["alloc"], None, &["qsort", "strtod"]),
+        ];
+        let symbols = components
+            .iter()
+            .flat_map(|c| c.symbols.iter().map(|s| (s.clone(), c.name.clone())))
+            .collect();
+        Manifest {
+            format: MANIFEST_FORMAT,
+            target: "x86_64".into(),
+            components,
+            symbols,
+            toolchain_symbols: ["__udivti3".to_string()].into(),
+            planned: Default::default(),
+            unavailable: [("fork".to_string(), "single program".to_string())].into(),
+        }
+    }
+
+    fn object(name: &str, undefined: &[&str]) -> ObjectInput {
+        ObjectInput {
+            display_name: name.into(),
+            bytes: Vec::new(),
+            defined: vec!["main".into()],
+            undefined: undefined.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    fn names(selection: &Selection) -> Vec<&str> {
+        selection
+            .components
+            .iter()
+            .map(|s| s.component.as_str())
+            .collect()
+    }
+
+    #[test]
+    fn the_closure_is_in_dependency_order_with_reasons() {
+        let main = object("main.o", &["printf", "fork", "__udivti3", "frok"]);
+        let resolution = Resolution {
+            loaded: vec![&main],
+            undefined: main
+                .undefined
+                .iter()
+                .map(|s| (s.clone(), vec![0]))
+                .collect(),
+        };
+        let manifest = manifest();
+        let selection = select(&resolution, &manifest, false);
+        assert_eq!(
+            names(&selection),
+            ["alloc", "start", "boot", "console", "stdio"]
+        );
+        assert_eq!(selection.missing, ["fork", "frok"]);
+        let reason = |name: &str| {
+            selection
+                .components
+                .iter()
+                .find(|s| s.component == name)
+                .map(|s| s.reason.clone())
+        };
+        assert_eq!(reason("boot"), Some(Reason::Always));
+        assert_eq!(
+            reason("stdio"),
+            Some(Reason::Symbol {
+                symbol: "printf".into(),
+                object: "main.o".into()
+            })
+        );
+        assert_eq!(
+            reason("alloc"),
+            Some(Reason::RequiredBy {
+                component: "start".into()
+            })
+        );
+        assert_eq!(
+            selection.init_functions(&manifest),
+            ["unik_alloc_init", "unik_console_init", "unik_stdio_init"]
+        );
+    }
+
+    #[test]
+    fn all_components_forces_the_rest_in() {
+        let main = object("main.o", &[]);
+        let resolution = Resolution {
+            loaded: vec![&main],
+            undefined: BTreeMap::new(),
+        };
+        let manifest = manifest();
+        let selection = select(&resolution, &manifest, true);
+        assert_eq!(
+            names(&selection),
+            ["alloc", "start", "boot", "console", "stdio", "stdlib"]
+        );
+        let without = select(&resolution, &manifest, false);
+        assert_eq!(names(&without), ["alloc", "start", "boot"]);
+    }
+}
