@@ -1,6 +1,7 @@
-//! The Itanium C++ ABI's guarded initialization of function-local statics (section
-//! 3.3.2, `__cxa_guard_acquire`/`release`/`abort`), which C++ programs need even without
-//! a C++ library, as they need `__cxa_atexit` ([`crate::process`]).
+//! The parts of the Itanium C++ ABI that C++ programs need even without a C++ library,
+//! as they need `__cxa_atexit` ([`crate::process`]): guarded initialization of
+//! function-local statics (section 3.3.2, `__cxa_guard_acquire`/`release`/`abort`),
+//! `thread_local` destructors (`__cxa_thread_atexit`) and `__cxa_pure_virtual`.
 //!
 //! The guard is a 64-bit object: its first byte is non-zero once the static is
 //! initialized (the compiler tests it inline before calling acquire); this library uses
@@ -63,6 +64,32 @@ mod exports {
         }
     }
 
+    /// The C++ ABI's `__cxa_thread_atexit` (normally libc++abi/libsupc++ forwarding to
+    /// glibc's `__cxa_thread_atexit_impl`): the destructor of a `thread_local` object.
+    #[unsafe(export_name = "__unik___cxa_thread_atexit")]
+    pub extern "C" fn __cxa_thread_atexit(
+        function: Option<unsafe extern "C" fn(*mut core::ffi::c_void)>,
+        object: *mut core::ffi::c_void,
+        _dso: *mut core::ffi::c_void,
+    ) -> i32 {
+        use crate::process::{Handler, register_thread_destructor};
+        match function {
+            Some(function)
+                if register_thread_destructor(Handler::WithArgument(function, object)) =>
+            {
+                0
+            }
+            _ => -1,
+        }
+    }
+
+    /// Called through the vtable slot of a pure virtual function (a call during
+    /// construction or destruction): a program error, reported as libstdc++ does.
+    #[unsafe(export_name = "__unik___cxa_pure_virtual")]
+    pub extern "C" fn __cxa_pure_virtual() -> ! {
+        crate::process::abort_with(&[b"unik: pure virtual method called\n"])
+    }
+
     /// The initializer threw: the static stays uninitialized.
     ///
     /// # Safety
@@ -75,7 +102,13 @@ mod exports {
 }
 
 #[cfg(not(test))]
-crate::weak_c_symbols!(__cxa_guard_acquire, __cxa_guard_release, __cxa_guard_abort);
+crate::weak_c_symbols!(
+    __cxa_guard_acquire,
+    __cxa_guard_release,
+    __cxa_guard_abort,
+    __cxa_pure_virtual,
+    __cxa_thread_atexit
+);
 
 #[cfg(test)]
 mod tests {
