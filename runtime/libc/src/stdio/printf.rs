@@ -221,31 +221,55 @@ mod exports {
         list: *mut c_void,
     ) -> c_int {
         let mut arguments = VariadicArguments { list };
-        // No object is larger than isize::MAX bytes; this bounds vsprintf's "unbounded".
-        let capacity = if buffer.is_null() {
-            0
-        } else {
-            size.min(isize::MAX as usize).saturating_sub(1)
-        };
-        let slice: &mut [u8] = if capacity == 0 {
-            &mut []
-        } else {
-            // SAFETY: the caller gives `size` writable bytes (vsprintf: enough for the
-            // output, which the sink never exceeds since it writes only what is produced).
-            unsafe { core::slice::from_raw_parts_mut(buffer.cast::<u8>(), capacity) }
-        };
-        let mut sink = BoundedBuffer::new(slice);
         // SAFETY: caller's contract.
-        let count = format(
-            &mut sink,
-            unsafe { format_bytes(format_string) },
-            &mut arguments,
-        );
-        if !buffer.is_null() && size > 0 {
-            // SAFETY: stored <= capacity = size - 1, inside the buffer.
-            unsafe { buffer.add(sink.stored()).write(0) };
+        let format_text = unsafe { format_bytes(format_string) };
+        if buffer.is_null() || size == 0 {
+            return count_to_c(format(
+                &mut BoundedBuffer::new(&mut []),
+                format_text,
+                &mut arguments,
+            ));
         }
+        if size > isize::MAX as usize {
+            // vsprintf: no bound is known, only the caller's promise that the output
+            // fits; a slice over "all of memory" would be undefined, so write through
+            // the pointer instead.
+            let mut sink = UnboundedBuffer {
+                start: buffer.cast(),
+                stored: 0,
+            };
+            let count = format(&mut sink, format_text, &mut arguments);
+            // SAFETY: the output and its NUL fit (caller's contract).
+            unsafe { buffer.add(sink.stored).write(0) };
+            return count_to_c(count);
+        }
+        // SAFETY: the caller gives `size` writable bytes; the last is for the NUL.
+        let slice = unsafe { core::slice::from_raw_parts_mut(buffer.cast::<u8>(), size - 1) };
+        let mut sink = BoundedBuffer::new(slice);
+        let count = format(&mut sink, format_text, &mut arguments);
+        // SAFETY: stored <= size - 1, inside the buffer.
+        unsafe { buffer.add(sink.stored()).write(0) };
         count_to_c(count)
+    }
+
+    /// `vsprintf`'s destination: the caller promises room for the whole output.
+    struct UnboundedBuffer {
+        start: *mut u8,
+        stored: usize,
+    }
+
+    impl Sink for UnboundedBuffer {
+        fn write(&mut self, bytes: &[u8]) {
+            // SAFETY: vsprintf's contract: the buffer holds the whole output.
+            unsafe {
+                core::ptr::copy_nonoverlapping(
+                    bytes.as_ptr(),
+                    self.start.add(self.stored),
+                    bytes.len(),
+                )
+            };
+            self.stored += bytes.len();
+        }
     }
 
     /// `vdprintf` behind `dprintf` and `vdprintf` (POSIX): straight to a descriptor.
