@@ -35,6 +35,25 @@ enum Command {
     Run(RunArguments),
     /// Show which tools were found and how to install the missing ones.
     Doctor,
+    /// Show the components in an image and why each is there.
+    Explain {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// The image built by unikcc.
+        image: PathBuf,
+    },
+    /// Show where an image's bytes go: per component, the largest symbols, sections.
+    Size {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// How many of the largest symbols to list.
+        #[arg(long, default_value_t = 15)]
+        top: usize,
+        /// The image built by unikcc.
+        image: PathBuf,
+    },
     /// Build or locate the prebuilt runtime, headers and linker script.
     #[command(subcommand)]
     Sysroot(SysrootCommand),
@@ -137,6 +156,28 @@ fn execute(command: Command, environment: &Environment) -> unik::Result<u8> {
                 eprintln!("{message}");
             }
             Ok(u8::try_from(outcome.exit_status()).unwrap_or(OWN_FAILURE))
+        }
+        Command::Explain { json, image } => {
+            let record = unik::explain::read(&image)?;
+            if json {
+                print!("{}", unik::explain::render_json(&record));
+            } else {
+                print!("{}", unik::explain::render(&record));
+            }
+            Ok(0)
+        }
+        Command::Size { json, top, image } => {
+            // The image names its target; that target's sysroot has the manifest.
+            let record = unik::explain::read(&image)?;
+            let spec = TargetSpec::find(&record.target)?;
+            let manifest = unik::manifest::load(&sysroot::directory(environment, &spec)?)?;
+            let report = unik::size::measure(&image, &manifest, top)?;
+            if json {
+                print!("{}", unik::size::render_json(&report));
+            } else {
+                print!("{}", unik::size::render(&report));
+            }
+            Ok(0)
         }
         Command::Doctor => {
             let report = unik::doctor::diagnose(environment)?;

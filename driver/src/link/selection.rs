@@ -17,7 +17,10 @@ pub enum Reason {
     /// The program references one of its symbols (the first, by name).
     Symbol { symbol: String, object: String },
     /// Another selected component requires it.
-    RequiredBy { component: String },
+    RequiredBy {
+        #[serde(rename = "by")]
+        component: String,
+    },
     /// Every image has it (the entry).
     Always,
     /// `--all-components`.
