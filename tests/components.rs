@@ -1,0 +1,279 @@
+//! Component selection end to end: what an image contains, `unik explain` and
+//! `unik size`, the undefined-symbol reports, `--stub-missing`, and bad inputs.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+
+/// The C symbols of an image's symbol table.
+fn symbol_names(image: &Path) -> Vec<String> {
+    use object::{Object, ObjectSymbol};
+    let bytes = std::fs::read(image).unwrap();
+    let file = object::File::parse(bytes.as_slice()).unwrap();
+    file.symbols()
+        .filter_map(|symbol| symbol.name().ok().map(str::to_string))
+        .collect()
+}
+
+fn explain(image: &Path) -> String {
+    let outcome = run_command(unik().arg("explain").arg(image));
+    assert_eq!(outcome.status, 0, "{outcome:?}");
+    outcome.stdout
+}
+
+#[test]
+fn hello_links_only_the_components_it_uses() {
+    for target in targets() {
+        let dir = scratch();
+        let image = build_image(target, &["c/hello.c"], &[], dir.path());
+        let symbols = symbol_names(&image);
+        for absent in [
+            "qsort",
+            "strtod",
+            "malloc_usable_size",
+            "setlocale",
+            "toupper",
+            "__unik_missing_function",
+        ] {
+            assert!(
+                !symbols.iter().any(|name| name == absent),
+                "{target}: hello.img contains {absent}"
+            );
+        }
+        let text = explain(&image);
+        assert!(text.contains("stdio       <- puts (hello.o)\n"), "{text}");
+        assert!(
+            text.contains("boot        <- always (the image's entry)\n"),
+            "{text}"
+        );
+        assert!(!text.contains("stdlib"), "{text}");
+        let outcome = boot(&image, &[], &[]);
+        assert_eq!(
+            (outcome.stdout.as_str(), outcome.status),
+            ("Hello, world!\n", 0)
+        );
+    }
+}
+
+#[test]
+fn a_program_using_qsort_gets_stdlib_and_hello_does_not() {
+    for target in targets() {
+        let dir = scratch();
+        let image = build_image(target, &["c/uses_qsort.c"], &[], dir.path());
+        let text = explain(&image);
+        let line = text
+            .lines()
+            .find(|line| line.starts_with("stdlib"))
+            .unwrap_or("");
+        assert!(
+            line.ends_with("<- qsort (uses_qsort.o)") || line.ends_with("<- strtod (uses_qsort.o)"),
+            "{text}"
+        );
+        assert!(symbol_names(&image).iter().any(|name| name == "qsort"));
+        let outcome = boot(&image, &[], &[]);
+        assert_eq!(outcome.stdout, "1 2 3 2.5\n", "{target}: {outcome:?}");
+        let json = run_command(unik().args(["explain", "--json"]).arg(&image));
+        let value: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+        assert_eq!(value["target"], target);
+        assert!(
+            value["components"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|c| c["component"] == "stdlib")
+        );
+    }
+}
+
+/// Links fixtures/c/unsupported_fork.c from the fixture directory (so the DWARF
+/// file name is the relative one) and returns unikcc's outcome.
+fn link_unsupported(target: &str, flags: &[&str], output: &Path) -> Outcome {
+    run_command(
+        unikcc()
+            .current_dir(repository().join("fixtures/c"))
+            .args(["--target", target, "-O2"])
+            .args(flags)
+            .arg("unsupported_fork.c")
+            .arg("-o")
+            .arg(output),
+    )
+}
+
+const NOTE: &str = "unikcc: note: `--stub-missing` links a stub for each missing function instead (it warns when called and fails with ENOSYS)\n";
+const FORK_REASON: &str = ">>> fork: a unikernel runs a single program in a single address space: there is no second process to create\n";
+
+#[test]
+fn unsupported_functions_fail_with_source_lines_and_reasons() {
+    for target in targets() {
+        let dir = scratch();
+        let image = dir.path().join("fork.img");
+        let with_debug = link_unsupported(target, &["-g"], &image);
+        assert_eq!(with_debug.status, 1, "{with_debug:?}");
+        assert!(!image.exists(), "no output after a failed link");
+        assert_eq!(
+            with_debug.stderr,
+            format!(
+                "unikcc: error: undefined symbol: fork\n\
+                 >>> referenced by unsupported_fork.c:14 (unsupported_fork.o:(.text+0x15))\n\
+                 {FORK_REASON}\
+                 unikcc: error: undefined symbol: pritnf\n\
+                 >>> referenced by unsupported_fork.c:13 (unsupported_fork.o:(.text+0x10))\n\
+                 >>> did you mean: printf\n{NOTE}"
+            )
+        );
+        let without = link_unsupported(target, &[], &image);
+        assert_eq!(without.status, 1);
+        assert_eq!(
+            without.stderr,
+            format!(
+                "unikcc: error: undefined symbol: fork\n\
+                 >>> referenced by unsupported_fork.o:(.text+0x15) in function main\n\
+                 {FORK_REASON}\
+                 unikcc: error: undefined symbol: pritnf\n\
+                 >>> referenced by unsupported_fork.o:(.text+0x10) in function main\n\
+                 >>> did you mean: printf\n{NOTE}"
+            )
+        );
+    }
+}
+
+#[test]
+fn stub_missing_links_and_the_program_sees_enosys() {
+    for target in targets() {
+        let dir = scratch();
+        let image = dir.path().join("fork.img");
+        let linked = link_unsupported(target, &["--stub-missing"], &image);
+        assert_eq!(linked.status, 0, "{linked:?}");
+        let outcome = boot(&image, &[], &[]);
+        assert_eq!(
+            outcome.stdout, "fork returned -1, errno ENOSYS\n",
+            "{outcome:?}"
+        );
+        assert_eq!(
+            outcome.stderr,
+            "unik: warning: fork is not available in a unikernel (stubbed: returns -1, errno ENOSYS)\n"
+        );
+        assert_eq!(outcome.status, 0);
+        assert!(explain(&image).contains("fork"), "the stub is recorded");
+    }
+}
+
+#[test]
+fn unik_size_attributes_bytes_to_components() {
+    for target in targets() {
+        let dir = scratch();
+        let image = build_image(target, &["c/hello.c"], &[], dir.path());
+        let text = run_command(unik().args(["size", "--top", "5"]).arg(&image));
+        assert_eq!(text.status, 0, "{text:?}");
+        assert!(text.stdout.starts_with("file "), "{}", text.stdout);
+        assert!(text.stdout.contains("\nstdio "), "{}", text.stdout);
+        let json = run_command(unik().args(["size", "--json"]).arg(&image));
+        let value: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+        let file_bytes = std::fs::metadata(&image).unwrap().len();
+        assert_eq!(value["file_bytes"].as_u64(), Some(file_bytes));
+        assert!(
+            value["components"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|c| c["component"] == "program")
+        );
+        let not_an_image = run_command(unik().arg("size").arg(repository().join("README.md")));
+        assert_eq!(not_an_image.status, 125);
+        assert!(
+            not_an_image.stderr.contains("not an ELF image"),
+            "{not_an_image:?}"
+        );
+    }
+}
+
+#[test]
+fn all_components_forces_every_component_in() {
+    let dir = scratch();
+    let image = build_image("x86_64", &["c/hello.c"], &["--all-components"], dir.path());
+    assert!(symbol_names(&image).iter().any(|name| name == "qsort"));
+    assert!(explain(&image).contains("stdlib      <- --all-components\n"));
+}
+
+/// Links `file` (named `name`) as the only extra input; returns unikcc's stderr.
+fn link_bad_input(dir: &Path, name: &str, bytes: &[u8]) -> Outcome {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    let hello = dir.join("hello.o");
+    if !hello.exists() {
+        let compiled = run_command(
+            unikcc()
+                .arg("-c")
+                .arg(fixture("c/hello.c"))
+                .arg("-o")
+                .arg(&hello),
+        );
+        assert_eq!(compiled.status, 0, "{compiled:?}");
+    }
+    run_command(
+        unikcc()
+            .arg(&hello)
+            .arg(&path)
+            .arg("-o")
+            .arg(dir.join("bad.img")),
+    )
+}
+
+#[test]
+fn corrupt_inputs_get_a_clear_error_naming_the_file() {
+    let dir = scratch();
+    let object = dir.path().join("real.o");
+    let compiled = run_command(
+        unikcc()
+            .arg("-c")
+            .arg(fixture("c/uses_qsort.c"))
+            .arg("-o")
+            .arg(&object),
+    );
+    assert_eq!(compiled.status, 0, "{compiled:?}");
+    let bytes = std::fs::read(&object).unwrap();
+    let mut cases: Vec<(String, Vec<u8>)> = Vec::new();
+    for length in [0, 3, 16, 63, 64, 200, bytes.len() / 2, bytes.len() - 1] {
+        cases.push((format!("truncated-{length}.o"), bytes[..length].to_vec()));
+    }
+    let mut flipped = bytes.clone();
+    flipped[0x28] ^= 0xff; // e_shoff
+    cases.push(("flipped.o".into(), flipped));
+    cases.push(("text.o".into(), b"this is not an object\n".to_vec()));
+    cases.push(("empty.a".into(), Vec::new()));
+    let mut archive =
+        b"!<arch>\nmember.o/       0           0     0     644     99999     `\n".to_vec();
+    archive.extend_from_slice(&bytes[..100]);
+    cases.push(("bad-member.a".into(), archive));
+    cases.push((
+        "bad-header.a".into(),
+        b"!<arch>\nthis is no header at all\n".to_vec(),
+    ));
+    for (name, contents) in cases {
+        let outcome = link_bad_input(dir.path(), &name, &contents);
+        assert_eq!(outcome.status, 1, "{name}: {outcome:?}");
+        let path = dir.path().join(&name).display().to_string();
+        assert!(
+            outcome
+                .stderr
+                .starts_with(&format!("unikcc: error: {path}")),
+            "{name}: {}",
+            outcome.stderr
+        );
+        assert!(
+            !outcome.stderr.contains("panicked"),
+            "{name}: {}",
+            outcome.stderr
+        );
+    }
+    let text = link_bad_input(dir.path(), "text2.o", b"plain text");
+    assert_eq!(
+        text.stderr,
+        format!(
+            "unikcc: error: {}: not an ELF object file (and not an archive)\n",
+            dir.path().join("text2.o").display()
+        )
+    );
+}
