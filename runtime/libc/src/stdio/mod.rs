@@ -11,11 +11,15 @@ pub mod stream;
 use core::ffi::c_void;
 
 use crate::global::Global;
-pub use stream::{Buffering, Device, Stream};
+pub use stream::{Buffering, Buffers, Device, Stream};
 
-pub static STDIN: Global<Stream> = Global::new(Stream::new(0, Buffering::Line));
-pub static STDOUT: Global<Stream> = Global::new(Stream::new(1, Buffering::Line));
-pub static STDERR: Global<Stream> = Global::new(Stream::new(2, Buffering::None));
+static STDIN_BUFFERS: Buffers = Buffers::new();
+static STDOUT_BUFFERS: Buffers = Buffers::new();
+static STDERR_BUFFERS: Buffers = Buffers::new();
+
+pub static STDIN: Global<Stream> = Global::new(Stream::new(0, Buffering::Line, &STDIN_BUFFERS));
+pub static STDOUT: Global<Stream> = Global::new(Stream::new(1, Buffering::Line, &STDOUT_BUFFERS));
+pub static STDERR: Global<Stream> = Global::new(Stream::new(2, Buffering::None, &STDERR_BUFFERS));
 
 /// The console as a [`Device`]: descriptor 1 is the console, 2 the error console
 /// (runtime/README.md, "Interfaces between the crates"), 0 reads the console.

@@ -1,6 +1,8 @@
 //! A C `FILE` on one of the console descriptors: buffering, error and end-of-file
 //! indicators, one byte of push-back (C11 7.21.3, 7.21.5.6).
 
+use crate::global::Global;
+
 /// Where a stream's bytes go and come from: the console on the target, a recorder in
 /// the host tests.
 pub trait Device {
@@ -33,14 +35,36 @@ impl Buffering {
 /// glibc's `BUFSIZ`.
 pub const BUFFER_SIZE: usize = 8192;
 /// Bytes read from the console at a time (it delivers a line or less at once anyway).
-const INPUT_SIZE: usize = 256;
+pub const INPUT_SIZE: usize = 256;
+
+/// A stream's buffers. They live in their own all-zero statics, apart from the
+/// [`Stream`] (whose non-zero fields put it in `.data`), so that they take room in
+/// `.bss` and not in the image file.
+pub struct Buffers {
+    pub output: Global<[u8; BUFFER_SIZE]>,
+    pub input: Global<[u8; INPUT_SIZE]>,
+}
+
+impl Buffers {
+    pub const fn new() -> Self {
+        Buffers {
+            output: Global::new([0; BUFFER_SIZE]),
+            input: Global::new([0; INPUT_SIZE]),
+        }
+    }
+}
+
+impl Default for Buffers {
+    fn default() -> Self {
+        Self::new()
+    }
+}
 
 pub struct Stream {
     descriptor: i32,
     buffering: Buffering,
-    output: [u8; BUFFER_SIZE],
+    buffers: &'static Buffers,
     output_length: usize,
-    input: [u8; INPUT_SIZE],
     input_start: usize,
     input_end: usize,
     pushed_back: Option<u8>,
@@ -49,13 +73,12 @@ pub struct Stream {
 }
 
 impl Stream {
-    pub const fn new(descriptor: i32, buffering: Buffering) -> Self {
+    pub const fn new(descriptor: i32, buffering: Buffering, buffers: &'static Buffers) -> Self {
         Stream {
             descriptor,
             buffering,
-            output: [0; BUFFER_SIZE],
+            buffers,
             output_length: 0,
-            input: [0; INPUT_SIZE],
             input_start: 0,
             input_end: 0,
             pushed_back: None,
@@ -73,7 +96,11 @@ impl Stream {
         if self.output_length == 0 {
             return true;
         }
-        let written = device.write(self.descriptor, &self.output[..self.output_length]);
+        let (descriptor, length) = (self.descriptor, self.output_length);
+        let written = self
+            .buffers
+            .output
+            .with(|output| device.write(descriptor, &output[..length]));
         self.output_length = 0;
         if !written {
             self.error = true;
@@ -118,7 +145,10 @@ impl Stream {
                 return ok;
             }
         }
-        self.output[self.output_length..self.output_length + bytes.len()].copy_from_slice(bytes);
+        let start = self.output_length;
+        self.buffers
+            .output
+            .with(|output| output[start..start + bytes.len()].copy_from_slice(bytes));
         self.output_length += bytes.len();
         ok
     }
@@ -139,7 +169,11 @@ impl Stream {
             return Some(byte);
         }
         if self.input_start == self.input_end {
-            let count = device.read(self.descriptor, &mut self.input);
+            let descriptor = self.descriptor;
+            let count = self
+                .buffers
+                .input
+                .with(|input| device.read(descriptor, input));
             if count == 0 {
                 self.end_of_file = true;
                 return None;
@@ -147,7 +181,8 @@ impl Stream {
             self.input_start = 0;
             self.input_end = count.min(INPUT_SIZE);
         }
-        let byte = self.input[self.input_start];
+        let index = self.input_start;
+        let byte = self.buffers.input.with(|input| input[index]);
         self.input_start += 1;
         Some(byte)
     }
@@ -203,6 +238,11 @@ impl Stream {
 pub mod tests {
     use super::*;
 
+    /// Fresh buffers for one test stream (leaked: a few KiB per test).
+    fn buffers() -> &'static Buffers {
+        Box::leak(Box::new(Buffers::new()))
+    }
+
     /// Records every device write; serves queued input.
     #[derive(Default)]
     pub struct Recorder {
@@ -228,7 +268,7 @@ pub mod tests {
     #[test]
     fn line_buffering_flushes_at_newlines() {
         let mut device = Recorder::default();
-        let mut stream = Stream::new(1, Buffering::Line);
+        let mut stream = Stream::new(1, Buffering::Line, buffers());
         stream.write(&mut device, b"hello ");
         assert!(device.writes.is_empty());
         stream.write(&mut device, b"world\nmore");
@@ -240,10 +280,10 @@ pub mod tests {
     #[test]
     fn unbuffered_and_full_buffering() {
         let mut device = Recorder::default();
-        let mut stream = Stream::new(2, Buffering::None);
+        let mut stream = Stream::new(2, Buffering::None, buffers());
         stream.write(&mut device, b"a");
         assert_eq!(device.writes, [(2, b"a".to_vec())]);
-        let mut full = Stream::new(1, Buffering::Full);
+        let mut full = Stream::new(1, Buffering::Full, buffers());
         full.write(&mut device, b"x\n");
         assert_eq!(device.writes.len(), 1);
         full.write(&mut device, &[b'y'; BUFFER_SIZE]);
@@ -260,7 +300,7 @@ pub mod tests {
             input: vec![b"ab\ncd".to_vec()],
             ..Default::default()
         };
-        let mut stream = Stream::new(0, Buffering::Line);
+        let mut stream = Stream::new(0, Buffering::Line, buffers());
         let mut line = [0u8; 16];
         assert!(stream.read_line(&mut device, &mut line));
         assert_eq!(&line[..4], b"ab\n\0");
