@@ -24,7 +24,7 @@ use wait_timeout::ChildExt;
 use crate::cmdline;
 use crate::discovery::{self, Environment};
 use crate::error::{Error, Result};
-use crate::target::TargetSpec;
+use crate::target::{Console, ExitDevice, TargetSpec};
 
 /// The exit status `unik run` returns when it stopped a guest after `--timeout`
 /// (the value `timeout(1)` uses).
@@ -198,35 +198,61 @@ pub fn qemu_command(
         .arg(&options.image)
         .arg("-append")
         .arg(OsString::from_vec(kernel_command_line(options)?));
-    // stdout/stdin: COM1. signal=on (the default) keeps Ctrl-C stopping QEMU.
-    command
-        .args(["-chardev", "stdio,id=unik-console"])
-        .arg("-device")
-        .arg(format!(
-            "isa-serial,chardev=unik-console,iobase={:#x},irq={CONSOLE_IRQ}",
-            spec.console.port
-        ));
-    // stderr: COM2, on QEMU's own stderr, which `run` relays (see `relay`).
-    command
-        .args(["-chardev", "file,id=unik-stderr,path=/dev/stderr,append=on"])
-        .arg("-device")
-        .arg(format!(
-            "isa-serial,chardev=unik-stderr,iobase={ERROR_CONSOLE_PORT:#x},irq={ERROR_CONSOLE_IRQ}"
-        ));
-    command.arg("-device").arg(format!(
-        "isa-debug-exit,iobase={:#x},iosize=0x4",
-        spec.exit_device.port
-    ));
-    if let Some(status_port) = spec.exit_device.status_port {
-        let mut chardev = OsString::from("file,id=unik-status,path=");
-        chardev.push(option_value(status_file));
-        command
-            .arg("-chardev")
-            .arg(chardev)
-            .arg("-device")
-            .arg(format!(
-                "isa-debugcon,iobase={status_port:#x},chardev=unik-status"
-            ));
+    // stdout/stdin on the first console UART (signal=on, the default, keeps Ctrl-C
+    // stopping QEMU); stderr on a second UART, on QEMU's own stderr, which `run`
+    // relays (see `relay`).
+    command.args(["-chardev", "stdio,id=unik-console"]);
+    command.args(["-chardev", "file,id=unik-stderr,path=/dev/stderr,append=on"]);
+    match &spec.console {
+        Console::Uart16550 { port } => {
+            command
+                .arg("-device")
+                .arg(format!(
+                    "isa-serial,chardev=unik-console,iobase={port:#x},irq={CONSOLE_IRQ}"
+                ))
+                .arg("-device")
+                .arg(format!(
+                    "isa-serial,chardev=unik-stderr,iobase={ERROR_CONSOLE_PORT:#x},irq={ERROR_CONSOLE_IRQ}"
+                ));
+        }
+        // QEMU virt creates its PL011s from -serial, in order (the second one exists
+        // only when a second -serial is given; the device tree lists both).
+        Console::Pl011 { .. } => {
+            command.args([
+                "-serial",
+                "chardev:unik-console",
+                "-serial",
+                "chardev:unik-stderr",
+            ]);
+        }
+    }
+    let mut status_chardev = OsString::from("file,id=unik-status,path=");
+    status_chardev.push(option_value(status_file));
+    match &spec.exit_device {
+        ExitDevice::IsaDebugExit { port, status_port } => {
+            command
+                .arg("-device")
+                .arg(format!("isa-debug-exit,iobase={port:#x},iosize=0x4"));
+            if let Some(status_port) = status_port {
+                command
+                    .arg("-chardev")
+                    .arg(&status_chardev)
+                    .arg("-device")
+                    .arg(format!(
+                        "isa-debugcon,iobase={status_port:#x},chardev=unik-status"
+                    ));
+            }
+        }
+        // Semihosting console output (the runtime's `exit N` line) goes to the status
+        // file. `target=native` is QEMU's own implementation of the calls: it also
+        // lets the guest open host files and run host commands, so an image is
+        // trusted like a native program of the user's (README, "unik run").
+        ExitDevice::Semihosting => {
+            command.arg("-chardev").arg(&status_chardev).args([
+                "-semihosting-config",
+                "enable=on,target=native,chardev=unik-status",
+            ]);
+        }
     }
     Ok(command)
 }
@@ -529,6 +555,52 @@ mod tests {
     }
 
     #[test]
+    fn the_aarch64_line_uses_two_pl011s_and_semihosting() {
+        let spec = TargetSpec::find("aarch64").unwrap();
+        let command = qemu_command(
+            Path::new("/q/qemu-system-aarch64"),
+            &spec,
+            &options("/images/hello.img"),
+            Accelerator::Tcg,
+            Path::new("/t/status"),
+        )
+        .unwrap();
+        assert_eq!(
+            arguments_of(&command),
+            [
+                "-M",
+                "virt",
+                "-accel",
+                "tcg",
+                "-cpu",
+                "max",
+                "-m",
+                "128M",
+                "-nodefaults",
+                "-no-user-config",
+                "-nographic",
+                "-no-reboot",
+                "-kernel",
+                "/images/hello.img",
+                "-append",
+                "-- hello.img",
+                "-chardev",
+                "stdio,id=unik-console",
+                "-chardev",
+                "file,id=unik-stderr,path=/dev/stderr,append=on",
+                "-serial",
+                "chardev:unik-console",
+                "-serial",
+                "chardev:unik-stderr",
+                "-chardev",
+                "file,id=unik-status,path=/t/status",
+                "-semihosting-config",
+                "enable=on,target=native,chardev=unik-status",
+            ]
+        );
+    }
+
+    #[test]
     fn the_qemu_line_wires_every_device() {
         let spec = TargetSpec::find("x86_64").unwrap();
         let mut run = options("/images/hello.img");
@@ -565,10 +637,10 @@ mod tests {
                 "A=1 -- hello.img \"two words\"",
                 "-chardev",
                 "stdio,id=unik-console",
-                "-device",
-                "isa-serial,chardev=unik-console,iobase=0x3f8,irq=4",
                 "-chardev",
                 "file,id=unik-stderr,path=/dev/stderr,append=on",
+                "-device",
+                "isa-serial,chardev=unik-console,iobase=0x3f8,irq=4",
                 "-device",
                 "isa-serial,chardev=unik-stderr,iobase=0x2f8,irq=3",
                 "-device",
@@ -669,12 +741,14 @@ mod tests {
         assert_eq!(image_target(&x86).unwrap().name, "x86_64");
         let arm = directory.path().join("arm.img");
         fs::write(&arm, elf_header(183)).unwrap(); // EM_AARCH64
-        assert_eq!(
-            image_target(&arm).unwrap_err().to_string(),
-            format!(
-                "{}: aarch64 images are not supported yet (supported: x86_64)",
-                arm.display()
-            )
+        assert_eq!(image_target(&arm).unwrap().name, "aarch64");
+        let riscv = directory.path().join("riscv.img");
+        fs::write(&riscv, elf_header(243)).unwrap(); // EM_RISCV
+        let message = image_target(&riscv).unwrap_err().to_string();
+        assert!(
+            message.starts_with(&format!("{}: ", riscv.display()))
+                && message.ends_with("(supported: x86_64, aarch64)"),
+            "{message}"
         );
     }
 

@@ -10,7 +10,10 @@ use crate::error::{Error, Result};
 
 /// The specs compiled into the driver, by name. Adding a target = adding its file
 /// under `targets/` and a line here.
-const EMBEDDED_SPECS: &[(&str, &str)] = &[("x86_64", include_str!("../../targets/x86_64.toml"))];
+const EMBEDDED_SPECS: &[(&str, &str)] = &[
+    ("x86_64", include_str!("../../targets/x86_64.toml")),
+    ("aarch64", include_str!("../../targets/aarch64.toml")),
+];
 
 /// The target used when none is named.
 pub const DEFAULT_TARGET: &str = "x86_64";
@@ -27,29 +30,38 @@ pub struct TargetSpec {
     /// Physical = virtual address the image is linked at.
     pub load_address: u64,
     pub boot_protocols: Vec<String>,
-    pub console: Device,
+    pub console: Console,
     pub exit_device: ExitDevice,
     pub qemu: QemuSpec,
     /// The file's text, installed into the sysroot as `target.toml`.
     pub source_text: &'static str,
 }
 
-/// A port-mapped device (e.g. the 16550 console).
+/// The console UART the runtime writes stdout to (stderr goes to a second one of the
+/// same kind when the machine has it).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Device {
-    pub kind: String,
-    pub port: u16,
+#[serde(tag = "kind", deny_unknown_fields)]
+pub enum Console {
+    /// A 16550 at an I/O port (x86_64: COM1 0x3f8; COM2 0x2f8 carries stderr).
+    #[serde(rename = "uart16550")]
+    Uart16550 { port: u16 },
+    /// An Arm PL011 at an MMIO address (QEMU virt: the device tree names it).
+    #[serde(rename = "pl011")]
+    Pl011 { address: u64 },
 }
 
-/// How the guest ends the VM and reports its status.
+/// How the guest ends the VM and reports its exact status.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ExitDevice {
-    pub kind: String,
-    pub port: u16,
-    /// The debugcon port the runtime writes `exit N\n` to before exiting.
-    pub status_port: Option<u16>,
+#[serde(tag = "kind", deny_unknown_fields)]
+pub enum ExitDevice {
+    /// QEMU's `isa-debug-exit` at `port`; the runtime first writes `exit N\n` to the
+    /// debugcon at `status_port`, because the device's own status loses a bit.
+    #[serde(rename = "isa-debug-exit")]
+    IsaDebugExit { port: u16, status_port: Option<u16> },
+    /// Arm semihosting: SYS_WRITE0 of `exit N\n` (to the semihosting chardev), then
+    /// SYS_EXIT with the status.
+    #[serde(rename = "semihosting")]
+    Semihosting,
 }
 
 /// How to boot the target under QEMU.
@@ -76,7 +88,7 @@ struct RawTargetSpec {
     rust_triple: String,
     load_address: u64,
     boot_protocols: Vec<String>,
-    console: Device,
+    console: Console,
     exit_device: ExitDevice,
     qemu: QemuSpec,
 }
@@ -181,13 +193,39 @@ mod tests {
         assert_eq!(spec.rust_triple.to_string(), "x86_64-unknown-linux-gnu");
         assert_eq!(spec.load_address, 0x10_0000);
         assert_eq!(spec.boot_protocols, ["pvh"]);
-        assert_eq!(spec.console.port, 0x3f8);
-        assert_eq!(spec.exit_device.port, 0xf4);
-        assert_eq!(spec.exit_device.status_port, Some(0xe9));
+        assert_eq!(spec.console, Console::Uart16550 { port: 0x3f8 });
+        assert_eq!(
+            spec.exit_device,
+            ExitDevice::IsaDebugExit {
+                port: 0xf4,
+                status_port: Some(0xe9)
+            }
+        );
         assert_eq!(spec.qemu.binary, "qemu-system-x86_64");
         assert_eq!(spec.qemu.machine, "microvm");
         assert_eq!(spec.qemu.cpu_tcg, "max");
         assert_eq!(spec.qemu.firmware.as_deref(), Some("qboot.rom"));
+    }
+
+    #[test]
+    fn the_embedded_aarch64_spec_parses() {
+        let spec = TargetSpec::find("aarch64").unwrap();
+        assert_eq!(
+            spec.arch,
+            Architecture::Aarch64(target_lexicon::Aarch64Architecture::Aarch64)
+        );
+        assert_eq!(spec.c_triple.to_string(), "aarch64-unknown-linux-gnu");
+        assert_eq!(spec.load_address, 0x4020_0000);
+        assert_eq!(
+            spec.console,
+            Console::Pl011 {
+                address: 0x900_0000
+            }
+        );
+        assert_eq!(spec.exit_device, ExitDevice::Semihosting);
+        assert_eq!(spec.qemu.binary, "qemu-system-aarch64");
+        assert_eq!(spec.qemu.machine, "virt");
+        assert_eq!(spec.qemu.firmware, None);
     }
 
     #[test]
@@ -207,7 +245,10 @@ mod tests {
     #[test]
     fn an_unknown_target_lists_the_known_ones() {
         let message = TargetSpec::find("riscv64").unwrap_err().to_string();
-        assert_eq!(message, "unknown target `riscv64` (known targets: x86_64)");
+        assert_eq!(
+            message,
+            "unknown target `riscv64` (known targets: x86_64, aarch64)"
+        );
     }
 
     const VALID: &str = r#"
@@ -230,7 +271,13 @@ memory = "128M"
     #[test]
     fn the_status_port_is_optional() {
         let spec = TargetSpec::parse("t.toml", VALID).unwrap();
-        assert_eq!(spec.exit_device.status_port, None);
+        assert_eq!(
+            spec.exit_device,
+            ExitDevice::IsaDebugExit {
+                port: 0xf4,
+                status_port: None
+            }
+        );
     }
 
     #[test]
