@@ -1,5 +1,7 @@
 //! Component selection end to end: what an image contains, `unik explain` and
 //! `unik size`, the undefined-symbol reports, `--stub-missing`, and bad inputs.
+// A panic in a test is a failure with a backtrace (as in the library's unit tests).
+#![allow(clippy::unwrap_used)]
 
 mod common;
 

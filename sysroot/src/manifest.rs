@@ -451,7 +451,7 @@ pub fn generate(
             orphans.join(", ")
         ));
     }
-    for (planned, _) in &declarations.planned {
+    for planned in declarations.planned.keys() {
         if names.contains(&planned.as_str()) {
             problems.push(format!(
                 "`{planned}` is both a component and planned (remove it from [planned])"

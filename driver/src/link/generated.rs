@@ -111,6 +111,9 @@ fn undefined_function(object: &mut Object<'_>, name: &str) -> object::write::Sym
     })
 }
 
+/// One relocation of a stub: offset in the code, target, addend, type.
+type StubRelocation = (u64, object::write::SymbolId, i64, RelocationFlags);
+
 /// `NAME: first argument = "NAME"; tail-call __unik_missing_function`.
 fn add_stub(
     object: &mut Object<'_>,
@@ -131,10 +134,7 @@ fn add_stub(
         encoding: RelocationEncoding::Generic,
         size,
     };
-    let (code, relocations): (
-        Vec<u8>,
-        Vec<(u64, object::write::SymbolId, i64, RelocationFlags)>,
-    ) = match architecture {
+    let (code, relocations): (Vec<u8>, Vec<StubRelocation>) = match architecture {
         Architecture::X86_64 => (
             // lea rdi, [rip + name]; jmp __unik_missing_function
             vec![0x48, 0x8d, 0x3d, 0, 0, 0, 0, 0xe9, 0, 0, 0, 0],

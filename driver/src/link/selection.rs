@@ -246,10 +246,12 @@ pub(crate) mod tests {
                 object: "main.o".into()
             })
         );
+        // Breadth first from the roots in manifest order (boot, then the program's
+        // stdio): stdio is expanded before start, which boot only reaches.
         assert_eq!(
             reason("alloc"),
             Some(Reason::RequiredBy {
-                component: "start".into()
+                component: "stdio".into()
             })
         );
         assert_eq!(

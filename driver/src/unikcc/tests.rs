@@ -22,7 +22,15 @@ impl Fixture {
         };
         let bin = fixture.path("bin");
         fs::create_dir_all(&bin).unwrap();
+        // The compiler shim writes a real (tiny) object: the link phases read it.
+        let object = fixture.path("shim-object.o");
+        fs::write(&object, shim_object()).unwrap();
         let recorder = |name: &str, log: &str, fail_on: &str| {
+            let write_output = if name == "ld.lld" {
+                format!("printf 'output of {name}' > \"$out\"")
+            } else {
+                format!("cp {} \"$out\"", object.display())
+            };
             let script = format!(
                 "#!/bin/sh\n\
                  printf '%s\\n' \"$@\" >> {log}\n\
@@ -30,7 +38,7 @@ impl Fixture {
                  case \"$*\" in *{fail_on}*) echo \"{name}: error: failing as told\" >&2; exit 1;; esac\n\
                  out=\"\"; previous=\"\"\n\
                  for argument in \"$@\"; do [ \"$previous\" = -o ] && out=\"$argument\"; previous=\"$argument\"; done\n\
-                 [ -n \"$out\" ] && printf 'output of {name}' > \"$out\"\n\
+                 [ -n \"$out\" ] && {write_output}\n\
                  exit 0\n",
                 log = fixture.path(log).display()
             );
@@ -46,6 +54,16 @@ impl Fixture {
         fs::write(sysroot.join("lib/libunik.a"), "!<arch>\n").unwrap();
         fs::write(sysroot.join("lib/link.ld"), "").unwrap();
         fs::write(sysroot.join("stamp"), "prebuilt\n").unwrap();
+        let manifest = unik_sysroot::manifest::Manifest {
+            format: unik_sysroot::manifest::MANIFEST_FORMAT,
+            target: "x86_64".into(),
+            components: Vec::new(),
+            symbols: Default::default(),
+            toolchain_symbols: Default::default(),
+            planned: Default::default(),
+            unavailable: Default::default(),
+        };
+        fs::write(sysroot.join("manifest.json"), manifest.to_json()).unwrap();
         fs::create_dir_all(fixture.path("src")).unwrap();
         for name in ["a.c", "b.c", "broken.c", "start.S"] {
             fs::write(fixture.path(&format!("src/{name}")), "").unwrap();
@@ -95,6 +113,29 @@ impl Fixture {
             .filter(|name| name.starts_with(".unikcc-"))
             .collect()
     }
+}
+
+/// An x86_64 relocatable object that defines `main` and needs nothing.
+pub(crate) fn shim_object() -> Vec<u8> {
+    use object::write::{Object, StandardSection, Symbol, SymbolSection};
+    let mut object = Object::new(
+        object::BinaryFormat::Elf,
+        object::Architecture::X86_64,
+        object::Endianness::Little,
+    );
+    let text = object.section_id(StandardSection::Text);
+    let offset = object.append_section_data(text, &[0x31, 0xc0, 0xc3], 16);
+    object.add_symbol(Symbol {
+        name: b"main".to_vec(),
+        value: offset,
+        size: 3,
+        kind: object::SymbolKind::Text,
+        scope: object::SymbolScope::Linkage,
+        weak: false,
+        section: SymbolSection::Section(text),
+        flags: object::SymbolFlags::None,
+    });
+    object.write().unwrap()
 }
 
 fn strings(items: &[&str]) -> Vec<String> {
@@ -168,6 +209,11 @@ fn compiles_each_source_then_links_in_order() {
             "--defsym",
             "k=1",
             &object_b,
+            // The generated object: init table and the recorded selection.
+            &Path::new(&object_a)
+                .with_file_name("unik-components.o")
+                .display()
+                .to_string(),
             &fixture.text("sysroot/x86_64/lib/libunik.a"),
             "-o",
         ])
@@ -200,7 +246,7 @@ fn assembly_and_compile_only_modes() {
         &object
     ])));
     assert!(fixture.invocations("linker.log").is_empty());
-    assert_eq!(fs::read_to_string(&object).unwrap(), "output of clang-shim");
+    assert_eq!(fs::read(&object).unwrap(), shim_object());
 }
 
 #[test]
@@ -242,7 +288,7 @@ fn libraries_are_resolved_to_archives() {
     fs::create_dir_all(fixture.path("libs")).unwrap();
     fs::write(fixture.path("libs/libfoo.a"), "!<arch>\n").unwrap();
     let object = fixture.text("main.o");
-    fs::write(&object, "").unwrap();
+    fs::write(&object, shim_object()).unwrap();
     let libs = fixture.text("libs");
     let status = fixture.unikcc(&[
         &object,
@@ -259,8 +305,9 @@ fn libraries_are_resolved_to_archives() {
     let foo = fixture.text("libs/libfoo.a");
     let position = link.iter().position(|argument| *argument == foo).unwrap();
     assert_eq!(link[position - 1], object);
+    assert!(link[position + 1].ends_with("/unik-components.o"));
     assert_eq!(
-        link[position + 1],
+        link[position + 2],
         fixture.text("sysroot/x86_64/lib/libunik.a")
     );
     assert!(
