@@ -445,6 +445,19 @@ pub fn generate(
         .map(|(name, _)| name.as_str())
         .collect();
     orphans.sort_unstable();
+    for (planned, declaration) in &declarations.planned {
+        let implemented: Vec<&str> = orphans
+            .iter()
+            .copied()
+            .filter(|name| declaration.symbols.iter().any(|symbol| symbol == name))
+            .collect();
+        if !implemented.is_empty() {
+            problems.push(format!(
+                "the archive now defines {} of the planned component {planned}: move {planned} from [planned] to [components]",
+                implemented.join(", ")
+            ));
+        }
+    }
     if !orphans.is_empty() {
         problems.push(format!(
             "the archive exports symbols no component declares: {} (add each to the component that owns it)",

@@ -231,6 +231,115 @@ mod tests {
         );
     }
 
+    /// A small real object with a symbol table, relocations and a text section.
+    fn sample_object() -> Vec<u8> {
+        let record = crate::link::generated::ComponentsRecord {
+            format: 1,
+            target: "x86_64".into(),
+            components: Vec::new(),
+            stubbed: vec!["fork".into(), "execve".into()],
+        };
+        crate::link::generated::generate(Architecture::X86_64, &record, &["an_init"]).unwrap()
+    }
+
+    /// A GNU archive holding `object` as `member.o`.
+    fn archive_of(object: &[u8]) -> Vec<u8> {
+        let mut bytes = b"!<arch>\n".to_vec();
+        bytes.extend_from_slice(
+            format!(
+                "{:<16}{:<12}{:<6}{:<6}{:<8}{:<10}`\n",
+                "member.o/",
+                0,
+                0,
+                0,
+                644,
+                object.len()
+            )
+            .as_bytes(),
+        );
+        bytes.extend_from_slice(object);
+        if object.len() % 2 == 1 {
+            bytes.push(b'\n');
+        }
+        bytes
+    }
+
+    #[test]
+    fn a_real_object_and_archive_read_back() {
+        let object = sample_object();
+        let Input::Object(read) = parse(
+            object.clone(),
+            Path::new("g.o"),
+            "g.o",
+            Architecture::X86_64,
+        )
+        .unwrap() else {
+            panic!("an object")
+        };
+        assert_eq!(read.defined, ["fork", "execve"]);
+        assert!(read.undefined.contains(&"an_init".to_string()));
+        let Input::Archive(archive) = parse(
+            archive_of(&object),
+            Path::new("l.a"),
+            "l.a",
+            Architecture::X86_64,
+        )
+        .unwrap() else {
+            panic!("an archive")
+        };
+        assert_eq!(archive.members[0].display_name, "l.a(member.o)");
+        assert_eq!(archive.definitions.get("fork"), Some(&0));
+        let error = parse(object, Path::new("g.o"), "g.o", Architecture::Aarch64).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "g.o: built for X86_64, but the target is Aarch64 (wrong machine)"
+        );
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        /// The reader (and the DWARF and relocation walks behind the diagnostics)
+        /// never panics, whatever the bytes: a real object or archive with bytes
+        /// flipped, cut short, or arbitrary data. (cargo-fuzz needs nightly; this
+        /// is the stable stand-in, sysroot/MANIFEST.md.)
+        #[test]
+        fn mutated_inputs_never_panic(
+            archive in proptest::bool::ANY,
+            flips in proptest::collection::vec((0usize..4096, proptest::num::u8::ANY), 0..8),
+            cut in proptest::option::of(0usize..4096),
+        ) {
+            let object = sample_object();
+            let mut bytes = if archive { archive_of(&object) } else { object };
+            for (offset, value) in flips {
+                let length = bytes.len();
+                bytes[offset % length] ^= value;
+            }
+            if let Some(cut) = cut {
+                bytes.truncate(cut);
+            }
+            if let Ok(input) = parse(bytes, Path::new("x"), "x", Architecture::X86_64) {
+                let objects: Vec<&ObjectInput> = match &input {
+                    Input::Object(object) => vec![object],
+                    Input::Archive(archive) => archive.members.iter().collect(),
+                };
+                let resolution = crate::link::symbols::resolve(std::slice::from_ref(&input));
+                let manifest = crate::link::selection::tests::manifest();
+                let missing: Vec<String> = resolution.undefined.keys().cloned().collect();
+                let _ = crate::link::diagnostics::undefined_symbols(&missing, &resolution, &manifest);
+                proptest::prop_assert!(objects.len() <= 1);
+            }
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..512)) {
+            let _ = parse(bytes.clone(), Path::new("x"), "x", Architecture::X86_64);
+            let mut archive = b"!<arch>\n".to_vec();
+            archive.extend_from_slice(&bytes);
+            let _ = parse(archive, Path::new("x"), "x", Architecture::X86_64);
+        }
+    }
+
     #[test]
     fn an_empty_archive_has_no_members() {
         let Input::Archive(archive) = parse(
