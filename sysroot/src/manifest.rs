@@ -619,6 +619,188 @@ mod tests {
         assert!(Manifest::from_json("{", "m.json").is_err());
     }
 
+    /// An x86_64 object defining each `(name, hidden)` in its own `.text.<name>`
+    /// section, where `calls` lists `(caller, callee)` relocations.
+    fn object_file(defined: &[(&str, bool)], calls: &[(&str, &str)]) -> Vec<u8> {
+        use object::write::{Object, Relocation, Symbol, SymbolSection};
+        let mut object = Object::new(
+            object::BinaryFormat::Elf,
+            object::Architecture::X86_64,
+            object::Endianness::Little,
+        );
+        let mut sections = HashMap::new();
+        for (name, hidden) in defined {
+            let section = object.add_section(
+                Vec::new(),
+                format!(".text.{name}").into_bytes(),
+                object::SectionKind::Text,
+            );
+            object.append_section_data(section, &[0xe8, 0, 0, 0, 0, 0xc3], 16);
+            let flags = if *hidden {
+                object::SymbolFlags::Elf {
+                    st_info: object::elf::SymbolInfo::new(
+                        object::elf::STB_GLOBAL,
+                        object::elf::STT_FUNC,
+                    ),
+                    st_other: object::elf::STV_HIDDEN.into(),
+                }
+            } else {
+                object::SymbolFlags::None
+            };
+            object.add_symbol(Symbol {
+                name: name.as_bytes().to_vec(),
+                value: 0,
+                size: 6,
+                kind: object::SymbolKind::Text,
+                scope: object::SymbolScope::Dynamic,
+                weak: false,
+                section: SymbolSection::Section(section),
+                flags,
+            });
+            sections.insert(*name, section);
+        }
+        for (caller, callee) in calls {
+            let symbol = object.symbol_id(callee.as_bytes()).unwrap_or_else(|| {
+                object.add_symbol(Symbol {
+                    name: callee.as_bytes().to_vec(),
+                    value: 0,
+                    size: 0,
+                    kind: object::SymbolKind::Text,
+                    scope: object::SymbolScope::Dynamic,
+                    weak: false,
+                    section: SymbolSection::Undefined,
+                    flags: object::SymbolFlags::None,
+                })
+            });
+            object
+                .add_relocation(
+                    sections[caller],
+                    Relocation {
+                        offset: 1,
+                        symbol,
+                        addend: -4,
+                        flags: object::RelocationFlags::Generic {
+                            kind: object::RelocationKind::Relative,
+                            encoding: object::RelocationEncoding::Generic,
+                            size: 32,
+                        },
+                    },
+                )
+                .unwrap();
+        }
+        object.write().unwrap()
+    }
+
+    /// A GNU `ar` archive of the members.
+    fn archive(members: &[(&str, Vec<u8>)]) -> Vec<u8> {
+        let mut bytes = b"!<arch>\n".to_vec();
+        for (name, data) in members {
+            let header = format!(
+                "{:<16}{:<12}{:<6}{:<6}{:<8}{:<10}`\n",
+                format!("{name}/"),
+                0,
+                0,
+                0,
+                644,
+                data.len()
+            );
+            bytes.extend_from_slice(header.as_bytes());
+            bytes.extend_from_slice(data);
+            if data.len() % 2 == 1 {
+                bytes.push(b'\n');
+            }
+        }
+        bytes
+    }
+
+    fn runtime() -> Vec<u8> {
+        archive(&[
+            (
+                "a.o",
+                object_file(
+                    &[("puts", false), ("__unik_puts", false)],
+                    &[("puts", "write")],
+                ),
+            ),
+            (
+                "b.o",
+                object_file(&[("write", false), ("__udivti3", true)], &[]),
+            ),
+        ])
+    }
+
+    fn problems(declarations: &str) -> String {
+        match generate(declarations, "c.toml", &runtime(), "libunik.a", "x86_64") {
+            Ok(_) => String::new(),
+            Err(error) => error.to_string(),
+        }
+    }
+
+    #[test]
+    fn a_consistent_declaration_becomes_the_manifest() {
+        let text = "[components.stdio]\nsummary = \"s\"\nrequires = [\"console\"]\nsymbols = [\"puts\"]\n\
+                    [components.console]\nsummary = \"c\"\nsymbols = [\"write\"]\n\
+                    [unavailable]\nfork = \"single program\"\n";
+        let manifest = generate(text, "c.toml", &runtime(), "libunik.a", "x86_64").unwrap();
+        let names: Vec<&str> = manifest
+            .components
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect();
+        assert_eq!(names, ["stdio", "console"], "declaration order");
+        assert_eq!(
+            manifest.components[0].symbols,
+            ["__unik_puts", "puts"],
+            "the alias rule"
+        );
+        assert_eq!(manifest.components[0].size, 6);
+        assert_eq!(
+            manifest.symbols.get("write").map(String::as_str),
+            Some("console")
+        );
+        assert!(manifest.toolchain_symbols.contains("__udivti3"));
+        assert_eq!(manifest.unavailable["fork"], "single program");
+    }
+
+    #[test]
+    fn every_disagreement_is_named() {
+        let undeclared = problems("[components.stdio]\nsummary = \"s\"\nsymbols = [\"puts\"]\n");
+        assert!(
+            undeclared.contains("the archive exports symbols no component declares: write"),
+            "{undeclared}"
+        );
+        let missing = problems(
+            "[components.stdio]\nsummary = \"s\"\nrequires = [\"console\"]\nsymbols = [\"puts\", \"gone\"]\n\
+             [components.console]\nsummary = \"c\"\nsymbols = [\"write\"]\n",
+        );
+        assert!(
+            missing.contains("component stdio declares `gone`, which the archive does not define"),
+            "{missing}"
+        );
+        let unrequired = problems(
+            "[components.stdio]\nsummary = \"s\"\nsymbols = [\"puts\"]\n\
+             [components.console]\nsummary = \"c\"\nsymbols = [\"write\"]\n",
+        );
+        assert!(
+            unrequired.contains("component stdio reaches `write` of component console (from `__unik_puts`) but does not require console")
+                || unrequired.contains("component stdio reaches `write` of component console (from `puts`) but does not require console"),
+            "{unrequired}"
+        );
+        let hidden = problems(
+            "[components.stdio]\nsummary = \"s\"\nrequires = [\"console\"]\nsymbols = [\"puts\", \"__udivti3\"]\n\
+             [components.console]\nsummary = \"c\"\nsymbols = [\"write\"]\n",
+        );
+        assert!(hidden.contains("defines hidden or mangled"), "{hidden}");
+        let planned = problems(
+            "[components.stdio]\nsummary = \"s\"\nrequires = [\"console\"]\nsymbols = [\"puts\"]\n\
+             [planned.console]\nsummary = \"c\"\nsymbols = [\"write\"]\n",
+        );
+        assert!(
+            planned.contains("the archive now defines write of the planned component console: move console from [planned] to [components]"),
+            "{planned}"
+        );
+    }
+
     #[test]
     fn bad_declarations_name_the_file() {
         let error = generate(
