@@ -528,8 +528,16 @@ fn check_requirements(
     graph: &ArchiveGraph,
 ) -> Vec<String> {
     let mut problems = Vec::new();
+    // What every image has anyway (`always` components and their closure) may be
+    // reached from anywhere without being declared.
+    let everywhere: BTreeSet<&str> = components
+        .iter()
+        .filter(|component| component.always)
+        .flat_map(|component| requirement_closure(components, &component.name))
+        .collect();
     for component in components {
-        let allowed = requirement_closure(components, &component.name);
+        let mut allowed = requirement_closure(components, &component.name);
+        allowed.extend(everywhere.iter().copied());
         // Breadth-first, remembering which exported symbol led to each node.
         let mut seen: std::collections::HashSet<(usize, SectionIndex)> = Default::default();
         let mut queue: VecDeque<((usize, SectionIndex), &str)> = VecDeque::new();
@@ -786,6 +794,11 @@ mod tests {
                 || unrequired.contains("component stdio reaches `write` of component console (from `puts`) but does not require console"),
             "{unrequired}"
         );
+        let always = problems(
+            "[components.stdio]\nsummary = \"s\"\nsymbols = [\"puts\"]\n\
+             [components.console]\nsummary = \"c\"\nalways = true\nsymbols = [\"write\"]\n",
+        );
+        assert_eq!(always, "", "what every image has needs no requires");
         let hidden = problems(
             "[components.stdio]\nsummary = \"s\"\nrequires = [\"console\"]\nsymbols = [\"puts\", \"__udivti3\"]\n\
              [components.console]\nsummary = \"c\"\nsymbols = [\"write\"]\n",
