@@ -199,6 +199,81 @@ fn all_components_forces_every_component_in() {
     assert!(explain(&image).contains("stdlib      <- --all-components\n"));
 }
 
+#[test]
+fn images_are_byte_identical_across_builds() {
+    let first = scratch();
+    let second = scratch();
+    let one = build_image("x86_64", &["c/uses_qsort.c"], &[], first.path());
+    let two = build_image("x86_64", &["c/uses_qsort.c"], &[], second.path());
+    assert!(std::fs::read(one).unwrap() == std::fs::read(two).unwrap());
+}
+
+#[test]
+fn archive_members_pull_components_in_thin_and_bsd_archives_too() {
+    let dir = scratch();
+    let member = dir.path().join("helper.o");
+    let compiled = run_command(
+        unikcc()
+            .arg("-O2")
+            .arg("-c")
+            .arg(fixture("c/helper_library.c"))
+            .arg("-o")
+            .arg(&member),
+    );
+    assert_eq!(compiled.status, 0, "{compiled:?}");
+    // `ar` from binutils writes GNU (and, with T, thin) archives; llvm-ar writes BSD.
+    let llvm_ar = ["llvm-ar-19", "llvm-ar"].into_iter().find(|tool| {
+        std::process::Command::new(tool)
+            .arg("--version")
+            .output()
+            .is_ok()
+    });
+    let mut archives = vec![
+        ("libgnu.a", "ar", vec!["rcs"]),
+        ("libthin.a", "ar", vec!["rcsT"]),
+    ];
+    if let Some(tool) = llvm_ar {
+        archives.push(("libbsd.a", tool, vec!["--format=bsd", "rcs"]));
+    }
+    for (name, tool, flags) in archives {
+        let archive = dir.path().join(name);
+        let made = run_command(
+            std::process::Command::new(tool)
+                .args(&flags)
+                .arg(&archive)
+                .arg(&member),
+        );
+        assert_eq!(made.status, 0, "{made:?}");
+        let image = dir.path().join(format!("{name}.img"));
+        let linked = run_command(
+            unikcc()
+                .arg("-O2")
+                .arg(fixture("c/archive_main.c"))
+                .arg(&archive)
+                .arg("-o")
+                .arg(&image),
+        );
+        assert_eq!(linked.status, 0, "{name}: {linked:?}");
+        let text = explain(&image);
+        // A thin archive stores the member's path as given to ar.
+        let member_name = if name == "libthin.a" {
+            member.display().to_string()
+        } else {
+            "helper.o".to_string()
+        };
+        let expected = format!(
+            "stdio       <- printf ({}({member_name}))\n",
+            archive.display()
+        );
+        assert!(text.contains(&expected), "{name}: {text}");
+        let outcome = boot(&image, &[], &[]);
+        assert_eq!(
+            outcome.stdout, "hello from the archive, main\n",
+            "{name}: {outcome:?}"
+        );
+    }
+}
+
 /// Links `file` (named `name`) as the only extra input; returns unikcc's stderr.
 fn link_bad_input(dir: &Path, name: &str, bytes: &[u8]) -> Outcome {
     let path = dir.join(name);
