@@ -35,6 +35,17 @@ __UNIK_NORETURN void _exit(int status);
 /* The one program is process 1. */
 pid_t getpid(void) __THROW;
 
+unsigned int sleep(unsigned int seconds);
+#if defined __UNIK_USE_MISC
+int usleep(__unik_useconds_t microseconds);
+/* syscall(2): futex, gettid, clock_gettime, sched_getaffinity, sched_yield, getpid,
+   nanosleep, clock_nanosleep (<sys/syscall.h>); other numbers fail with ENOSYS. */
+long int syscall(long int number, ...) __THROW;
+#endif
+#ifdef __UNIK_USE_GNU
+pid_t gettid(void) __THROW;
+#endif
+
 /* The environment, a NULL-terminated array of "NAME=value" strings. */
 extern char **__environ;
 #ifdef __UNIK_USE_GNU

@@ -1,29 +1,47 @@
 //! Process-wide mutable state of the libc (the `stdout` buffer, `environ`, the atexit
 //! list, `strtok`'s position, …) lives in [`Global`] cells.
 //!
-//! The runtime runs one thread today, and the libc is not re-entered from interrupt
-//! handlers, so a cell needs no lock: [`Global::with`] hands out the one `&mut` at a
-//! time. This is the single place the threads work turns into a lock.
+//! Threads share them, so [`Global::with`] takes the cell's lock (a futex mutex,
+//! `thread::sync::Lock`) around the closure, and catches re-entry by the same thread
+//! (a bug: it would deadlock) with the owner's thread id. The libc is never entered
+//! from interrupt handlers.
 
-use core::cell::{Cell, UnsafeCell};
+use core::cell::UnsafeCell;
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use crate::thread::sync::Lock;
 
 /// A value shared by the whole program, accessed one closure at a time.
 pub struct Global<T> {
     value: UnsafeCell<T>,
-    /// Set while a closure holds the value, so that re-entry (a bug) is caught instead of
-    /// creating two `&mut`.
-    borrowed: Cell<bool>,
+    lock: Lock,
+    /// The thread inside `with` (0: none), so that re-entry is caught instead of
+    /// deadlocking.
+    owner: AtomicU64,
 }
 
-// SAFETY: the runtime is single-threaded (see the module documentation), so no two
-// threads ever reach the cell; `borrowed` rules out aliasing within the one thread.
+// SAFETY: every access to the value goes through `with`, which holds the lock: one
+// thread at a time, and `owner` rules out aliasing within a thread.
 unsafe impl<T> Sync for Global<T> {}
+
+/// A non-zero identity of the calling thread.
+#[cfg(not(test))]
+fn thread_identity() -> u64 {
+    unik_kernel::sched::thread_pointer() as u64
+}
+
+#[cfg(test)]
+fn thread_identity() -> u64 {
+    std::thread_local!(static MARKER: u8 = const { 0 });
+    MARKER.with(|marker| core::ptr::from_ref(marker) as u64)
+}
 
 impl<T> Global<T> {
     pub const fn new(value: T) -> Self {
         Global {
             value: UnsafeCell::new(value),
-            borrowed: Cell::new(false),
+            lock: Lock::new(),
+            owner: AtomicU64::new(0),
         }
     }
 
@@ -31,12 +49,18 @@ impl<T> Global<T> {
     ///
     /// Panics (a runtime bug, reported by the panic handler) on re-entry.
     pub fn with<R>(&self, body: impl FnOnce(&mut T) -> R) -> R {
-        assert!(!self.borrowed.replace(true), "libc global state re-entered");
-        // SAFETY: `borrowed` was false, so no other reference to the value exists, and
-        // one thread runs (module documentation); the reference dies before `borrowed`
-        // is cleared below.
+        let me = thread_identity();
+        assert!(
+            self.owner.load(Ordering::Relaxed) != me,
+            "libc global state re-entered"
+        );
+        self.lock.lock();
+        self.owner.store(me, Ordering::Relaxed);
+        // SAFETY: the lock is held, so no other thread holds a reference, and this
+        // thread was not inside (checked above); the reference dies before the unlock.
         let result = body(unsafe { &mut *self.value.get() });
-        self.borrowed.set(false);
+        self.owner.store(0, Ordering::Relaxed);
+        self.lock.unlock();
         result
     }
 

@@ -44,6 +44,9 @@ pub mod start;
 pub mod stdio;
 pub mod stdlib;
 pub mod string;
+pub mod syscall;
+pub mod thread;
+pub mod time;
 pub mod unistd;
 
 #[cfg(not(test))]

@@ -35,6 +35,13 @@ pub fn register(handler: Handler) -> bool {
 
 /// Registers a `thread_local` destructor of the main thread; false when out of memory.
 pub fn register_thread_destructor(handler: Handler) -> bool {
+    // A thread other than the main one runs its destructors at its own exit.
+    #[cfg(not(test))]
+    if !crate::thread::threads::is_main_thread()
+        && let Handler::WithArgument(function, object) = handler
+    {
+        return crate::thread::threads::add_thread_destructor(function, object);
+    }
     THREAD_HANDLERS.with(|handlers| handlers.push(handler))
 }
 
@@ -90,6 +97,9 @@ fn run_destructors() {
 /// flushed, then the VM ends with `status`.
 #[cfg(not(test))]
 pub fn exit(status: i32) -> ! {
+    // The exiting thread's `thread_local` destructors first, as glibc's
+    // __call_tls_dtors.
+    crate::thread::threads::run_exiting_thread_destructors();
     run_handlers();
     run_destructors();
     crate::stdio::flush_all();

@@ -29,12 +29,8 @@ typedef unsigned int mode_t;
 typedef unsigned long int dev_t;
 typedef unsigned long int ino_t;
 typedef long int blkcnt_t;
-typedef long int time_t;
-typedef long int clock_t;
-typedef long int suseconds_t;
-typedef unsigned int useconds_t;
+#include <bits/unik-time-types.h>
 typedef int key_t;
-typedef int clockid_t;
 /* These two differ between the architectures in glibc. */
 #if defined __aarch64__
 typedef unsigned int nlink_t;

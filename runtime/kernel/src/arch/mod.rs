@@ -14,13 +14,13 @@
 mod x86_64;
 
 #[cfg(all(target_arch = "x86_64", not(test)))]
-pub use self::x86_64::{exit, serial};
+pub use self::x86_64::{exit, serial, threading};
 
 #[cfg(all(target_arch = "aarch64", not(test)))]
 mod aarch64;
 
 #[cfg(all(target_arch = "aarch64", not(test)))]
-pub use self::aarch64::{exit, serial};
+pub use self::aarch64::{exit, serial, threading};
 
 #[cfg(test)]
 mod host_test;

@@ -3,11 +3,9 @@
 //! The values are Linux's (the glibc ABI on x86_64 and aarch64); the texts are glibc's,
 //! byte for byte, so programs print what they print on Linux.
 //!
-//! `errno` lives in this one place: today one static for the single thread; the threads
-//! work makes [`location`] return the calling thread's slot.
+//! `errno` lives in this one place: [`location`] is the calling thread's slot.
 
 use core::ffi::CStr;
-use core::sync::atomic::{AtomicI32, Ordering};
 
 mod table;
 use table::MESSAGES;
@@ -16,23 +14,31 @@ pub use table::*;
 /// POSIX's name for Linux's `EOPNOTSUPP` (glibc bits/errno.h).
 pub const ENOTSUP: i32 = EOPNOTSUPP;
 
-/// The single thread's `errno`. Atomic only so that Rust can touch it without
-/// `unsafe`; C code reads and writes it through the pointer from `__errno_location`.
-static ERRNO: AtomicI32 = AtomicI32::new(0);
-
 /// Sets `errno` (what the C library does on failure).
 pub fn set(value: i32) {
-    ERRNO.store(value, Ordering::Relaxed);
+    // SAFETY: `location` is the calling thread's own, aligned errno slot.
+    unsafe { location().write(value) }
 }
 
 /// The current `errno`.
 pub fn get() -> i32 {
-    ERRNO.load(Ordering::Relaxed)
+    // SAFETY: as in `set`.
+    unsafe { location().read() }
 }
 
-/// Where `errno` is stored, for C's `errno` macro (`(*__errno_location())`).
+/// Where `errno` is stored, for C's `errno` macro (`(*__errno_location())`): a slot in
+/// the calling thread's TCB (`thread::threads::ERRNO_OFFSET`), so each thread has its
+/// own.
+#[cfg(not(test))]
 pub fn location() -> *mut i32 {
-    ERRNO.as_ptr()
+    crate::thread::threads::errno_location()
+}
+
+/// The host tests' stand-in: one slot per test thread.
+#[cfg(test)]
+pub fn location() -> *mut i32 {
+    std::thread_local!(static SLOT: core::cell::Cell<i32> = const { core::cell::Cell::new(0) });
+    SLOT.with(|slot| slot.as_ptr())
 }
 
 /// Room for the longest message built on the fly: "Unknown error -2147483648".

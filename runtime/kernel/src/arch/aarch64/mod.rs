@@ -10,6 +10,7 @@ mod exit;
 mod image;
 mod paging;
 pub mod serial;
+pub mod threading;
 mod tls;
 
 pub use exit::exit;

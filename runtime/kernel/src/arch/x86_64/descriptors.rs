@@ -10,8 +10,8 @@ use ::x86_64::structures::gdt::{Descriptor, GlobalDescriptorTable};
 use ::x86_64::structures::idt::InterruptDescriptorTable;
 use ::x86_64::structures::tss::TaskStateSegment;
 
-use super::entry;
 use super::image::symbol_address;
+use super::{entry, interrupts};
 use crate::boot_cell::BootCell;
 
 /// IST slot (1-based in the TSS, 0-based in the x86_64 crate) of the stack all
@@ -20,6 +20,9 @@ const EXCEPTION_STACK_INDEX: u16 = 0;
 /// The double fault gets its own stack: it happens when an exception could not be
 /// delivered, possibly because the exception stack itself is the problem.
 const DOUBLE_FAULT_STACK_INDEX: u16 = 1;
+/// Hardware interrupts (the LAPIC timer) enter on IST 3: never on the interrupted stack,
+/// whose red zone may hold data (interrupts.rs explains the entry).
+const INTERRUPT_STACK_INDEX: u16 = 2;
 const DOUBLE_FAULT_VECTOR: usize = 8;
 
 static TASK_STATE_SEGMENT: BootCell<TaskStateSegment> = BootCell::new(TaskStateSegment::new());
@@ -38,6 +41,8 @@ pub unsafe fn initialize() {
         VirtAddr::new_truncate(symbol_address!(entry::unik_exception_stack_top));
     task_state_segment.interrupt_stack_table[usize::from(DOUBLE_FAULT_STACK_INDEX)] =
         VirtAddr::new_truncate(symbol_address!(entry::unik_double_fault_stack_top));
+    task_state_segment.interrupt_stack_table[usize::from(INTERRUPT_STACK_INDEX)] =
+        VirtAddr::new_truncate(symbol_address!(interrupts::unik_interrupt_stack_top));
 
     // SAFETY: boot runs this once; the CPU reads the table only after `load_unsafe`.
     let global_descriptor_table = unsafe { GLOBAL_DESCRIPTOR_TABLE.get_mut() };
@@ -114,6 +119,9 @@ pub unsafe fn initialize() {
     // Vector 9 (coprocessor segment overrun) and the reserved vectors (15, 22 to 27,
     // 31) are never raised by a 64-bit CPU; their entries stay
     // not-present, which would end in a #GP and its report if one ever were.
+
+    // SAFETY: once, before the IDT is loaded; IST 3 holds the interrupt stack (above).
+    unsafe { interrupts::route(interrupt_descriptor_table, INTERRUPT_STACK_INDEX) };
 
     // SAFETY: the IDT is a static, complete and never changed after this point.
     unsafe { interrupt_descriptor_table.load_unsafe() };

@@ -109,6 +109,9 @@ fn page_fault_cause(address: u64, error_code: u64) -> &'static str {
             };
         }
     }
+    if crate::sched::guard_page_owner(address).is_some() {
+        return "thread stack overflow (guard page hit)";
+    }
     if error_code & RESERVED_BIT != 0 {
         return "reserved bit set in a page table entry (page tables corrupted)";
     }
@@ -213,6 +216,14 @@ fn write_report(
             "unik: fatal: {name} ({mnemonic}) at address {address:#x}: {}",
             page_fault_cause(address, frame.error_code)
         )?;
+        if let Some((id, name)) = crate::sched::guard_page_owner(address) {
+            let length = name
+                .iter()
+                .position(|&byte| byte == 0)
+                .unwrap_or(name.len());
+            let name = core::str::from_utf8(&name[..length]).unwrap_or("?");
+            writeln!(console, "  in thread {id} ({name})")?;
+        }
         writeln!(
             console,
             "  error code {:#x}: {}",

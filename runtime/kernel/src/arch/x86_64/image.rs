@@ -55,7 +55,7 @@ pub fn data() -> PhysicalRange {
 }
 
 /// The pages left unmapped inside .bss: one under each stack.
-pub fn guard_pages() -> [GuardPage; 3] {
+pub fn guard_pages() -> [GuardPage; 4] {
     [
         GuardPage {
             start: symbol_address!(entry::unik_boot_stack_guard),
@@ -69,6 +69,10 @@ pub fn guard_pages() -> [GuardPage; 3] {
             start: symbol_address!(entry::unik_double_fault_stack_guard),
             stack: Stack::DoubleFault,
         },
+        GuardPage {
+            start: symbol_address!(super::interrupts::unik_interrupt_stack_guard),
+            stack: Stack::Interrupt,
+        },
     ]
 }
 
@@ -81,6 +85,8 @@ pub enum Stack {
     Exception,
     /// IST 2: the double fault.
     DoubleFault,
+    /// IST 3: hardware interrupts (interrupts.rs).
+    Interrupt,
 }
 
 /// An unmapped page under a stack.

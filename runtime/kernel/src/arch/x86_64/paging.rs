@@ -232,7 +232,9 @@ impl AddressSpace {
 /// (frame pointers live there), which keeps the check simple and exact.
 pub fn is_readable_stack_word(address: u64) -> bool {
     let stack = image::boot_stack();
-    address.is_multiple_of(8)
-        && stack.start <= address
-        && address.checked_add(8).is_some_and(|end| end <= stack.end)
+    let in_boot_stack =
+        stack.start <= address && address.checked_add(8).is_some_and(|end| end <= stack.end);
+    // Threads' stacks: inside the stack region and mapped (an aligned word never
+    // crosses a page).
+    address.is_multiple_of(8) && (in_boot_stack || crate::sched::is_thread_stack_address(address))
 }

@@ -1,0 +1,284 @@
+//! The clock source (the time-stamp counter) and the wall clock at boot (the CMOS RTC).
+//!
+//! TSC frequency, in order of trust:
+//! 1. CPUID leaf 0x15 with a crystal frequency (ECX != 0): TSC = crystal × EBX / EAX
+//!    (Intel SDM vol. 2, CPUID, "Time Stamp Counter and Nominal Core Crystal Clock").
+//!    Hypervisors that set it (KVM with a fixed TSC) make it exact.
+//! 2. Calibration against the PIT (8254, 1.193182 MHz), channel 0 in mode 2, polled
+//!    with the latch command: needs no IRQ and no port 0x61 (QEMU microvm has no PC
+//!    speaker port). Under TCG the TSC follows the host's, which only a measurement
+//!    reveals; CPUID 0x16 would state a nominal figure that is not the rate rdtsc runs at.
+//! 3. CPUID leaf 0x16 (base frequency in MHz) when there is no PIT.
+//! 4. The RTC's seconds edge (one second of waiting) as the last resort.
+
+use core::arch::x86_64::{__cpuid, __cpuid_count, _rdtsc};
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use ::x86_64::instructions::port::Port;
+
+/// TSC ticks per second, set once at boot.
+static TSC_FREQUENCY: AtomicU64 = AtomicU64::new(0);
+/// The TSC value at boot (monotonic time 0).
+static TSC_AT_BOOT: AtomicU64 = AtomicU64::new(0);
+/// ns = ticks × this >> 32 (a 32.32 fixed-point factor).
+static NANOSECONDS_PER_TICK_32_32: AtomicU64 = AtomicU64::new(0);
+/// Wall-clock time at monotonic time 0, in nanoseconds since the Unix epoch.
+static BOOT_WALL_CLOCK: AtomicU64 = AtomicU64::new(0);
+
+/// Where the TSC frequency came from (for the `unik.verbose` boot log).
+#[derive(Clone, Copy)]
+pub enum FrequencySource {
+    CpuidCrystal,
+    Pit,
+    CpuidBase,
+    RealTimeClock,
+}
+
+impl FrequencySource {
+    pub fn name(self) -> &'static str {
+        match self {
+            FrequencySource::CpuidCrystal => "CPUID 0x15",
+            FrequencySource::Pit => "calibrated against the PIT",
+            FrequencySource::CpuidBase => "CPUID 0x16",
+            FrequencySource::RealTimeClock => "calibrated against the RTC",
+        }
+    }
+}
+
+fn read_tsc() -> u64 {
+    // SAFETY: RDTSC is available in ring 0 on every x86_64 CPU.
+    unsafe { _rdtsc() }
+}
+
+/// Measures the TSC frequency and reads the RTC. Called once at boot, interrupts off.
+pub fn initialize() -> (u64, FrequencySource) {
+    let (frequency, source) = if let Some(frequency) = cpuid_crystal_frequency() {
+        (frequency, FrequencySource::CpuidCrystal)
+    } else if let Some(frequency) = calibrate_with_pit() {
+        (frequency, FrequencySource::Pit)
+    } else if let Some(frequency) = cpuid_base_frequency() {
+        (frequency, FrequencySource::CpuidBase)
+    } else {
+        (calibrate_with_rtc(), FrequencySource::RealTimeClock)
+    };
+    TSC_FREQUENCY.store(frequency, Ordering::Relaxed);
+    let factor = ((1_000_000_000u128 << 32) / u128::from(frequency)) as u64;
+    NANOSECONDS_PER_TICK_32_32.store(factor, Ordering::Relaxed);
+    let wall_clock = read_rtc_seconds().map_or(0, |seconds| seconds * 1_000_000_000);
+    TSC_AT_BOOT.store(read_tsc(), Ordering::Relaxed);
+    BOOT_WALL_CLOCK.store(wall_clock, Ordering::Relaxed);
+    (frequency, source)
+}
+
+pub fn tsc_frequency() -> u64 {
+    TSC_FREQUENCY.load(Ordering::Relaxed)
+}
+
+/// Nanoseconds since boot.
+pub fn monotonic_nanoseconds() -> u64 {
+    let ticks = read_tsc().wrapping_sub(TSC_AT_BOOT.load(Ordering::Relaxed));
+    ticks_to_nanoseconds(ticks)
+}
+
+fn ticks_to_nanoseconds(ticks: u64) -> u64 {
+    ((u128::from(ticks) * u128::from(NANOSECONDS_PER_TICK_32_32.load(Ordering::Relaxed))) >> 32)
+        as u64
+}
+
+/// The TSC value at `nanoseconds` of monotonic time (for the TSC-deadline timer).
+pub fn tsc_at(nanoseconds: u64) -> u64 {
+    let ticks = u128::from(nanoseconds) * u128::from(tsc_frequency()) / 1_000_000_000;
+    TSC_AT_BOOT
+        .load(Ordering::Relaxed)
+        .wrapping_add(u64::try_from(ticks).unwrap_or(u64::MAX))
+}
+
+/// Wall-clock time at boot in nanoseconds since the Unix epoch (0 when the machine has
+/// no readable RTC).
+pub fn boot_wall_clock_nanoseconds() -> u64 {
+    BOOT_WALL_CLOCK.load(Ordering::Relaxed)
+}
+
+fn cpuid_crystal_frequency() -> Option<u64> {
+    if __cpuid(0).eax < 0x15 {
+        return None;
+    }
+    let leaf = __cpuid_count(0x15, 0);
+    let (denominator, numerator, crystal) = (leaf.eax, leaf.ebx, leaf.ecx);
+    if denominator == 0 || numerator == 0 || crystal == 0 {
+        return None;
+    }
+    Some(u64::from(crystal) * u64::from(numerator) / u64::from(denominator))
+}
+
+fn cpuid_base_frequency() -> Option<u64> {
+    if __cpuid(0).eax < 0x16 {
+        return None;
+    }
+    let megahertz = __cpuid_count(0x16, 0).eax & 0xffff;
+    (megahertz != 0).then(|| u64::from(megahertz) * 1_000_000)
+}
+
+/// The PIT's input clock (Intel 8254 data sheet; the IBM PC's 14.31818 MHz / 12).
+const PIT_FREQUENCY: u64 = 1_193_182;
+const PIT_CHANNEL_0: u16 = 0x40;
+const PIT_COMMAND: u16 = 0x43;
+
+fn read_pit_counter() -> u16 {
+    let mut command = Port::<u8>::new(PIT_COMMAND);
+    let mut channel = Port::<u8>::new(PIT_CHANNEL_0);
+    // SAFETY: the 8254's ports; the latch command (channel 0, counter latch: 0x00)
+    // freezes the count for the two reads, low byte first.
+    unsafe {
+        command.write(0x00);
+        let low = channel.read();
+        let high = channel.read();
+        u16::from_le_bytes([low, high])
+    }
+}
+
+/// TSC ticks during ~50 ms of PIT time, or `None` when there is no PIT.
+fn calibrate_with_pit() -> Option<u64> {
+    let mut command = Port::<u8>::new(PIT_COMMAND);
+    let mut channel = Port::<u8>::new(PIT_CHANNEL_0);
+    // SAFETY: 8254 programming: channel 0, low/high byte access, mode 2 (rate
+    // generator), binary (0x34); reload value 0 means 65536. The legacy PIC masks IRQ 0
+    // (apic.rs), so the channel's output raises no interrupt.
+    unsafe {
+        command.write(0x34);
+        channel.write(0);
+        channel.write(0);
+    }
+    // The target: 59659 PIT ticks = 50 ms.
+    const TARGET: u64 = PIT_FREQUENCY / 20;
+    let mut previous = read_pit_counter();
+    let start = read_tsc();
+    let mut elapsed: u64 = 0;
+    let mut unchanged_reads: u32 = 0;
+    while elapsed < TARGET {
+        let current = read_pit_counter();
+        // The counter counts down and wraps from 1 to 65536 (read as 0).
+        let step = u64::from(previous.wrapping_sub(current));
+        if step == 0 {
+            unchanged_reads += 1;
+            // A present PIT moves within a few port reads; an absent one reads 0xffff
+            // forever.
+            if unchanged_reads > 100_000 {
+                return None;
+            }
+        } else {
+            unchanged_reads = 0;
+        }
+        elapsed += step;
+        previous = current;
+    }
+    let ticks = read_tsc().wrapping_sub(start);
+    let frequency = u128::from(ticks) * u128::from(PIT_FREQUENCY) / u128::from(elapsed);
+    u64::try_from(frequency).ok().filter(|&hertz| hertz > 0)
+}
+
+/// TSC ticks between two edges of the RTC's seconds counter.
+fn calibrate_with_rtc() -> u64 {
+    let wait_for_edge = || {
+        let first = read_cmos(0x00);
+        while read_cmos(0x00) == first {
+            core::hint::spin_loop();
+        }
+        read_tsc()
+    };
+    let start = wait_for_edge();
+    let end = wait_for_edge();
+    end.wrapping_sub(start).max(1)
+}
+
+const CMOS_INDEX: u16 = 0x70;
+const CMOS_DATA: u16 = 0x71;
+
+fn read_cmos(register: u8) -> u8 {
+    let mut index = Port::<u8>::new(CMOS_INDEX);
+    let mut data = Port::<u8>::new(CMOS_DATA);
+    // SAFETY: the CMOS index/data ports; bit 7 of the index keeps NMIs enabled (clear).
+    unsafe {
+        index.write(register & 0x7f);
+        data.read()
+    }
+}
+
+/// The RTC's date and time, read twice until two reads agree (the RTC may update
+/// between the bytes; MC146818 data sheet: "update in progress" is register A bit 7).
+fn read_rtc_seconds() -> Option<u64> {
+    let read_all = || {
+        while read_cmos(0x0a) & 0x80 != 0 {
+            core::hint::spin_loop();
+        }
+        [
+            read_cmos(0x00),
+            read_cmos(0x02),
+            read_cmos(0x04),
+            read_cmos(0x07),
+            read_cmos(0x08),
+            read_cmos(0x09),
+            read_cmos(0x32),
+        ]
+    };
+    let mut values = read_all();
+    for _ in 0..8 {
+        let again = read_all();
+        if again == values {
+            break;
+        }
+        values = again;
+    }
+    let status_b = read_cmos(0x0b);
+    // Register B bit 2: binary (else BCD); bit 1: 24-hour (else 12-hour with bit 7 of
+    // the hour = PM).
+    let binary = status_b & 0x04 != 0;
+    let twenty_four_hour = status_b & 0x02 != 0;
+    let decode = |value: u8| -> u64 {
+        if binary {
+            u64::from(value)
+        } else {
+            u64::from(value >> 4) * 10 + u64::from(value & 0x0f)
+        }
+    };
+    let [second, minute, hour_raw, day, month, year, century] = values;
+    let second = decode(second);
+    let minute = decode(minute);
+    let mut hour = decode(hour_raw & 0x7f);
+    if !twenty_four_hour {
+        hour %= 12;
+        if hour_raw & 0x80 != 0 {
+            hour += 12;
+        }
+    }
+    let day = decode(day);
+    let month = decode(month);
+    // QEMU's RTC keeps the century in register 0x32 (the ACPI FADT's default); without a
+    // plausible one, years 00-69 are 20xx.
+    let century = match decode(century) {
+        century @ 19..=21 => century,
+        _ if decode(year) < 70 => 20,
+        _ => 19,
+    };
+    let year = century * 100 + decode(year);
+    if second > 60 || minute > 59 || hour > 23 || !(1..=31).contains(&day) {
+        return None;
+    }
+    if !(1..=12).contains(&month) || year < 1970 {
+        return None;
+    }
+    let days = days_from_civil(year, month, day);
+    Some(days * 86_400 + hour * 3_600 + minute * 60 + second)
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (year ≥ 1970): Howard Hinnant's
+/// `days_from_civil` algorithm ("chrono-Compatible Low-Level Date Algorithms").
+fn days_from_civil(year: u64, month: u64, day: u64) -> u64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year / 400;
+    let year_of_era = year - era * 400;
+    let shifted_month = (month + 9) % 12;
+    let day_of_year = (153 * shifted_month + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
+}

@@ -1,0 +1,40 @@
+//! The x86_64 side of the interface the arch-neutral scheduler, clocks and futexes use
+//! (`crate::sched`, `crate::time`). Each architecture provides the same names; the
+//! list and its contracts are in `runtime/kernel/README.md`, "Arch interface for
+//! threads and time".
+
+pub use super::apic::set_timer;
+pub use super::clock::{boot_wall_clock_nanoseconds, monotonic_nanoseconds};
+pub use super::context::{
+    cpu_local, prepare_stack, set_cpu_local, set_thread_pointer, switch, thread_pointer,
+};
+pub use super::interrupts::{
+    disable as disable_interrupts, enable as enable_interrupts, restore as restore_interrupts,
+    wait_for_interrupt,
+};
+pub use super::mapping::{MappingError, PageAccess, is_mapped, map_page, unmap_page};
+pub use super::thread_tls::{initialize as initialize_tls, layout as tls_layout};
+
+/// Where thread stacks are mapped: a virtual range no RAM identity mapping reaches (the
+/// bootstrap map and the heap live below 1 GiB; 4-level paging has 128 TiB of lower
+/// half). 1 TiB of it is reserved for stacks.
+pub const STACK_REGION: core::ops::Range<u64> = 0x100_0000_0000..0x200_0000_0000;
+
+/// Starts the timer interrupt (LAPIC). Needs the heap (an xAPIC page table).
+///
+/// # Safety
+/// Called once, interrupts off, by the scheduler's initialization.
+pub unsafe fn initialize_timer() -> Result<(), &'static str> {
+    // SAFETY: the caller's contract; the IDT routes the vectors since boot.
+    match unsafe { super::apic::initialize() } {
+        Ok(()) => Ok(()),
+        Err(super::apic::ApicError::NoApic) => Err("the CPU has no local APIC"),
+        Err(super::apic::ApicError::Mapping) => Err("the local APIC's registers cannot be mapped"),
+    }
+}
+
+/// The boot stack `main` runs on: `(lowest usable address, top)`.
+pub fn boot_stack() -> (usize, usize) {
+    let stack = super::image::boot_stack();
+    (stack.start as usize, stack.end as usize)
+}
