@@ -18,6 +18,7 @@ pub mod inputs;
 pub mod selection;
 pub mod symbols;
 
+use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -46,6 +47,9 @@ pub struct SelectionRequest<'a> {
     pub all_components: bool,
     /// `--stub-missing`.
     pub stub_missing: bool,
+    /// Symbols the link defines without any input: the linker script's assignments
+    /// and `--defsym`s (LLD's reserved symbols are known to [`symbols`]).
+    pub linker_defined: &'a BTreeSet<String>,
 }
 
 /// The outcome of phases 1–5.
@@ -73,7 +77,10 @@ pub fn prepare(request: &SelectionRequest<'_>, program: &str) -> Result<Prepared
             request.architecture,
         )?);
     }
-    let resolution = symbols::resolve(&read);
+    let mut resolution = symbols::resolve(&read);
+    resolution
+        .undefined
+        .retain(|name, _| !symbols::is_linker_defined(name, request.linker_defined));
     let selection = selection::select(&resolution, request.manifest, request.all_components);
     if !selection.missing.is_empty() && !request.stub_missing {
         let reports =

@@ -6,7 +6,7 @@
 //! again until nothing changes (the `--start-group` rule, which LLD applies to every
 //! archive anyway), so the order of `-l` options does not matter.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use super::inputs::{Input, ObjectInput};
 
@@ -82,6 +82,81 @@ pub fn resolve(inputs: &[Input]) -> Resolution<'_> {
     resolution
 }
 
+/// Symbols the linker itself defines, which no component needs to provide: those a
+/// linker script assigns (`NAME = …;`, `PROVIDE(NAME = …)`), LLD's reserved symbols
+/// (ELF gABI and lld's `Writer::addReservedSymbols`), and `__start_`/`__stop_` of a
+/// section whose name is a C identifier.
+pub fn is_linker_defined(name: &str, script_symbols: &BTreeSet<String>) -> bool {
+    const RESERVED: &[&str] = &[
+        "__ehdr_start",
+        "__executable_start",
+        "__dso_handle",
+        "_GLOBAL_OFFSET_TABLE_",
+        "_etext",
+        "etext",
+        "_edata",
+        "edata",
+        "_end",
+        "end",
+        "__bss_start",
+    ];
+    if script_symbols.contains(name) || RESERVED.contains(&name) {
+        return true;
+    }
+    ["__start_", "__stop_"].iter().any(|prefix| {
+        name.strip_prefix(prefix).is_some_and(|section| {
+            !section.is_empty()
+                && !section.starts_with(|c: char| c.is_ascii_digit())
+                && section
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        })
+    })
+}
+
+/// The symbols a linker script assigns (comments skipped; `==` is no assignment).
+pub fn script_assignments(script: &str) -> BTreeSet<String> {
+    let mut text = String::with_capacity(script.len());
+    let mut rest = script;
+    while let Some(start) = rest.find("/*") {
+        text.push_str(&rest[..start]);
+        text.push(' ');
+        rest = rest[start + 2..]
+            .find("*/")
+            .map_or("", |end| &rest[start + 2 + end + 2..]);
+    }
+    text.push_str(rest);
+    let bytes = text.as_bytes();
+    let mut names = BTreeSet::new();
+    let mut index = 0;
+    while index < bytes.len() {
+        let is_start = |byte: u8| byte.is_ascii_alphabetic() || byte == b'_' || byte == b'.';
+        if !is_start(bytes[index])
+            || (index > 0 && (bytes[index - 1].is_ascii_alphanumeric() || bytes[index - 1] == b'_'))
+        {
+            index += 1;
+            continue;
+        }
+        let start = index;
+        while index < bytes.len()
+            && (bytes[index].is_ascii_alphanumeric()
+                || bytes[index] == b'_'
+                || bytes[index] == b'.')
+        {
+            index += 1;
+        }
+        let name = &text[start..index];
+        let mut after = index;
+        while after < bytes.len() && bytes[after].is_ascii_whitespace() {
+            after += 1;
+        }
+        if bytes.get(after) == Some(&b'=') && bytes.get(after + 1) != Some(&b'=') && name != "." {
+            names.insert(name.to_string());
+        }
+    }
+    names
+}
+
 fn undefined_names<'a>(loaded: &[&'a ObjectInput], defined: &HashSet<&str>) -> Vec<&'a str> {
     let mut names: Vec<&str> = loaded
         .iter()
@@ -107,6 +182,24 @@ mod tests {
             defined: defined.iter().map(|s| s.to_string()).collect(),
             undefined: undefined.iter().map(|s| s.to_string()).collect(),
         }
+    }
+
+    #[test]
+    fn linker_script_and_reserved_symbols_are_the_linkers() {
+        let script = "SECTIONS {\n  . = 0x100000;\n  __image_start = .;\n  /* ignored = 1; */\n  \
+                      .text : { __text_start = .; *(.text) }\n  PROVIDE(__heap = .);\n  \
+                      x = (a == b);\n}\n";
+        let names = script_assignments(script);
+        assert_eq!(
+            names.iter().map(String::as_str).collect::<Vec<_>>(),
+            ["__heap", "__image_start", "__text_start", "x"]
+        );
+        assert!(is_linker_defined("__image_start", &names));
+        assert!(is_linker_defined("__ehdr_start", &names));
+        assert!(is_linker_defined("__start_my_section", &names));
+        assert!(!is_linker_defined("__start_", &names));
+        assert!(!is_linker_defined("__stop_.text", &names));
+        assert!(!is_linker_defined("fork", &names));
     }
 
     #[test]

@@ -191,11 +191,17 @@ fn run(arguments: &[OsString], environment: &Environment) -> Result<i32> {
     let prepared = if runner.print_only {
         None
     } else {
+        let mut linker_defined = defined_symbols(&items);
+        let script = sysroot_paths.linker_script();
+        let script_text = std::fs::read_to_string(&script)
+            .map_err(|source| Error::io("cannot read", &script, source))?;
+        linker_defined.extend(link::symbols::script_assignments(&script_text));
         Some(select_components(
             &invocation,
             &spec,
             &sysroot_paths,
             &inputs,
+            &linker_defined,
         )?)
     };
     if let Some(prepared) = &prepared {
@@ -220,6 +226,7 @@ fn select_components(
     spec: &TargetSpec,
     sysroot: &SysrootPaths,
     inputs: &[link::LinkInput],
+    linker_defined: &std::collections::BTreeSet<String>,
 ) -> Result<link::Prepared> {
     let manifest = crate::manifest::load(&sysroot.directory)?;
     let architecture = crate::manifest::object_architecture(spec)?;
@@ -230,6 +237,7 @@ fn select_components(
         manifest: &manifest,
         all_components: invocation.all_components,
         stub_missing: invocation.stub_missing,
+        linker_defined,
     };
     let prepared = link::prepare(&request, PROGRAM)?;
     let mut stderr = std::io::stderr().lock();
@@ -462,6 +470,27 @@ fn resolve_libraries(
     Ok((resolved, inputs))
 }
 
+/// The names `--defsym NAME=EXPR` / `--defsym=NAME=EXPR` define among the linker
+/// arguments (passed with `-Wl,` or `-Xlinker`).
+fn defined_symbols(items: &[OsString]) -> std::collections::BTreeSet<String> {
+    let mut names = std::collections::BTreeSet::new();
+    let mut items = items.iter().map(|item| item.to_string_lossy());
+    while let Some(item) = items.next() {
+        let definition = match item
+            .strip_prefix("--defsym")
+            .or_else(|| item.strip_prefix("-defsym"))
+        {
+            Some("") => items.next().map(|next| next.into_owned()),
+            Some(joined) => joined.strip_prefix('=').map(str::to_string),
+            None => None,
+        };
+        if let Some((name, _)) = definition.as_deref().and_then(|text| text.split_once('=')) {
+            names.insert(name.trim().to_string());
+        }
+    }
+    names
+}
+
 /// Whether the compiler flags ask for debug information: the last `-g…` flag decides,
 /// and `-g0` means none (as gcc reads them).
 fn wants_debug_info(flags: &[OsString]) -> bool {
@@ -613,6 +642,22 @@ mod debug_info_tests {
 
     fn flags(text: &[&str]) -> Vec<OsString> {
         text.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn defsym_names_are_the_linkers() {
+        let names = super::defined_symbols(&flags(&[
+            "--defsym",
+            "k=1",
+            "--defsym=size=0x10",
+            "-defsym",
+            "other = k",
+            "--gc-sections",
+        ]));
+        assert_eq!(
+            names.into_iter().collect::<Vec<_>>(),
+            ["k", "other", "size"]
+        );
     }
 
     #[test]
