@@ -292,7 +292,11 @@ Compiles C sources and links them with the unik library OS into one bootable ima
   -L <dir> -l<name>    search <dir> for lib<name>.a (-lc -lm -lpthread are built in)
   -Wl,<a,b> -Xlinker <a>
                        pass options to the linker (LLD)
-  -v                   print every command before running it
+  -v                   print every command and the components chosen
+  --explain            print why each library-OS component is linked
+  --stub-missing       link a stub (warns, fails with ENOSYS) for each function
+                       a unikernel lacks, instead of failing the link
+  --all-components     link every component (to compare sizes)
   -###                 print the commands and run none
   --target <name>      target to build for (default: x86_64)
   --cc <compiler>      C compiler to use (default: $UNIK_CC, else the newest clang)
