@@ -678,15 +678,15 @@ fn report_deadlock(interrupts_off: &InterruptsOff) -> ! {
             let entry = unsafe { thread_mut(interrupts_off, thread) };
             if entry.state == State::Blocked {
                 let name = core::str::from_utf8(entry.name()).unwrap_or("?");
+                let _ = write!(console, "unik:   thread {}", entry.id);
+                if !name.is_empty() {
+                    let _ = write!(console, " ({name})");
+                }
                 let _ = match entry.wait {
-                    Wait::Futex { address, .. } => writeln!(
-                        console,
-                        "unik:   thread {} ({name}): waiting on futex {address:#x}",
-                        entry.id
-                    ),
-                    Wait::Sleep | Wait::Nothing => {
-                        writeln!(console, "unik:   thread {} ({name}): waiting", entry.id)
+                    Wait::Futex { address, .. } => {
+                        writeln!(console, ": waiting on futex {address:#x}")
                     }
+                    Wait::Sleep | Wait::Nothing => writeln!(console, ": waiting"),
                 };
             }
             thread = entry.all_next;

@@ -222,7 +222,11 @@ fn write_report(
                 .position(|&byte| byte == 0)
                 .unwrap_or(name.len());
             let name = core::str::from_utf8(&name[..length]).unwrap_or("?");
-            writeln!(console, "  in thread {id} ({name})")?;
+            if name.is_empty() {
+                writeln!(console, "  in thread {id}")?;
+            } else {
+                writeln!(console, "  in thread {id} ({name})")?;
+            }
         }
         writeln!(
             console,
