@@ -22,6 +22,9 @@ pub struct ComponentSize {
     pub component: String,
     pub bytes: u64,
     pub symbols: usize,
+    /// False for a component whose code is in the image although the selection did
+    /// not choose it: always-linked code reaches its Rust internals directly.
+    pub selected: bool,
 }
 
 /// One symbol.
@@ -44,8 +47,14 @@ pub struct SizeReport {
     pub largest: Vec<SymbolSize>,
 }
 
-/// Measures the image at `path`, listing the `top` largest symbols.
-pub fn measure(path: &Path, manifest: &Manifest, top: usize) -> Result<SizeReport> {
+/// Measures the image at `path`, listing the `top` largest symbols; `selected` are
+/// the components its recorded selection names.
+pub fn measure(
+    path: &Path,
+    manifest: &Manifest,
+    selected: &[String],
+    top: usize,
+) -> Result<SizeReport> {
     let bytes = std::fs::read(path).map_err(|source| Error::io("cannot read", path, source))?;
     let file = object::File::parse(bytes.as_slice()).map_err(|error| Error::NotAnImage {
         path: path.to_path_buf(),
@@ -97,6 +106,7 @@ pub fn measure(path: &Path, manifest: &Manifest, top: usize) -> Result<SizeRepor
     let mut components: Vec<ComponentSize> = components
         .into_iter()
         .map(|(component, (bytes, symbols))| ComponentSize {
+            selected: manifest.component(&component).is_none() || selected.contains(&component),
             component,
             bytes,
             symbols,
@@ -174,10 +184,20 @@ pub fn render(report: &SizeReport) -> String {
         } else {
             component.bytes as f64 * 100.0 / total as f64
         };
+        let marker = if component.selected { "" } else { " *" };
         text.push_str(&format!(
-            "{:<20} {:>9} {:>6.1}% {:>8}\n",
+            "{:<20} {:>9} {:>6.1}% {:>8}{marker}\n",
             component.component, component.bytes, share, component.symbols
         ));
+    }
+    if report
+        .components
+        .iter()
+        .any(|component| !component.selected)
+    {
+        text.push_str(
+            "* not selected: always-linked code calls into its Rust internals directly\n",
+        );
     }
     text.push_str(&format!(
         "\n{:>9}  {:<16} {}\n",

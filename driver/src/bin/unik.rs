@@ -171,7 +171,12 @@ fn execute(command: Command, environment: &Environment) -> unik::Result<u8> {
             let record = unik::explain::read(&image)?;
             let spec = TargetSpec::find(&record.target)?;
             let manifest = unik::manifest::load(&sysroot::directory(environment, &spec)?)?;
-            let report = unik::size::measure(&image, &manifest, top)?;
+            let selected: Vec<String> = record
+                .components
+                .iter()
+                .map(|selected| selected.component.clone())
+                .collect();
+            let report = unik::size::measure(&image, &manifest, &selected, top)?;
             if json {
                 print!("{}", unik::size::render_json(&report));
             } else {
