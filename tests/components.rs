@@ -200,6 +200,37 @@ fn all_components_forces_every_component_in() {
 }
 
 #[test]
+fn explain_and_verbose_show_the_selection_at_link_time() {
+    let dir = scratch();
+    let outcome = run_command(
+        unikcc()
+            .args(["-O2", "-v", "--explain"])
+            .arg(fixture("c/hello.c"))
+            .arg("-o")
+            .arg(dir.path().join("hello.img")),
+    );
+    assert_eq!(outcome.status, 0, "{outcome:?}");
+    let components = outcome
+        .stderr
+        .lines()
+        .find(|line| line.starts_with("unikcc: components: "))
+        .unwrap_or_default();
+    assert!(
+        components.contains(" stdio ") && components.contains(" boot (selected in "),
+        "{components}"
+    );
+    assert!(
+        outcome.stderr.contains("\nstdio       <- puts (hello.o)\n"),
+        "{}",
+        outcome.stderr
+    );
+    assert!(
+        outcome.stderr.contains("unik-components.o"),
+        "-v shows the link command"
+    );
+}
+
+#[test]
 fn images_are_byte_identical_across_builds() {
     let first = scratch();
     let second = scratch();
