@@ -230,6 +230,54 @@ fn explain_and_verbose_show_the_selection_at_link_time() {
     );
 }
 
+/// The image's `.unik_init` table: the addresses of the init functions it runs.
+fn init_table(image: &Path) -> Vec<u64> {
+    use object::{Object, ObjectSection};
+    let bytes = std::fs::read(image).unwrap();
+    let file = object::File::parse(bytes.as_slice()).unwrap();
+    let Some(section) = file.section_by_name(".unik_init") else {
+        return Vec::new();
+    };
+    section
+        .data()
+        .unwrap()
+        .chunks_exact(8)
+        .map(|entry| u64::from_le_bytes(entry.try_into().unwrap()))
+        .collect()
+}
+
+#[test]
+fn an_init_function_is_linked_only_with_its_component() {
+    use object::{Object, ObjectSymbol};
+    let dir = scratch();
+    let hello = build_image("x86_64", &["c/hello.c"], &[], dir.path());
+    assert!(
+        !symbol_names(&hello)
+            .iter()
+            .any(|name| name == "__unik_init_sched")
+    );
+    assert!(init_table(&hello).is_empty());
+    let threads = build_image(
+        "x86_64",
+        &["c/threads_counter.c"],
+        &["-pthread"],
+        dir.path(),
+    );
+    assert!(
+        explain(&threads).contains("sched "),
+        "{}",
+        explain(&threads)
+    );
+    let bytes = std::fs::read(&threads).unwrap();
+    let file = object::File::parse(bytes.as_slice()).unwrap();
+    let init = file
+        .symbols()
+        .find(|symbol| symbol.name() == Ok("__unik_init_sched"))
+        .map(|symbol| symbol.address());
+    assert!(init.is_some(), "the threads image has sched's init");
+    assert_eq!(init_table(&threads), init.into_iter().collect::<Vec<_>>());
+}
+
 #[test]
 fn images_are_byte_identical_across_builds() {
     let first = scratch();
