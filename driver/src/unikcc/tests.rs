@@ -415,5 +415,8 @@ fn version_and_dumpmachine_need_no_tools() {
     )
     .unwrap_err()
     .to_string();
-    assert_eq!(error, "unknown target `mips` (known targets: x86_64, aarch64)");
+    assert_eq!(
+        error,
+        "unknown target `mips` (known targets: x86_64, aarch64)"
+    );
 }
