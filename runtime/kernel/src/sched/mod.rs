@@ -917,8 +917,14 @@ pub fn clear_exit_address() {
     unsafe { thread_mut(&interrupts_off, current()) }.exit_clear_address = 0;
 }
 
-/// The running thread's thread pointer (the TCB address: the libc keeps its per-thread
-/// fields there, after glibc's 0x48 bytes).
+/// The running thread's thread pointer (a unique, non-zero identity of the thread).
 pub fn thread_pointer() -> usize {
     arch::thread_pointer()
+}
+
+/// 64 zero-initialised bytes of the running thread's TCB that belong to the libc (its
+/// `errno` and per-thread pointer), at an address that depends on the arch's TLS
+/// variant.
+pub fn thread_data_area() -> usize {
+    arch::thread_data_area()
 }

@@ -2,10 +2,10 @@
 //! is an address, the object types have glibc's sizes, and their static initializers
 //! are all zeroes as glibc's are).
 //!
-//! - **Per-thread data**: each thread has a [`ThreadControl`] (heap; the main thread's is
-//!   a static). The TCB (the kernel's thread pointer, `runtime/README.md` "Thread
-//!   pointer") holds, after glibc's 0x48 bytes: `errno` at +0x50 and the control block's
-//!   address at +0x58 (zero for the main thread).
+//! - **Per-thread data**: each thread has a `ThreadControl` (heap; the main thread's is
+//!   a static). The kernel's per-thread data area (64 zeroed bytes of the TCB,
+//!   `unik_kernel::sched::thread_data_area`) holds `errno` at +0 and the control
+//!   block's address at +8 (zero for the main thread).
 //! - **Locks** follow Drepper's "Futexes Are Tricky" (mutex 0 = free, 1 = locked, 2 =
 //!   locked with waiters); condition variables are a futex sequence counter read before
 //!   the mutex is released, so a signal between the release and the wait is never lost.

@@ -11,9 +11,10 @@ use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicUsize, Ordering};
 use super::sync::futex_wait;
 use crate::errno;
 
-/// TCB offsets of the libc's per-thread fields (after glibc's `tcbhead_t`, 0x48 bytes).
-pub const ERRNO_OFFSET: usize = 0x50;
-const CONTROL_OFFSET: usize = 0x58;
+/// Offsets of the libc's per-thread fields in the kernel's per-thread data area
+/// (`unik_kernel::sched::thread_data_area`, 64 zeroed bytes in each thread's TCB).
+pub const ERRNO_OFFSET: usize = 0;
+const CONTROL_OFFSET: usize = 8;
 
 /// glibc's PTHREAD_KEYS_MAX and PTHREAD_DESTRUCTOR_ITERATIONS.
 pub const KEYS_MAX: usize = 1024;
@@ -105,7 +106,7 @@ pub fn initialize() {
 }
 
 fn tcb_field(offset: usize) -> *mut usize {
-    (unik_kernel::sched::thread_pointer() + offset) as *mut usize
+    (unik_kernel::sched::thread_data_area() + offset) as *mut usize
 }
 
 /// The calling thread's `errno` slot.
@@ -115,7 +116,7 @@ pub fn errno_location() -> *mut i32 {
 
 /// The calling thread's control block.
 pub fn current() -> *mut ThreadControl {
-    // SAFETY: the TCB has 512 reserved bytes (kernel contract): the slot is inside.
+    // SAFETY: the kernel's per-thread data area has 64 bytes: the slot is inside.
     let control = unsafe { tcb_field(CONTROL_OFFSET).read() };
     if control == 0 {
         MAIN_CONTROL.0.get()
@@ -185,7 +186,7 @@ pub fn create(
 /// The new thread's first libc code: publishes its control block in its TCB, runs the
 /// start routine, exits with its result.
 fn thread_entry(control: usize) {
-    // SAFETY: the TCB slot is this thread's own (kernel contract: 512 reserved bytes).
+    // SAFETY: the slot is this thread's own (the kernel's per-thread data area).
     unsafe { tcb_field(CONTROL_OFFSET).write(control) };
     let control = control as *mut ThreadControl;
     // SAFETY: the block lives at least until this thread exits.

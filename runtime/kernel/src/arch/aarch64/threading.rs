@@ -154,3 +154,10 @@ pub fn boot_stack() -> (usize, usize) {
     let stack = super::image::boot_stack();
     (stack.start as usize, stack.end as usize)
 }
+
+/// The libc's per-thread words: the 512 zeroed bytes below the thread pointer
+/// (runtime/README.md, "Thread pointer (aarch64)"); 64 bytes from here belong to the
+/// libc.
+pub fn thread_data_area() -> usize {
+    thread_pointer() - 512
+}

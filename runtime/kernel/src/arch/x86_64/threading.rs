@@ -38,3 +38,10 @@ pub fn boot_stack() -> (usize, usize) {
     let stack = super::image::boot_stack();
     (stack.start as usize, stack.end as usize)
 }
+
+/// The libc's per-thread words in the calling thread's TCB: after glibc's `tcbhead_t`
+/// (0x48 bytes) in the 512 zeroed bytes from the thread pointer (runtime/README.md,
+/// "Thread pointer (x86_64)"); 64 bytes from here belong to the libc.
+pub fn thread_data_area() -> usize {
+    super::context::thread_pointer() + 0x50
+}
