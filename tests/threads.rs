@@ -24,7 +24,11 @@ fn native_utc(source: &str, dir: &Path) -> Outcome {
             .arg(&binary)
             .arg(fixture(source)),
     );
-    assert_eq!(built.status, 0, "native gcc build failed:\n{}", built.stderr);
+    assert_eq!(
+        built.status, 0,
+        "native gcc build failed:\n{}",
+        built.stderr
+    );
     run_command(Command::new(&binary).env("TZ", "UTC"))
 }
 
@@ -37,7 +41,10 @@ fn assert_like_native(source: &str) -> Outcome {
         let outcome = boot(&image, &[], &[]);
         let reference = native_utc(source, dir.path());
         assert_same_as_native(&outcome, &reference, &format!("{target} {source}"));
-        assert_eq!(outcome.stderr, "", "{target} {source}: the runtime must print nothing");
+        assert_eq!(
+            outcome.stderr, "",
+            "{target} {source}: the runtime must print nothing"
+        );
         last = Some(outcome);
     }
     last.expect("at least one target")
@@ -46,8 +53,18 @@ fn assert_like_native(source: &str) -> Outcome {
 #[test]
 fn eight_threads_of_mutex_increments_give_the_exact_total_and_join_values() {
     let outcome = assert_like_native("c/threads_counter.c");
-    assert!(outcome.stdout.contains("counter = 800000 (expected 800000)"), "{outcome:?}");
-    assert!(outcome.stdout.contains("thread 7 joined: status 0, returned 50"), "{outcome:?}");
+    assert!(
+        outcome
+            .stdout
+            .contains("counter = 800000 (expected 800000)"),
+        "{outcome:?}"
+    );
+    assert!(
+        outcome
+            .stdout
+            .contains("thread 7 joined: status 0, returned 50"),
+        "{outcome:?}"
+    );
 }
 
 #[test]
@@ -59,14 +76,25 @@ fn producers_and_consumers_through_condition_variables_lose_nothing() {
 #[test]
 fn thread_locals_keys_destructors_and_the_other_primitives_behave_as_glibc() {
     let outcome = assert_like_native("c/threads_tls_keys.c");
-    assert!(outcome.stdout.contains("destructors 4 (sum 10), once 1, serial 1"), "{outcome:?}");
-    assert!(outcome.stdout.contains("thread 3 returned 1030"), "{outcome:?}");
+    assert!(
+        outcome
+            .stdout
+            .contains("destructors 4 (sum 10), once 1, serial 1"),
+        "{outcome:?}"
+    );
+    assert!(
+        outcome.stdout.contains("thread 3 returned 1030"),
+        "{outcome:?}"
+    );
 }
 
 #[test]
 fn preemption_keeps_the_red_zone_and_vector_registers_intact() {
     let outcome = assert_like_native("c/threads_red_zone.c");
-    assert_eq!(outcome.stdout, "red zone and vector registers: 0 mismatches\n");
+    assert_eq!(
+        outcome.stdout,
+        "red zone and vector registers: 0 mismatches\n"
+    );
 }
 
 #[test]
@@ -143,7 +171,9 @@ fn clocks_are_monotonic_across_threads_and_the_wall_clock_is_the_hosts() {
         assert_eq!(outcome.status, 0, "{target}: {outcome:?}");
         assert!(!outcome.stdout.contains("BAD"), "{target}: {outcome:?}");
         assert!(
-            outcome.stdout.contains("monotonic went backwards 0 times\n"),
+            outcome
+                .stdout
+                .contains("monotonic went backwards 0 times\n"),
             "{target}: {outcome:?}"
         );
         assert!(outcome.stdout.contains("unknown clock: -1\n"), "{target}");
@@ -177,7 +207,9 @@ fn a_deadlock_is_reported_and_ends_the_run() {
             outcome.stderr
         );
         assert!(
-            outcome.stderr.contains("thread 1 (main): waiting on futex 0x"),
+            outcome
+                .stderr
+                .contains("thread 1 (main): waiting on futex 0x"),
             "{target}: {}",
             outcome.stderr
         );
