@@ -89,6 +89,15 @@ fn thread_locals_keys_destructors_and_the_other_primitives_behave_as_glibc() {
 }
 
 #[test]
+fn the_program_ends_with_its_last_thread_after_main_calls_pthread_exit() {
+    let outcome = assert_like_native("c/threads_main_exit.c");
+    assert!(
+        outcome.stdout.ends_with("atexit handler ran\n"),
+        "{outcome:?}"
+    );
+}
+
+#[test]
 fn preemption_keeps_the_red_zone_and_vector_registers_intact() {
     let outcome = assert_like_native("c/threads_red_zone.c");
     assert_eq!(

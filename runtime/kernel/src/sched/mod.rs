@@ -447,17 +447,29 @@ pub fn timer_interrupt() {
     let now = arch::monotonic_nanoseconds();
     let running = current();
     SCHEDULER.with(&interrupts_off, |scheduler| {
-        let mut thread = scheduler.all_head;
-        while !thread.is_null() {
-            // SAFETY: interrupts off; threads in the list are live.
-            let entry = unsafe { thread_mut(&interrupts_off, thread) };
-            let next = entry.all_next;
-            if entry.state == State::Blocked
-                && entry.deadline.is_some_and(|deadline| deadline <= now)
-            {
-                wake_thread(scheduler, &interrupts_off, thread, WakeReason::TimedOut);
+        // Expired waits run in deadline order (ties: the earlier waiter first), as the
+        // threads would have woken had each had its own timer.
+        loop {
+            let mut earliest: *mut Thread = null_mut();
+            let mut earliest_key = (u64::MAX, u64::MAX);
+            let mut thread = scheduler.all_head;
+            while !thread.is_null() {
+                // SAFETY: interrupts off; threads in the list are live.
+                let entry = unsafe { thread_mut(&interrupts_off, thread) };
+                if entry.state == State::Blocked
+                    && let Some(deadline) = entry.deadline
+                    && deadline <= now
+                    && (deadline, entry.wait_sequence) < earliest_key
+                {
+                    earliest = thread;
+                    earliest_key = (deadline, entry.wait_sequence);
+                }
+                thread = entry.all_next;
             }
-            thread = next;
+            if earliest.is_null() {
+                break;
+            }
+            wake_thread(scheduler, &interrupts_off, earliest, WakeReason::TimedOut);
         }
         // SAFETY: the running thread is live.
         let entry = unsafe { thread_mut(&interrupts_off, running) };
@@ -766,6 +778,10 @@ pub fn reap() {
         if let Some((tls, layout)) = thread.tls {
             // SAFETY: allocated in spawn with this layout; the thread is gone.
             unsafe { alloc::alloc::dealloc(tls, layout) };
+        }
+        let mut thread = thread;
+        if let Some(stack) = thread.stack.take() {
+            stack::release(stack);
         }
         drop(thread);
     }

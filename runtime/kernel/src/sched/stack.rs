@@ -51,6 +51,46 @@ fn with_free_slots<R>(body: impl FnOnce(&mut Vec<(u64, u64, u64)>) -> R) -> R {
     result
 }
 
+/// Stacks of ended threads kept mapped for the next threads of the same shape: creating
+/// and joining threads in a loop then costs no allocation and no page-table edits (glibc
+/// caches stacks the same way).
+const CACHED_STACKS: usize = 8;
+static STACK_CACHE_LOCK: AtomicBool = AtomicBool::new(false);
+static STACK_CACHE: StackCache = StackCache(core::cell::UnsafeCell::new(Vec::new()));
+
+struct StackCache(core::cell::UnsafeCell<Vec<ThreadStack>>);
+
+// SAFETY: only touched while STACK_CACHE_LOCK is held (`with_stack_cache`).
+unsafe impl Sync for StackCache {}
+
+fn with_stack_cache<R>(body: impl FnOnce(&mut Vec<ThreadStack>) -> R) -> R {
+    while STACK_CACHE_LOCK
+        .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
+        .is_err()
+    {
+        core::hint::spin_loop();
+    }
+    // SAFETY: the lock is held: this is the only reference.
+    let result = body(unsafe { &mut *STACK_CACHE.0.get() });
+    STACK_CACHE_LOCK.store(false, Ordering::Release);
+    result
+}
+
+/// Gives a stack whose thread has ended back: cached for reuse, or unmapped and freed.
+/// Interrupts must be on (it may call the allocator).
+pub fn release(stack: ThreadStack) {
+    let rejected = with_stack_cache(|cache| {
+        if cache.len() < CACHED_STACKS {
+            // Reserved when the cache was made (see `allocate`): no allocation here.
+            cache.push(stack);
+            None
+        } else {
+            Some(stack)
+        }
+    });
+    drop(rejected);
+}
+
 /// A mapped thread stack.
 pub struct ThreadStack {
     /// Start of the slot: the guard's first byte.
@@ -72,6 +112,20 @@ impl ThreadStack {
         };
         let stack_size = round(stack_size.max(PAGE_SIZE as usize))?;
         let guard_size = round(guard_size.max(PAGE_SIZE as usize))?;
+        let cached = with_stack_cache(|cache| {
+            if cache.capacity() < CACHED_STACKS {
+                // Allocating inside the spin lock is fine (the heap has its own lock);
+                // reserving now keeps `release` allocation-free.
+                cache.reserve_exact(CACHED_STACKS - cache.len());
+            }
+            let index = cache.iter().position(|stack| {
+                stack.guard_size == guard_size && stack.stack_size == stack_size
+            })?;
+            Some(cache.swap_remove(index))
+        });
+        if let Some(stack) = cached {
+            return Ok(stack);
+        }
         let layout = Layout::from_size_align(stack_size as usize, PAGE_SIZE as usize)
             .map_err(|_| StackError::TooLarge)?;
         // SAFETY: non-zero size.

@@ -150,9 +150,17 @@ pub unsafe fn unmap_page(virtual_address: u64) {
 }
 
 /// Whether `address` is mapped (for the crash report's stack walk, which must not fault).
+/// False while another edit holds the lock: the report may come from a fault inside an
+/// edit, and must not wait for it.
 pub fn is_mapped(address: u64) -> bool {
     use ::x86_64::structures::paging::Translate;
-    let _guard = LockGuard::take();
+    if LOCK
+        .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+        .is_err()
+    {
+        return false;
+    }
+    let _guard = LockGuard;
     // SAFETY: we hold the lock; translate only reads.
     let tables = unsafe { live_tables() };
     tables
