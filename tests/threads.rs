@@ -98,6 +98,17 @@ fn the_program_ends_with_its_last_thread_after_main_calls_pthread_exit() {
 }
 
 #[test]
+fn syscall_futex_and_friends_behave_as_on_linux() {
+    let outcome = assert_like_native("c/threads_syscall.c");
+    assert!(
+        outcome
+            .stdout
+            .contains("woke 1 waiter(s), waiter saw it: 1"),
+        "{outcome:?}"
+    );
+}
+
+#[test]
 fn preemption_keeps_the_red_zone_and_vector_registers_intact() {
     let outcome = assert_like_native("c/threads_red_zone.c");
     assert_eq!(
