@@ -142,9 +142,17 @@ fn out_of_memory_makes_malloc_return_null() {
     }
 }
 
-/// Boots a crash fixture and checks the report and the signal-like status.
+/// Boots a crash fixture on every target and checks the report and the
+/// signal-like status.
 fn assert_crash(fixture_name: &str, status: i32, report_parts: &[&str]) {
     for target in targets() {
+        assert_crash_on(target, fixture_name, status, report_parts);
+    }
+}
+
+/// Boots a crash fixture on one target and checks the report and the status.
+fn assert_crash_on(target: &str, fixture_name: &str, status: i32, report_parts: &[&str]) {
+    {
         let dir = scratch();
         let image = build_image(target, &[fixture_name], &[], dir.path());
         let outcome = boot(&image, &[], &[]);
@@ -168,37 +176,52 @@ fn assert_crash(fixture_name: &str, status: i32, report_parts: &[&str]) {
     }
 }
 
+/// The CPU's name for a faulting data access, and its faulting-instruction register,
+/// as the crash report spells them.
+fn memory_fault_words(target: &str) -> [&'static str; 2] {
+    match target {
+        "aarch64" => ["data abort", "elr"],
+        _ => ["page fault", "rip"],
+    }
+}
+
+/// [`assert_crash`] for a memory fault: the arch's words plus `report_parts`.
+fn assert_memory_fault(fixture_name: &str, report_parts: &[&str]) {
+    for target in targets() {
+        let mut parts = memory_fault_words(target).to_vec();
+        parts.extend_from_slice(report_parts);
+        assert_crash_on(target, fixture_name, 139, &parts);
+    }
+}
+
 #[test]
 fn null_dereference_reports_a_page_fault_at_zero() {
-    assert_crash(
+    assert_memory_fault(
         "c/crash_null.c",
-        139,
-        &[
-            "page fault",
-            "null pointer dereference",
-            "address 0x0",
-            "rip",
-        ],
+        &["null pointer dereference", "address 0x0"],
     );
 }
 
 #[test]
 fn write_into_text_faults() {
-    assert_crash("c/crash_write_text.c", 139, &["page fault", "read-only"]);
+    assert_memory_fault("c/crash_write_text.c", &["read-only"]);
 }
 
 #[test]
 fn stack_overflow_hits_the_guard_page() {
-    assert_crash(
+    assert_memory_fault(
         "c/crash_stack_overflow.c",
-        139,
-        &["page fault", "stack overflow", "guard page"],
+        &["stack overflow", "guard page"],
     );
 }
 
 #[test]
 fn division_by_zero_reports_a_divide_error() {
-    assert_crash("c/crash_divide.c", 136, &["divide error", "rip"]);
+    // x86_64 only: aarch64's integer division returns 0 for a zero divisor and
+    // never traps (Arm ARM, SDIV/UDIV), natively as in a unikernel.
+    if targets().contains(&"x86_64") {
+        assert_crash_on("x86_64", "c/crash_divide.c", 136, &["divide error", "rip"]);
+    }
 }
 
 #[test]

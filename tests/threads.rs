@@ -35,7 +35,7 @@ fn native_utc(source: &str, dir: &Path) -> Outcome {
 /// Boots `source` and compares with the native run.
 fn assert_like_native(source: &str) -> Outcome {
     let mut last = None;
-    for target in targets() {
+    for target in threaded_targets() {
         let dir = scratch();
         let image = build_image(target, &[source], &[], dir.path());
         let outcome = boot(&image, &[], &[]);
@@ -124,7 +124,7 @@ fn calendar_conversions_and_strftime_equal_glibc_in_utc() {
 
 #[test]
 fn sleeps_and_timed_waits_last_at_least_what_was_asked() {
-    for target in targets() {
+    for target in threaded_targets() {
         let dir = scratch();
         let image = build_image(target, &["c/time_sleep.c"], &[], dir.path());
         let started = Instant::now();
@@ -176,7 +176,7 @@ fn sleeps_and_timed_waits_last_at_least_what_was_asked() {
 
 #[test]
 fn clocks_are_monotonic_across_threads_and_the_wall_clock_is_the_hosts() {
-    for target in targets() {
+    for target in threaded_targets() {
         let dir = scratch();
         let image = build_image(target, &["c/time_clocks.c"], &[], dir.path());
         let before = SystemTime::now()
@@ -213,7 +213,7 @@ fn clocks_are_monotonic_across_threads_and_the_wall_clock_is_the_hosts() {
 
 #[test]
 fn a_deadlock_is_reported_and_ends_the_run() {
-    for target in targets() {
+    for target in threaded_targets() {
         let dir = scratch();
         let image = build_image(target, &["c/threads_deadlock.c"], &[], dir.path());
         let outcome = boot(&image, &[], &[]);
@@ -238,7 +238,7 @@ fn a_deadlock_is_reported_and_ends_the_run() {
 
 #[test]
 fn a_thread_stack_overflow_hits_its_guard_page_and_is_reported() {
-    for target in targets() {
+    for target in threaded_targets() {
         let dir = scratch();
         let image = build_image(target, &["c/threads_stack_overflow.c"], &[], dir.path());
         let outcome = boot(&image, &[], &[]);

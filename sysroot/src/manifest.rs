@@ -547,12 +547,23 @@ fn check_requirements(
                 queue.push_back(((member, section), symbol.as_str()));
             }
         }
+        // A section that defines one of the component's own symbols may define
+        // another component's too when the compiler folded identical functions into
+        // one body (aarch64's single-threaded `gettid` and `getpid` both `return 1`):
+        // that is shared code, not a reference, so only what it references counts.
+        let own_sections: std::collections::HashSet<(usize, SectionIndex)> =
+            queue.iter().map(|(node, _)| *node).collect();
         let mut reported = BTreeSet::new();
         while let Some((node, from)) = queue.pop_front() {
             if !seen.insert(node) {
                 continue;
             }
-            for name in graph.exported_in_section.get(&node).into_iter().flatten() {
+            let names = if own_sections.contains(&node) {
+                None
+            } else {
+                graph.exported_in_section.get(&node)
+            };
+            for name in names.into_iter().flatten() {
                 let Some(owner) = symbols.get(name) else {
                     continue;
                 };

@@ -32,6 +32,7 @@ pub(crate) use weak_c_symbols;
 pub mod format;
 pub mod numparse;
 
+pub mod auxv;
 pub mod ctype;
 pub mod cxx_abi;
 pub mod errno;
