@@ -276,6 +276,14 @@ pub fn initialize() -> Result<(), SchedulerError> {
     if is_initialized() {
         return Ok(());
     }
+    // The timer first: an arch without one (aarch64 so far) stays single-threaded, and
+    // must not need anything else of the interface.
+    {
+        let _interrupts_off = InterruptsOff::new();
+        // SAFETY: once (INITIALIZED is set below only on success, and a failure is
+        // final: the caller stays single-threaded), interrupts off.
+        unsafe { arch::initialize_timer() }.map_err(SchedulerError::Timer)?;
+    }
     let mut main = Box::new(Thread::new(1, b"main"));
     main.state = State::Running;
     main.thread_pointer = arch::thread_pointer();
@@ -303,8 +311,6 @@ pub fn initialize() -> Result<(), SchedulerError> {
         scheduler.all_head = main;
         scheduler.next_id = 2;
     });
-    // SAFETY: once, interrupts off.
-    unsafe { arch::initialize_timer() }.map_err(SchedulerError::Timer)?;
     // SAFETY: interrupts off, `main` is live.
     let main_thread = unsafe { thread_mut(&interrupts_off, main) };
     main_thread.running_since = arch::monotonic_nanoseconds();
