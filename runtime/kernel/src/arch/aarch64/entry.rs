@@ -312,7 +312,10 @@ core::arch::global_asm!(
     .globl unik_exception_vectors
 unik_exception_vectors:
     unik_vector 0
-    unik_vector 1
+    /* IRQ from normal code: the scheduler's entry (threading.rs), which saves the
+       interrupted state on the thread's own stack. */
+    .balign 0x80
+    b unik_aarch64_irq_entry
     unik_vector 2
     unik_vector 3
     unik_nested_vector 4

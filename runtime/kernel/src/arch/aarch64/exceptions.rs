@@ -150,6 +150,9 @@ fn abort_cause(address: u64, status: u64, is_instruction: bool, is_write: bool) 
                 };
             }
         }
+        if crate::sched::guard_page_owner(address).is_some() {
+            return "thread stack overflow (guard page hit)";
+        }
     }
     if is_translation_fault(status) {
         return "access to unmapped memory";
@@ -197,7 +200,8 @@ extern "C" fn unik_aarch64_exception(frame: &mut ExceptionFrame, index: u64) {
     let (name, status) = match index {
         0 | 4 | 8 | 12 => describe_class(class),
         3 | 7 | 11 | 15 => ("SError (asynchronous abort)", STATUS_SIGSEGV),
-        // IRQ and FIQ stay masked until the threads work enables the timer.
+        // IRQs from normal code go to the scheduler's entry (threading.rs); an IRQ
+        // inside a handler or any FIQ is unexpected.
         _ => ("unexpected interrupt", STATUS_SIGSEGV),
     };
     let mut console = ErrorConsole;
@@ -253,6 +257,16 @@ fn write_report(
                     console,
                     "unik: fatal: {name} at address {address:#x}: {cause}"
                 )?;
+            }
+            if let Some((id, name)) = crate::sched::guard_page_owner(address) {
+                let length = name
+                    .iter()
+                    .position(|&byte| byte == 0)
+                    .unwrap_or(name.len());
+                match core::str::from_utf8(&name[..length]) {
+                    Ok(name) if !name.is_empty() => writeln!(console, "  in thread {id} ({name})")?,
+                    _ => writeln!(console, "  in thread {id}")?,
+                }
             }
             let (status_name, level) = fault_status(status);
             write!(console, "  {status_name}")?;
