@@ -282,7 +282,7 @@ pub fn initialize() -> Result<(), SchedulerError> {
         let _interrupts_off = InterruptsOff::new();
         // SAFETY: once (INITIALIZED is set below only on success, and a failure is
         // final: the caller stays single-threaded), interrupts off.
-        unsafe { arch::initialize_timer() }.map_err(SchedulerError::Timer)?;
+        unsafe { arch::initialize_timer(timer_interrupt) }.map_err(SchedulerError::Timer)?;
     }
     let mut main = Box::new(Thread::new(1, b"main"));
     main.state = State::Running;

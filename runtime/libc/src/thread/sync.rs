@@ -13,6 +13,59 @@ pub fn futex_wait(word: &AtomicU32, expected: u32, deadline: Option<u64>) -> Res
     futex_wait_bitset(word, expected, deadline, u32::MAX)
 }
 
+/// The kernel's futex calls, installed when the scheduler starts ([`install_futex`]).
+/// Reached through these pointers, the scheduler is linked only into programs that use
+/// threads or clocks; without it there is one thread, no lock is ever contended, and a
+/// wait returns at once.
+#[cfg(not(test))]
+mod kernel_futex {
+    use core::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
+
+    pub type Wait = fn(&AtomicU32, u32, Option<u64>, u32) -> Result<(), super::TimedOut>;
+    pub type Wake = fn(usize, usize, u32) -> usize;
+
+    static WAIT: AtomicPtr<()> = AtomicPtr::new(core::ptr::null_mut());
+    static WAKE: AtomicPtr<()> = AtomicPtr::new(core::ptr::null_mut());
+
+    pub fn install(wait: Wait, wake: Wake) {
+        // black_box: with whole-program LTO, LLVM would otherwise see that only these
+        // functions are ever stored, call them directly from the locks, and link the
+        // scheduler into every image again.
+        WAIT.store(core::hint::black_box(wait as *mut ()), Ordering::Release);
+        WAKE.store(core::hint::black_box(wake as *mut ()), Ordering::Release);
+    }
+
+    pub fn wait() -> Option<Wait> {
+        let pointer = WAIT.load(Ordering::Acquire);
+        // SAFETY: only `install` stores here, and it stores a `Wait`.
+        (!pointer.is_null()).then(|| unsafe { core::mem::transmute::<*mut (), Wait>(pointer) })
+    }
+
+    pub fn wake() -> Option<Wake> {
+        let pointer = WAKE.load(Ordering::Acquire);
+        // SAFETY: only `install` stores here, and it stores a `Wake`.
+        (!pointer.is_null()).then(|| unsafe { core::mem::transmute::<*mut (), Wake>(pointer) })
+    }
+}
+
+/// Connects the locks to the kernel's futexes (called by `threads::initialize`).
+#[cfg(not(test))]
+pub fn install_futex() {
+    fn wait(
+        word: &AtomicU32,
+        expected: u32,
+        deadline: Option<u64>,
+        bitset: u32,
+    ) -> Result<(), TimedOut> {
+        use unik_kernel::sched::futex::{FutexError, wait};
+        match wait(word, expected, deadline, bitset) {
+            Ok(()) | Err(FutexError::WouldBlock) | Err(FutexError::InvalidArgument) => Ok(()),
+            Err(FutexError::TimedOut) => Err(TimedOut),
+        }
+    }
+    kernel_futex::install(wait, unik_kernel::sched::futex::wake);
+}
+
 #[cfg(not(test))]
 pub fn futex_wait_bitset(
     word: &AtomicU32,
@@ -20,10 +73,9 @@ pub fn futex_wait_bitset(
     deadline: Option<u64>,
     bitset: u32,
 ) -> Result<(), TimedOut> {
-    use unik_kernel::sched::futex::{FutexError, wait};
-    match wait(word, expected, deadline, bitset) {
-        Ok(()) | Err(FutexError::WouldBlock) | Err(FutexError::InvalidArgument) => Ok(()),
-        Err(FutexError::TimedOut) => Err(TimedOut),
+    match kernel_futex::wait() {
+        Some(wait) => wait(word, expected, deadline, bitset),
+        None => Ok(()),
     }
 }
 
@@ -47,25 +99,12 @@ pub fn futex_wake(word: &AtomicU32, count: usize) -> usize {
 
 #[cfg(not(test))]
 pub fn futex_wake_bitset(address: usize, count: usize, bitset: u32) -> usize {
-    unik_kernel::sched::futex::wake(address, count, bitset)
+    kernel_futex::wake().map_or(0, |wake| wake(address, count, bitset))
 }
 
 #[cfg(test)]
 pub fn futex_wake_bitset(_address: usize, _count: usize, _bitset: u32) -> usize {
     0
-}
-
-/// Monotonic time in nanoseconds.
-#[cfg(not(test))]
-pub fn monotonic_nanoseconds() -> u64 {
-    unik_kernel::time::monotonic_nanoseconds()
-}
-
-#[cfg(test)]
-pub fn monotonic_nanoseconds() -> u64 {
-    use std::time::Instant;
-    static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
-    START.get_or_init(Instant::now).elapsed().as_nanos() as u64
 }
 
 /// A mutual-exclusion lock on one futex word: 0 free, 1 locked, 2 locked with waiters

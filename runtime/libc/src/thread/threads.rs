@@ -86,7 +86,7 @@ static LIVE_THREADS: AtomicUsize = AtomicUsize::new(1);
 /// start once the heap exists.
 pub fn initialize() {
     match unik_kernel::sched::initialize() {
-        Ok(()) => {}
+        Ok(()) => super::sync::install_futex(),
         // An architecture without a timer interrupt yet (aarch64, see the kernel's
         // README) runs single-threaded: pthread_create fails with EAGAIN, clocks work.
         Err(unik_kernel::sched::SchedulerError::Timer(_)) => {}

@@ -18,7 +18,7 @@
 
 extern crate alloc;
 
-use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 use super::boot::platform;
 use super::device_tree::GicVersion;
@@ -86,11 +86,22 @@ fn write8(address: u64, value: u8) {
     unsafe { core::ptr::write_volatile(address as *mut u8, value) }
 }
 
-/// Sets the GIC and the virtual timer up.
+/// What the timer interrupt calls (the scheduler's handler), registered when the
+/// scheduler starts, so that the vector table does not pull the scheduler into every
+/// image.
+static TIMER_HANDLER: AtomicPtr<()> = AtomicPtr::new(core::ptr::null_mut());
+
+/// Sets the GIC and the virtual timer up; the timer interrupt calls `on_timer`.
 ///
 /// # Safety
 /// Once, interrupts off, after boot mapped the GIC's registers.
-pub unsafe fn initialize_timer() -> Result<(), &'static str> {
+pub unsafe fn initialize_timer(on_timer: fn()) -> Result<(), &'static str> {
+    // black_box: with whole-program LTO, LLVM would otherwise call the one handler ever
+    // stored directly, linking the scheduler into every image.
+    TIMER_HANDLER.store(
+        core::hint::black_box(on_timer as *mut ()),
+        Ordering::Release,
+    );
     let platform = platform();
     let Some(controller) = platform.interrupt_controller else {
         return Err("the device tree names no interrupt controller");
@@ -221,7 +232,12 @@ extern "C" fn unik_aarch64_irq() {
         // programs the next one.
         set_timer(None);
         end_of_interrupt(id);
-        crate::sched::timer_interrupt();
+        let handler = TIMER_HANDLER.load(Ordering::Acquire);
+        if !handler.is_null() {
+            // SAFETY: only `initialize_timer` stores here, and it stores a `fn()`.
+            let handler: fn() = unsafe { core::mem::transmute::<*mut (), fn()>(handler) };
+            handler();
+        }
     } else {
         end_of_interrupt(id);
     }

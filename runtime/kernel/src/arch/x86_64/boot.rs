@@ -9,7 +9,7 @@
 use core::fmt::Write;
 
 use super::pvh::{self, StartInfo};
-use super::{clock, cpu, descriptors, image, interrupts, paging, serial, tls};
+use super::{cpu, descriptors, image, paging, serial, tls};
 use crate::boot_cell::BootCell;
 use crate::memory::{self, BootAllocator, MemoryError, MemoryPlan, PhysicalRange};
 use crate::report::{ByteSize, ErrorConsole};
@@ -98,21 +98,6 @@ extern "C" fn unik_x86_64_boot(start_info_address: u32) -> ! {
             heap.start,
             heap.end,
             ByteSize(heap.len())
-        );
-    }
-
-    // The clock (TSC frequency, RTC) before the program can ask for the time; the FPU
-    // save area size before the first interrupt.
-    let (tsc_frequency, frequency_source) = clock::initialize();
-    interrupts::initialize_fpu_save_area();
-    if verbose {
-        let mut console = ErrorConsole;
-        let _ = writeln!(
-            console,
-            "unik: clock: TSC {} kHz ({}), wall clock at boot {} s",
-            tsc_frequency / 1000,
-            frequency_source.name(),
-            clock::boot_wall_clock_nanoseconds() / 1_000_000_000
         );
     }
 

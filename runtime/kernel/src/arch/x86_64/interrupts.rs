@@ -32,7 +32,7 @@
 //! copying (an interrupted stack next to its guard page) is a page fault, reported on the
 //! exception stack like any stack overflow.
 
-use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
 
 use ::x86_64::VirtAddr;
 use ::x86_64::structures::idt::InterruptDescriptorTable;
@@ -221,12 +221,28 @@ pub fn initialize_fpu_save_area() {
     }
 }
 
+/// What the timer interrupt calls (the scheduler's handler), registered when the
+/// scheduler starts: reached through this pointer, the scheduler is linked only into
+/// programs that use it (the IDT is in every image).
+static TIMER_HANDLER: AtomicPtr<()> = AtomicPtr::new(core::ptr::null_mut());
+
+pub fn set_timer_handler(handler: fn()) {
+    // black_box: with whole-program LTO, LLVM would otherwise call the one handler ever
+    // stored directly, linking the scheduler into every image.
+    TIMER_HANDLER.store(core::hint::black_box(handler as *mut ()), Ordering::Release);
+}
+
 /// Called by the entry code on the interrupted thread's stack, interrupts off.
 #[unsafe(no_mangle)]
 extern "C" fn unik_x86_64_interrupt(frame: &InterruptFrame) {
     if frame.vector == u64::from(TIMER_VECTOR) {
         apic::end_of_interrupt();
-        crate::sched::timer_interrupt();
+        let handler = TIMER_HANDLER.load(Ordering::Acquire);
+        if !handler.is_null() {
+            // SAFETY: only `set_timer_handler` stores here, and it stores a `fn()`.
+            let handler: fn() = unsafe { core::mem::transmute::<*mut (), fn()>(handler) };
+            handler();
+        }
     }
 }
 
