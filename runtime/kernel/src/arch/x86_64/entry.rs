@@ -61,7 +61,7 @@ unik_boot_pd:
     .skip 4096
     .popsection
 
-    .pushsection .bss.unik_stacks, "aw", @nobits
+    .pushsection .unik_stacks, "aw", @nobits
     .p2align 12
     .globl unik_boot_stack_guard
 unik_boot_stack_guard:

@@ -49,9 +49,9 @@ pub fn rodata() -> PhysicalRange {
     )
 }
 
-/// .data and .bss: read + write.
+/// .data, .bss and the stacks after them: read + write.
 pub fn data() -> PhysicalRange {
-    range(symbol_address!(__data_start), symbol_address!(__bss_end))
+    range(symbol_address!(__data_start), symbol_address!(__image_end))
 }
 
 /// The pages left unmapped inside .bss: one under each stack.
