@@ -33,12 +33,15 @@ pub struct Platform {
     pub interrupt_controller: Option<InterruptController>,
     pub timer: Option<Timer>,
     pub psci: Option<PsciConduit>,
+    /// The PL031 RTC (read by the threads-and-time code for the wall clock).
+    pub real_time_clock: Option<PhysicalRange>,
 }
 
 static PLATFORM: BootCell<Platform> = BootCell::new(Platform {
     interrupt_controller: None,
     timer: None,
     psci: None,
+    real_time_clock: None,
 });
 
 /// The platform devices found at boot (all `None` before the device tree is read). The
@@ -92,6 +95,7 @@ extern "C" fn unik_aarch64_boot(entry_register: u64, entry_level: u64) -> ! {
             interrupt_controller: machine.interrupt_controller,
             timer: machine.timer,
             psci: machine.psci,
+            real_time_clock: machine.real_time_clock,
         };
     }
     let verbose = command_line::is_verbose(machine.command_line);

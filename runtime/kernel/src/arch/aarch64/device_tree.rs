@@ -338,6 +338,8 @@ pub struct MachineDescription<'blob> {
     pub psci: Option<PsciConduit>,
     pub interrupt_controller: Option<InterruptController>,
     pub timer: Option<Timer>,
+    /// The PL031 real-time clock's registers (the wall clock at boot).
+    pub real_time_clock: Option<PhysicalRange>,
 }
 
 fn is_enabled(node: FdtNode<'_, '_>) -> bool {
@@ -369,6 +371,7 @@ const GIC_V2: &[&str] = &[
 const GIC_V3: &[&str] = &["arm,gic-v3"];
 const PSCI: &[&str] = &["arm,psci", "arm,psci-0.2", "arm,psci-1.0"];
 const TIMER: &[&str] = &["arm,armv8-timer", "arm,armv7-timer"];
+const PL031: &[&str] = &["arm,pl031"];
 
 /// Reads the machine description from a validated blob.
 pub fn describe(blob: &[u8]) -> Result<MachineDescription<'_>, DeviceTreeError> {
@@ -486,6 +489,11 @@ pub fn describe(blob: &[u8]) -> Result<MachineDescription<'_>, DeviceTreeError> 
             timer
         });
 
+    let real_time_clock = tree
+        .all_nodes()
+        .find(|node| is_compatible(*node, PL031) && is_enabled(*node))
+        .and_then(first_region);
+
     Ok(MachineDescription {
         ram,
         command_line,
@@ -494,6 +502,7 @@ pub fn describe(blob: &[u8]) -> Result<MachineDescription<'_>, DeviceTreeError> 
         psci,
         interrupt_controller,
         timer,
+        real_time_clock,
     })
 }
 

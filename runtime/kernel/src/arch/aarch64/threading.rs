@@ -38,7 +38,6 @@ pub enum MappingError {
 }
 
 #[derive(Clone, Copy)]
-#[allow(dead_code)] // Device: the same variants as x86_64's (its xAPIC page).
 pub enum PageAccess {
     ReadWrite,
     Device,
@@ -57,9 +56,31 @@ pub fn monotonic_nanoseconds() -> u64 {
     (u128::from(ticks) * 1_000_000_000 / u128::from(counter_frequency())) as u64
 }
 
-/// Wall-clock time at boot: the PL031 RTC is not read yet, so the epoch.
+/// Wall-clock time at monotonic 0, in nanoseconds since the Unix epoch (0 when the
+/// machine has no PL031).
+static BOOT_WALL_CLOCK: AtomicU64 = AtomicU64::new(0);
+
 pub fn boot_wall_clock_nanoseconds() -> u64 {
-    0
+    BOOT_WALL_CLOCK.load(Ordering::Relaxed)
+}
+
+/// Reads the PL031 RTC (ARM DDI 0224, RTCDR at offset 0: seconds since the epoch, as
+/// QEMU sets it from the host) through an uncached mapping of its page.
+fn read_real_time_clock() {
+    let Some(registers) = platform().real_time_clock else {
+        return;
+    };
+    let page = registers.start & !(PAGE_SIZE - 1);
+    // SAFETY: the device's own register page, which nothing else maps (paging.rs maps
+    // only the UARTs and the GIC).
+    if unsafe { map_page(page, page, PageAccess::Device) }.is_err() {
+        return;
+    }
+    // SAFETY: RTCDR, a 32-bit read-only register of the page just mapped.
+    let seconds = unsafe { core::ptr::read_volatile(registers.start as *const u32) };
+    let since_boot = monotonic_nanoseconds();
+    let wall = u64::from(seconds) * 1_000_000_000;
+    BOOT_WALL_CLOCK.store(wall.saturating_sub(since_boot), Ordering::Relaxed);
 }
 
 // ---- GIC ----
@@ -102,6 +123,7 @@ pub unsafe fn initialize_timer(on_timer: fn()) -> Result<(), &'static str> {
         core::hint::black_box(on_timer as *mut ()),
         Ordering::Release,
     );
+    read_real_time_clock();
     let platform = platform();
     let Some(controller) = platform.interrupt_controller else {
         return Err("the device tree names no interrupt controller");
