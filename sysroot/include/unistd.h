@@ -39,7 +39,7 @@ unsigned int sleep(unsigned int seconds);
 #if defined __UNIK_USE_MISC
 int usleep(__unik_useconds_t microseconds);
 /* syscall(2): futex, gettid, clock_gettime, sched_getaffinity, sched_yield, getpid,
-   nanosleep, clock_nanosleep (<sys/syscall.h>); other numbers fail with ENOSYS. */
+   nanosleep, clock_nanosleep, getrandom (<sys/syscall.h>); others fail with ENOSYS. */
 long int syscall(long int number, ...) __THROW;
 #endif
 #ifdef __UNIK_USE_GNU

@@ -1,6 +1,7 @@
 //! The Rust side of `syscall(2)` (the variadic entry is `c/syscall.c`, which maps the
 //! architecture's numbers to [`Operation`]s): futex, gettid, clock_gettime,
-//! sched_getaffinity, sched_yield, getpid, nanosleep, clock_nanosleep. What Rust std and
+//! sched_getaffinity, sched_yield, getpid, nanosleep, clock_nanosleep, getrandom. What
+//! Rust std and
 //! C programs call through `syscall()` directly. Failures return -1 with `errno` set,
 //! as glibc's `syscall` does.
 #![cfg(not(test))]
@@ -22,6 +23,7 @@ enum Operation {
     Getpid = 6,
     Nanosleep = 7,
     ClockNanosleep = 8,
+    Getrandom = 9,
 }
 
 // futex(2) operations and flags (Linux uapi linux/futex.h).
@@ -155,6 +157,23 @@ extern "C" fn __unik_syscall_dispatch(
                 crate::time::clock_nanosleep_status(a0 as c_int, a1 as c_int, a2 as *const Timespec)
             };
             if status == 0 { 0 } else { failure(status) }
+        }
+        x if x == Operation::Getrandom as c_int => {
+            // getrandom(buffer, length, flags): never blocks here, every flag accepted.
+            let Ok(length) = usize::try_from(a1) else {
+                return failure(EINVAL);
+            };
+            if a0 == 0 && length > 0 {
+                return failure(errno::EFAULT);
+            }
+            // One call returns at most 32 MiB - 1 bytes, as Linux (getrandom(2)).
+            let length = length.min((32 << 20) - 1);
+            if length > 0 {
+                // SAFETY: the caller's buffer of `length` bytes (getrandom(2)).
+                let buffer = unsafe { core::slice::from_raw_parts_mut(a0 as *mut u8, length) };
+                unik_kernel::time::fill_random(buffer);
+            }
+            length as c_long
         }
         _ => failure(ENOSYS),
     }

@@ -1,6 +1,6 @@
 /* unik libc: <sys/syscall.h>, the Linux system call numbers that syscall(2)
  * implements here (futex, gettid, clock_gettime, sched_getaffinity, sched_yield,
- * getpid, nanosleep, clock_nanosleep; others fail with ENOSYS). The numbers are
+ * getpid, nanosleep, clock_nanosleep, getrandom; others fail with ENOSYS). The numbers are
  * Linux's for each architecture (arch/x86/entry/syscalls/syscall_64.tbl,
  * include/uapi/asm-generic/unistd.h). */
 #ifndef _SYS_SYSCALL_H

@@ -696,3 +696,9 @@ pub fn is_mapped(address: u64) -> bool {
     unlock_mapping();
     mapped
 }
+
+/// 64 random bits for `getrandom`: the CPU's generator when it has one, otherwise the
+/// counter mixed (weak, documented in the kernel README).
+pub fn random() -> u64 {
+    super::cpu::boot_random()
+}

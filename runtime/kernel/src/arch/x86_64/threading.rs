@@ -51,3 +51,9 @@ pub fn boot_stack() -> (usize, usize) {
 pub fn thread_data_area() -> usize {
     super::context::thread_pointer() + 0x50
 }
+
+/// 64 random bits for `getrandom`: the CPU's generator when it has one, otherwise the
+/// counter mixed (weak, documented in the kernel README).
+pub fn random() -> u64 {
+    super::cpu::boot_random()
+}
