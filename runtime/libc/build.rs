@@ -15,7 +15,12 @@ fn main() {
         std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
     );
     let include_directory = manifest_directory.join("../../sysroot/include");
-    let sources = ["c/variadic.c", "c/syscall.c", "c/personality.c"];
+    let sources = [
+        "c/variadic.c",
+        "c/syscall.c",
+        "c/personality.c",
+        "c/files.c",
+    ];
     for source in sources {
         println!("cargo:rerun-if-changed={source}");
     }

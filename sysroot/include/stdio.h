@@ -1,5 +1,5 @@
 /* unik libc: <stdio.h> (C11 7.21) on the console: stdin, stdout (line buffered),
- * stderr (unbuffered). No files: fopen and friends are not part of this library. */
+ * stderr (unbuffered); streams on files (fopen) over the RAM file system. */
 #ifndef _STDIO_H
 #define _STDIO_H 1
 
@@ -49,6 +49,29 @@ size_t fwrite(const void *__UNIK_RESTRICT data, size_t size, size_t count, FILE 
 size_t fread(void *__UNIK_RESTRICT data, size_t size, size_t count, FILE *__UNIK_RESTRICT stream) __THROW;
 int fflush(FILE *stream) __THROW;
 
+/* Streams on files of the RAM file system (runtime/libc/src/fs). */
+#define SEEK_SET 0
+#define SEEK_CUR 1
+#define SEEK_END 2
+#define FOPEN_MAX 16
+#define FILENAME_MAX 4096
+/* glibc's LP64 fpos_t: the offset and a conversion state. */
+typedef struct {
+  long int __pos;
+  unsigned long int __state;
+} fpos_t;
+FILE *fopen(const char *__UNIK_RESTRICT path, const char *__UNIK_RESTRICT mode);
+FILE *freopen(const char *__UNIK_RESTRICT path, const char *__UNIK_RESTRICT mode, FILE *__UNIK_RESTRICT stream);
+int fclose(FILE *stream);
+int fseek(FILE *stream, long int offset, int whence);
+long int ftell(FILE *stream);
+void rewind(FILE *stream);
+int fgetpos(FILE *__UNIK_RESTRICT stream, fpos_t *__UNIK_RESTRICT position);
+int fsetpos(FILE *stream, const fpos_t *position);
+FILE *tmpfile(void);
+int remove(const char *path) __THROW;
+int rename(const char *old_path, const char *new_path) __THROW;
+
 int fgetc(FILE *stream) __THROW;
 int getc(FILE *stream) __THROW;
 int getchar(void) __THROW;
@@ -73,6 +96,9 @@ int vsnprintf(char *__UNIK_RESTRICT buffer, size_t size, const char *__UNIK_REST
 
 #ifdef __UNIK_USE_POSIX
 int fileno(FILE *stream) __THROW;
+FILE *fdopen(int descriptor, const char *mode) __THROW;
+int fseeko(FILE *stream, off_t offset, int whence);
+off_t ftello(FILE *stream);
 ssize_t getdelim(char **__UNIK_RESTRICT line, size_t *__UNIK_RESTRICT size, int delimiter,
                  FILE *__UNIK_RESTRICT stream) __THROW;
 ssize_t getline(char **__UNIK_RESTRICT line, size_t *__UNIK_RESTRICT size, FILE *__UNIK_RESTRICT stream) __THROW;

@@ -98,6 +98,10 @@ void srand(unsigned int seed) __THROW;
 int rand_r(unsigned int *seed) __THROW;
 #endif
 #if defined __UNIK_USE_MISC || defined _XOPEN_SOURCE
+/* The canonical absolute path of a file of the RAM file system. */
+char *realpath(const char *__UNIK_RESTRICT path, char *__UNIK_RESTRICT resolved) __THROW;
+#endif
+#if defined __UNIK_USE_MISC || defined _XOPEN_SOURCE
 long int random(void) __THROW;
 void srandom(unsigned int seed) __THROW;
 #endif

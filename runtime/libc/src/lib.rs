@@ -36,6 +36,7 @@ pub mod auxv;
 pub mod ctype;
 pub mod cxx_abi;
 pub mod errno;
+pub mod fs;
 pub mod global;
 pub mod kernel;
 pub mod locale;

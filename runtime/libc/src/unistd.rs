@@ -13,12 +13,30 @@ mod exports {
     use crate::stdio::{Console, Device};
     use core::ffi::{c_int, c_void};
 
-    /// POSIX `write`: descriptors 1 (console) and 2 (error console), unbuffered.
+    /// A byte count, or -1 with errno.
+    fn transfer_result(result: Result<usize, i32>) -> isize {
+        match result {
+            Ok(count) => count as isize,
+            Err(error) => {
+                errno::set(error);
+                -1
+            }
+        }
+    }
+
+    /// POSIX `write`: descriptors 1 (console) and 2 (error console), unbuffered; with
+    /// files linked, any descriptor (crate::fs::hooks).
     ///
     /// # Safety
     /// `data` is readable for `count` bytes.
     #[unsafe(export_name = "__unik_write")]
     pub unsafe extern "C" fn write(descriptor: c_int, data: *const c_void, count: usize) -> isize {
+        if let Some(hooks) = crate::fs::hooks::installed() {
+            let count = count.min(isize::MAX as usize);
+            // SAFETY: caller's contract.
+            let bytes = unsafe { core::slice::from_raw_parts(data.cast::<u8>(), count) };
+            return transfer_result((hooks.write)(descriptor, bytes));
+        }
         if !matches!(descriptor, 1 | 2) {
             errno::set(errno::EBADF);
             return -1;
@@ -44,6 +62,12 @@ mod exports {
     /// `data` is writable for `count` bytes.
     #[unsafe(export_name = "__unik_read")]
     pub unsafe extern "C" fn read(descriptor: c_int, data: *mut c_void, count: usize) -> isize {
+        if let Some(hooks) = crate::fs::hooks::installed() {
+            let count = count.min(isize::MAX as usize);
+            // SAFETY: caller's contract.
+            let buffer = unsafe { core::slice::from_raw_parts_mut(data.cast::<u8>(), count) };
+            return transfer_result((hooks.read)(descriptor, buffer));
+        }
         if descriptor != 0 {
             errno::set(errno::EBADF);
             return -1;
@@ -60,6 +84,19 @@ mod exports {
     /// POSIX `isatty`: the console descriptors are terminals (a serial line).
     #[unsafe(export_name = "__unik_isatty")]
     pub extern "C" fn isatty(descriptor: c_int) -> c_int {
+        if let Some(hooks) = crate::fs::hooks::installed() {
+            return match (hooks.is_terminal)(descriptor) {
+                Ok(true) => 1,
+                Ok(false) => {
+                    errno::set(errno::ENOTTY);
+                    0
+                }
+                Err(error) => {
+                    errno::set(error);
+                    0
+                }
+            };
+        }
         if is_console(descriptor) {
             1
         } else {

@@ -157,19 +157,7 @@ pub unsafe extern "C" fn fread(
     }
     // SAFETY: caller's contract.
     let out = unsafe { core::slice::from_raw_parts_mut(data.cast::<u8>(), total) };
-    let read = with_stream(file, 0, |stream| {
-        let mut read = 0;
-        while read < total {
-            match stream.read_byte(&mut Console) {
-                Some(byte) => {
-                    out[read] = byte;
-                    read += 1;
-                }
-                None => break,
-            }
-        }
-        read
-    });
+    let read = with_stream(file, 0, |stream| stream.read_bytes(&mut Console, out));
     read / size
 }
 

@@ -10,6 +10,10 @@ pub trait Device {
     fn write(&mut self, descriptor: i32, bytes: &[u8]) -> bool;
     /// Reads at least one byte into `buffer` (blocking); 0 means end of file.
     fn read(&mut self, descriptor: i32, buffer: &mut [u8]) -> usize;
+    /// lseek(2) on the descriptor; None when it cannot seek (the console: ESPIPE).
+    fn seek(&mut self, _descriptor: i32, _offset: i64, _whence: i32) -> Option<i64> {
+        None
+    }
 }
 
 /// C's buffering modes, with glibc's `_IOFBF`/`_IOLBF`/`_IONBF` values.
@@ -91,6 +95,99 @@ impl Stream {
         self.descriptor
     }
 
+    /// Makes the stream a fresh one on `descriptor` (fopen, fdopen, freopen on a pooled
+    /// stream).
+    pub fn reset(&mut self, descriptor: i32, buffering: Buffering) {
+        *self = Stream::new(descriptor, buffering, self.buffers);
+    }
+
+    /// Bytes read ahead from the device and not yet consumed (the push-back included).
+    fn unread_count(&self) -> usize {
+        self.input_end - self.input_start + usize::from(self.pushed_back.is_some())
+    }
+
+    /// Forgets read-ahead input, moving the device's offset back over it so that the
+    /// next device operation happens where the program is (C11 7.21.5.3p7: a write
+    /// after a read needs a positioning call; glibc makes it work anyway).
+    fn drop_input(&mut self, device: &mut dyn Device) {
+        let unread = self.unread_count();
+        if unread > 0 {
+            device.seek(self.descriptor, -(unread as i64), 1);
+        }
+        self.input_start = 0;
+        self.input_end = 0;
+        self.pushed_back = None;
+    }
+
+    /// C `ftell` (C11 7.21.9.4): the device offset, less input read ahead, plus output
+    /// still buffered. None when the device cannot seek.
+    pub fn position(&mut self, device: &mut dyn Device) -> Option<i64> {
+        let offset = device.seek(self.descriptor, 0, 1)?;
+        Some(offset - self.unread_count() as i64 + self.output_length as i64)
+    }
+
+    /// C `fseek` (C11 7.21.9.2): writes buffered output, drops read-ahead input and
+    /// the push-back, clears end of file. False when the device cannot seek there.
+    pub fn seek(&mut self, device: &mut dyn Device, offset: i64, whence: i32) -> bool {
+        if !self.flush(device) {
+            return false;
+        }
+        let offset = if whence == 1 {
+            offset - self.unread_count() as i64
+        } else {
+            offset
+        };
+        self.input_start = 0;
+        self.input_end = 0;
+        self.pushed_back = None;
+        if device.seek(self.descriptor, offset, whence).is_none() {
+            return false;
+        }
+        self.end_of_file = false;
+        true
+    }
+
+    /// Reads up to `out.len()` bytes: buffered input first, then large requests
+    /// straight from the device (fread of a big block costs one device read, not one
+    /// per 256 bytes). Stops early only at end of file.
+    pub fn read_bytes(&mut self, device: &mut dyn Device, out: &mut [u8]) -> usize {
+        let mut count = 0;
+        if !out.is_empty()
+            && let Some(byte) = self.pushed_back.take()
+        {
+            out[0] = byte;
+            count = 1;
+        }
+        let buffered = (self.input_end - self.input_start).min(out.len() - count);
+        let start = self.input_start;
+        self.buffers.input.with(|input| {
+            out[count..count + buffered].copy_from_slice(&input[start..start + buffered])
+        });
+        self.input_start += buffered;
+        count += buffered;
+        while out.len() - count >= INPUT_SIZE {
+            if self.output_length > 0 {
+                self.flush(device);
+            }
+            let read = device.read(self.descriptor, &mut out[count..]);
+            if read == 0 {
+                self.end_of_file = true;
+                return count;
+            }
+            count += read;
+        }
+        while count < out.len() {
+            match self.read_byte(device) {
+                Some(byte) => {
+                    out[count] = byte;
+                    count += 1;
+                }
+                None => break,
+            }
+        }
+        count
+    }
+
     /// Writes out the buffered bytes; false (and the error indicator set) on failure.
     pub fn flush(&mut self, device: &mut dyn Device) -> bool {
         if self.output_length == 0 {
@@ -110,6 +207,9 @@ impl Stream {
 
     /// Buffers or writes `bytes` per the stream's mode; false on a write error.
     pub fn write(&mut self, device: &mut dyn Device, bytes: &[u8]) -> bool {
+        if self.unread_count() > 0 {
+            self.drop_input(device);
+        }
         if self.buffering == Buffering::None {
             // Unbuffered: straight through (anything left from a mode change first).
             let ok = self.flush(device) && device.write(self.descriptor, bytes);
@@ -169,6 +269,10 @@ impl Stream {
             return Some(byte);
         }
         if self.input_start == self.input_end {
+            // Output buffered on the same stream goes first (a read after a write).
+            if self.output_length > 0 {
+                self.flush(device);
+            }
             let descriptor = self.descriptor;
             let count = self
                 .buffers

@@ -1,0 +1,750 @@
+//! File descriptors over the RAM tree: the descriptor table (lowest free number
+//! first, close-on-exec flag per descriptor), open file descriptions shared by `dup`
+//! (offset and status flags, open(2) "open file description"), the working directory
+//! and the umask. Descriptors 0, 1 and 2 are the console.
+
+extern crate alloc;
+
+use alloc::vec::Vec;
+
+use super::cpio;
+use super::tree::{Content, Errno, NewNode, ROOT, TYPE_DIRECTORY, TYPE_MASK, TYPE_SYMLINK, Tree};
+use crate::errno::{
+    EACCES, EBADF, EEXIST, EFBIG, EINVAL, EISDIR, EMFILE, ENOENT, ENOMEM, ENOTDIR, ESPIPE,
+};
+
+/// Linux's open(2) flags (asm-generic/fcntl.h; the same on x86_64 and aarch64 except
+/// O_DIRECTORY/O_NOFOLLOW, which aarch64 numbers differently, see [`Flags`]).
+pub const O_ACCMODE: i32 = 0o3;
+pub const O_RDONLY: i32 = 0;
+pub const O_WRONLY: i32 = 1;
+pub const O_RDWR: i32 = 2;
+pub const O_CREAT: i32 = 0o100;
+pub const O_EXCL: i32 = 0o200;
+pub const O_TRUNC: i32 = 0o1000;
+pub const O_APPEND: i32 = 0o2000;
+pub const O_NONBLOCK: i32 = 0o4000;
+pub const O_CLOEXEC: i32 = 0o2000000;
+
+/// The flags whose values differ per architecture, as the C layer passes them (it
+/// knows the target; the Rust logic stays architecture-neutral).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Flags {
+    pub bits: i32,
+    pub directory: bool,
+    pub no_follow: bool,
+}
+
+/// "At most 1024 descriptors", Linux's default RLIMIT_NOFILE soft limit.
+pub const DESCRIPTOR_LIMIT: usize = 1024;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Object {
+    /// A console descriptor: 0 reads the console, 1 the console, 2 the error console.
+    Console(i32),
+    Node(usize),
+}
+
+#[derive(Debug)]
+pub struct Description {
+    pub object: Object,
+    pub offset: u64,
+    /// Access mode and status flags (O_APPEND, O_NONBLOCK) as open(2) numbers them.
+    pub status: i32,
+    pub references: u32,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Slot {
+    description: usize,
+    close_on_exec: bool,
+}
+
+/// What a read or write on a descriptor must do once the table's lock is released.
+pub enum Transfer {
+    Done(usize),
+    Console(i32),
+}
+
+/// The metadata stat(2) and statx(2) report, architecture-neutral (the C layer lays it
+/// out as the target's `struct stat`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Status {
+    pub device: u64,
+    pub inode: u64,
+    pub mode: u32,
+    pub links: u32,
+    pub size: u64,
+    pub blocks: u64,
+    pub block_size: u32,
+    pub terminal: u32,
+    pub accessed: [i64; 2],
+    pub modified: [i64; 2],
+    pub changed: [i64; 2],
+}
+
+/// A device number for the RAM file system (Linux gives tmpfs an anonymous 0:N).
+const DEVICE: u64 = 0x1a;
+
+pub struct FileSystem {
+    pub tree: Tree,
+    descriptions: Vec<Option<Description>>,
+    slots: Vec<Option<Slot>>,
+    pub working_directory: usize,
+    pub umask: u32,
+}
+
+impl Default for FileSystem {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl FileSystem {
+    pub const fn new() -> Self {
+        FileSystem {
+            tree: Tree::new(),
+            descriptions: Vec::new(),
+            slots: Vec::new(),
+            working_directory: ROOT,
+            umask: 0o022,
+        }
+    }
+
+    /// Sets up the console descriptors (0, 1, 2) if not done yet.
+    fn ensure_console(&mut self) {
+        if self.slots.is_empty() {
+            for role in 0..3 {
+                self.descriptions.push(Some(Description {
+                    object: Object::Console(role),
+                    offset: 0,
+                    status: if role == 0 { O_RDONLY } else { O_WRONLY },
+                    references: 1,
+                }));
+                self.slots.push(Some(Slot {
+                    description: role as usize,
+                    close_on_exec: false,
+                }));
+            }
+        }
+    }
+
+    /// Copies an archive's entries into the tree (directories made as needed; later
+    /// entries replace earlier files, as initramfs unpacking does). Returns how many
+    /// entries were read, or the offset of the malformed one.
+    pub fn load_archive(&mut self, archive: &[u8]) -> Result<usize, cpio::Malformed> {
+        let mut count = 0;
+        for entry in cpio::entries(archive) {
+            let entry = entry?;
+            count += 1;
+            let path = entry.name.strip_prefix(b"./").unwrap_or(entry.name);
+            if path.is_empty() || path == b"." {
+                continue;
+            }
+            let _ = self.load_entry(path, &entry);
+        }
+        Ok(count)
+    }
+
+    fn load_entry(&mut self, path: &[u8], entry: &cpio::Entry<'_>) -> Result<(), Errno> {
+        // Missing parents are created (0755), as the kernel's initramfs unpacking does.
+        for (index, &byte) in path.iter().enumerate() {
+            if byte == b'/' && index > 0 {
+                let (directory, name) = self.tree.resolve_parent(ROOT, &path[..index])?;
+                if self.tree.lookup(directory, name)?.is_none() {
+                    self.tree
+                        .create(directory, name, NewNode::Directory, 0o755)?;
+                }
+            }
+        }
+        let (directory, name) = self.tree.resolve_parent(ROOT, path)?;
+        let existing = self.tree.lookup(directory, name)?;
+        let kind = entry.mode & TYPE_MASK;
+        if let Some(existing) = existing {
+            let is_directory = self
+                .tree
+                .node(existing)
+                .is_some_and(|node| node.is_directory());
+            if kind == TYPE_DIRECTORY && is_directory {
+                if let Some(node) = self.tree.node_mut(existing) {
+                    node.permissions = entry.mode & 0o7777;
+                }
+                return Ok(());
+            }
+            self.tree.remove(ROOT, path, is_directory)?;
+        }
+        let new = match kind {
+            TYPE_DIRECTORY => NewNode::Directory,
+            TYPE_SYMLINK => NewNode::Symlink(entry.data),
+            // Devices, fifos and sockets have no meaning here; they are skipped.
+            super::tree::TYPE_REGULAR => NewNode::File,
+            _ => return Ok(()),
+        };
+        let number = self.tree.create(directory, name, new, entry.mode)?;
+        if let Some(node) = self.tree.node_mut(number) {
+            if let Content::File(bytes) = &mut node.content {
+                *bytes = super::tree::copy(entry.data)?;
+            }
+            let time = super::tree::Timestamp {
+                seconds: i64::from(entry.modified),
+                nanoseconds: 0,
+            };
+            node.modified = time;
+            node.changed = time;
+            node.accessed = time;
+        }
+        Ok(())
+    }
+
+    /// The directory a `*at` call starts from: `AT_FDCWD` (-100) or a directory descriptor.
+    pub fn start_directory(&mut self, descriptor: i32, path: &[u8]) -> Result<usize, Errno> {
+        if descriptor == AT_FDCWD || path.first() == Some(&b'/') {
+            return Ok(self.working_directory);
+        }
+        let object = self.description(descriptor)?.object;
+        match object {
+            Object::Node(number)
+                if self
+                    .tree
+                    .node(number)
+                    .is_some_and(|node| node.is_directory()) =>
+            {
+                Ok(number)
+            }
+            _ => Err(ENOTDIR),
+        }
+    }
+
+    fn slot(&mut self, descriptor: i32) -> Result<Slot, Errno> {
+        self.ensure_console();
+        usize::try_from(descriptor)
+            .ok()
+            .and_then(|index| self.slots.get(index).copied().flatten())
+            .ok_or(EBADF)
+    }
+
+    pub fn description(&mut self, descriptor: i32) -> Result<&mut Description, Errno> {
+        let slot = self.slot(descriptor)?;
+        self.descriptions[slot.description].as_mut().ok_or(EBADF)
+    }
+
+    /// The lowest free descriptor at or above `minimum`.
+    fn free_slot(&mut self, minimum: usize) -> Result<usize, Errno> {
+        self.ensure_console();
+        let found = (minimum..self.slots.len()).find(|&index| self.slots[index].is_none());
+        let index = found.unwrap_or(self.slots.len().max(minimum));
+        if index >= DESCRIPTOR_LIMIT {
+            return Err(EMFILE);
+        }
+        if index >= self.slots.len() {
+            self.slots
+                .try_reserve(index + 1 - self.slots.len())
+                .map_err(|_| ENOMEM)?;
+            self.slots.resize(index + 1, None);
+        }
+        Ok(index)
+    }
+
+    fn new_description(&mut self, description: Description) -> Result<usize, Errno> {
+        if let Some(index) = self.descriptions.iter().position(Option::is_none) {
+            self.descriptions[index] = Some(description);
+            return Ok(index);
+        }
+        self.descriptions.try_reserve(1).map_err(|_| ENOMEM)?;
+        self.descriptions.push(Some(description));
+        Ok(self.descriptions.len() - 1)
+    }
+
+    /// openat(2).
+    pub fn open(
+        &mut self,
+        directory: i32,
+        path: &[u8],
+        flags: Flags,
+        mode: u32,
+    ) -> Result<i32, Errno> {
+        let start = self.start_directory(directory, path)?;
+        let access = flags.bits & O_ACCMODE;
+        if access == O_ACCMODE {
+            return Err(EINVAL);
+        }
+        let writes = access != O_RDONLY;
+        let number = if flags.bits & O_CREAT != 0 {
+            let (parent, name) = self.tree.resolve_parent(start, path)?;
+            let exists_without_link = self.tree.resolve(start, path, !flags.no_follow);
+            match self.tree.lookup(parent, name)? {
+                Some(_) if flags.bits & O_EXCL != 0 => return Err(EEXIST),
+                Some(_) => exists_without_link?,
+                // A dangling symbolic link: Linux creates its target; keep it simple
+                // and strict instead, as O_CREAT through a dangling link is rare.
+                None if path.ends_with(b"/") => return Err(EISDIR),
+                None => {
+                    self.tree
+                        .create(parent, name, NewNode::File, mode & !self.umask & 0o7777)?
+                }
+            }
+        } else {
+            self.tree.resolve(start, path, !flags.no_follow)?
+        };
+        let node = self.tree.node(number).ok_or(ENOENT)?;
+        match &node.content {
+            Content::Directory(_) if writes || flags.bits & O_CREAT != 0 => return Err(EISDIR),
+            Content::Symlink(_) => return Err(crate::errno::ELOOP),
+            Content::File(_) if flags.directory => return Err(ENOTDIR),
+            _ => {}
+        }
+        // The permission bits are checked for writes only: the program is root, and
+        // root may read anything (but a read-only embedded file stays read-only for
+        // O_WRONLY of a 0444 file only when no write bit is set at all).
+        if writes && node.permissions & 0o222 == 0 && !node.is_directory() {
+            return Err(EACCES);
+        }
+        if flags.bits & O_TRUNC != 0
+            && writes
+            && let Some(node) = self.tree.node_mut(number)
+            && let Content::File(bytes) = &mut node.content
+        {
+            bytes.clear();
+            bytes.shrink_to_fit();
+        }
+        let slot = self.free_slot(0)?;
+        let description = self.new_description(Description {
+            object: Object::Node(number),
+            offset: 0,
+            status: flags.bits & (O_ACCMODE | O_APPEND | O_NONBLOCK),
+            references: 1,
+        })?;
+        self.tree.open_node(number);
+        self.slots[slot] = Some(Slot {
+            description,
+            close_on_exec: flags.bits & O_CLOEXEC != 0,
+        });
+        Ok(slot as i32)
+    }
+
+    fn release_description(&mut self, index: usize) {
+        let Some(description) = self.descriptions[index].as_mut() else {
+            return;
+        };
+        description.references -= 1;
+        if description.references == 0 {
+            let object = description.object;
+            self.descriptions[index] = None;
+            if let Object::Node(number) = object {
+                self.tree.close_node(number);
+            }
+        }
+    }
+
+    /// close(2).
+    pub fn close(&mut self, descriptor: i32) -> Result<(), Errno> {
+        let slot = self.slot(descriptor)?;
+        self.slots[descriptor as usize] = None;
+        self.release_description(slot.description);
+        Ok(())
+    }
+
+    /// dup(2) (`target` None, lowest free ≥ `minimum`), dup2/dup3 (`target` given).
+    pub fn duplicate(
+        &mut self,
+        descriptor: i32,
+        target: Option<i32>,
+        minimum: i32,
+        close_on_exec: bool,
+    ) -> Result<i32, Errno> {
+        let slot = self.slot(descriptor)?;
+        let index = match target {
+            Some(target) => {
+                let target = usize::try_from(target)
+                    .ok()
+                    .filter(|&index| index < DESCRIPTOR_LIMIT)
+                    .ok_or(EBADF)?;
+                if target == descriptor as usize {
+                    return Ok(descriptor);
+                }
+                if target >= self.slots.len() {
+                    self.slots
+                        .try_reserve(target + 1 - self.slots.len())
+                        .map_err(|_| ENOMEM)?;
+                    self.slots.resize(target + 1, None);
+                }
+                if let Some(old) = self.slots[target].take() {
+                    self.release_description(old.description);
+                }
+                target
+            }
+            None => self.free_slot(usize::try_from(minimum).map_err(|_| EINVAL)?)?,
+        };
+        if let Some(description) = self.descriptions[slot.description].as_mut() {
+            description.references += 1;
+        }
+        self.slots[index] = Some(Slot {
+            description: slot.description,
+            close_on_exec,
+        });
+        Ok(index as i32)
+    }
+
+    pub fn close_on_exec(&mut self, descriptor: i32) -> Result<bool, Errno> {
+        Ok(self.slot(descriptor)?.close_on_exec)
+    }
+
+    pub fn set_close_on_exec(&mut self, descriptor: i32, value: bool) -> Result<(), Errno> {
+        self.slot(descriptor)?;
+        if let Some(slot) = self.slots[descriptor as usize].as_mut() {
+            slot.close_on_exec = value;
+        }
+        Ok(())
+    }
+
+    /// read(2)/pread(2) (`at` Some: that offset, the description's unchanged).
+    pub fn read(
+        &mut self,
+        descriptor: i32,
+        buffer: &mut [u8],
+        at: Option<u64>,
+    ) -> Result<Transfer, Errno> {
+        let description = self.description(descriptor)?;
+        if description.status & O_ACCMODE == O_WRONLY {
+            return Err(EBADF);
+        }
+        let number = match description.object {
+            Object::Console(role) if at.is_none() => return Ok(Transfer::Console(role)),
+            Object::Console(_) => return Err(ESPIPE),
+            Object::Node(number) => number,
+        };
+        let offset = at.unwrap_or(description.offset);
+        let node = self.tree.node(number).ok_or(EBADF)?;
+        let bytes = match &node.content {
+            Content::File(bytes) => bytes,
+            _ => return Err(EISDIR),
+        };
+        let start = usize::try_from(offset)
+            .unwrap_or(usize::MAX)
+            .min(bytes.len());
+        let count = buffer.len().min(bytes.len() - start);
+        buffer[..count].copy_from_slice(&bytes[start..start + count]);
+        if at.is_none() {
+            self.description(descriptor)?.offset = offset + count as u64;
+        }
+        Ok(Transfer::Done(count))
+    }
+
+    /// write(2)/pwrite(2). O_APPEND writes at the end (for pwrite too, as Linux does).
+    pub fn write(
+        &mut self,
+        descriptor: i32,
+        data: &[u8],
+        at: Option<u64>,
+    ) -> Result<Transfer, Errno> {
+        let description = self.description(descriptor)?;
+        if description.status & O_ACCMODE == O_RDONLY {
+            return Err(EBADF);
+        }
+        let number = match description.object {
+            Object::Console(role) if at.is_none() => return Ok(Transfer::Console(role)),
+            Object::Console(_) => return Err(ESPIPE),
+            Object::Node(number) => number,
+        };
+        let append = description.status & O_APPEND != 0;
+        let current = description.offset;
+        let node = self.tree.node_mut(number).ok_or(EBADF)?;
+        let Content::File(bytes) = &mut node.content else {
+            return Err(EISDIR);
+        };
+        let offset = if append {
+            bytes.len() as u64
+        } else {
+            at.unwrap_or(current)
+        };
+        let start = usize::try_from(offset).map_err(|_| EFBIG)?;
+        let end = start.checked_add(data.len()).ok_or(EFBIG)?;
+        if end > bytes.len() {
+            // Amortized growth, fallible: a full heap is ENOSPC as on a full tmpfs.
+            let wanted = end
+                .max(bytes.len().saturating_mul(2))
+                .min(end.saturating_add(64 << 20));
+            if bytes.try_reserve(wanted - bytes.len()).is_err()
+                && bytes.try_reserve_exact(end - bytes.len()).is_err()
+            {
+                return Err(crate::errno::ENOSPC);
+            }
+            if start > bytes.len() {
+                bytes.resize(start, 0);
+            }
+            let overlap = bytes.len() - start;
+            bytes[start..].copy_from_slice(&data[..overlap]);
+            bytes.extend_from_slice(&data[overlap..]);
+        } else {
+            bytes[start..end].copy_from_slice(data);
+        }
+        if at.is_none() || append {
+            let description = self.description(descriptor)?;
+            if at.is_none() {
+                description.offset = end as u64;
+            }
+        }
+        Ok(Transfer::Done(data.len()))
+    }
+
+    /// lseek(2) with SEEK_SET/CUR/END (0/1/2); SEEK_DATA/SEEK_HOLE (3/4) treat the file
+    /// as all data.
+    pub fn seek(&mut self, descriptor: i32, offset: i64, whence: i32) -> Result<i64, Errno> {
+        let description = self.description(descriptor)?;
+        let number = match description.object {
+            Object::Console(_) => return Err(ESPIPE),
+            Object::Node(number) => number,
+        };
+        let current = description.offset as i64;
+        let size = self.tree.node(number).ok_or(EBADF)?.size() as i64;
+        let position = match whence {
+            0 => Some(offset),
+            1 => current.checked_add(offset),
+            2 => size.checked_add(offset),
+            3 if offset >= size => return Err(crate::errno::ENXIO),
+            3 => Some(offset),
+            4 if offset >= size => return Err(crate::errno::ENXIO),
+            4 => Some(size),
+            _ => return Err(EINVAL),
+        };
+        let position = position.filter(|&position| position >= 0).ok_or(EINVAL)?;
+        self.description(descriptor)?.offset = position as u64;
+        Ok(position)
+    }
+
+    /// ftruncate(2)/truncate(2) of a node.
+    pub fn truncate_node(&mut self, number: usize, length: i64) -> Result<(), Errno> {
+        let length = usize::try_from(length).map_err(|_| EINVAL)?;
+        let node = self.tree.node_mut(number).ok_or(EBADF)?;
+        match &mut node.content {
+            Content::File(bytes) => {
+                if length > bytes.len() {
+                    bytes
+                        .try_reserve(length - bytes.len())
+                        .map_err(|_| crate::errno::ENOSPC)?;
+                }
+                bytes.resize(length, 0);
+                Ok(())
+            }
+            Content::Directory(_) => Err(EISDIR),
+            Content::Symlink(_) => Err(EINVAL),
+        }
+    }
+
+    /// The node behind a descriptor (EBADF for the console where a node is needed).
+    pub fn node_of(&mut self, descriptor: i32) -> Result<Object, Errno> {
+        Ok(self.description(descriptor)?.object)
+    }
+
+    pub fn status_of_object(&self, object: Object) -> Result<Status, Errno> {
+        match object {
+            Object::Console(_) => Ok(Status {
+                // A character device (0o020000), like a serial tty: /dev/ttyS0 is 4:64.
+                device: 5,
+                inode: 1,
+                mode: 0o020620,
+                links: 1,
+                block_size: 1024,
+                terminal: 1,
+                ..Status::default()
+            }),
+            Object::Node(number) => {
+                let node = self.tree.node(number).ok_or(ENOENT)?;
+                let size = node.size();
+                Ok(Status {
+                    device: DEVICE,
+                    inode: number as u64 + 1,
+                    mode: node.mode(),
+                    links: node.link_count(&self.tree) as u32,
+                    size,
+                    blocks: size.div_ceil(4096) * 8,
+                    block_size: 4096,
+                    terminal: 0,
+                    accessed: [node.accessed.seconds, node.accessed.nanoseconds],
+                    modified: [node.modified.seconds, node.modified.nanoseconds],
+                    changed: [node.changed.seconds, node.changed.nanoseconds],
+                })
+            }
+        }
+    }
+
+    /// Directory entries for getdents64 from the description's offset (an entry
+    /// index): each as (inode, offset of the next, type for d_type, name).
+    pub fn directory_entries(
+        &mut self,
+        descriptor: i32,
+    ) -> Result<(Vec<DirectoryRecord>, u64), Errno> {
+        let description = self.description(descriptor)?;
+        let start = description.offset;
+        let number = match description.object {
+            Object::Node(number) => number,
+            Object::Console(_) => return Err(ENOTDIR),
+        };
+        let list = self.tree.entries(number)?;
+        let mut out = Vec::new();
+        for (name, child) in list.into_iter().skip(start as usize) {
+            let kind = match self.tree.node(child).map(|node| node.mode() & TYPE_MASK) {
+                Some(TYPE_DIRECTORY) => 4,
+                Some(TYPE_SYMLINK) => 10,
+                _ => 8,
+            };
+            out.push((child as u64 + 1, kind, name));
+        }
+        Ok((out, start))
+    }
+
+    /// The directory entry at the description's offset (an index; "." and ".." are
+    /// 0 and 1), advancing past it: (inode, d_type, name). None at the end.
+    pub fn next_directory_entry(
+        &mut self,
+        descriptor: i32,
+    ) -> Result<Option<DirectoryRecord>, Errno> {
+        let description = self.description(descriptor)?;
+        let index = description.offset;
+        let Object::Node(number) = description.object else {
+            return Err(ENOTDIR);
+        };
+        let Some((name, child)) = self.tree.entry_at(number, index)? else {
+            return Ok(None);
+        };
+        let kind = match self.tree.node(child).map(|node| node.mode() & TYPE_MASK) {
+            Some(TYPE_DIRECTORY) => 4,
+            Some(TYPE_SYMLINK) => 10,
+            _ => 8,
+        };
+        let name = super::tree::copy(name)?;
+        self.description(descriptor)?.offset = index + 1;
+        Ok(Some((child as u64 + 1, kind, name)))
+    }
+
+    pub fn set_directory_offset(&mut self, descriptor: i32, offset: u64) -> Result<(), Errno> {
+        self.description(descriptor)?.offset = offset;
+        Ok(())
+    }
+}
+
+/// One directory entry for getdents64/readdir: (inode, d_type, name).
+pub type DirectoryRecord = (u64, u8, Vec<u8>);
+
+/// openat(2)'s "relative to the working directory".
+pub const AT_FDCWD: i32 = -100;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::errno::ENOTEMPTY;
+
+    fn flags(bits: i32) -> Flags {
+        Flags {
+            bits,
+            ..Flags::default()
+        }
+    }
+
+    fn read_all(system: &mut FileSystem, descriptor: i32) -> Vec<u8> {
+        let mut buffer = [0u8; 64];
+        match system.read(descriptor, &mut buffer, None).unwrap() {
+            Transfer::Done(count) => buffer[..count].to_vec(),
+            Transfer::Console(_) => panic!("console"),
+        }
+    }
+
+    #[test]
+    fn descriptors_share_descriptions_and_start_at_three() {
+        let mut system = FileSystem::new();
+        let file = system
+            .open(AT_FDCWD, b"/a", flags(O_CREAT | O_RDWR), 0o666)
+            .unwrap();
+        assert_eq!(file, 3);
+        assert!(matches!(
+            system.write(file, b"hello", None),
+            Ok(Transfer::Done(5))
+        ));
+        let copy = system.duplicate(file, None, 0, false).unwrap();
+        assert_eq!(copy, 4);
+        assert_eq!(system.seek(copy, 1, 0), Ok(1));
+        assert_eq!(read_all(&mut system, file), b"ello");
+        system.close(file).unwrap();
+        assert_eq!(system.close(file), Err(EBADF));
+        assert_eq!(
+            system.open(AT_FDCWD, b"/a", flags(O_CREAT | O_EXCL | O_WRONLY), 0),
+            Err(EEXIST)
+        );
+        let append = system
+            .open(AT_FDCWD, b"/a", flags(O_WRONLY | O_APPEND), 0)
+            .unwrap();
+        assert_eq!(append, 3);
+        assert!(system.write(append, b"!", None).is_ok());
+        assert_eq!(system.seek(copy, 0, 0), Ok(0));
+        assert_eq!(read_all(&mut system, copy), b"hello!");
+        assert_eq!(
+            system.status_of_object(Object::Node(1)).unwrap().mode,
+            0o100644
+        );
+        assert!(matches!(system.read(1, &mut [0; 4], None), Err(EBADF)));
+        assert!(matches!(
+            system.write(1, b"x", None),
+            Ok(Transfer::Console(1))
+        ));
+    }
+
+    #[test]
+    fn archive_loading_and_directory_errors() {
+        let mut system = FileSystem::new();
+        let mut archive = Vec::new();
+        for (name, mode, data) in [
+            ("d/e/f", 0o100600u32, &b"deep"[..]),
+            ("d", 0o040700, b""),
+            ("l", 0o120777, b"d/e/f"),
+        ] {
+            archive.extend(
+                format!(
+                    "070701{:08x}{mode:08x}{}{:08x}{}{:08x}{:08x}",
+                    0,
+                    "0".repeat(32),
+                    data.len(),
+                    "0".repeat(32),
+                    name.len() + 1,
+                    0
+                )
+                .bytes(),
+            );
+            archive.extend(name.bytes());
+            archive.push(0);
+            while archive.len() % 4 != 0 {
+                archive.push(0);
+            }
+            archive.extend(data);
+            while archive.len() % 4 != 0 {
+                archive.push(0);
+            }
+        }
+        assert_eq!(system.load_archive(&archive), Ok(3));
+        let file = system.open(AT_FDCWD, b"l", flags(O_RDONLY), 0).unwrap();
+        assert_eq!(read_all(&mut system, file), b"deep");
+        let directory = system.tree.resolve(ROOT, b"/d", true).unwrap();
+        assert_eq!(system.tree.node(directory).unwrap().mode(), 0o040700);
+        assert_eq!(
+            system.open(AT_FDCWD, b"/d", flags(O_WRONLY), 0),
+            Err(EISDIR)
+        );
+        assert_eq!(
+            system.open(
+                AT_FDCWD,
+                b"/d/e/f",
+                Flags {
+                    directory: true,
+                    ..flags(0)
+                },
+                0
+            ),
+            Err(ENOTDIR)
+        );
+        assert_eq!(system.tree.remove(ROOT, b"/d", true), Err(ENOTEMPTY));
+        assert_eq!(
+            system.open(AT_FDCWD, b"/nope/x", flags(O_CREAT | O_WRONLY), 0o644),
+            Err(ENOENT)
+        );
+    }
+}

@@ -1,0 +1,243 @@
+//! Files: a RAM file system holding the tree embedded in the image (and the
+//! `--initrd` archive), the descriptor layer over it, `FILE` streams on files and
+//! directory streams. The `files` component (runtime/components.toml).
+//!
+//! - [`cpio`]: the newc archive reader (the embedded tree's format);
+//! - [`tree`]: the nodes and every path operation, with Linux's errno values;
+//! - [`descriptors`]: descriptor table, open file descriptions, working directory;
+//! - [`hooks`]: how the always-linked console code reaches this module;
+//! - `exports`: the C symbols (the variadic and layout-dependent ones are in
+//!   `c/files.c`).
+//!
+//! All state is one [`Global`] (one lock): file operations are short copies, and the
+//! console is written only after the lock is released.
+
+extern crate alloc;
+
+pub mod cpio;
+pub mod descriptors;
+pub mod hooks;
+pub mod tree;
+
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+use core::ffi::c_void;
+
+use crate::global::Global;
+use crate::stdio::{Buffering, Buffers, Stream};
+use descriptors::{FileSystem, Transfer};
+use tree::Errno;
+
+/// The whole file system.
+pub static FILE_SYSTEM: Global<FileSystem> = Global::new(FileSystem::new());
+
+/// Runs `body` on the file system.
+pub fn with<R>(body: impl FnOnce(&mut FileSystem) -> R) -> R {
+    FILE_SYSTEM.with(body)
+}
+
+/// Does the console part of a transfer the table decided on, without the lock.
+fn console_read(role: i32, buffer: &mut [u8]) -> Result<usize, Errno> {
+    match role {
+        0 => Ok(crate::kernel::console::read(buffer)),
+        _ => Err(crate::errno::EBADF),
+    }
+}
+
+fn console_write(role: i32, bytes: &[u8]) -> Result<usize, Errno> {
+    match role {
+        1 => crate::kernel::console::write(bytes),
+        2 => crate::kernel::console::write_err(bytes),
+        _ => return Err(crate::errno::EBADF),
+    }
+    Ok(bytes.len())
+}
+
+/// read(2) on any descriptor.
+pub fn read(descriptor: i32, buffer: &mut [u8]) -> Result<usize, Errno> {
+    match with(|system| system.read(descriptor, buffer, None))? {
+        Transfer::Done(count) => Ok(count),
+        Transfer::Console(role) => console_read(role, buffer),
+    }
+}
+
+/// write(2) on any descriptor.
+pub fn write(descriptor: i32, bytes: &[u8]) -> Result<usize, Errno> {
+    match with(|system| system.write(descriptor, bytes, None))? {
+        Transfer::Done(count) => Ok(count),
+        Transfer::Console(role) => console_write(role, bytes),
+    }
+}
+
+#[cfg_attr(test, allow(dead_code))]
+fn write_all(descriptor: i32, mut bytes: &[u8]) -> Result<(), Errno> {
+    while !bytes.is_empty() {
+        let written = write(descriptor, bytes)?;
+        bytes = &bytes[written..];
+    }
+    Ok(())
+}
+
+#[cfg_attr(test, allow(dead_code))]
+fn seek(descriptor: i32, offset: i64, whence: i32) -> Result<i64, Errno> {
+    with(|system| system.seek(descriptor, offset, whence))
+}
+
+fn is_terminal(descriptor: i32) -> Result<bool, Errno> {
+    with(|system| {
+        let object = system.node_of(descriptor)?;
+        Ok(matches!(object, descriptors::Object::Console(_)))
+    })
+}
+
+// ---- FILE streams on files ----
+
+/// A `FILE` on a file: the stream and whether it is open. Streams are allocated on
+/// first need and reused after `fclose` (never freed: a `FILE *` the program still
+/// holds after `fclose` then points at a closed stream, which is rejected with
+/// EBADF, instead of at freed memory).
+struct PooledStream {
+    stream: &'static Global<Stream>,
+    open: bool,
+}
+
+static STREAMS: Global<Vec<PooledStream>> = Global::new(Vec::new());
+
+/// The open file stream at `file`, if it is one.
+pub fn stream_for(file: *const c_void) -> Option<&'static Global<Stream>> {
+    STREAMS.with(|streams| {
+        streams
+            .iter()
+            .find(|pooled| {
+                pooled.open && core::ptr::addr_eq(pooled.stream as *const Global<Stream>, file)
+            })
+            .map(|pooled| pooled.stream)
+    })
+}
+
+/// A stream on `descriptor` (fully buffered: a file is not a terminal, C11 7.21.3p7),
+/// or ENOMEM.
+pub fn new_stream(descriptor: i32) -> Result<&'static Global<Stream>, Errno> {
+    let buffering = if is_terminal(descriptor).unwrap_or(false) {
+        Buffering::Line
+    } else {
+        Buffering::Full
+    };
+    let reused = STREAMS.with(|streams| {
+        streams
+            .iter_mut()
+            .find(|pooled| !pooled.open)
+            .map(|pooled| {
+                pooled.open = true;
+                pooled.stream
+            })
+    });
+    let stream = match reused {
+        Some(stream) => stream,
+        None => {
+            let buffers: &'static Buffers = Box::leak(Box::new(Buffers::new()));
+            let stream: &'static Global<Stream> = Box::leak(Box::new(Global::new(Stream::new(
+                descriptor, buffering, buffers,
+            ))));
+            STREAMS.with(|streams| {
+                streams.try_reserve(1).map_err(|_| crate::errno::ENOMEM)?;
+                streams.push(PooledStream { stream, open: true });
+                Ok::<(), Errno>(())
+            })?;
+            stream
+        }
+    };
+    stream.with(|stream| stream.reset(descriptor, buffering));
+    Ok(stream)
+}
+
+/// Marks a pooled stream closed (after its descriptor was closed).
+pub fn release_stream(file: *const c_void) {
+    STREAMS.with(|streams| {
+        if let Some(pooled) = streams
+            .iter_mut()
+            .find(|pooled| core::ptr::addr_eq(pooled.stream as *const Global<Stream>, file))
+        {
+            pooled.open = false;
+        }
+    });
+}
+
+#[cfg_attr(test, allow(dead_code))]
+fn flush_streams() -> bool {
+    let open: Vec<&'static Global<Stream>> = STREAMS.with(|streams| {
+        streams
+            .iter()
+            .filter(|pooled| pooled.open)
+            .map(|pooled| pooled.stream)
+            .collect()
+    });
+    // Every stream is flushed, even after one fails.
+    let mut ok = true;
+    for stream in open {
+        ok &= stream.with(|stream| stream.flush(&mut crate::stdio::Console));
+    }
+    ok
+}
+
+#[cfg_attr(test, allow(dead_code))]
+static HOOKS: hooks::FileHooks = hooks::FileHooks {
+    read,
+    write,
+    write_all,
+    seek,
+    is_terminal,
+    stream_for,
+    flush_streams,
+};
+
+/// The embedded tree: the `.unik_fs` section between the linker-script symbols
+/// `__unik_fs_start` and `__unik_fs_end` (sysroot/link/*.ld), written by
+/// `unikcc --fs DIR`; empty without it.
+#[cfg(not(test))]
+fn embedded_archive() -> &'static [u8] {
+    unsafe extern "C" {
+        static __unik_fs_start: u8;
+        static __unik_fs_end: u8;
+    }
+    let start = &raw const __unik_fs_start;
+    let end = &raw const __unik_fs_end;
+    let length = (end as usize).saturating_sub(start as usize);
+    // SAFETY: the linker script defines both symbols around the read-only `.unik_fs`
+    // section, which is mapped for the whole run and never written.
+    unsafe { core::slice::from_raw_parts(start, length) }
+}
+
+/// The `files` component's init function: loads the embedded tree and the boot
+/// archive (`unik run --initrd`) into the RAM file system and routes the console
+/// code's descriptor operations here.
+#[cfg(not(test))]
+pub fn initialize(initrd: &[u8]) {
+    let report = |what: &str, result: Result<usize, cpio::Malformed>| {
+        if let Err(malformed) = result {
+            let mut line = Vec::new();
+            line.extend_from_slice(b"unik: ");
+            line.extend_from_slice(what.as_bytes());
+            line.extend_from_slice(b": malformed cpio archive at byte ");
+            let mut digits = [0u8; 24];
+            let length = crate::errno::write_decimal(&mut digits, malformed.offset as i64);
+            line.extend_from_slice(&digits[..length]);
+            line.extend_from_slice(b"; the rest of it is not loaded\n");
+            crate::kernel::console::write_err(&line);
+        }
+    };
+    let embedded = with(|system| system.load_archive(embedded_archive()));
+    report("embedded file tree", embedded);
+    if !initrd.is_empty() {
+        let loaded = with(|system| system.load_archive(initrd));
+        report("initrd", loaded);
+    }
+    hooks::install(&HOOKS);
+}
+
+#[cfg(not(test))]
+mod directories;
+#[cfg(not(test))]
+mod exports;
+#[cfg(not(test))]
+mod streams;
