@@ -7,6 +7,7 @@
 pub mod cmdline;
 pub mod discovery;
 pub mod doctor;
+pub mod embed;
 pub mod error;
 pub mod explain;
 pub mod link;

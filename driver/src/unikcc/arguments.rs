@@ -121,6 +121,8 @@ pub struct Invocation {
     pub stub_missing: bool,
     /// `--explain`: print why each component is in the image.
     pub explain: bool,
+    /// `--fs DIR`: embed DIR as the image's file tree.
+    pub file_system: Option<PathBuf>,
 }
 
 /// A diagnostic in gcc's shape: `unikcc: error: …` / `unikcc: fatal error: …`.
@@ -203,6 +205,7 @@ enum Action {
     AllComponents,
     StubMissing,
     Explain,
+    FileSystem,
     Target,
     CCompiler,
     Query(Query),
@@ -274,6 +277,7 @@ const OPTIONS: &[OptionRow] = &[
     row("--all-components", Value::None, Action::AllComponents),
     row("--stub-missing", Value::None, Action::StubMissing),
     row("--explain", Value::None, Action::Explain),
+    row("--fs", Value::EqualsOrSeparate, Action::FileSystem),
     row("-x", Value::JoinedOrSeparate, Action::Language),
     row("-O", Value::Joined, Action::Optimize),
     // Include paths and macros.
@@ -567,6 +571,7 @@ pub fn parse(arguments: &[OsString]) -> Result<Invocation, UsageErrors> {
         all_components: false,
         stub_missing: false,
         explain: false,
+        file_system: None,
     };
     let mut diagnostics = Vec::new();
     let mut language: Option<Language> = None;
@@ -781,6 +786,7 @@ fn apply(
         Action::AllComponents => invocation.all_components = true,
         Action::StubMissing => invocation.stub_missing = true,
         Action::Explain => invocation.explain = true,
+        Action::FileSystem => invocation.file_system = Some(PathBuf::from(value_text())),
         Action::Target => invocation.target = Some(value_text().to_string_lossy().into_owned()),
         Action::CCompiler => invocation.c_compiler = Some(value_text()),
         Action::Query(query) => invocation.query = invocation.query.or(Some(query)),

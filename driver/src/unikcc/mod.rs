@@ -207,6 +207,14 @@ fn run(arguments: &[OsString], environment: &Environment) -> Result<i32> {
     if let Some(prepared) = &prepared {
         items.extend(prepared.linker_arguments.iter().cloned());
     }
+    if let Some(tree) = &invocation.file_system {
+        // The file tree (--fs) is one more input object (crate::embed).
+        let architecture = crate::manifest::object_architecture(&spec)?;
+        let epoch = environment.get_text("SOURCE_DATE_EPOCH");
+        let object = crate::embed::write_object(tree, architecture, work.path(), epoch.as_deref())
+            .map_err(|error| Error::Usage(format!("--fs: {error}")))?;
+        items.push(object.into_os_string());
+    }
     link(
         &runner,
         &linker,
@@ -297,6 +305,8 @@ Compiles C sources and links them with the unik library OS into one bootable ima
   --stub-missing       link a stub (warns, fails with ENOSYS) for each function
                        a unikernel lacks, instead of failing the link
   --all-components     link every component (to compare sizes)
+  --fs <dir>           embed <dir> in the image as its file tree (mounted at /,
+                       writable: changes stay in RAM)
   -###                 print the commands and run none
   --target <name>      target to build for (default: x86_64)
   --cc <compiler>      C compiler to use (default: $UNIK_CC, else the newest clang)
