@@ -57,6 +57,23 @@ enum Command {
     /// Build or locate the prebuilt runtime, headers and linker script.
     #[command(subcommand)]
     Sysroot(SysrootCommand),
+    /// Link like GNU ld (same as `unikld`): objects and archives into a bootable image.
+    #[command(disable_help_flag = true)]
+    Ld {
+        /// GNU ld options and inputs.
+        #[arg(
+            trailing_var_arg = true,
+            allow_hyphen_values = true,
+            value_name = "ARGS"
+        )]
+        arguments: Vec<OsString>,
+    },
+    /// Make target-prefixed tool names (x86_64-unik-cc, aarch64-unik-ld, …-ar, …) in
+    /// DIR, for cross builds (`./configure --host=…`, `CROSS_COMPILE=`).
+    InstallLinks {
+        /// The directory for the links (put it in PATH).
+        directory: PathBuf,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -204,6 +221,26 @@ fn execute(command: Command, environment: &Environment) -> unik::Result<u8> {
                 eprintln!("{}", sysroot::progress_line("unik", &spec, reason));
             })?;
             println!("{}", built.directory().display());
+            Ok(0)
+        }
+        Command::Ld { arguments } => {
+            let status = unik::unikcc::ld::main(&arguments, None, environment);
+            Ok(u8::try_from(status).unwrap_or(1))
+        }
+        Command::InstallLinks { directory } => {
+            let own = std::env::current_exe().map_err(|source| {
+                unik::Error::Usage(format!("cannot find unik itself: {source}"))
+            })?;
+            let beside = |name: &str| own.with_file_name(name);
+            let made = unik::unikcc::links::install_links(
+                &directory,
+                &beside("unikcc"),
+                &beside("unikld"),
+                environment,
+            )?;
+            for (link, destination) in made {
+                println!("{} -> {}", link.display(), destination.display());
+            }
             Ok(0)
         }
         Command::Sysroot(SysrootCommand::Path { target }) => {

@@ -90,12 +90,22 @@ pub enum Input {
     LinkerFlag(OsString),
 }
 
-/// What the invocation asks for besides building.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What the invocation asks for instead of building.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Query {
     Version,
     Help,
     DumpMachine,
+    /// `-dumpversion`.
+    DumpVersion,
+    /// `-print-file-name=NAME`: the library file the link would use, else NAME.
+    PrintFileName(OsString),
+    /// `-print-prog-name=NAME`: the program a build should run for NAME (`ar`, `ld`).
+    PrintProgramName(OsString),
+    /// `-print-search-dirs`.
+    PrintSearchDirectories,
+    /// `-print-sysroot`.
+    PrintSysroot,
 }
 
 /// A parsed unikcc command line.
@@ -123,6 +133,8 @@ pub struct Invocation {
     pub explain: bool,
     /// `--fs DIR`: embed DIR as the image's file tree.
     pub file_system: Option<PathBuf>,
+    /// `-shared` was given: an error when linking (`-c -shared` compiles, as in gcc).
+    pub shared: bool,
 }
 
 /// A diagnostic in gcc's shape: `unikcc: error: …` / `unikcc: fatal error: …`.
@@ -176,7 +188,7 @@ enum Value {
 }
 
 /// What an option does.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 enum Action {
     Stage(Stage),
     Output,
@@ -209,7 +221,13 @@ enum Action {
     Target,
     CCompiler,
     Query(Query),
-    /// Rejected with a reason (e.g. `-shared`).
+    /// `-print-file-name=`.
+    PrintFileName,
+    /// `-print-prog-name=`.
+    PrintProgramName,
+    /// `-shared`: refused when it reaches the link.
+    Shared,
+    /// Rejected with a reason.
     Unsupported(&'static str),
 }
 
@@ -271,6 +289,23 @@ const OPTIONS: &[OptionRow] = &[
         "-dumpmachine",
         Value::None,
         Action::Query(Query::DumpMachine),
+    ),
+    row(
+        "-dumpversion",
+        Value::None,
+        Action::Query(Query::DumpVersion),
+    ),
+    row("-print-file-name=", Value::Joined, Action::PrintFileName),
+    row("-print-prog-name=", Value::Joined, Action::PrintProgramName),
+    row(
+        "-print-search-dirs",
+        Value::None,
+        Action::Query(Query::PrintSearchDirectories),
+    ),
+    row(
+        "-print-sysroot",
+        Value::None,
+        Action::Query(Query::PrintSysroot),
     ),
     row("--target", Value::EqualsOrSeparate, Action::Target),
     row("--cc", Value::EqualsOrSeparate, Action::CCompiler),
@@ -353,10 +388,19 @@ const OPTIONS: &[OptionRow] = &[
     row("-s", Value::None, Action::Strip),
     row("-pthread", Value::None, Action::Compiler),
     row("-pipe", Value::None, Action::Ignore),
+    // Every image is static, at the target's fixed load address: position-independent
+    // executables and exported dynamic symbols have no meaning, but makefiles ask.
+    row("-rdynamic", Value::None, Action::Ignore),
+    row("-no-pie", Value::None, Action::Ignore),
+    row("-static-pie", Value::None, Action::Ignore),
+    row("-pie", Value::None, Action::Ignore),
+    row("-shared", Value::None, Action::Shared),
     row(
-        "-shared",
+        "-nostdlib",
         Value::None,
-        Action::Unsupported("a unikernel is one static image; shared libraries are not supported"),
+        Action::Unsupported(
+            "the unik runtime is the program's operating system; an image cannot be linked without it",
+        ),
     ),
     row("-fuse-ld=", Value::Joined, Action::Ignore),
     // Code generation, warnings, dialect: straight to the compiler.
@@ -555,8 +599,80 @@ fn is_known_f_option(rest: &[u8]) -> bool {
         })
 }
 
-/// Parses unikcc's arguments (without the program name).
+/// The path that stands for standard input (`-`).
+pub const STANDARD_INPUT: &str = "-";
+
+/// How deeply `@file` may name further `@file`s (gcc's libiberty allows 2000 nested
+/// expansions before it gives up; a cycle must end somewhere).
+const RESPONSE_FILE_DEPTH: usize = 32;
+
+/// Replaces every `@file` argument by the arguments the file holds, as gcc does
+/// (libiberty's `expandargv`): words separated by white space, `'…'` and `"…"`
+/// quote, a backslash escapes the next character, and a file may name further
+/// `@file`s. An `@file` that cannot be read stays as it is (gcc then reports it as
+/// a missing input).
+pub fn expand_response_files(arguments: &[OsString]) -> Vec<OsString> {
+    let mut expanded = Vec::with_capacity(arguments.len());
+    for argument in arguments {
+        expand_one(argument, 0, &mut expanded);
+    }
+    expanded
+}
+
+fn expand_one(argument: &OsString, depth: usize, expanded: &mut Vec<OsString>) {
+    let bytes = argument.as_bytes();
+    let contents = match bytes.strip_prefix(b"@") {
+        Some(path) if !path.is_empty() && depth < RESPONSE_FILE_DEPTH => {
+            std::fs::read(OsStr::from_bytes(path)).ok()
+        }
+        _ => None,
+    };
+    match contents {
+        Some(contents) => {
+            for word in split_response_file(&contents) {
+                expand_one(&word, depth + 1, expanded);
+            }
+        }
+        None => expanded.push(argument.clone()),
+    }
+}
+
+/// Splits a response file into words (libiberty's `buildargv` rules).
+fn split_response_file(contents: &[u8]) -> Vec<OsString> {
+    let mut words = Vec::new();
+    let mut word: Option<Vec<u8>> = None;
+    let mut quote: Option<u8> = None;
+    let mut bytes = contents.iter().copied();
+    while let Some(byte) = bytes.next() {
+        match (quote, byte) {
+            (_, b'\\') => {
+                if let Some(next) = bytes.next() {
+                    word.get_or_insert_with(Vec::new).push(next);
+                }
+            }
+            (Some(open), _) if byte == open => quote = None,
+            (Some(_), _) => word.get_or_insert_with(Vec::new).push(byte),
+            (None, b'\'' | b'"') => {
+                quote = Some(byte);
+                word.get_or_insert_with(Vec::new);
+            }
+            (None, _) if byte.is_ascii_whitespace() => {
+                if let Some(done) = word.take() {
+                    words.push(OsString::from_vec(done));
+                }
+            }
+            (None, _) => word.get_or_insert_with(Vec::new).push(byte),
+        }
+    }
+    if let Some(done) = word {
+        words.push(OsString::from_vec(done));
+    }
+    words
+}
+
+/// Parses unikcc's arguments (without the program name), after expanding `@file`s.
 pub fn parse(arguments: &[OsString]) -> Result<Invocation, UsageErrors> {
+    let arguments = &expand_response_files(arguments);
     let mut invocation = Invocation {
         stage: Stage::Link,
         output: None,
@@ -572,24 +688,30 @@ pub fn parse(arguments: &[OsString]) -> Result<Invocation, UsageErrors> {
         stub_missing: false,
         explain: false,
         file_system: None,
+        shared: false,
     };
     let mut diagnostics = Vec::new();
     let mut language: Option<Language> = None;
+    let mut reads_untyped_standard_input = false;
     let mut index = 0;
     while index < arguments.len() {
         let argument = &arguments[index];
         index += 1;
         let bytes = argument.as_bytes();
         if bytes.len() < 2 || bytes[0] != b'-' {
-            // An input file (a lone `-` would be standard input, which we refuse).
-            if bytes == b"-" {
-                diagnostics.push(Diagnostic::Error(
-                    "-: reading from standard input is not supported; write the source to a file"
-                        .to_string(),
-                ));
+            let path = PathBuf::from(argument);
+            if bytes == STANDARD_INPUT.as_bytes() {
+                // Standard input has no suffix: gcc wants `-x`, except for `-E`
+                // (decided once every option is read, below).
+                invocation.inputs.push(Input::Source {
+                    path,
+                    language: language.unwrap_or(Language::C),
+                });
+                if language.is_none() {
+                    reads_untyped_standard_input = true;
+                }
                 continue;
             }
-            let path = PathBuf::from(argument);
             let language = language.or_else(|| Language::from_suffix(argument));
             invocation.inputs.push(match language {
                 Some(language) => Input::Source { path, language },
@@ -632,6 +754,18 @@ pub fn parse(arguments: &[OsString]) -> Result<Invocation, UsageErrors> {
     {
         diagnostics.push(Diagnostic::Fatal(
             "cannot specify '-o' with '-c', '-S' or '-E' with multiple files".to_string(),
+        ));
+    }
+    if reads_untyped_standard_input && invocation.stage != Stage::Preprocess {
+        diagnostics.push(Diagnostic::Error(
+            "-E or -x required when input is from standard input".to_string(),
+        ));
+    }
+    if invocation.shared && invocation.stage == Stage::Link && invocation.query.is_none() {
+        diagnostics.push(Diagnostic::Error(
+            "-shared: a unikernel is one static image; shared libraries are not supported \
+             (objects built with -fPIC link into images as they are)"
+                .to_string(),
         ));
     }
     if diagnostics.is_empty() {
@@ -707,7 +841,7 @@ fn apply(
     diagnostics: &mut Vec<Diagnostic>,
 ) {
     let value_text = || value.clone().unwrap_or_default();
-    match row.action {
+    match row.action.clone() {
         // gcc: -E wins over -S, which wins over -c.
         Action::Stage(stage) => invocation.stage = invocation.stage.max(stage),
         Action::DependenciesOnly => {
@@ -789,7 +923,20 @@ fn apply(
         Action::FileSystem => invocation.file_system = Some(PathBuf::from(value_text())),
         Action::Target => invocation.target = Some(value_text().to_string_lossy().into_owned()),
         Action::CCompiler => invocation.c_compiler = Some(value_text()),
-        Action::Query(query) => invocation.query = invocation.query.or(Some(query)),
+        Action::Query(query) => {
+            invocation.query.get_or_insert(query);
+        }
+        Action::PrintFileName => {
+            invocation
+                .query
+                .get_or_insert(Query::PrintFileName(value_text()));
+        }
+        Action::PrintProgramName => {
+            invocation
+                .query
+                .get_or_insert(Query::PrintProgramName(value_text()));
+        }
+        Action::Shared => invocation.shared = true,
         Action::Unsupported(reason) => diagnostics.push(Diagnostic::Error(format!(
             "{}: {reason}",
             argument.to_string_lossy()
@@ -1039,8 +1186,11 @@ mod tests {
         );
         assert_eq!(
             errors(&["-shared", "a.c"]),
-            "unikcc: error: -shared: a unikernel is one static image; shared libraries are not supported\n"
+            "unikcc: error: -shared: a unikernel is one static image; shared libraries are not supported \
+             (objects built with -fPIC link into images as they are)\n"
         );
+        // gcc ignores -shared when it does not link.
+        assert!(parsed(&["-c", "-shared", "-fPIC", "a.c"]).shared);
         assert_eq!(
             errors(&["-c", "a.c", "b.c", "-o", "x.o"]),
             "unikcc: fatal error: cannot specify '-o' with '-c', '-S' or '-E' with multiple files\n\
@@ -1048,8 +1198,91 @@ mod tests {
         );
         assert_eq!(
             errors(&["-"]),
-            "unikcc: error: -: reading from standard input is not supported; write the source to a file\n"
+            "unikcc: error: -E or -x required when input is from standard input\n"
         );
+        assert_eq!(
+            errors(&["-nostdlib", "a.o"]),
+            "unikcc: error: -nostdlib: the unik runtime is the program's operating system; \
+             an image cannot be linked without it\n"
+        );
+    }
+
+    #[test]
+    fn standard_input_is_a_source() {
+        assert_eq!(
+            parsed(&["-x", "c", "-", "-c"]).inputs,
+            [source("-", Language::C)]
+        );
+        assert_eq!(parsed(&["-E", "-"]).inputs, [source("-", Language::C)]);
+        assert_eq!(
+            parsed(&["-xassembler-with-cpp", "-", "-c"]).inputs,
+            [source("-", Language::AssemblerWithCpp)]
+        );
+    }
+
+    #[test]
+    fn informational_queries() {
+        assert_eq!(parsed(&["-dumpversion"]).query, Some(Query::DumpVersion));
+        assert_eq!(
+            parsed(&["-print-prog-name=ar"]).query,
+            Some(Query::PrintProgramName(OsString::from("ar")))
+        );
+        assert_eq!(
+            parsed(&["-L", "x", "-print-file-name=libz.a"]).query,
+            Some(Query::PrintFileName(OsString::from("libz.a")))
+        );
+        assert_eq!(
+            parsed(&["-print-search-dirs"]).query,
+            Some(Query::PrintSearchDirectories)
+        );
+        assert_eq!(parsed(&["-print-sysroot"]).query, Some(Query::PrintSysroot));
+        // A query wins over -shared, as in gcc.
+        assert_eq!(
+            parsed(&["-shared", "-print-prog-name=ld"]).query,
+            Some(Query::PrintProgramName(OsString::from("ld")))
+        );
+    }
+
+    #[test]
+    fn response_files_expand_in_place() {
+        let directory = tempfile::tempdir().unwrap();
+        let inner = directory.path().join("inner.rsp");
+        std::fs::write(&inner, "-lm 'c d.c'").unwrap();
+        let outer = directory.path().join("outer.rsp");
+        std::fs::write(
+            &outer,
+            format!(
+                "-O2 \"-DNAME=a b\" -DQ=\\\"x\\\"\n\t@{}  b.c\n",
+                inner.display()
+            ),
+        )
+        .unwrap();
+        let outer_argument = format!("@{}", outer.display());
+        let invocation = parsed(&["a.c", &outer_argument, "-c"]);
+        assert_eq!(
+            invocation.compiler_flags,
+            arguments(&["-O2", "-DNAME=a b", "-DQ=\"x\""])
+        );
+        assert_eq!(
+            invocation.inputs,
+            [
+                source("a.c", Language::C),
+                Input::Library(OsString::from("m")),
+                source("c d.c", Language::C),
+                source("b.c", Language::C),
+            ]
+        );
+        // An unreadable @file stays an argument (gcc then reports the missing input).
+        assert_eq!(
+            parsed(&["@/nonexistent/rsp"]).inputs,
+            [Input::LinkerInput(PathBuf::from("@/nonexistent/rsp"))]
+        );
+        // A file that names itself ends instead of recursing forever.
+        let looping = directory.path().join("loop.rsp");
+        std::fs::write(&looping, format!("-w @{}", looping.display())).unwrap();
+        let looping_argument = format!("@{}", looping.display());
+        let invocation = parsed(&[&looping_argument, "a.c"]);
+        assert_eq!(invocation.compiler_flags.len(), RESPONSE_FILE_DEPTH);
     }
 
     proptest::proptest! {

@@ -8,13 +8,16 @@
 //! same image.
 
 pub mod arguments;
+pub mod ld;
+pub mod links;
+mod queries;
 
 use std::ffi::{OsStr, OsString};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use arguments::{Input, Invocation, Language, Query, Stage, UsageErrors};
+use arguments::{Input, Invocation, Language, Stage, UsageErrors};
 
 use crate::discovery::{self, CCompiler, Environment, Linker};
 use crate::error::{Error, Result};
@@ -47,6 +50,32 @@ const PROVIDED_BY_THE_RUNTIME: &[&str] = &[
     "c", "m", "pthread", "dl", "rt", "util", "gcc", "gcc_s", "unik",
 ];
 
+/// The unik targets a program name can carry as its prefix.
+const PREFIX_TARGETS: &[&str] = &["x86_64", "aarch64"];
+
+/// The target a target-prefixed program name selects: `x86_64-unik-cc`,
+/// `aarch64-unik-gcc`, `aarch64-unik-ld` (the first word is the target, and the
+/// name must say `unik`, so a plain `x86_64-linux-gnu-gcc` symlink is not taken).
+pub fn target_from_program_name(program: &OsStr) -> Option<&'static str> {
+    let name = Path::new(program).file_name()?.to_str()?;
+    let (first, rest) = name.split_once('-')?;
+    if !rest.split('-').any(|word| word == "unik") {
+        return None;
+    }
+    PREFIX_TARGETS
+        .iter()
+        .copied()
+        .find(|target| *target == first)
+}
+
+/// Whether a program name is the linker entry (`unikld`, `x86_64-unik-ld`).
+pub fn is_linker_name(program: &OsStr) -> bool {
+    Path::new(program)
+        .file_name()
+        .and_then(OsStr::to_str)
+        .is_some_and(|name| name == ld::PROGRAM || name.ends_with("-ld"))
+}
+
 /// Runs unikcc; returns the process exit status. Diagnostics go to stderr.
 pub fn main(arguments: &[OsString], environment: &Environment) -> i32 {
     match run(arguments, environment) {
@@ -69,8 +98,10 @@ pub fn main(arguments: &[OsString], environment: &Environment) -> i32 {
 fn run(arguments: &[OsString], environment: &Environment) -> Result<i32> {
     let invocation = arguments::parse(arguments).map_err(Error::InvalidCommandLine)?;
     let spec = TargetSpec::find(invocation.target.as_deref().unwrap_or(DEFAULT_TARGET))?;
-    if let Some(query) = invocation.query {
-        answer(query, &spec);
+    if let Some(query) = &invocation.query {
+        let text = queries::answer(query, &invocation, &spec, environment)?;
+        // A closed stdout (`unikcc -dumpmachine | head -c0`) is not an error.
+        let _ = std::io::stdout().lock().write_all(text.as_bytes());
         return Ok(0);
     }
     if invocation.verbose && invocation.inputs.is_empty() {
@@ -277,18 +308,6 @@ fn select_components(
     Ok(prepared)
 }
 
-/// Prints the answer to `--version`, `--help` or `-dumpmachine`.
-fn answer(query: Query, spec: &TargetSpec) {
-    match query {
-        Query::Version => {
-            println!("unikcc (unik) {}", env!("CARGO_PKG_VERSION"));
-            println!("Target: {} ({})", spec.name, spec.c_triple);
-        }
-        Query::DumpMachine => println!("{}", spec.c_triple),
-        Query::Help => print!("{HELP}"),
-    }
-}
-
 const HELP: &str = "\
 Usage: unikcc [options] file...
 Compiles C sources and links them with the unik library OS into one bootable image.
@@ -310,8 +329,14 @@ Compiles C sources and links them with the unik library OS into one bootable ima
   -###                 print the commands and run none
   --target <name>      target to build for (default: x86_64)
   --cc <compiler>      C compiler to use (default: $UNIK_CC, else the newest clang)
+  -                    read a source from standard input (with -x or -E)
+  @<file>              read more options from <file>
   -dumpmachine         print the target's C triple
-  --version            print the version
+  -dumpversion --version
+                       print the version
+  -print-prog-name=<ar|ranlib|ld|…> -print-file-name=<lib>
+  -print-search-dirs -print-sysroot
+                       where the tools, libraries and headers are
 
 Environment: UNIK_CC, UNIK_LD, UNIK_RUSTC, UNIK_CARGO, UNIK_SYSROOT_DIR, UNIK_SOURCE_DIR.
 ";
@@ -326,7 +351,7 @@ fn check_inputs(invocation: &Invocation) -> Result<()> {
             Input::Source { path, .. } | Input::LinkerInput(path) => path,
             Input::Library(_) | Input::LinkerFlag(_) => continue,
         };
-        if path.exists() {
+        if path.exists() || path.as_os_str() == arguments::STANDARD_INPUT {
             present += 1;
         } else {
             errors.push(arguments::Diagnostic::Error(format!(

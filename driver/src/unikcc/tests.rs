@@ -420,3 +420,128 @@ fn version_and_dumpmachine_need_no_tools() {
         "unknown target `mips` (known targets: x86_64, aarch64)"
     );
 }
+
+#[test]
+fn response_files_and_standard_input_reach_the_compiler() {
+    let fixture = Fixture::new();
+    let response = fixture.path("flags.rsp");
+    fs::write(&response, "-DGREETING='\"hi there\"' -O1\n").unwrap();
+    let response_argument = format!("@{}", response.display());
+    let object = fixture.text("stdin.o");
+    let status = fixture.unikcc(&[&response_argument, "-x", "c", "-", "-c", "-o", &object]);
+    assert_eq!(status, 0);
+    let compile = &fixture.invocations("compiler.log")[0];
+    assert_eq!(
+        compile[4..],
+        strings(&[
+            "-D__unik__=1",
+            "-DGREETING=\"hi there\"",
+            "-O1",
+            "-c",
+            "-x",
+            "c",
+            "-",
+            "-o",
+            &object,
+        ])
+    );
+}
+
+#[test]
+fn shared_objects_are_refused_but_pic_objects_link() {
+    let fixture = Fixture::new();
+    let a = fixture.text("src/a.c");
+    let object = fixture.text("a.o");
+    // -shared with -c only compiles (as gcc does), -fPIC reaches the compiler.
+    assert_eq!(
+        fixture.unikcc(&["-fPIC", "-shared", "-c", &a, "-o", &object]),
+        0
+    );
+    assert!(fixture.invocations("compiler.log")[0].contains(&"-fPIC".to_string()));
+    let output = fixture.text("lib.so");
+    assert_eq!(fixture.unikcc(&["-shared", &object, "-o", &output]), 1);
+    assert!(fixture.invocations("linker.log").is_empty());
+    assert!(!fixture.path("lib.so").exists());
+    let image = fixture.text("app.img");
+    assert_eq!(fixture.unikcc(&[&object, "-o", &image]), 0);
+    assert_eq!(fixture.invocations("linker.log").len(), 1);
+}
+
+#[test]
+fn the_ld_entry_links_the_same_way_with_gnu_ld_options() {
+    let fixture = Fixture::new();
+    let a = fixture.text("src/a.c");
+    let object = fixture.text("a.o");
+    assert_eq!(fixture.unikcc(&["-c", &a, "-o", &object]), 0);
+    let image = fixture.text("app.img");
+    let arguments: Vec<OsString> = [
+        "-m",
+        "elf_x86_64",
+        "-o",
+        &image,
+        &object,
+        "-z",
+        "now",
+        "-rpath",
+        "/usr/lib",
+        "--hash-style=gnu",
+    ]
+    .iter()
+    .map(OsString::from)
+    .collect();
+    assert_eq!(ld::main(&arguments, None, &fixture.environment()), 0);
+    let link = &fixture.invocations("linker.log")[0];
+    let after_script = link
+        .iter()
+        .position(|argument| argument.ends_with("link.ld"))
+        .unwrap();
+    // GNU ld keeps debug sections: no --strip-debug; ld options stay in place.
+    assert_eq!(
+        link[after_script + 1..after_script + 4],
+        strings(&[&object, "-z", "now"])
+    );
+    assert_eq!(
+        fs::read_to_string(fixture.path("app.img")).unwrap(),
+        "output of ld.lld"
+    );
+}
+
+#[test]
+fn program_names_choose_the_target_and_the_entry() {
+    let target = |name: &str| target_from_program_name(OsStr::new(name));
+    assert_eq!(target("/opt/bin/aarch64-unik-cc"), Some("aarch64"));
+    assert_eq!(target("x86_64-unik-gcc"), Some("x86_64"));
+    assert_eq!(target("aarch64-unik-ld"), Some("aarch64"));
+    assert_eq!(target("x86_64-linux-gnu-gcc"), None);
+    assert_eq!(target("unikcc"), None);
+    assert_eq!(target("mips-unik-cc"), None);
+    assert!(is_linker_name(OsStr::new("/usr/bin/unikld")));
+    assert!(is_linker_name(OsStr::new("aarch64-unik-ld")));
+    assert!(!is_linker_name(OsStr::new("x86_64-unik-cc")));
+}
+
+#[test]
+fn tool_links_are_made_and_remade() {
+    let fixture = Fixture::new();
+    let directory = fixture.path("links");
+    let unikcc = fixture.path("bin/clang-shim");
+    let unikld = fixture.path("bin/ld.lld");
+    let made = links::install_links(&directory, &unikcc, &unikld, &fixture.environment()).unwrap();
+    // Twice: the links are replaced, not refused.
+    let again = links::install_links(&directory, &unikcc, &unikld, &fixture.environment()).unwrap();
+    assert_eq!(made, again);
+    assert_eq!(
+        fs::read_link(directory.join("aarch64-unik-cc")).unwrap(),
+        unikcc
+    );
+    assert_eq!(
+        fs::read_link(directory.join("x86_64-unik-ld")).unwrap(),
+        unikld
+    );
+    fs::remove_file(directory.join("x86_64-unik-gcc")).unwrap();
+    fs::write(directory.join("x86_64-unik-gcc"), "mine").unwrap();
+    let error = links::install_links(&directory, &unikcc, &unikld, &fixture.environment())
+        .unwrap_err()
+        .to_string();
+    assert!(error.ends_with("x86_64-unik-gcc: exists and is not a symbolic link; remove it or choose another directory"), "{error}");
+}
