@@ -1,0 +1,214 @@
+//! Files end to end: the RAM file system against Linux (the same fixture natively in a
+//! temporary directory), the tree `unikcc --fs` embeds walked and checksummed against
+//! the host's own walk of that directory, a 64 MiB file written and read back, `--fs`
+//! errors, and the files component staying out of images that use no files.
+// A panic in a test is a failure with a backtrace (as in the library's unit tests).
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+
+#[test]
+fn ram_file_system_operations_and_errors_match_linux() {
+    let dir = scratch();
+    let native_root = dir.path().join("native-root");
+    std::fs::create_dir(&native_root).unwrap();
+    let native = native(
+        &["c/files_ramfs.c"],
+        &[native_root.to_str().unwrap()],
+        dir.path(),
+    );
+    assert_eq!(native.status, 0, "native run failed: {}", native.stderr);
+    // The fixture removes what it created.
+    assert_eq!(std::fs::read_dir(&native_root).unwrap().count(), 0);
+    for target in targets() {
+        let image = build_image(target, &["c/files_ramfs.c"], &[], dir.path());
+        let outcome = boot(&image, &[], &["/work"]);
+        assert_same_as_native(&outcome, &native, &format!("files_ramfs on {target}"));
+    }
+}
+
+/// FNV-1a 64, as `files_tree.c` computes it.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf29ce484222325, |hash, &byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x100000001b3)
+    })
+}
+
+/// Copies `from` into `to` recursively, keeping symbolic links as links.
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        let kind = entry.file_type().unwrap();
+        if kind.is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else if kind.is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(entry.path()).unwrap(), &target).unwrap();
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn embedded_tree_matches_the_host_checksums() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = scratch();
+    // The fixture tree plus a binary file and modes git does not keep.
+    let tree = dir.path().join("tree");
+    copy_tree(&fixture("fs/tree"), &tree);
+    let mut state = 0x9e3779b97f4a7c15u64;
+    let binary: Vec<u8> = (0..300_001)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect();
+    std::fs::write(tree.join("www/static/blob.bin"), &binary).unwrap();
+    std::fs::write(tree.join("secret"), b"owner only\n").unwrap();
+    std::fs::set_permissions(tree.join("secret"), std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::fs::set_permissions(tree.join("etc/app"), std::fs::Permissions::from_mode(0o750)).unwrap();
+    std::os::unix::fs::symlink("missing", tree.join("dangling")).unwrap();
+
+    let tree_text = tree.to_str().unwrap();
+    let images: Vec<_> = targets()
+        .into_iter()
+        .map(|target| {
+            let image = build_image(
+                target,
+                &["c/files_tree.c"],
+                &["--fs", tree_text],
+                dir.path(),
+            );
+            (target, image)
+        })
+        .collect();
+    // Natively last: the run appends to one of the files.
+    let native = native(&["c/files_tree.c"], &[tree_text, "readme.txt"], dir.path());
+    assert_eq!(native.status, 0, "{}", native.stderr);
+    let blob_line = format!(
+        "file {:<32} 0644 {:>8} {:016x}",
+        "www/static/blob.bin",
+        binary.len(),
+        fnv1a(&binary)
+    );
+    assert!(native.stdout.contains(&blob_line), "{}", native.stdout);
+    for line in [
+        format!("dir  {:<32} 0750", "etc/app"),
+        format!("file {:<32} 0600", "secret"),
+        format!("link {:<32} -> app/app.toml (resolves)", "etc/config"),
+        format!("link {:<32} -> missing (dangling)", "dangling"),
+        format!("file {:<32} 0644", "empty/.keep"),
+    ] {
+        assert!(native.stdout.contains(&line), "{line}\n{}", native.stdout);
+    }
+    for (target, image) in images {
+        let outcome = boot(&image, &[], &["/", "readme.txt"]);
+        assert_same_as_native(&outcome, &native, &format!("files_tree on {target}"));
+    }
+}
+
+#[test]
+fn a_64_mib_file_is_written_and_read_back_intact() {
+    for target in targets() {
+        let dir = scratch();
+        let image = build_image(target, &["c/files_big.c"], &[], dir.path());
+        // 64 MiB of file plus the vector's growth: give the guest room.
+        let outcome = boot(&image, &["-m", "512M"], &["64", "64", "/"]);
+        assert_eq!(outcome.status, 0, "{target}: {outcome:?}");
+        assert_eq!(
+            outcome.stdout,
+            "ok: 64 MiB written and read back intact (read, fread: 67108864 bytes)\n",
+            "{target}: {}",
+            outcome.stderr
+        );
+    }
+}
+
+#[test]
+fn running_out_of_ram_is_enospc_not_a_crash() {
+    for target in targets() {
+        let dir = scratch();
+        let image = build_image(target, &["c/files_big.c"], &[], dir.path());
+        // 64 MiB cannot fit in a 64 MiB guest: write(2) fails cleanly.
+        let outcome = boot(&image, &["-m", "64M"], &["64", "64", "/"]);
+        assert_eq!(outcome.status, 1, "{target}: {outcome:?}");
+        assert!(
+            outcome.stderr.contains("write: No space left on device"),
+            "{target}: {outcome:?}"
+        );
+    }
+}
+
+#[test]
+fn fs_errors_name_the_directory() {
+    let dir = scratch();
+    let missing = dir.path().join("missing");
+    let outcome = run_command(
+        unikcc()
+            .arg("--fs")
+            .arg(&missing)
+            .arg(fixture("c/hello.c"))
+            .arg("-o")
+            .arg(dir.path().join("hello.img")),
+    );
+    assert_eq!(outcome.status, 1, "{outcome:?}");
+    assert!(
+        outcome.stderr.contains(&format!(
+            "--fs: cannot read {}: No such file or directory",
+            missing.display()
+        )),
+        "{}",
+        outcome.stderr
+    );
+    let file = fixture("c/hello.c");
+    let outcome = run_command(
+        unikcc()
+            .arg(format!("--fs={}", file.display()))
+            .arg(&file)
+            .arg("-o")
+            .arg(dir.path().join("hello.img")),
+    );
+    assert_eq!(outcome.status, 1, "{outcome:?}");
+    assert!(
+        outcome.stderr.contains(&format!(
+            "--fs: {}: is not a directory (--fs takes the directory to embed)",
+            file.display()
+        )),
+        "{}",
+        outcome.stderr
+    );
+}
+
+#[test]
+fn the_files_component_is_linked_only_when_used() {
+    let dir = scratch();
+    for (fixture_name, expected) in [("c/hello.c", false), ("c/files_ramfs.c", true)] {
+        let outcome = run_command(
+            unikcc()
+                .arg("-v")
+                .arg(fixture(fixture_name))
+                .arg("-o")
+                .arg(dir.path().join("image")),
+        );
+        assert_eq!(outcome.status, 0, "{outcome:?}");
+        let components = outcome
+            .stderr
+            .lines()
+            .find(|line| line.starts_with("unikcc: components: "))
+            .unwrap_or_default()
+            .to_string();
+        assert_eq!(
+            components.split(' ').any(|name| name == "files"),
+            expected,
+            "{fixture_name}: {components}"
+        );
+    }
+}
