@@ -106,9 +106,12 @@ fn run(arguments: &[OsString], environment: &Environment) -> Result<i32> {
     }
     if invocation.verbose && invocation.inputs.is_empty() {
         // `gcc -v` alone prints the version (on stderr) and succeeds; configure
-        // scripts probe compilers that way.
+        // scripts probe compilers that way, and take one whose answer says "gcc"
+        // (or "clang") for a driver with gcc's options (zlib's configure then tries
+        // `$CC -shared`, is refused, and builds the static library; with an
+        // unknown compiler it would link the "shared" test with the host's `cc`).
         eprintln!(
-            "unikcc (unik) {} for {} ({})",
+            "unikcc (unik) {}, a gcc-compatible driver, for {} ({})",
             env!("CARGO_PKG_VERSION"),
             spec.name,
             spec.c_triple
