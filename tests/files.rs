@@ -212,3 +212,15 @@ fn the_files_component_is_linked_only_when_used() {
         );
     }
 }
+
+#[test]
+fn scanf_conversions_match_glibc() {
+    let dir = scratch();
+    let native = native(&["c/files_scanf.c"], &[], dir.path());
+    assert_eq!(native.status, 0, "{}", native.stderr);
+    for target in targets() {
+        let image = build_image(target, &["c/files_scanf.c"], &[], dir.path());
+        let outcome = boot(&image, &[], &[]);
+        assert_same_as_native(&outcome, &native, &format!("files_scanf on {target}"));
+    }
+}

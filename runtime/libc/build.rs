@@ -20,6 +20,7 @@ fn main() {
         "c/syscall.c",
         "c/personality.c",
         "c/files.c",
+        "c/scanf.c",
     ];
     for source in sources {
         println!("cargo:rerun-if-changed={source}");

@@ -94,6 +94,14 @@ int vfprintf(FILE *__UNIK_RESTRICT stream, const char *__UNIK_RESTRICT format, _
 int vsprintf(char *__UNIK_RESTRICT buffer, const char *__UNIK_RESTRICT format, __builtin_va_list arguments) __THROW __UNIK_PRINTF(2, 0);
 int vsnprintf(char *__UNIK_RESTRICT buffer, size_t size, const char *__UNIK_RESTRICT format, __builtin_va_list arguments) __THROW __UNIK_PRINTF(3, 0);
 
+/* The scanf family (C11 7.21.6.2; no positional arguments, no 'm' allocation). */
+int scanf(const char *__UNIK_RESTRICT format, ...) __attribute__((__format__(__scanf__, 1, 2)));
+int fscanf(FILE *__UNIK_RESTRICT stream, const char *__UNIK_RESTRICT format, ...) __attribute__((__format__(__scanf__, 2, 3)));
+int sscanf(const char *__UNIK_RESTRICT input, const char *__UNIK_RESTRICT format, ...) __THROW __attribute__((__format__(__scanf__, 2, 3)));
+int vscanf(const char *__UNIK_RESTRICT format, __builtin_va_list arguments) __attribute__((__format__(__scanf__, 1, 0)));
+int vfscanf(FILE *__UNIK_RESTRICT stream, const char *__UNIK_RESTRICT format, __builtin_va_list arguments) __attribute__((__format__(__scanf__, 2, 0)));
+int vsscanf(const char *__UNIK_RESTRICT input, const char *__UNIK_RESTRICT format, __builtin_va_list arguments) __THROW __attribute__((__format__(__scanf__, 2, 0)));
+
 #ifdef __UNIK_USE_POSIX
 int fileno(FILE *stream) __THROW;
 FILE *fdopen(int descriptor, const char *mode) __THROW;

@@ -42,6 +42,7 @@ pub mod kernel;
 pub mod locale;
 pub mod memory;
 pub mod process;
+pub mod scanf;
 pub mod start;
 pub mod stdio;
 pub mod stdlib;
