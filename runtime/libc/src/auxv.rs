@@ -40,7 +40,7 @@ pub fn lookup(kind: u64, headers: ProgramHeaders) -> Option<u64> {
 }
 
 #[cfg(not(test))]
-mod exports {
+pub(crate) mod exports {
     use super::*;
     use crate::errno;
     use core::ffi::c_ulong;
@@ -51,7 +51,7 @@ mod exports {
         static __ehdr_start: [u8; 64];
     }
 
-    fn program_headers() -> ProgramHeaders {
+    pub(crate) fn program_headers() -> ProgramHeaders {
         // SAFETY: `__ehdr_start` is the loaded, never written ELF header of this image.
         let header: &[u8; 64] = unsafe { &*core::ptr::addr_of!(__ehdr_start) };
         let base = header.as_ptr() as u64;

@@ -42,6 +42,7 @@ pub mod kernel;
 pub mod locale;
 pub mod memory;
 pub mod process;
+pub mod rust_support;
 pub mod scanf;
 pub mod start;
 pub mod stdio;
@@ -51,6 +52,7 @@ pub mod syscall;
 pub mod thread;
 pub mod time;
 pub mod unistd;
+pub mod unwind;
 
 #[cfg(not(test))]
 pub use start::start;

@@ -1,0 +1,647 @@
+//! `cargo unik`: builds an ordinary Rust std program into a unik image on stable Rust
+//! (DESIGN.md decisions 1 and 2), and boots it.
+//!
+//! The program is compiled for the ordinary `<arch>-unknown-linux-gnu` target with
+//! the std that target ships; only the link differs. `cargo unik build` runs
+//! `cargo build --target <triple>` with this binary as the target's linker
+//! (`CARGO_TARGET_<TRIPLE>_LINKER`) and these code-generation flags (`RUSTFLAGS`):
+//!
+//! - `-C target-feature=+crt-static` and `-C relocation-model=static`: a static,
+//!   non-PIE executable, which is what the runtime's linker scripts lay out at the
+//!   target's load address (runtime/README.md, "Memory layout");
+//! - `-C link-arg=--unik-link-target=<name>`: marks the link as a unik image link (see
+//!   below) and names the target.
+//!
+//! rustc then calls this binary as it would call `cc`, with the program's objects and
+//! every rlib of std. Those arguments are read here ([`LinkArguments::parse`]); the
+//! objects and archives go through the same component selection as C objects
+//! ([`crate::link::prepare`]) and LLD links them with the runtime archive, the
+//! target's linker script, `--gc-sections` and `--eh-frame-hdr` (the unwinder finds
+//! the unwind tables through it: runtime/libc/src/unwind.rs).
+//!
+//! Functions std refers to but a program may never call (files before the file layer
+//! has them, `pause`, …) are linked as stubs that warn once on stderr and fail with
+//! ENOSYS, as `unikcc --stub-missing` does; `unik explain` lists them.
+//!
+//! On x86_64 the host is the same triple, so cargo also links build scripts and
+//! proc macros with this binary: without the marker (RUSTFLAGS reach only the
+//! target's artifacts when `--target` is given) the link is handed unchanged to the
+//! host's `cc`.
+
+use std::ffi::{OsStr, OsString};
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::discovery::{self, Environment};
+use crate::error::{Error, Result};
+use crate::link;
+use crate::run::{Accelerator, RunOptions};
+use crate::sysroot::{self, EnsureOptions};
+use crate::target::{DEFAULT_TARGET, TargetSpec};
+
+/// The program name used in messages.
+pub const PROGRAM: &str = "cargo-unik";
+
+/// The link argument that marks a unik image link and names its target.
+pub const LINK_MARKER: &str = "--unik-link-target=";
+
+/// The link argument that carries the sysroot's stamp (the hash of the runtime's
+/// sources): a changed runtime changes the flags, so cargo links the images again
+/// instead of keeping ones made with the old runtime.
+pub const SYSROOT_MARKER: &str = "--unik-sysroot-stamp=";
+
+/// Set in cargo's environment: a link without the marker is a host link.
+const HOST_LINK_VARIABLE: &str = "UNIK_CARGO_HOST_LINK";
+
+/// Libraries rustc names for the glibc target that the runtime archive provides (the
+/// C library, its companions, and libgcc's unwinder, which is the `unwind`
+/// component).
+const PROVIDED_BY_THE_RUNTIME: &[&str] = &[
+    "c", "m", "pthread", "dl", "rt", "util", "gcc", "gcc_s", "gcc_eh", "unwind", "unik",
+];
+
+const USAGE: &str = "\
+usage: cargo unik build [--target x86_64|aarch64] [cargo build options]
+       cargo unik run [--target x86_64|aarch64] [--env KEY=VALUE]... [--timeout SECS]
+                      [--accel tcg|kvm|auto] [cargo build options] [-- program arguments]
+
+Builds the package's binary for the ordinary <arch>-unknown-linux-gnu target with
+stable Rust and links it into a bootable unik image; `run` boots it with `unik run`
+semantics and exits with the program's status.
+";
+
+/// Runs `cargo-unik` (as a cargo subcommand or as rustc's linker); returns the exit
+/// status. Diagnostics go to stderr.
+pub fn main(arguments: &[OsString], environment: &Environment) -> i32 {
+    let arguments = match expand_response_files(arguments) {
+        Ok(arguments) => arguments,
+        Err(error) => {
+            eprintln!("{PROGRAM}: error: {error}");
+            return 1;
+        }
+    };
+    let is_image_link = arguments
+        .iter()
+        .any(|argument| argument.to_string_lossy().starts_with(LINK_MARKER));
+    let result = if is_image_link {
+        link_image(&arguments, environment)
+    } else if environment.get(HOST_LINK_VARIABLE).is_some() {
+        link_for_host(&arguments, environment)
+    } else {
+        subcommand(&arguments, environment)
+    };
+    match result {
+        Ok(status) => status,
+        Err(Error::UndefinedSymbols(report)) => {
+            eprint!("{report}");
+            1
+        }
+        Err(error) => {
+            eprintln!("{PROGRAM}: error: {error}");
+            1
+        }
+    }
+}
+
+/// What `cargo unik build|run` was asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invocation {
+    pub run: bool,
+    pub target: String,
+    /// Passed to `cargo build` unchanged.
+    pub cargo_arguments: Vec<OsString>,
+    /// After `--`: the program's arguments (`run` only).
+    pub program_arguments: Vec<OsString>,
+    /// `--env KEY=VALUE` (`run` only).
+    pub environment: Vec<OsString>,
+    pub timeout: Option<Duration>,
+    pub accelerator: Option<String>,
+}
+
+impl Invocation {
+    /// Parses the words after `cargo-unik` (cargo passes the subcommand name `unik`
+    /// first; it may be left out when the binary is run directly). `Ok(None)`: help
+    /// was asked for.
+    pub fn parse(arguments: &[OsString]) -> Result<Option<Invocation>> {
+        let mut words = arguments.iter().peekable();
+        if words.peek().is_some_and(|word| word.as_os_str() == "unik") {
+            words.next();
+        }
+        let run = match words.next().and_then(|word| word.to_str()) {
+            Some("build" | "b") => false,
+            Some("run" | "r") => true,
+            Some("help" | "--help" | "-h") | None => return Ok(None),
+            Some(other) => {
+                return Err(Error::Usage(format!(
+                    "unknown command `{other}` (expected build or run)\n{USAGE}"
+                )));
+            }
+        };
+        let mut invocation = Invocation {
+            run,
+            target: DEFAULT_TARGET.to_string(),
+            cargo_arguments: Vec::new(),
+            program_arguments: Vec::new(),
+            environment: Vec::new(),
+            timeout: None,
+            accelerator: None,
+        };
+        while let Some(word) = words.next() {
+            let text = word.to_string_lossy();
+            let (name, inline) = match text.split_once('=') {
+                Some((name, value)) if name.starts_with("--") => (name, Some(value.to_string())),
+                _ => (text.as_ref(), None),
+            };
+            let mut value = |name: &str| -> Result<String> {
+                match &inline {
+                    Some(value) => Ok(value.clone()),
+                    None => words
+                        .next()
+                        .map(|value| value.to_string_lossy().into_owned())
+                        .ok_or_else(|| Error::Usage(format!("`{name}` needs a value"))),
+                }
+            };
+            match name {
+                "--" => {
+                    if !run {
+                        return Err(Error::Usage(
+                            "program arguments after `--` are for `cargo unik run`".to_string(),
+                        ));
+                    }
+                    invocation.program_arguments.extend(words.by_ref().cloned());
+                }
+                "--target" => invocation.target = value(name)?,
+                "--env" if run => invocation.environment.push(value(name)?.into()),
+                "--accel" if run => invocation.accelerator = Some(value(name)?),
+                "--timeout" if run => {
+                    let text = value(name)?;
+                    let seconds: f64 =
+                        text.parse()
+                            .ok()
+                            .filter(|s: &f64| *s > 0.0)
+                            .ok_or_else(|| {
+                                Error::Usage(format!("--timeout `{text}`: expected seconds > 0"))
+                            })?;
+                    invocation.timeout = Some(Duration::from_secs_f64(seconds));
+                }
+                "--message-format" => {
+                    return Err(Error::Usage(
+                        "--message-format is chosen by cargo unik (it reads cargo's JSON messages)"
+                            .to_string(),
+                    ));
+                }
+                _ => invocation.cargo_arguments.push(word.clone()),
+            }
+        }
+        Ok(Some(invocation))
+    }
+}
+
+fn subcommand(arguments: &[OsString], environment: &Environment) -> Result<i32> {
+    let Some(invocation) = Invocation::parse(arguments)? else {
+        print!("{USAGE}");
+        return Ok(0);
+    };
+    let spec = TargetSpec::find(&invocation.target)?;
+    let images = build(&invocation, &spec, environment)?;
+    for image in &images {
+        eprintln!("{PROGRAM}: image: {}", image.display());
+    }
+    if !invocation.run {
+        return Ok(0);
+    }
+    let image = match images.as_slice() {
+        [image] => image.clone(),
+        [] => {
+            return Err(Error::Usage(
+                "the build produced no binary to run".to_string(),
+            ));
+        }
+        _ => {
+            return Err(Error::Usage(format!(
+                "the build produced {} binaries; pick one with --bin NAME or --example NAME",
+                images.len()
+            )));
+        }
+    };
+    let accelerator = match &invocation.accelerator {
+        Some(text) => Accelerator::parse(text)?,
+        None => Accelerator::default_from(environment)?,
+    };
+    let options = RunOptions {
+        image,
+        arguments: invocation.program_arguments.clone(),
+        environment: invocation.environment.clone(),
+        machine: None,
+        accelerator,
+        memory: None,
+        timeout: invocation.timeout,
+        verbose: false,
+        dry_run: false,
+    };
+    let outcome = crate::run::run(environment, &options)?;
+    if let Some(message) = outcome.message() {
+        eprintln!("{message}");
+    }
+    Ok(outcome.exit_status())
+}
+
+/// The code-generation flags every unik build adds (module docs).
+pub fn rust_flags(spec: &TargetSpec, sysroot_stamp: &str) -> Vec<String> {
+    vec![
+        "-Ctarget-feature=+crt-static".to_string(),
+        "-Crelocation-model=static".to_string(),
+        format!("-Clink-arg={LINK_MARKER}{}", spec.name),
+        format!("-Clink-arg={SYSROOT_MARKER}{sysroot_stamp}"),
+    ]
+}
+
+/// `CARGO_TARGET_<TRIPLE>_LINKER` for a triple.
+pub fn linker_variable(triple: &str) -> String {
+    format!(
+        "CARGO_TARGET_{}_LINKER",
+        triple.to_ascii_uppercase().replace(['-', '.'], "_")
+    )
+}
+
+/// Runs `cargo build` and returns the images (executables) it made.
+fn build(
+    invocation: &Invocation,
+    spec: &TargetSpec,
+    environment: &Environment,
+) -> Result<Vec<PathBuf>> {
+    let triple = spec.rust_triple.to_string();
+    let rust = discovery::find_rust(environment, &triple)?;
+    // The sysroot first, so its one-time build is announced here and not inside a
+    // link that cargo runs in parallel with other work.
+    let sysroot = sysroot::ensure(environment, spec, EnsureOptions::default(), |reason| {
+        eprintln!("{}", sysroot::progress_line(PROGRAM, spec, reason));
+    })?;
+    let stamp_path = sysroot.directory().join("stamp");
+    let stamp = std::fs::read_to_string(&stamp_path)
+        .map_err(|source| Error::io("cannot read", &stamp_path, source))?;
+    drop(sysroot);
+    let this = std::env::current_exe()
+        .map_err(|source| Error::io("cannot find my own executable", PROGRAM, source))?;
+    // The user's RUSTFLAGS stay, ours follow (CARGO_ENCODED_RUSTFLAGS separates them
+    // with 0x1f and takes precedence over RUSTFLAGS, cargo reference "Environment
+    // variables").
+    let mut flags: Vec<String> = match environment.get_text("CARGO_ENCODED_RUSTFLAGS") {
+        Some(encoded) if !encoded.is_empty() => encoded.split('\x1f').map(String::from).collect(),
+        _ => environment
+            .get_text("RUSTFLAGS")
+            .map(|text| text.split_whitespace().map(String::from).collect())
+            .unwrap_or_default(),
+    };
+    // The file's last line is the hash (sysroot/src/stamp.rs).
+    let stamp = stamp.lines().last().unwrap_or_default().trim();
+    flags.extend(rust_flags(spec, stamp));
+    let mut command = Command::new(&rust.cargo);
+    command
+        .arg("build")
+        .arg("--target")
+        .arg(&triple)
+        .arg("--message-format=json-render-diagnostics")
+        .args(&invocation.cargo_arguments)
+        .env("RUSTC", &rust.rustc)
+        .env(linker_variable(&triple), &this)
+        .env(HOST_LINK_VARIABLE, "1")
+        .env("CARGO_ENCODED_RUSTFLAGS", flags.join("\x1f"))
+        .env_remove("RUSTFLAGS")
+        .stdout(Stdio::piped());
+    let mut child = command.spawn().map_err(|source| Error::Spawn {
+        program: rust.cargo.clone(),
+        source,
+    })?;
+    let mut images = Vec::new();
+    if let Some(stdout) = child.stdout.take() {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let line = line.map_err(|source| Error::io("cannot read from", "cargo", source))?;
+            if let Some(image) = executable_of(&line) {
+                images.push(image);
+            }
+        }
+    }
+    let status = child.wait().map_err(|source| Error::Spawn {
+        program: rust.cargo.clone(),
+        source,
+    })?;
+    if !status.success() {
+        return Err(Error::Usage(format!(
+            "cargo build failed (status {})",
+            status
+                .code()
+                .map_or("signal".to_string(), |code| code.to_string())
+        )));
+    }
+    Ok(images)
+}
+
+/// The executable of one of cargo's `compiler-artifact` JSON messages.
+pub fn executable_of(line: &str) -> Option<PathBuf> {
+    let message: serde_json::Value = serde_json::from_str(line).ok()?;
+    if message.get("reason")?.as_str()? != "compiler-artifact" {
+        return None;
+    }
+    message.get("executable")?.as_str().map(PathBuf::from)
+}
+
+/// Expands `@file` arguments (rustc writes one when a command line gets too long:
+/// one argument per line, `\` escaping, as GNU tools read them).
+fn expand_response_files(arguments: &[OsString]) -> Result<Vec<OsString>> {
+    let mut expanded = Vec::with_capacity(arguments.len());
+    for argument in arguments {
+        let Some(path) = argument.to_str().and_then(|text| text.strip_prefix('@')) else {
+            expanded.push(argument.clone());
+            continue;
+        };
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| Error::io("cannot read the response file", path, source))?;
+        for line in text.lines() {
+            let mut word = String::with_capacity(line.len());
+            let mut characters = line.chars();
+            while let Some(character) = characters.next() {
+                match character {
+                    '\\' => word.extend(characters.next()),
+                    other => word.push(other),
+                }
+            }
+            expanded.push(OsString::from(word));
+        }
+    }
+    Ok(expanded)
+}
+
+/// A build script's or proc macro's link: the host's `cc`, arguments unchanged.
+fn link_for_host(arguments: &[OsString], environment: &Environment) -> Result<i32> {
+    let compiler = environment
+        .get("HOST_CC")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("cc"));
+    let status = Command::new(&compiler)
+        .args(arguments)
+        .status()
+        .map_err(|source| Error::Spawn {
+            program: compiler.clone(),
+            source,
+        })?;
+    Ok(status.code().unwrap_or(1))
+}
+
+/// One item of the link line, in rustc's order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkItem {
+    /// An object or archive.
+    Input(PathBuf),
+    /// A linker option kept as is (`--whole-archive`, `--strip-debug`, …).
+    Option(OsString),
+}
+
+/// What rustc's `cc`-style link line says.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LinkArguments {
+    pub target: String,
+    pub output: Option<PathBuf>,
+    pub items: Vec<LinkItem>,
+}
+
+/// Linker options (`-Wl,…`) that mean nothing for a static image with its own
+/// linker script: dynamic linking, RELRO, symbol versions, LLD's own optimisation
+/// level. They are dropped; everything else goes to LLD.
+fn is_dropped_linker_option(option: &str) -> bool {
+    matches!(
+        option,
+        "--as-needed"
+            | "--no-as-needed"
+            | "-Bstatic"
+            | "-Bdynamic"
+            | "-O1"
+            | "-O2"
+            | "--eh-frame-hdr"
+            | "--gc-sections"
+            | "--export-dynamic"
+            | "-pie"
+            | "--no-undefined-version"
+    ) || option.starts_with("--hash-style")
+        || option.starts_with("--build-id")
+        || option.starts_with("--dynamic-linker")
+}
+
+/// `-z` keywords that do not apply (the linker script decides the segments).
+fn is_dropped_z_keyword(keyword: &str) -> bool {
+    matches!(
+        keyword,
+        "relro" | "norelro" | "now" | "lazy" | "noexecstack" | "execstack" | "nostart-stop-gc"
+    )
+}
+
+impl LinkArguments {
+    /// Reads rustc's link line for the gnu targets (a `cc` command line).
+    pub fn parse(arguments: &[OsString]) -> Result<LinkArguments> {
+        let mut parsed = LinkArguments::default();
+        let mut search: Vec<PathBuf> = Vec::new();
+        let mut libraries: Vec<(usize, String)> = Vec::new();
+        let mut words = arguments.iter();
+        while let Some(word) = words.next() {
+            let text = word.to_string_lossy();
+            let mut next = |what: &str| {
+                words
+                    .next()
+                    .cloned()
+                    .ok_or_else(|| Error::Usage(format!("`{what}` needs a value")))
+            };
+            if let Some(target) = text.strip_prefix(LINK_MARKER) {
+                parsed.target = target.to_string();
+            } else if text.starts_with(SYSROOT_MARKER) {
+                // Only there to make cargo's fingerprint depend on the runtime.
+            } else if text == "-o" {
+                parsed.output = Some(PathBuf::from(next("-o")?));
+            } else if text == "-L" {
+                search.push(PathBuf::from(next("-L")?));
+            } else if let Some(directory) = text.strip_prefix("-L") {
+                search.push(PathBuf::from(directory));
+            } else if text == "-l" {
+                let name = next("-l")?.to_string_lossy().into_owned();
+                libraries.push((parsed.items.len(), name));
+                parsed.items.push(LinkItem::Option(OsString::new()));
+            } else if let Some(name) = text.strip_prefix("-l") {
+                libraries.push((parsed.items.len(), name.to_string()));
+                parsed.items.push(LinkItem::Option(OsString::new()));
+            } else if let Some(options) = text.strip_prefix("-Wl,") {
+                let mut options = options.split(',').peekable();
+                while let Some(option) = options.next() {
+                    if option == "-z" {
+                        if let Some(keyword) = options.next()
+                            && !is_dropped_z_keyword(keyword)
+                        {
+                            parsed.items.push(LinkItem::Option("-z".into()));
+                            parsed.items.push(LinkItem::Option(keyword.into()));
+                        }
+                    } else if option == "-pie" || option == "--pie" {
+                        return Err(not_static("-Wl,-pie"));
+                    } else if !option.is_empty() && !is_dropped_linker_option(option) {
+                        parsed.items.push(LinkItem::Option(option.into()));
+                    }
+                }
+            } else if text == "-pie" || text == "-static-pie" {
+                return Err(not_static(&text));
+            } else if text == "-shared" {
+                return Err(Error::Usage(
+                    "a unik image is an executable: shared libraries (cdylib, dylib) cannot be linked into one"
+                        .to_string(),
+                ));
+            } else if text.starts_with('-') {
+                // The driver's own flags (`-m64`, `-nodefaultlibs`, `-static`,
+                // `-no-pie`, `-fuse-ld=…`, `-B…`, `-nostartfiles`): the link below
+                // is always static, without start files or default libraries.
+            } else {
+                parsed.items.push(LinkItem::Input(PathBuf::from(word)));
+            }
+        }
+        for (position, name) in libraries {
+            parsed.items[position] = match library(&name, &search)? {
+                Some(path) => LinkItem::Input(path),
+                None => LinkItem::Option(OsString::new()),
+            };
+        }
+        parsed
+            .items
+            .retain(|item| !matches!(item, LinkItem::Option(option) if option.is_empty()));
+        Ok(parsed)
+    }
+}
+
+fn not_static(flag: &str) -> Error {
+    Error::Usage(format!(
+        "rustc asked for a position-independent executable ({flag}); unik images are static and \
+         linked at the target's load address: build with `cargo unik`, which passes \
+         -C relocation-model=static -C target-feature=+crt-static"
+    ))
+}
+
+/// The archive of `-l<name>` in the search directories (`None` when the runtime
+/// provides it).
+fn library(name: &str, search: &[PathBuf]) -> Result<Option<PathBuf>> {
+    if PROVIDED_BY_THE_RUNTIME.contains(&name) {
+        return Ok(None);
+    }
+    let file = match name.strip_prefix(':') {
+        Some(exact) => exact.to_string(),
+        None => format!("lib{name}.a"),
+    };
+    search
+        .iter()
+        .map(|directory| directory.join(&file))
+        .find(|path| path.is_file())
+        .map(Some)
+        .ok_or_else(|| {
+            Error::Usage(format!(
+                "cannot find -l{name} (looked for {file} in {}; unik links static archives only)",
+                search
+                    .iter()
+                    .map(|path| path.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })
+}
+
+/// rustc's link of the program: component selection, then LLD (module docs).
+fn link_image(arguments: &[OsString], environment: &Environment) -> Result<i32> {
+    let parsed = LinkArguments::parse(arguments)?;
+    let spec = TargetSpec::find(&parsed.target)?;
+    let output = parsed
+        .output
+        .clone()
+        .ok_or_else(|| Error::Usage("the link has no -o output".to_string()))?;
+    let sysroot = sysroot::ensure(environment, &spec, EnsureOptions::default(), |reason| {
+        eprintln!("{}", sysroot::progress_line(PROGRAM, &spec, reason));
+    })?;
+    let directory = sysroot.directory().to_path_buf();
+    let manifest = crate::manifest::load(&directory)?;
+    let inputs: Vec<link::LinkInput> = parsed
+        .items
+        .iter()
+        .filter_map(|item| match item {
+            LinkItem::Input(path) => Some(link::LinkInput {
+                path: path.clone(),
+                display_name: display_name(path),
+            }),
+            LinkItem::Option(_) => None,
+        })
+        .collect();
+    let linker_defined = Default::default();
+    let architecture = crate::manifest::object_architecture(&spec)?;
+    let request = link::SelectionRequest {
+        target_name: &spec.name,
+        architecture,
+        inputs: &inputs,
+        manifest: &manifest,
+        all_components: false,
+        stub_missing: true,
+        linker_defined: &linker_defined,
+    };
+    let prepared = link::prepare(&request, PROGRAM)?;
+    let work = tempfile::Builder::new()
+        .prefix("cargo-unik-")
+        .tempdir()
+        .map_err(|source| {
+            Error::io(
+                "cannot create a temporary directory in",
+                std::env::temp_dir(),
+                source,
+            )
+        })?;
+    let generated = work.path().join("unik-components.o");
+    std::fs::write(&generated, &prepared.generated_object)
+        .map_err(|source| Error::io("cannot write", &generated, source))?;
+    let linker = discovery::find_linker(environment)?;
+    let mut command = Command::new(&linker.path);
+    command
+        .args(&linker.leading_arguments)
+        .args([
+            "-static",
+            "-nostdlib",
+            "--gc-sections",
+            "--eh-frame-hdr",
+            "-z",
+            "max-page-size=4096",
+            "--build-id=none",
+        ])
+        .arg("-T")
+        .arg(directory.join("lib").join("link.ld"));
+    for item in &parsed.items {
+        match item {
+            LinkItem::Input(path) => command.arg(path),
+            LinkItem::Option(option) => command.arg(option),
+        };
+    }
+    command
+        .args(&prepared.linker_arguments)
+        .arg(&generated)
+        .arg(directory.join("lib").join("libunik.a"))
+        .arg("-o")
+        .arg(&output);
+    if environment.get("UNIK_CARGO_VERBOSE").is_some() {
+        eprintln!(" {}", unik_sysroot::describe(&command));
+    }
+    let status = command.status().map_err(|source| Error::Spawn {
+        program: linker.path.clone(),
+        source,
+    })?;
+    drop(sysroot);
+    Ok(status.code().unwrap_or(1))
+}
+
+/// How messages name an input: rlibs by their crate file name, objects by path.
+fn display_name(path: &Path) -> String {
+    path.file_name()
+        .map(OsStr::to_string_lossy)
+        .map(|name| name.into_owned())
+        .unwrap_or_else(|| path.display().to_string())
+}
+
+#[cfg(test)]
+mod tests;
