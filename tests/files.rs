@@ -224,3 +224,37 @@ fn scanf_conversions_match_glibc() {
         assert_same_as_native(&outcome, &native, &format!("files_scanf on {target}"));
     }
 }
+
+#[test]
+fn a_pipe_carries_a_mebibyte_between_two_threads() {
+    let dir = scratch();
+    let native = native_threaded(&["c/files_pipe.c"], dir.path());
+    assert_eq!(native.status, 0, "{}", native.stderr);
+    assert!(
+        native
+            .stdout
+            .starts_with("received 1048576 bytes, intact, producer 0, last read 0\n")
+    );
+    for target in threaded_targets() {
+        let image = build_image(target, &["c/files_pipe.c"], &[], dir.path());
+        let outcome = boot(&image, &[], &[]);
+        assert_same_as_native(&outcome, &native, &format!("files_pipe on {target}"));
+    }
+}
+
+/// `native` with `-pthread` (glibc 2.34+ needs no flag, but older ones do).
+fn native_threaded(sources: &[&str], dir: &Path) -> Outcome {
+    let binary = dir.join("native-threaded");
+    let mut compile = std::process::Command::new("gcc");
+    compile.args(["-O2", "-w", "-pthread", "-o"]).arg(&binary);
+    for source in sources {
+        compile.arg(fixture(source));
+    }
+    let built = run_command(&mut compile);
+    assert_eq!(
+        built.status, 0,
+        "native gcc build failed:\n{}",
+        built.stderr
+    );
+    run_command(&mut std::process::Command::new(&binary))
+}

@@ -47,6 +47,8 @@ typedef __unik_off_t off_t;
 #define W_OK 2
 #define R_OK 4
 int close(int descriptor);
+/* In-memory pipes between the program's threads. */
+int pipe(int ends[2]) __THROW;
 __unik_off_t lseek(int descriptor, __unik_off_t offset, int whence) __THROW;
 ssize_t pread(int descriptor, void *buffer, size_t count, __unik_off_t offset);
 ssize_t pwrite(int descriptor, const void *data, size_t count, __unik_off_t offset);
@@ -70,6 +72,7 @@ int symlink(const char *target, const char *path) __THROW;
 int symlinkat(const char *target, int directory, const char *path) __THROW;
 #ifdef __UNIK_USE_GNU
 int dup3(int descriptor, int target, int flags) __THROW;
+int pipe2(int ends[2], int flags) __THROW;
 #endif
 __UNIK_NORETURN void _exit(int status);
 /* The one program is process 1. */

@@ -5,12 +5,15 @@
 
 extern crate alloc;
 
+use alloc::collections::VecDeque;
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU32, Ordering};
 
 use super::cpio;
 use super::tree::{Content, Errno, NewNode, ROOT, TYPE_DIRECTORY, TYPE_MASK, TYPE_SYMLINK, Tree};
 use crate::errno::{
-    EACCES, EBADF, EEXIST, EFBIG, EINVAL, EISDIR, EMFILE, ENOENT, ENOMEM, ENOTDIR, ESPIPE,
+    EACCES, EAGAIN, EBADF, EEXIST, EFBIG, EINVAL, EISDIR, EMFILE, ENOENT, ENOMEM, ENOTDIR, EPIPE,
+    ESPIPE,
 };
 
 /// Linux's open(2) flags (asm-generic/fcntl.h; the same on x86_64 and aarch64 except
@@ -43,6 +46,8 @@ pub enum Object {
     /// A console descriptor: 0 reads the console, 1 the console, 2 the error console.
     Console(i32),
     Node(usize),
+    /// A pipe (index into the pipe table); the description's access mode says which end.
+    Pipe(usize),
 }
 
 #[derive(Debug)]
@@ -64,6 +69,30 @@ struct Slot {
 pub enum Transfer {
     Done(usize),
     Console(i32),
+    /// A pipe can make no progress now: wait until [`PIPE_EVENTS`] differs from this
+    /// value (read under the lock, so no change is missed), then retry.
+    Wait(u32),
+}
+
+/// Counts changes to any pipe (data moved, an end closed): blocked readers and writers
+/// wait on it as a futex word and retry after it changes. One word for all pipes keeps
+/// the lock-free part trivial; pipes are rare enough that waking every waiter is fine.
+pub static PIPE_EVENTS: AtomicU32 = AtomicU32::new(0);
+
+/// Linux's default pipe capacity (pipe(7)) and PIPE_BUF, the size up to which a write
+/// is atomic.
+pub const PIPE_CAPACITY: usize = 65536;
+pub const PIPE_ATOMIC: usize = 4096;
+
+#[derive(Debug, Default)]
+pub struct Pipe {
+    data: VecDeque<u8>,
+    readers: u32,
+    writers: u32,
+}
+
+fn pipe_changed() {
+    PIPE_EVENTS.fetch_add(1, Ordering::Release);
 }
 
 /// The metadata stat(2) and statx(2) report, architecture-neutral (the C layer lays it
@@ -91,6 +120,7 @@ pub struct FileSystem {
     pub tree: Tree,
     descriptions: Vec<Option<Description>>,
     slots: Vec<Option<Slot>>,
+    pipes: Vec<Option<Pipe>>,
     pub working_directory: usize,
     pub umask: u32,
 }
@@ -107,6 +137,7 @@ impl FileSystem {
             tree: Tree::new(),
             descriptions: Vec::new(),
             slots: Vec::new(),
+            pipes: Vec::new(),
             working_directory: ROOT,
             umask: 0o022,
         }
@@ -330,9 +361,12 @@ impl FileSystem {
         description.references -= 1;
         if description.references == 0 {
             let object = description.object;
+            let status = description.status;
             self.descriptions[index] = None;
-            if let Object::Node(number) = object {
-                self.tree.close_node(number);
+            match object {
+                Object::Node(number) => self.tree.close_node(number),
+                Object::Pipe(index) => self.close_pipe_end(index, status),
+                Object::Console(_) => {}
             }
         }
     }
@@ -411,7 +445,12 @@ impl FileSystem {
         }
         let number = match description.object {
             Object::Console(role) if at.is_none() => return Ok(Transfer::Console(role)),
+            Object::Console(_) | Object::Pipe(_) if at.is_some() => return Err(ESPIPE),
             Object::Console(_) => return Err(ESPIPE),
+            Object::Pipe(index) => {
+                let nonblocking = description.status & O_NONBLOCK != 0;
+                return self.read_pipe(index, buffer, nonblocking);
+            }
             Object::Node(number) => number,
         };
         let offset = at.unwrap_or(description.offset);
@@ -444,7 +483,12 @@ impl FileSystem {
         }
         let number = match description.object {
             Object::Console(role) if at.is_none() => return Ok(Transfer::Console(role)),
+            Object::Console(_) | Object::Pipe(_) if at.is_some() => return Err(ESPIPE),
             Object::Console(_) => return Err(ESPIPE),
+            Object::Pipe(index) => {
+                let nonblocking = description.status & O_NONBLOCK != 0;
+                return self.write_pipe(index, data, nonblocking);
+            }
             Object::Node(number) => number,
         };
         let append = description.status & O_APPEND != 0;
@@ -488,12 +532,126 @@ impl FileSystem {
         Ok(Transfer::Done(data.len()))
     }
 
+    /// pipe2(2): a read end and a write end, lowest free descriptors first.
+    pub fn pipe(&mut self, flags: i32) -> Result<(i32, i32), Errno> {
+        if flags & !(O_CLOEXEC | O_NONBLOCK) != 0 {
+            return Err(EINVAL);
+        }
+        let index = match self.pipes.iter().position(Option::is_none) {
+            Some(index) => index,
+            None => {
+                self.pipes.try_reserve(1).map_err(|_| ENOMEM)?;
+                self.pipes.push(None);
+                self.pipes.len() - 1
+            }
+        };
+        self.pipes[index] = Some(Pipe {
+            data: VecDeque::new(),
+            readers: 1,
+            writers: 1,
+        });
+        let status = flags & O_NONBLOCK;
+        let mut ends = [0; 2];
+        for (end, access) in [O_RDONLY, O_WRONLY].into_iter().enumerate() {
+            let opened = self.free_slot(0).and_then(|slot| {
+                let description = self.new_description(Description {
+                    object: Object::Pipe(index),
+                    offset: 0,
+                    status: access | status,
+                    references: 1,
+                })?;
+                self.slots[slot] = Some(Slot {
+                    description,
+                    close_on_exec: flags & O_CLOEXEC != 0,
+                });
+                Ok(slot as i32)
+            });
+            match opened {
+                Ok(descriptor) => ends[end] = descriptor,
+                Err(error) => {
+                    if end == 1 {
+                        let _ = self.close(ends[0]);
+                    }
+                    self.pipes[index] = None;
+                    return Err(error);
+                }
+            }
+        }
+        Ok((ends[0], ends[1]))
+    }
+
+    fn close_pipe_end(&mut self, index: usize, status: i32) {
+        let Some(pipe) = self.pipes[index].as_mut() else {
+            return;
+        };
+        if status & O_ACCMODE == O_RDONLY {
+            pipe.readers -= 1;
+        } else {
+            pipe.writers -= 1;
+        }
+        if pipe.readers == 0 && pipe.writers == 0 {
+            self.pipes[index] = None;
+        }
+        pipe_changed();
+    }
+
+    fn read_pipe(
+        &mut self,
+        index: usize,
+        buffer: &mut [u8],
+        nonblocking: bool,
+    ) -> Result<Transfer, Errno> {
+        let pipe = self.pipes[index].as_mut().ok_or(EBADF)?;
+        if pipe.data.is_empty() {
+            return match (pipe.writers, nonblocking) {
+                // Every write end closed: end of file (pipe(7)).
+                (0, _) => Ok(Transfer::Done(0)),
+                (_, true) => Err(EAGAIN),
+                (_, false) => Ok(Transfer::Wait(PIPE_EVENTS.load(Ordering::Acquire))),
+            };
+        }
+        let count = buffer.len().min(pipe.data.len());
+        for (slot, byte) in buffer.iter_mut().zip(pipe.data.drain(..count)) {
+            *slot = byte;
+        }
+        pipe_changed();
+        Ok(Transfer::Done(count))
+    }
+
+    /// Writes what fits now. Up to PIPE_BUF bytes go in at once or not at all (POSIX
+    /// atomicity); a blocking caller retries the rest after waiting.
+    fn write_pipe(
+        &mut self,
+        index: usize,
+        data: &[u8],
+        nonblocking: bool,
+    ) -> Result<Transfer, Errno> {
+        let pipe = self.pipes[index].as_mut().ok_or(EBADF)?;
+        if pipe.readers == 0 {
+            // Linux also raises SIGPIPE; there are no signals to raise here.
+            return Err(EPIPE);
+        }
+        let room = PIPE_CAPACITY - pipe.data.len();
+        if room == 0 || (data.len() <= PIPE_ATOMIC && room < data.len()) {
+            return if nonblocking {
+                Err(EAGAIN)
+            } else {
+                Ok(Transfer::Wait(PIPE_EVENTS.load(Ordering::Acquire)))
+            };
+        }
+        let count = room.min(data.len());
+        pipe.data.try_reserve(count).map_err(|_| ENOMEM)?;
+        pipe.data.extend(&data[..count]);
+        pipe_changed();
+        Ok(Transfer::Done(count))
+    }
+
     /// lseek(2) with SEEK_SET/CUR/END (0/1/2); SEEK_DATA/SEEK_HOLE (3/4) treat the file
     /// as all data.
     pub fn seek(&mut self, descriptor: i32, offset: i64, whence: i32) -> Result<i64, Errno> {
         let description = self.description(descriptor)?;
         let number = match description.object {
-            Object::Console(_) => return Err(ESPIPE),
+            Object::Console(_) | Object::Pipe(_) => return Err(ESPIPE),
             Object::Node(number) => number,
         };
         let current = description.offset as i64;
@@ -549,6 +707,15 @@ impl FileSystem {
                 terminal: 1,
                 ..Status::default()
             }),
+            Object::Pipe(index) => Ok(Status {
+                // pipefs: a FIFO, owner read-write, size 0 (as Linux reports it).
+                device: 0xc,
+                inode: index as u64 + 1,
+                mode: 0o010600,
+                links: 1,
+                block_size: 4096,
+                ..Status::default()
+            }),
             Object::Node(number) => {
                 let node = self.tree.node(number).ok_or(ENOENT)?;
                 let size = node.size();
@@ -579,7 +746,7 @@ impl FileSystem {
         let start = description.offset;
         let number = match description.object {
             Object::Node(number) => number,
-            Object::Console(_) => return Err(ENOTDIR),
+            Object::Console(_) | Object::Pipe(_) => return Err(ENOTDIR),
         };
         let list = self.tree.entries(number)?;
         let mut out = Vec::new();
@@ -646,8 +813,50 @@ mod tests {
         let mut buffer = [0u8; 64];
         match system.read(descriptor, &mut buffer, None).unwrap() {
             Transfer::Done(count) => buffer[..count].to_vec(),
-            Transfer::Console(_) => panic!("console"),
+            Transfer::Console(_) | Transfer::Wait(_) => panic!("not a file"),
         }
+    }
+
+    #[test]
+    fn pipes_carry_bytes_block_and_report_closed_ends() {
+        let mut system = FileSystem::new();
+        let (read_end, write_end) = system.pipe(O_NONBLOCK).unwrap();
+        assert_eq!((read_end, write_end), (3, 4));
+        assert!(matches!(
+            system.read(read_end, &mut [0; 4], None),
+            Err(EAGAIN)
+        ));
+        assert!(matches!(
+            system.write(write_end, b"ping", None),
+            Ok(Transfer::Done(4))
+        ));
+        assert_eq!(read_all(&mut system, read_end), b"ping");
+        assert_eq!(system.seek(read_end, 0, 0), Err(ESPIPE));
+        assert!(matches!(
+            system.read(write_end, &mut [0; 1], None),
+            Err(EBADF)
+        ));
+        // Full: a large write takes what fits, an atomic one waits for room.
+        let big = vec![7u8; PIPE_CAPACITY + 10];
+        assert!(matches!(
+            system.write(write_end, &big, None),
+            Ok(Transfer::Done(PIPE_CAPACITY))
+        ));
+        assert!(matches!(system.write(write_end, b"x", None), Err(EAGAIN)));
+        system.set_close_on_exec(read_end, true).unwrap();
+        let (blocking_read, blocking_write) = system.pipe(0).unwrap();
+        assert!(matches!(
+            system.read(blocking_read, &mut [0; 1], None),
+            Ok(Transfer::Wait(_))
+        ));
+        system.close(blocking_write).unwrap();
+        assert!(matches!(
+            system.read(blocking_read, &mut [0; 1], None),
+            Ok(Transfer::Done(0))
+        ));
+        system.close(read_end).unwrap();
+        assert!(matches!(system.write(write_end, b"x", None), Err(EPIPE)));
+        assert_eq!(system.pipe(0x40), Err(EINVAL));
     }
 
     #[test]

@@ -203,7 +203,8 @@ pub unsafe extern "C" fn pread(
     let buffer = unsafe { core::slice::from_raw_parts_mut(data.cast::<u8>(), count) };
     match with(|system| system.read(descriptor, buffer, Some(offset as u64))) {
         Ok(Transfer::Done(count)) => count as isize,
-        Ok(Transfer::Console(_)) => -1,
+        // pread/pwrite never reach the console or a pipe (ESPIPE first).
+        Ok(Transfer::Console(_) | Transfer::Wait(_)) => -1,
         Err(error) => {
             errno::set(error);
             -1
@@ -234,7 +235,8 @@ pub unsafe extern "C" fn pwrite(
     let bytes = unsafe { core::slice::from_raw_parts(data.cast::<u8>(), count) };
     match with(|system| system.write(descriptor, bytes, Some(offset as u64))) {
         Ok(Transfer::Done(count)) => count as isize,
-        Ok(Transfer::Console(_)) => -1,
+        // pread/pwrite never reach the console or a pipe (ESPIPE first).
+        Ok(Transfer::Console(_) | Transfer::Wait(_)) => -1,
         Err(error) => {
             errno::set(error);
             -1
@@ -687,7 +689,7 @@ fn truncate_descriptor(descriptor: c_int, length: i64) -> Result<(), Errno> {
         }
         match description.object {
             Object::Node(number) => system.truncate_node(number, length),
-            Object::Console(_) => Err(EINVAL),
+            Object::Console(_) | Object::Pipe(_) => Err(EINVAL),
         }
     })
 }
@@ -715,7 +717,7 @@ pub unsafe extern "C" fn truncate(name: *const c_char, length: i64) -> c_int {
 pub extern "C" fn fsync(descriptor: c_int) -> c_int {
     status(with(|system| match system.node_of(descriptor)? {
         Object::Node(_) => Ok(()),
-        Object::Console(_) => Err(EINVAL),
+        Object::Console(_) | Object::Pipe(_) => Err(EINVAL),
     }))
 }
 
@@ -770,7 +772,7 @@ pub extern "C" fn fchmod(descriptor: c_int, mode: c_uint) -> c_int {
             system.tree.node_mut(number).ok_or(EBADF)?.permissions = mode & 0o7777;
             Ok(())
         }
-        Object::Console(_) => Ok(()),
+        Object::Console(_) | Object::Pipe(_) => Ok(()),
     }))
 }
 
@@ -819,7 +821,7 @@ pub unsafe extern "C" fn utimensat(
         let number = if name.is_null() {
             match system.node_of(directory)? {
                 Object::Node(number) => number,
-                Object::Console(_) => return Ok(()),
+                Object::Console(_) | Object::Pipe(_) => return Ok(()),
             }
         } else {
             // SAFETY: caller's contract.
@@ -891,9 +893,34 @@ pub unsafe extern "C" fn getdents64(descriptor: c_int, buffer: *mut c_void, size
     value(result)
 }
 
+/// POSIX `pipe2` (Linux): O_CLOEXEC and O_NONBLOCK; the ends are in-memory pipes
+/// between the program's threads.
+///
+/// # Safety
+/// `ends` is writable for two ints.
+#[unsafe(export_name = "__unik_pipe2")]
+pub unsafe extern "C" fn pipe2(ends: *mut c_int, flags: c_int) -> c_int {
+    if ends.is_null() {
+        errno::set(EFAULT);
+        return -1;
+    }
+    status(with(|system| system.pipe(flags)).map(|(read, write)| {
+        // SAFETY: caller's contract.
+        unsafe { ends.cast::<[c_int; 2]>().write_unaligned([read, write]) };
+    }))
+}
+
+/// # Safety
+/// `ends` is writable for two ints.
+#[unsafe(export_name = "__unik_pipe")]
+pub unsafe extern "C" fn pipe(ends: *mut c_int) -> c_int {
+    // SAFETY: caller's contract.
+    unsafe { pipe2(ends, 0) }
+}
+
 crate::weak_c_symbols!(
-    close, readv, writev, pread, pwrite, lseek, faccessat, access, unlinkat, unlink, rmdir,
-    renameat, rename, remove, mkdirat, mkdir, symlinkat, symlink, readlinkat, readlink, getcwd,
-    realpath, chdir, fchdir, dup, dup2, dup3, ftruncate, truncate, fsync, fdatasync, umask,
+    pipe, pipe2, close, readv, writev, pread, pwrite, lseek, faccessat, access, unlinkat, unlink,
+    rmdir, renameat, rename, remove, mkdirat, mkdir, symlinkat, symlink, readlinkat, readlink,
+    getcwd, realpath, chdir, fchdir, dup, dup2, dup3, ftruncate, truncate, fsync, fdatasync, umask,
     fchmodat, chmod, fchmod, utimensat, futimens, getdents64
 );

@@ -53,19 +53,49 @@ fn console_write(role: i32, bytes: &[u8]) -> Result<usize, Errno> {
     Ok(bytes.len())
 }
 
-/// read(2) on any descriptor.
+/// Blocks until a pipe changed since `seen` (another thread read, wrote or closed).
+/// Without the scheduler there is no other thread, and the wait returns at once.
+fn wait_for_pipes(seen: u32) {
+    crate::thread::sync::futex_wait(&descriptors::PIPE_EVENTS, seen, None).ok();
+}
+
+fn wake_pipe_waiters() {
+    crate::thread::sync::futex_wake(&descriptors::PIPE_EVENTS, usize::MAX);
+}
+
+/// read(2) on any descriptor; blocks on an empty pipe whose write end is open.
 pub fn read(descriptor: i32, buffer: &mut [u8]) -> Result<usize, Errno> {
-    match with(|system| system.read(descriptor, buffer, None))? {
-        Transfer::Done(count) => Ok(count),
-        Transfer::Console(role) => console_read(role, buffer),
+    loop {
+        match with(|system| system.read(descriptor, buffer, None))? {
+            Transfer::Done(count) => {
+                wake_pipe_waiters();
+                return Ok(count);
+            }
+            Transfer::Console(role) => return console_read(role, buffer),
+            Transfer::Wait(seen) => wait_for_pipes(seen),
+        }
     }
 }
 
-/// write(2) on any descriptor.
+/// write(2) on any descriptor. On a blocking pipe it returns once every byte is in
+/// (write(2): "blocks until all data is written"), waiting for readers as needed.
 pub fn write(descriptor: i32, bytes: &[u8]) -> Result<usize, Errno> {
-    match with(|system| system.write(descriptor, bytes, None))? {
-        Transfer::Done(count) => Ok(count),
-        Transfer::Console(role) => console_write(role, bytes),
+    let mut written = 0;
+    loop {
+        match with(|system| system.write(descriptor, &bytes[written..], None)) {
+            Ok(Transfer::Done(count)) => {
+                written += count;
+                wake_pipe_waiters();
+                if written == bytes.len() || count == 0 {
+                    return Ok(written);
+                }
+            }
+            Ok(Transfer::Console(role)) => return console_write(role, bytes),
+            Ok(Transfer::Wait(seen)) => wait_for_pipes(seen),
+            // A non-blocking pipe that filled up after part of the data went in.
+            Err(_) if written > 0 => return Ok(written),
+            Err(error) => return Err(error),
+        }
     }
 }
 
