@@ -13,6 +13,10 @@
 #include <unistd.h>
 #include <errno.h>
 #include <stdalign.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <dirent.h>
 
 #define NAME(x) _Generic((x), \
   signed char: "signed char", unsigned char: "unsigned char", char: "char", \
@@ -42,5 +46,20 @@ int main(void) {
   VALUE(FLT_EVAL_METHOD); VALUE(DECIMAL_DIG); VALUE(LDBL_MANT_DIG); VALUE(FLT_DIG);
   printf("%s %s %s %s %s\n", PRId64, PRIuFAST16, PRIxPTR, SCNd8, PRIdMAX);
   printf("%g %g %Lg %g\n", FLT_EPSILON, DBL_MIN, LDBL_MAX, FLT_TRUE_MIN);
+  printf("stat %zu: dev %zu ino %zu nlink %zu mode %zu uid %zu rdev %zu size %zu blksize %zu blocks %zu atim %zu mtim %zu ctim %zu\n",
+         sizeof(struct stat), offsetof(struct stat, st_dev), offsetof(struct stat, st_ino), offsetof(struct stat, st_nlink),
+         offsetof(struct stat, st_mode), offsetof(struct stat, st_uid), offsetof(struct stat, st_rdev), offsetof(struct stat, st_size),
+         offsetof(struct stat, st_blksize), offsetof(struct stat, st_blocks), offsetof(struct stat, st_atim),
+         offsetof(struct stat, st_mtim), offsetof(struct stat, st_ctim));
+  printf("dirent %zu: ino %zu off %zu reclen %zu type %zu name %zu\n", sizeof(struct dirent), offsetof(struct dirent, d_ino),
+         offsetof(struct dirent, d_off), offsetof(struct dirent, d_reclen), offsetof(struct dirent, d_type), offsetof(struct dirent, d_name));
+  printf("iovec %zu fpos_t %zu\n", sizeof(struct iovec), sizeof(fpos_t));
+  VALUE(O_RDONLY); VALUE(O_WRONLY); VALUE(O_RDWR); VALUE(O_ACCMODE); VALUE(O_CREAT); VALUE(O_EXCL); VALUE(O_NOCTTY);
+  VALUE(O_TRUNC); VALUE(O_APPEND); VALUE(O_NONBLOCK); VALUE(O_DSYNC); VALUE(O_SYNC); VALUE(O_CLOEXEC); VALUE(O_DIRECTORY);
+  VALUE(O_NOFOLLOW); VALUE(F_DUPFD); VALUE(F_GETFD); VALUE(F_SETFD); VALUE(F_GETFL); VALUE(F_SETFL); VALUE(F_DUPFD_CLOEXEC);
+  VALUE(FD_CLOEXEC); VALUE(AT_FDCWD); VALUE(AT_SYMLINK_NOFOLLOW); VALUE(AT_REMOVEDIR); VALUE(AT_EMPTY_PATH);
+  VALUE(S_IFMT); VALUE(S_IFDIR); VALUE(S_IFREG); VALUE(S_IFLNK); VALUE(S_IFIFO); VALUE(S_IFCHR); VALUE(S_IRWXU);
+  VALUE(UTIME_NOW); VALUE(UTIME_OMIT); VALUE(SEEK_SET); VALUE(SEEK_CUR); VALUE(SEEK_END); VALUE(F_OK); VALUE(R_OK);
+  VALUE(W_OK); VALUE(X_OK); VALUE(DT_DIR); VALUE(DT_REG); VALUE(DT_LNK); VALUE(FILENAME_MAX); VALUE(FOPEN_MAX);
   return 0;
 }
