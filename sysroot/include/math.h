@@ -1,7 +1,8 @@
 /* unik libc: <math.h> (C11 7.12) — the constants, types and classification macros,
- * which the compiler implements. The library functions (sqrt, sin, …) are not part of
- * the runtime yet, so they are not declared: a program calling one fails to compile,
- * visibly, instead of failing later. */
+ * which the compiler implements, and the functions for double and float
+ * (runtime/libc/src/math.rs: errno as glibc sets it for domain, pole and overflow
+ * errors). The long double functions (sinl, …) are not provided, so they are not
+ * declared: a program calling one fails to compile, visibly. */
 #ifndef _MATH_H
 #define _MATH_H 1
 
@@ -56,5 +57,65 @@ typedef double double_t;
 # define M_SQRT2 1.41421356237309504880
 # define M_SQRT1_2 0.70710678118654752440
 #endif
+
+__BEGIN_DECLS
+
+#define FP_ILOGB0 (-2147483647 - 1)
+#define FP_ILOGBNAN (-2147483647 - 1)
+
+#define __UNIK_MATH_1(name) double name(double __x) __THROW; float name##f(float __x) __THROW;
+#define __UNIK_MATH_2(name) double name(double __x, double __y) __THROW; float name##f(float __x, float __y) __THROW;
+__UNIK_MATH_1(acos) __UNIK_MATH_1(asin) __UNIK_MATH_1(atan) __UNIK_MATH_2(atan2)
+__UNIK_MATH_1(cos) __UNIK_MATH_1(sin) __UNIK_MATH_1(tan)
+__UNIK_MATH_1(acosh) __UNIK_MATH_1(asinh) __UNIK_MATH_1(atanh)
+__UNIK_MATH_1(cosh) __UNIK_MATH_1(sinh) __UNIK_MATH_1(tanh)
+__UNIK_MATH_1(exp) __UNIK_MATH_1(exp2) __UNIK_MATH_1(expm1)
+__UNIK_MATH_1(log) __UNIK_MATH_1(log10) __UNIK_MATH_1(log1p) __UNIK_MATH_1(log2) __UNIK_MATH_1(logb)
+__UNIK_MATH_1(cbrt) __UNIK_MATH_1(fabs) __UNIK_MATH_2(hypot) __UNIK_MATH_2(pow) __UNIK_MATH_1(sqrt)
+__UNIK_MATH_1(erf) __UNIK_MATH_1(erfc) __UNIK_MATH_1(lgamma) __UNIK_MATH_1(tgamma)
+__UNIK_MATH_1(ceil) __UNIK_MATH_1(floor) __UNIK_MATH_1(nearbyint) __UNIK_MATH_1(rint)
+__UNIK_MATH_1(round) __UNIK_MATH_1(trunc)
+__UNIK_MATH_2(fmod) __UNIK_MATH_2(remainder) __UNIK_MATH_2(copysign) __UNIK_MATH_2(nextafter)
+__UNIK_MATH_2(fdim) __UNIK_MATH_2(fmax) __UNIK_MATH_2(fmin)
+#undef __UNIK_MATH_1
+#undef __UNIK_MATH_2
+
+double fma(double __x, double __y, double __z) __THROW;
+float fmaf(float __x, float __y, float __z) __THROW;
+double frexp(double __x, int *__exponent) __THROW;
+float frexpf(float __x, int *__exponent) __THROW;
+double ldexp(double __x, int __exponent) __THROW;
+float ldexpf(float __x, int __exponent) __THROW;
+double scalbn(double __x, int __exponent) __THROW;
+float scalbnf(float __x, int __exponent) __THROW;
+int ilogb(double __x) __THROW;
+int ilogbf(float __x) __THROW;
+double modf(double __x, double *__integral) __THROW;
+float modff(float __x, float *__integral) __THROW;
+double remquo(double __x, double __y, int *__quotient) __THROW;
+long int lround(double __x) __THROW;
+long int lroundf(float __x) __THROW;
+long long int llround(double __x) __THROW;
+long int lrint(double __x) __THROW;
+long int lrintf(float __x) __THROW;
+long long int llrint(double __x) __THROW;
+double nan(const char *__tag) __THROW;
+float nanf(const char *__tag) __THROW;
+
+#if defined __UNIK_USE_MISC || defined _XOPEN_SOURCE
+double j0(double __x) __THROW;
+double j1(double __x) __THROW;
+double jn(int __order, double __x) __THROW;
+double y0(double __x) __THROW;
+double y1(double __x) __THROW;
+double yn(int __order, double __x) __THROW;
+#endif
+#ifdef _GNU_SOURCE
+double exp10(double __x) __THROW;
+float exp10f(float __x) __THROW;
+void sincos(double __x, double *__sine, double *__cosine) __THROW;
+#endif
+
+__END_DECLS
 
 #endif

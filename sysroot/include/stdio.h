@@ -69,6 +69,10 @@ void rewind(FILE *stream);
 int fgetpos(FILE *__UNIK_RESTRICT stream, fpos_t *__UNIK_RESTRICT position);
 int fsetpos(FILE *stream, const fpos_t *position);
 FILE *tmpfile(void);
+/* C11 7.21.4.4, glibc's limits. tmpnam is not in the runtime yet. */
+#define L_tmpnam 20
+#define TMP_MAX 238328
+char *tmpnam(char *buffer) __THROW;
 int remove(const char *path) __THROW;
 int rename(const char *old_path, const char *new_path) __THROW;
 

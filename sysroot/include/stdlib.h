@@ -51,6 +51,10 @@ __UNIK_NORETURN void _Exit(int status) __THROW;
 
 /* Environment. */
 char *getenv(const char *name) __THROW;
+/* C11 7.22.4.8. A unikernel has no command processor: system is not in the
+ * runtime (components.toml [unavailable]), a call fails the link with the reason
+ * unless unikcc --stub-missing links a stub. Declared because ISO C declares it. */
+int system(const char *command);
 #ifdef __UNIK_USE_POSIX
 int setenv(const char *name, const char *value, int overwrite) __THROW;
 int unsetenv(const char *name) __THROW;

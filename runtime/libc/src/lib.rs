@@ -32,6 +32,7 @@ pub(crate) use weak_c_symbols;
 pub mod format;
 pub mod numparse;
 
+pub mod arch;
 pub mod auxv;
 pub mod ctype;
 pub mod cxx_abi;
@@ -40,6 +41,7 @@ pub mod fs;
 pub mod global;
 pub mod kernel;
 pub mod locale;
+pub mod math;
 pub mod memory;
 pub mod process;
 pub mod rust_support;
