@@ -1,0 +1,347 @@
+//! Rust std programs built with `cargo unik` and booted (issue: Rust std programs on
+//! stable Rust). The fixtures under `fixtures/rust/` are ordinary cargo projects;
+//! where a program is deterministic its unikernel run must equal a plain `cargo
+//! build` of the same program run on the host. Each program is also built with
+//! `panic = "abort"` (the fixtures' `abort` profile) where that makes sense.
+//!
+//! The images are built into `target/rust-fixtures` (kept between runs, so only the
+//! first run compiles std programs from scratch); the crates.io fixture fetches its
+//! locked dependencies on first use.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{Outcome, assert_same_as_native, boot, repository, run_command};
+
+fn cargo_unik() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_cargo-unik"))
+}
+
+fn fixture_manifest(project: &str) -> PathBuf {
+    repository()
+        .join("fixtures")
+        .join("rust")
+        .join(project)
+        .join("Cargo.toml")
+}
+
+fn target_directory() -> PathBuf {
+    repository().join("target").join("rust-fixtures")
+}
+
+/// The triple cargo builds a unik target for.
+fn triple(target: &str) -> String {
+    format!("{target}-unknown-linux-gnu")
+}
+
+/// Builds every binary of a fixture project for `target` with `profile` and returns
+/// the directory holding the images.
+fn build(project: &str, target: &str, profile: &str) -> PathBuf {
+    let outcome = run_command(
+        cargo_unik()
+            .args(["unik", "build", "--locked", "--target", target])
+            .args(["--profile", profile])
+            .arg("--manifest-path")
+            .arg(fixture_manifest(project))
+            .env("CARGO_TARGET_DIR", target_directory()),
+    );
+    assert_eq!(
+        outcome.status, 0,
+        "cargo unik build of {project} ({profile}) failed on {target}:\n{}",
+        outcome.stderr
+    );
+    let directory = target_directory().join(triple(target)).join(profile);
+    assert!(
+        outcome
+            .stderr
+            .contains(&format!("cargo-unik: image: {}", directory.display())),
+        "cargo unik build did not say where the image is:\n{}",
+        outcome.stderr
+    );
+    directory
+}
+
+/// Runs a fixture's binary natively (plain cargo, the host's glibc).
+fn native(
+    project: &str,
+    binary: &str,
+    arguments: &[&str],
+    environment: &[(&str, &str)],
+) -> Outcome {
+    let outcome = run_command(
+        Command::new(env!("CARGO"))
+            .args(["build", "--locked", "--release", "--quiet"])
+            .arg("--manifest-path")
+            .arg(fixture_manifest(project))
+            .env("CARGO_TARGET_DIR", target_directory().join("native")),
+    );
+    assert_eq!(
+        outcome.status, 0,
+        "native build of {project}:\n{}",
+        outcome.stderr
+    );
+    let image = target_directory()
+        .join("native")
+        .join("release")
+        .join(binary);
+    run_command(
+        Command::new(image)
+            .args(arguments)
+            .envs(environment.iter().copied()),
+    )
+}
+
+fn image(directory: &Path, binary: &str) -> PathBuf {
+    directory.join(binary)
+}
+
+const PROFILES: [&str; 2] = ["release", "abort"];
+
+#[test]
+fn hello_prints_like_native() {
+    let reference = native("std-programs", "hello", &[], &[]);
+    for target in common::targets() {
+        for profile in PROFILES {
+            let directory = build("std-programs", target, profile);
+            let outcome = boot(&image(&directory, "hello"), &[], &[]);
+            assert_same_as_native(&outcome, &reference, &format!("hello {target} {profile}"));
+        }
+    }
+}
+
+#[test]
+fn arguments_and_environment_reach_std() {
+    let arguments = ["first", "two words", "--flag"];
+    let reference = native(
+        "std-programs",
+        "args_env",
+        &arguments,
+        &[("GREETING", "hello there")],
+    );
+    assert!(
+        reference.stdout.contains("arg 1: two words"),
+        "{}",
+        reference.stdout
+    );
+    for target in common::targets() {
+        let directory = build("std-programs", target, "release");
+        let outcome = boot(
+            &image(&directory, "args_env"),
+            &["--env", "GREETING=hello there"],
+            &arguments,
+        );
+        assert_same_as_native(&outcome, &reference, &format!("args_env {target}"));
+    }
+}
+
+#[test]
+fn collections_work_like_native() {
+    let reference = native("std-programs", "collections", &[], &[]);
+    assert!(
+        reference.stdout.contains("checksum: "),
+        "{}",
+        reference.stdout
+    );
+    for target in common::targets() {
+        for profile in PROFILES {
+            let directory = build("std-programs", target, profile);
+            let outcome = boot(&image(&directory, "collections"), &[], &[]);
+            assert_same_as_native(
+                &outcome,
+                &reference,
+                &format!("collections {target} {profile}"),
+            );
+        }
+    }
+}
+
+#[test]
+fn threads_channels_locks_and_scopes_work_like_native() {
+    let reference = native("std-programs", "threads", &[], &[]);
+    assert!(
+        reference.stdout.contains("condvar sum 5050"),
+        "{}",
+        reference.stdout
+    );
+    for target in common::threaded_targets() {
+        for profile in PROFILES {
+            let directory = build("std-programs", target, profile);
+            let outcome = boot(&image(&directory, "threads"), &[], &[]);
+            assert_same_as_native(&outcome, &reference, &format!("threads {target} {profile}"));
+        }
+    }
+}
+
+#[test]
+fn instant_system_time_and_sleep_behave() {
+    for target in common::targets() {
+        let directory = build("std-programs", target, "release");
+        let outcome = boot(&image(&directory, "time"), &[], &[]);
+        assert_eq!(outcome.status, 0, "time on {target}:\n{}", outcome.stderr);
+        let lines: Vec<&str> = outcome.stdout.lines().collect();
+        assert_eq!(lines.len(), 4, "time on {target}:\n{}", outcome.stdout);
+        for line in lines {
+            assert!(line.ends_with(": true"), "time on {target}: {line}");
+        }
+    }
+}
+
+#[test]
+fn process_exit_status_is_the_programs() {
+    for target in common::targets() {
+        for profile in PROFILES {
+            let directory = build("std-programs", target, profile);
+            let outcome = boot(&image(&directory, "exit7"), &[], &[]);
+            assert_eq!(
+                outcome.status, 7,
+                "exit7 {target} {profile}: {}",
+                outcome.stderr
+            );
+            assert_eq!(outcome.stdout, "exiting with 7\n");
+        }
+    }
+}
+
+#[test]
+fn a_panic_in_main_unwinds_and_ends_with_101() {
+    let reference = native("std-programs", "panic", &[], &[]);
+    assert_eq!(reference.status, 101);
+    for target in common::targets() {
+        let directory = build("std-programs", target, "release");
+        let outcome = boot(&image(&directory, "panic"), &[], &[]);
+        assert_same_as_native(&outcome, &reference, &format!("panic {target}"));
+        // Destructors ran while unwinding.
+        assert!(outcome.stdout.contains("dropped during unwinding"));
+        for expected in [
+            "thread 'main' (1) panicked at src/bin/panic.rs:",
+            "index 3 is out of range for 0 values",
+            "note: run with `RUST_BACKTRACE=1`",
+        ] {
+            assert!(
+                outcome.stderr.contains(expected),
+                "panic {target}: `{expected}` not on stderr:\n{}",
+                outcome.stderr
+            );
+        }
+    }
+}
+
+#[test]
+fn a_panic_with_panic_abort_aborts() {
+    for target in common::targets() {
+        let directory = build("std-programs", target, "abort");
+        let outcome = boot(&image(&directory, "panic"), &[], &[]);
+        // As on Linux: std's message, then abort() (SIGABRT: 134), no unwinding.
+        assert_eq!(
+            outcome.status, 134,
+            "panic=abort {target}:\n{}",
+            outcome.stderr
+        );
+        assert_eq!(outcome.stdout, "about to panic\n");
+        assert!(
+            outcome
+                .stderr
+                .contains("index 3 is out of range for 0 values"),
+            "{}",
+            outcome.stderr
+        );
+    }
+}
+
+#[test]
+fn catch_unwind_recovers_like_native() {
+    let reference = native("std-programs", "catch_unwind", &[], &[]);
+    assert!(
+        reference.stdout.contains("recovered: 3"),
+        "{}",
+        reference.stdout
+    );
+    for target in common::threaded_targets() {
+        let directory = build("std-programs", target, "release");
+        let outcome = boot(&image(&directory, "catch_unwind"), &[], &[]);
+        assert_same_as_native(&outcome, &reference, &format!("catch_unwind {target}"));
+    }
+}
+
+#[test]
+fn crates_io_dependencies_work_like_native() {
+    let reference = native("crates-io", "crates-io", &[], &[]);
+    assert!(
+        reference.stdout.contains("\"15/01/2025\""),
+        "{}",
+        reference.stdout
+    );
+    for target in common::targets() {
+        let directory = build("crates-io", target, "release");
+        let outcome = boot(&image(&directory, "crates-io"), &[], &[]);
+        assert_same_as_native(&outcome, &reference, &format!("crates-io {target}"));
+    }
+}
+
+#[test]
+fn cargo_unik_run_boots_with_arguments_and_returns_the_status() {
+    let target = common::targets()[0];
+    let outcome = run_command(
+        cargo_unik()
+            .args(["unik", "run", "--locked", "--release", "--target", target])
+            .args(["--bin", "args_env", "--env", "GREETING=from run"])
+            .arg("--manifest-path")
+            .arg(fixture_manifest("std-programs"))
+            .args(["--", "one"])
+            .env("CARGO_TARGET_DIR", target_directory()),
+    );
+    assert_eq!(outcome.status, 0, "{}", outcome.stderr);
+    assert_eq!(
+        outcome.stdout,
+        "arg 0: one\nGREETING=from run\nUNSET_VARIABLE: environment variable not found\nGREETING appears 1 time(s)\n"
+    );
+    let outcome = run_command(
+        cargo_unik()
+            .args(["unik", "run", "--locked", "--release", "--target", target])
+            .args(["--bin", "exit7"])
+            .arg("--manifest-path")
+            .arg(fixture_manifest("std-programs"))
+            .env("CARGO_TARGET_DIR", target_directory()),
+    );
+    assert_eq!(outcome.status, 7, "{}", outcome.stderr);
+    // Several binaries and no --bin: which one to run is the user's choice.
+    let outcome = run_command(
+        cargo_unik()
+            .args(["unik", "run", "--locked", "--release", "--target", target])
+            .arg("--manifest-path")
+            .arg(fixture_manifest("std-programs"))
+            .env("CARGO_TARGET_DIR", target_directory()),
+    );
+    assert_eq!(outcome.status, 1);
+    assert!(
+        outcome
+            .stderr
+            .contains("pick one with --bin NAME or --example NAME"),
+        "{}",
+        outcome.stderr
+    );
+}
+
+#[test]
+fn explain_names_the_unwinder_and_the_rust_support() {
+    let target = common::targets()[0];
+    let directory = build("std-programs", target, "release");
+    let outcome = run_command(
+        common::unik()
+            .arg("explain")
+            .arg(image(&directory, "panic")),
+    );
+    assert_eq!(outcome.status, 0, "{}", outcome.stderr);
+    for component in ["unwind ", "rust-support ", "alloc "] {
+        assert!(
+            outcome
+                .stdout
+                .lines()
+                .any(|line| line.starts_with(component)),
+            "`{component}` missing from:\n{}",
+            outcome.stdout
+        );
+    }
+}
