@@ -258,3 +258,65 @@ fn native_threaded(sources: &[&str], dir: &Path) -> Outcome {
     );
     run_command(&mut std::process::Command::new(&binary))
 }
+
+/// Builds the Rust `std::fs` fixture (fixtures/rust/files) with `cargo unik` for
+/// `target`; returns the image.
+fn build_rust_files(target: &str) -> std::path::PathBuf {
+    let target_directory = repository().join("target").join("files-rust");
+    let manifest = fixture("rust/files/Cargo.toml");
+    let outcome = run_command(
+        std::process::Command::new(env!("CARGO_BIN_EXE_cargo-unik"))
+            .args(["unik", "build", "--locked", "--release", "--target", target])
+            .arg("--manifest-path")
+            .arg(&manifest)
+            .env("CARGO_TARGET_DIR", &target_directory),
+    );
+    assert_eq!(
+        outcome.status, 0,
+        "cargo unik build on {target}:\n{}",
+        outcome.stderr
+    );
+    target_directory
+        .join(format!("{target}-unknown-linux-gnu"))
+        .join("release")
+        .join("files")
+}
+
+#[test]
+fn rust_std_fs_works_unmodified() {
+    let dir = scratch();
+    let target_directory = repository()
+        .join("target")
+        .join("files-rust")
+        .join("native");
+    let built = run_command(
+        std::process::Command::new(env!("CARGO"))
+            .args([
+                "build",
+                "--locked",
+                "--release",
+                "--quiet",
+                "--manifest-path",
+            ])
+            .arg(fixture("rust/files/Cargo.toml"))
+            .env("CARGO_TARGET_DIR", &target_directory),
+    );
+    assert_eq!(built.status, 0, "native build:\n{}", built.stderr);
+    let root = dir.path().join("root");
+    let native = run_command(
+        std::process::Command::new(target_directory.join("release").join("files")).arg(&root),
+    );
+    assert_eq!(native.status, 0, "{}", native.stderr);
+    assert!(
+        native
+            .stdout
+            .contains("open missing: NotFound (os error 2)"),
+        "{}",
+        native.stdout
+    );
+    for target in targets() {
+        let image = build_rust_files(target);
+        let outcome = boot(&image, &[], &["/work"]);
+        assert_same_as_native(&outcome, &native, &format!("std::fs on {target}"));
+    }
+}

@@ -136,3 +136,14 @@ UNIK_PUBLIC int lstat(const char *path, struct stat *status) {
 UNIK_PUBLIC int fstat(int descriptor, struct stat *status) {
   return unik_stat(descriptor, 0, 0, status);
 }
+
+/* glibc's large-file names: on LP64 they are the same functions (struct stat64 is
+ * struct stat, off64_t is off_t). Rust std on *-linux-gnu calls these. */
+UNIK_PUBLIC int open64(const char *path, int flags, ...) __attribute__((__alias__("open")));
+UNIK_PUBLIC int openat64(int directory, const char *path, int flags, ...) __attribute__((__alias__("openat")));
+UNIK_PUBLIC int creat64(const char *path, mode_t mode) __attribute__((__alias__("creat")));
+UNIK_PUBLIC int stat64(const char *path, struct stat *status) __attribute__((__alias__("stat")));
+UNIK_PUBLIC int lstat64(const char *path, struct stat *status) __attribute__((__alias__("lstat")));
+UNIK_PUBLIC int fstat64(int descriptor, struct stat *status) __attribute__((__alias__("fstat")));
+UNIK_PUBLIC int fstatat64(int directory, const char *path, struct stat *status, int flags)
+    __attribute__((__alias__("fstatat")));

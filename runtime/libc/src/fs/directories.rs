@@ -205,3 +205,6 @@ pub extern "C" fn closedir(directory: *mut c_void) -> c_int {
 }
 
 crate::weak_c_symbols!(opendir, fdopendir, readdir, rewinddir, dirfd, closedir);
+
+// glibc's readdir64: struct dirent64 is struct dirent on LP64 (Rust std calls it).
+core::arch::global_asm!(".weak readdir64", ".set readdir64, __unik_readdir");

@@ -918,6 +918,21 @@ pub unsafe extern "C" fn pipe(ends: *mut c_int) -> c_int {
     unsafe { pipe2(ends, 0) }
 }
 
+// glibc's large-file names, the same functions on LP64 (off64_t is off_t): Rust std on
+// *-linux-gnu calls these. (open64 and the stat64 family are in c/files.c.)
+core::arch::global_asm!(
+    ".weak lseek64",
+    ".set lseek64, __unik_lseek",
+    ".weak pread64",
+    ".set pread64, __unik_pread",
+    ".weak pwrite64",
+    ".set pwrite64, __unik_pwrite",
+    ".weak ftruncate64",
+    ".set ftruncate64, __unik_ftruncate",
+    ".weak truncate64",
+    ".set truncate64, __unik_truncate",
+);
+
 crate::weak_c_symbols!(
     pipe, pipe2, close, readv, writev, pread, pwrite, lseek, faccessat, access, unlinkat, unlink,
     rmdir, renameat, rename, remove, mkdirat, mkdir, symlinkat, symlink, readlinkat, readlink,
