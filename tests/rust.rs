@@ -345,3 +345,15 @@ fn explain_names_the_unwinder_and_the_rust_support() {
         );
     }
 }
+
+#[test]
+fn the_libc_surface_std_uses_matches_glibc() {
+    let dir = common::scratch();
+    let reference = common::native(&["c/rust_surface.c"], &[], dir.path());
+    assert_eq!(reference.status, 0, "{}", reference.stderr);
+    for target in common::targets() {
+        let image = common::build_image(target, &["c/rust_surface.c"], &[], dir.path());
+        let outcome = boot(&image, &[], &[]);
+        assert_same_as_native(&outcome, &reference, &format!("rust_surface {target}"));
+    }
+}

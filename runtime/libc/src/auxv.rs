@@ -10,6 +10,9 @@ pub const AT_PHNUM: u64 = 5;
 pub const AT_PAGESZ: u64 = 6;
 pub const AT_HWCAP: u64 = 16;
 pub const AT_HWCAP2: u64 = 26;
+/// The address of 16 random bytes (answered by the export: it is an address in the
+/// image, not a fact about it).
+pub const AT_RANDOM: u64 = 25;
 
 /// The page size the runtime maps with.
 pub const PAGE_SIZE: u64 = 4096;
@@ -44,6 +47,7 @@ pub(crate) mod exports {
     use super::*;
     use crate::errno;
     use core::ffi::c_ulong;
+    use core::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 
     unsafe extern "C" {
         /// The image's ELF header: the linker scripts load it at the start of the
@@ -68,9 +72,36 @@ pub(crate) mod exports {
         }
     }
 
+    /// AT_RANDOM's 16 bytes, drawn on first use from the same generator as
+    /// `getrandom` (Linux fills them at exec; here nothing asks before `main`).
+    static RANDOM_BYTES: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
+    /// 0: not drawn, 1: being drawn, 2: drawn.
+    static RANDOM_STATE: AtomicU8 = AtomicU8::new(0);
+
+    fn random_bytes() -> u64 {
+        if RANDOM_STATE
+            .compare_exchange(0, 1, Ordering::Acquire, Ordering::Acquire)
+            .is_ok()
+        {
+            for word in &RANDOM_BYTES {
+                let mut bytes = [0u8; 8];
+                unik_kernel::time::fill_random(&mut bytes);
+                word.store(u64::from_ne_bytes(bytes), Ordering::Relaxed);
+            }
+            RANDOM_STATE.store(2, Ordering::Release);
+        }
+        while RANDOM_STATE.load(Ordering::Acquire) != 2 {
+            core::hint::spin_loop();
+        }
+        RANDOM_BYTES.as_ptr() as u64
+    }
+
     /// glibc `getauxval`.
     #[unsafe(export_name = "__unik_getauxval")]
     pub extern "C" fn getauxval(kind: c_ulong) -> c_ulong {
+        if kind == AT_RANDOM {
+            return random_bytes();
+        }
         match lookup(kind, program_headers()) {
             Some(value) => value,
             None => {
@@ -107,7 +138,7 @@ mod tests {
     #[test]
     fn unknown_entries_are_absent() {
         assert_eq!(lookup(0, HEADERS), None);
-        assert_eq!(lookup(25, HEADERS), None); // AT_RANDOM: not provided yet
+        assert_eq!(lookup(AT_RANDOM, HEADERS), None); // an address: the export's
         assert_eq!(lookup(u64::MAX, HEADERS), None);
     }
 }
