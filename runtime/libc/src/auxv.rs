@@ -47,7 +47,7 @@ pub(crate) mod exports {
     use super::*;
     use crate::errno;
     use core::ffi::c_ulong;
-    use core::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+    use core::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 
     unsafe extern "C" {
         /// The image's ELF header: the linker scripts load it at the start of the
