@@ -246,3 +246,26 @@ fn flags_that_cannot_work_are_refused_with_the_reason() {
     );
     assert!(!library.exists());
 }
+
+/// `-lm` programs: <math.h> values and errno, and setjmp/longjmp through several
+/// frames, against the same fixture built by gcc with glibc's libm.
+#[test]
+fn math_and_setjmp_agree_with_glibc() {
+    let dir = scratch();
+    let native_binary = dir.path().join("math_setjmp-native");
+    let built = run_command(
+        Command::new("gcc")
+            .args(["-O2", "-w", "-o"])
+            .arg(&native_binary)
+            .arg(fixture("c/math_setjmp.c"))
+            .arg("-lm"),
+    );
+    assert_eq!(built.status, 0, "{}", built.stderr);
+    let native = run_command(&mut Command::new(&native_binary));
+    assert!(native.stdout.contains("errno=ERANGE"), "{native:?}");
+    for target in targets() {
+        let image = build_image(target, &["c/math_setjmp.c"], &["-lm"], dir.path());
+        let outcome = boot(&image, &[], &[]);
+        assert_same_as_native(&outcome, &native, &format!("math_setjmp on {target}"));
+    }
+}

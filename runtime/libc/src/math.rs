@@ -7,9 +7,10 @@
 //! result from non-NaN arguments: `sqrt(-1)`, `log(-1)`, `fmod(x, 0)`,
 //! `acos(2)`) sets `errno` to `EDOM`; a pole error or an overflow (an infinite
 //! result from finite arguments: `log(0)`, `pow(0, -1)`, `exp(1000)`) sets `ERANGE`
-//! (C11 7.12.1). Underflow leaves `errno` alone (glibc sets it only for some
-//! functions). `long double` functions are not provided: on x86_64 they need 80-bit
-//! arithmetic the crate does not have.
+//! (C11 7.12.1). An underflow to zero sets `ERANGE` where glibc does so: the
+//! exponentials, `pow`, `ldexp` and `scalbn` (a zero those functions return for
+//! nonzero finite arguments can only be an underflow). `long double` functions are
+//! not provided: on x86_64 they need 80-bit arithmetic the crate does not have.
 
 /// The `errno` value a result calls for, given the arguments (C11 7.12.1).
 pub fn error_of(result: f64, arguments: &[f64]) -> Option<i32> {
@@ -20,6 +21,37 @@ pub fn error_of(result: f64, arguments: &[f64]) -> Option<i32> {
     } else {
         None
     }
+}
+
+/// Whether a zero result of an exponential-like function is an underflow: the
+/// argument that scales the result (`x` of `exp(x)` is not one: pass none) is
+/// nonzero and every argument is finite.
+pub fn is_underflow(result: f64, scaled: Option<f64>, arguments: &[f64]) -> bool {
+    result == 0.0
+        && scaled.is_none_or(|value| value != 0.0)
+        && arguments.iter().all(|argument| argument.is_finite())
+}
+
+/// `checked`, and `ERANGE` for an underflow to zero (see [`is_underflow`]).
+fn checked_underflow(result: f64, scaled: Option<f64>, arguments: &[f64]) -> f64 {
+    if is_underflow(result, scaled, arguments) {
+        crate::errno::set(crate::errno::ERANGE);
+    }
+    checked(result, arguments)
+}
+
+/// The same for `float` functions.
+fn checked_underflow_float(result: f32, scaled: Option<f32>, arguments: &[f32]) -> f32 {
+    let mut wide = [0.0f64; 2];
+    for (slot, argument) in wide.iter_mut().zip(arguments) {
+        *slot = f64::from(*argument);
+    }
+    checked_underflow(
+        f64::from(result),
+        scaled.map(f64::from),
+        &wide[..arguments.len()],
+    );
+    result
 }
 
 /// `result`, after setting `errno` when it is a domain, pole or overflow error.
@@ -69,7 +101,7 @@ fn to_long(rounded: f64) -> i64 {
 mod exports {
     use core::ffi::{c_char, c_int, c_long, c_longlong};
 
-    use super::{checked, checked_float, to_long};
+    use super::{checked, checked_float, checked_underflow, checked_underflow_float, to_long};
 
     /// `double f(double)` and `float f(float)` functions with the C names.
     macro_rules! unary {
@@ -106,21 +138,51 @@ mod exports {
     }
 
     unary!(
-        acos, asin, atan, cos, sin, tan, cosh, sinh, tanh, acosh, asinh, atanh, exp, exp2, exp10,
-        expm1, log, log10, log1p, log2, sqrt, cbrt, fabs, ceil, floor, round, trunc, rint, erf,
-        erfc, tgamma, lgamma, j0, j1, y0, y1,
+        acos, asin, atan, cos, sin, tan, cosh, sinh, tanh, acosh, asinh, atanh, expm1, log, log10,
+        log1p, log2, sqrt, cbrt, fabs, ceil, floor, round, trunc, rint, erf, erfc, tgamma, lgamma,
+        j0, j1, y0, y1,
     );
     unary_float!(
-        acosf, asinf, atanf, cosf, sinf, tanf, coshf, sinhf, tanhf, acoshf, asinhf, atanhf, expf,
-        exp2f, exp10f, expm1f, logf, log10f, log1pf, log2f, sqrtf, cbrtf, fabsf, ceilf, floorf,
-        roundf, truncf, rintf, erff, erfcf, tgammaf, lgammaf, j0f, j1f, y0f, y1f,
+        acosf, asinf, atanf, cosf, sinf, tanf, coshf, sinhf, tanhf, acoshf, asinhf, atanhf, expm1f,
+        logf, log10f, log1pf, log2f, sqrtf, cbrtf, fabsf, ceilf, floorf, roundf, truncf, rintf,
+        erff, erfcf, tgammaf, lgammaf, j0f, j1f, y0f, y1f,
     );
     binary!(
-        atan2, pow, fmod, remainder, copysign, fdim, fmax, fmin, hypot, nextafter
+        atan2, fmod, remainder, copysign, fdim, fmax, fmin, hypot, nextafter
     );
     binary_float!(
-        atan2f, powf, fmodf, remainderf, copysignf, fdimf, fmaxf, fminf, hypotf, nextafterf,
+        atan2f, fmodf, remainderf, copysignf, fdimf, fmaxf, fminf, hypotf, nextafterf,
     );
+
+    /// The exponentials: a zero result is an underflow.
+    macro_rules! exponential {
+        ($($name:ident: $type:ty, $check:ident),* $(,)?) => {$(
+            #[unsafe(export_name = concat!("__unik_", stringify!($name)))]
+            pub extern "C" fn $name(x: $type) -> $type {
+                $check(libm::$name(x), None, &[x])
+            }
+        )*};
+    }
+    exponential!(
+        exp: f64, checked_underflow,
+        exp2: f64, checked_underflow,
+        exp10: f64, checked_underflow,
+        expf: f32, checked_underflow_float,
+        exp2f: f32, checked_underflow_float,
+        exp10f: f32, checked_underflow_float,
+    );
+
+    /// C `pow`: a zero result from a nonzero base is an underflow.
+    #[unsafe(export_name = "__unik_pow")]
+    pub extern "C" fn pow(x: f64, y: f64) -> f64 {
+        checked_underflow(libm::pow(x, y), Some(x), &[x, y])
+    }
+
+    /// C `powf`.
+    #[unsafe(export_name = "__unik_powf")]
+    pub extern "C" fn powf(x: f32, y: f32) -> f32 {
+        checked_underflow_float(libm::powf(x, y), Some(x), &[x, y])
+    }
 
     /// C `fma`: `x * y + z` rounded once.
     #[unsafe(export_name = "__unik_fma")]
@@ -173,25 +235,25 @@ mod exports {
     /// C `ldexp`: `x * 2^exponent`.
     #[unsafe(export_name = "__unik_ldexp")]
     pub extern "C" fn ldexp(x: f64, exponent: c_int) -> f64 {
-        checked(libm::ldexp(x, exponent), &[x])
+        checked_underflow(libm::ldexp(x, exponent), Some(x), &[x])
     }
 
     /// C `ldexpf`.
     #[unsafe(export_name = "__unik_ldexpf")]
     pub extern "C" fn ldexpf(x: f32, exponent: c_int) -> f32 {
-        checked_float(libm::ldexpf(x, exponent), &[x])
+        checked_underflow_float(libm::ldexpf(x, exponent), Some(x), &[x])
     }
 
     /// C `scalbn` (the same as `ldexp` in binary floating point).
     #[unsafe(export_name = "__unik_scalbn")]
     pub extern "C" fn scalbn(x: f64, exponent: c_int) -> f64 {
-        checked(libm::scalbn(x, exponent), &[x])
+        checked_underflow(libm::scalbn(x, exponent), Some(x), &[x])
     }
 
     /// C `scalbnf`.
     #[unsafe(export_name = "__unik_scalbnf")]
     pub extern "C" fn scalbnf(x: f32, exponent: c_int) -> f32 {
-        checked_float(libm::scalbnf(x, exponent), &[x])
+        checked_underflow_float(libm::scalbnf(x, exponent), Some(x), &[x])
     }
 
     /// C `jn`.
@@ -365,6 +427,25 @@ mod tests {
         assert_eq!(error_of(libm::sqrt(f64::NAN), &[f64::NAN]), None);
         assert_eq!(error_of(libm::exp(f64::INFINITY), &[f64::INFINITY]), None);
         assert_eq!(error_of(libm::pow(2.0, 10.0), &[2.0, 10.0]), None);
+    }
+
+    #[test]
+    fn underflow_is_a_zero_from_nonzero_finite_arguments() {
+        assert!(is_underflow(libm::exp(-1000.0), None, &[-1000.0]));
+        assert!(!is_underflow(
+            libm::exp(f64::NEG_INFINITY),
+            None,
+            &[f64::NEG_INFINITY]
+        ));
+        assert!(is_underflow(
+            libm::pow(0.5, 2000.0),
+            Some(0.5),
+            &[0.5, 2000.0]
+        ));
+        assert!(!is_underflow(libm::pow(0.0, 2.0), Some(0.0), &[0.0, 2.0]));
+        assert!(is_underflow(libm::ldexp(1.0, -2000), Some(1.0), &[1.0]));
+        assert!(!is_underflow(libm::ldexp(0.0, 5), Some(0.0), &[0.0]));
+        assert!(!is_underflow(libm::exp(-1.0), None, &[-1.0]));
     }
 
     #[test]
