@@ -259,14 +259,16 @@ fn native_threaded(sources: &[&str], dir: &Path) -> Outcome {
     run_command(&mut std::process::Command::new(&binary))
 }
 
-/// Builds the Rust `std::fs` fixture (fixtures/rust/files) with `cargo unik` for
-/// `target`; returns the image.
+/// Builds the Rust `std::fs` fixture (fixtures/rust/files) with `cargo unik build --fs
+/// fixtures/fs/tree` for `target`; returns the image.
 fn build_rust_files(target: &str) -> std::path::PathBuf {
     let target_directory = repository().join("target").join("files-rust");
     let manifest = fixture("rust/files/Cargo.toml");
     let outcome = run_command(
         std::process::Command::new(env!("CARGO_BIN_EXE_cargo-unik"))
             .args(["unik", "build", "--locked", "--release", "--target", target])
+            .arg("--fs")
+            .arg(fixture("fs/tree"))
             .arg("--manifest-path")
             .arg(&manifest)
             .env("CARGO_TARGET_DIR", &target_directory),
@@ -304,7 +306,9 @@ fn rust_std_fs_works_unmodified() {
     assert_eq!(built.status, 0, "native build:\n{}", built.stderr);
     let root = dir.path().join("root");
     let native = run_command(
-        std::process::Command::new(target_directory.join("release").join("files")).arg(&root),
+        std::process::Command::new(target_directory.join("release").join("files"))
+            .arg(&root)
+            .arg(fixture("fs/tree/etc/app/app.toml")),
     );
     assert_eq!(native.status, 0, "{}", native.stderr);
     assert!(
@@ -316,7 +320,7 @@ fn rust_std_fs_works_unmodified() {
     );
     for target in targets() {
         let image = build_rust_files(target);
-        let outcome = boot(&image, &[], &["/work"]);
+        let outcome = boot(&image, &[], &["/work", "/etc/app/app.toml"]);
         assert_same_as_native(&outcome, &native, &format!("std::fs on {target}"));
     }
 }

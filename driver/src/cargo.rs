@@ -63,13 +63,14 @@ const PROVIDED_BY_THE_RUNTIME: &[&str] = &[
 ];
 
 const USAGE: &str = "\
-usage: cargo unik build [--target x86_64|aarch64] [cargo build options]
-       cargo unik run [--target x86_64|aarch64] [--env KEY=VALUE]... [--timeout SECS]
+usage: cargo unik build [--target x86_64|aarch64] [--fs DIR] [cargo build options]
+       cargo unik run [--target x86_64|aarch64] [--fs DIR] [--env KEY=VALUE]... [--timeout SECS]
                       [--accel tcg|kvm|auto] [cargo build options] [-- program arguments]
 
 Builds the package's binary for the ordinary <arch>-unknown-linux-gnu target with
 stable Rust and links it into a bootable unik image; `run` boots it with `unik run`
-semantics and exits with the program's status.
+semantics and exits with the program's status. `--fs DIR` embeds DIR as the
+image's file tree (mounted at /, writable in RAM), as `unikcc --fs` does.
 ";
 
 /// Runs `cargo-unik` (as a cargo subcommand or as rustc's linker); returns the exit
@@ -118,6 +119,8 @@ pub struct Invocation {
     pub environment: Vec<OsString>,
     pub timeout: Option<Duration>,
     pub accelerator: Option<String>,
+    /// `--fs DIR`: embed DIR as the image's file tree (crate::embed).
+    pub file_system: Option<PathBuf>,
 }
 
 impl Invocation {
@@ -147,6 +150,7 @@ impl Invocation {
             environment: Vec::new(),
             timeout: None,
             accelerator: None,
+            file_system: None,
         };
         while let Some(word) = words.next() {
             let text = word.to_string_lossy();
@@ -173,6 +177,7 @@ impl Invocation {
                     invocation.program_arguments.extend(words.by_ref().cloned());
                 }
                 "--target" => invocation.target = value(name)?,
+                "--fs" => invocation.file_system = Some(PathBuf::from(value(name)?)),
                 "--env" if run => invocation.environment.push(value(name)?.into()),
                 "--accel" if run => invocation.accelerator = Some(value(name)?),
                 "--timeout" if run => {
@@ -298,6 +303,12 @@ fn build(
     // The file's last line is the hash (sysroot/src/stamp.rs).
     let stamp = stamp.lines().last().unwrap_or_default().trim();
     flags.extend(rust_flags(spec, stamp));
+    if let Some(tree) = &invocation.file_system {
+        flags.push(format!(
+            "-Clink-arg={}",
+            file_tree_object(tree, spec, environment)?.display()
+        ));
+    }
     let mut command = Command::new(&rust.cargo);
     command
         .arg("build")
@@ -337,6 +348,26 @@ fn build(
         )));
     }
     Ok(images)
+}
+
+/// `--fs DIR`: the tree's object (crate::embed), written under a name that is the
+/// hash of its bytes and handed to the link as `-Clink-arg`. The flag is part of
+/// RUSTFLAGS, so a changed tree changes cargo's fingerprint and relinks, and an
+/// unchanged one does not.
+fn file_tree_object(tree: &Path, spec: &TargetSpec, environment: &Environment) -> Result<PathBuf> {
+    let epoch = environment.get_text("SOURCE_DATE_EPOCH");
+    let modified = crate::embed::modification_time(epoch.as_deref());
+    let embedding = |error: crate::embed::EmbedError| Error::Usage(format!("--fs: {error}"));
+    let archive = crate::embed::archive_directory(tree, modified).map_err(embedding)?;
+    let architecture = crate::manifest::object_architecture(spec)?;
+    let object = crate::embed::object(architecture, &archive).map_err(embedding)?;
+    // FNV-1a 64: stable across runs and toolchains (std's hashers promise neither).
+    let hash = object.iter().fold(0xcbf2_9ce4_8422_2325u64, |hash, &byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    });
+    let path = std::env::temp_dir().join(format!("unik-fs-{}-{hash:016x}.o", spec.name));
+    std::fs::write(&path, object).map_err(|source| Error::io("cannot write", &path, source))?;
+    Ok(path)
 }
 
 /// The executable of one of cargo's `compiler-artifact` JSON messages.
