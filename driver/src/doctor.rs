@@ -6,21 +6,23 @@ use std::fmt::Write as _;
 
 use crate::discovery::{self, Environment};
 use crate::error::Result;
-use crate::target::{DEFAULT_TARGET, TargetSpec};
+use crate::target::TargetSpec;
 
 /// One line of the report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Check {
     pub what: String,
-    /// Needed for the default target (its absence makes `unik doctor` fail).
+    /// Needed by the target the report is for (its absence makes `unik doctor` fail).
     pub required: bool,
     /// `Ok(found)` with path and version, or `Err(why and how to get it)`.
     pub result: std::result::Result<String, String>,
 }
 
-/// The report and whether everything the default target needs is present.
+/// The report, for one target: whether everything that target needs is present.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Report {
+    /// The target whose needs decide [`Report::ready`] (`unik doctor --target`).
+    pub target: String,
     pub checks: Vec<Check>,
 }
 
@@ -49,14 +51,15 @@ impl Report {
             };
             let _ = writeln!(text, "{status:<8} {:<width$}  {detail}", check.what);
         }
+        let target = &self.target;
         let _ = writeln!(
             text,
             "{}",
             if self.ready() {
-                format!("unik doctor: everything the {DEFAULT_TARGET} target needs is present")
+                format!("unik doctor: everything the {target} target needs is present")
             } else {
                 format!(
-                    "unik doctor: the {DEFAULT_TARGET} target cannot be built or run until the MISSING items are installed"
+                    "unik doctor: the {target} target cannot be built or run until the MISSING items are installed"
                 )
             }
         );
@@ -64,18 +67,17 @@ impl Report {
     }
 }
 
-/// The aarch64 triple whose std `unik doctor` looks for ahead of that target.
-const AARCH64_TRIPLE: &str = "aarch64-unknown-linux-gnu";
-
-/// Runs every check.
-pub fn diagnose(environment: &Environment) -> Result<Report> {
-    let spec = TargetSpec::find(DEFAULT_TARGET)?;
+/// Runs every check, for every target; the items `focus` needs are the required ones
+/// (C compiler, linker, rustc with its std, its QEMU). A sysroot is never required:
+/// `unikcc` builds it on first use from the tools above.
+pub fn diagnose(environment: &Environment, focus: &TargetSpec) -> Result<Report> {
+    let targets = TargetSpec::all()?;
     let mut checks = Vec::new();
 
     checks.push(Check {
         what: "C compiler (clang)".to_string(),
         required: true,
-        result: discovery::find_c_compiler(environment, None, &spec)
+        result: discovery::find_c_compiler(environment, None, focus)
             .map(|compiler| {
                 found(
                     &compiler.path,
@@ -104,14 +106,11 @@ pub fn diagnose(environment: &Environment) -> Result<Report> {
             .map_err(|error| error.to_string()),
     });
 
-    for (triple, required) in [
-        (spec.rust_triple.to_string(), true),
-        (AARCH64_TRIPLE.to_string(), false),
-    ] {
-        let arch = triple.split('-').next().unwrap_or(&triple).to_string();
+    for spec in &targets {
+        let triple = spec.rust_triple.to_string();
         checks.push(Check {
-            what: format!("rustc with {arch} std"),
-            required,
+            what: format!("rustc with {} std", spec.arch),
+            required: spec.name == focus.name,
             result: discovery::find_rust(environment, &triple)
                 .map(|rust| {
                     format!(
@@ -127,41 +126,25 @@ pub fn diagnose(environment: &Environment) -> Result<Report> {
         });
     }
 
-    for (binary, required, arch) in [
-        (spec.qemu.binary.as_str(), true, spec.arch),
-        (
-            "qemu-system-aarch64",
-            false,
-            target_lexicon::Architecture::Aarch64(target_lexicon::Aarch64Architecture::Aarch64),
-        ),
-    ] {
+    for spec in &targets {
+        let binary = spec.qemu.binary.as_str();
         checks.push(Check {
             what: binary.to_string(),
-            required,
+            required: spec.name == focus.name,
             result: environment
                 .find_program(OsStr::new(binary))
                 .map(|path| found(&path, &discovery::version_line(&path, &["--version"])))
-                .ok_or_else(|| format!("not found in PATH; {}", discovery::qemu_hint(arch))),
+                .ok_or_else(|| format!("not found in PATH; {}", discovery::qemu_hint(spec.arch))),
         });
     }
 
-    checks.push(Check {
-        what: format!("{} sysroot", spec.name),
-        required: false,
-        result: match crate::sysroot::directory(environment, &spec) {
-            Ok(directory) if directory.join(unik_sysroot::stamp::STAMP_FILE).is_file() => {
-                Ok(format!(
-                    "{} (rebuilt when the runtime sources change)",
-                    directory.display()
-                ))
-            }
-            Ok(directory) => Err(format!(
-                "not built yet at {} (unikcc builds it on first use, or run `unik sysroot build`)",
-                directory.display()
-            )),
-            Err(error) => Err(error.to_string()),
-        },
-    });
+    for spec in &targets {
+        checks.push(Check {
+            what: format!("{} sysroot", spec.name),
+            required: false,
+            result: sysroot_state(environment, spec),
+        });
+    }
 
     checks.push(Check {
         what: "KVM".to_string(),
@@ -172,7 +155,29 @@ pub fn diagnose(environment: &Environment) -> Result<Report> {
                 format!("not usable ({why}); TCG works without it (to use KVM: add yourself to the kvm group)")
             }),
     });
-    Ok(Report { checks })
+    Ok(Report {
+        target: focus.name.clone(),
+        checks,
+    })
+}
+
+/// Whether a target's sysroot has been built (its stamp file exists).
+fn sysroot_state(
+    environment: &Environment,
+    spec: &TargetSpec,
+) -> std::result::Result<String, String> {
+    match crate::sysroot::directory(environment, spec) {
+        Ok(directory) if directory.join(unik_sysroot::stamp::STAMP_FILE).is_file() => Ok(format!(
+            "{} (rebuilt when the runtime sources change)",
+            directory.display()
+        )),
+        Ok(directory) => Err(format!(
+            "not built yet at {} (unikcc builds it on first use, or run `unik sysroot build --target {}`)",
+            directory.display(),
+            spec.name
+        )),
+        Err(error) => Err(error.to_string()),
+    }
 }
 
 fn found(path: &std::path::Path, version: &Option<String>) -> String {
@@ -186,9 +191,18 @@ fn found(path: &std::path::Path, version: &Option<String>) -> String {
 mod tests {
     use super::*;
 
+    fn check<'a>(report: &'a Report, what: &str) -> &'a Check {
+        report
+            .checks
+            .iter()
+            .find(|check| check.what == what)
+            .unwrap_or_else(|| panic!("no `{what}` line in {report:?}"))
+    }
+
     #[test]
     fn the_report_is_ready_only_with_every_required_tool() {
         let mut report = Report {
+            target: "x86_64".into(),
             checks: vec![
                 Check {
                     what: "C compiler (clang)".into(),
@@ -216,6 +230,10 @@ mod tests {
                 .render()
                 .starts_with("MISSING  C compiler (clang)  no C compiler found\n")
         );
+        report.target = "aarch64".into();
+        assert!(report.render().ends_with(
+            "unik doctor: the aarch64 target cannot be built or run until the MISSING items are installed\n"
+        ));
     }
 
     #[test]
@@ -226,16 +244,90 @@ mod tests {
             ("HOME", OsStr::new("/nonexistent")),
             ("UNIK_RUSTC", OsStr::new("/nonexistent/rustc")),
         ]);
-        let report = diagnose(&environment).unwrap();
+        let report = diagnose(&environment, &TargetSpec::find("x86_64").unwrap()).unwrap();
         assert!(!report.ready());
-        let qemu = report
-            .checks
-            .iter()
-            .find(|check| check.what == "qemu-system-x86_64")
-            .unwrap();
         assert_eq!(
-            qemu.result,
+            check(&report, "qemu-system-x86_64").result,
             Err("not found in PATH; on Debian: apt-get install -t bookworm-backports qemu-system-x86".to_string())
+        );
+        assert_eq!(
+            check(&report, "qemu-system-aarch64").result,
+            Err("not found in PATH; on Debian: apt-get install -t bookworm-backports qemu-system-arm".to_string())
+        );
+    }
+
+    /// A PATH holding only an executable `name` (a shim: doctor only finds it).
+    fn path_with(directory: &std::path::Path, name: &str) {
+        use std::os::unix::fs::PermissionsExt;
+        let shim = directory.join(name);
+        std::fs::write(&shim, "#!/bin/sh\necho shim 1.0\n").unwrap();
+        std::fs::set_permissions(&shim, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
+    #[test]
+    fn the_target_decides_what_is_required() {
+        let tools = tempfile::tempdir().unwrap();
+        path_with(tools.path(), "qemu-system-x86_64");
+        let sysroots = tempfile::tempdir().unwrap();
+        let environment = Environment::from_pairs([
+            ("PATH", tools.path().as_os_str()),
+            ("HOME", OsStr::new("/nonexistent")),
+            ("UNIK_RUSTC", OsStr::new("/nonexistent/rustc")),
+            ("UNIK_SYSROOT_DIR", sysroots.path().as_os_str()),
+        ]);
+        let aarch64 = TargetSpec::find("aarch64").unwrap();
+        let report = diagnose(&environment, &aarch64).unwrap();
+        assert_eq!(report.target, "aarch64");
+        let qemu_arm = check(&report, "qemu-system-aarch64");
+        assert!(qemu_arm.required && qemu_arm.result.is_err());
+        let qemu_x86 = check(&report, "qemu-system-x86_64");
+        assert!(!qemu_x86.required);
+        assert_eq!(
+            qemu_x86.result,
+            Ok(format!(
+                "{} (shim 1.0)",
+                tools.path().join("qemu-system-x86_64").display()
+            ))
+        );
+        assert!(check(&report, "rustc with aarch64 std").required);
+        assert!(!check(&report, "rustc with x86_64 std").required);
+        assert!(!report.ready());
+
+        let x86_64 = TargetSpec::find("x86_64").unwrap();
+        let report = diagnose(&environment, &x86_64).unwrap();
+        assert!(check(&report, "qemu-system-x86_64").required);
+        assert!(!check(&report, "qemu-system-aarch64").required);
+        assert!(check(&report, "rustc with x86_64 std").required);
+    }
+
+    #[test]
+    fn every_targets_sysroot_is_reported() {
+        let sysroots = tempfile::tempdir().unwrap();
+        let environment = Environment::from_pairs([
+            ("PATH", OsStr::new("/nonexistent")),
+            ("HOME", OsStr::new("/nonexistent")),
+            ("UNIK_RUSTC", OsStr::new("/nonexistent/rustc")),
+            ("UNIK_SYSROOT_DIR", sysroots.path().as_os_str()),
+        ]);
+        let aarch64_directory = sysroots.path().join("aarch64");
+        std::fs::create_dir_all(&aarch64_directory).unwrap();
+        std::fs::write(aarch64_directory.join(unik_sysroot::stamp::STAMP_FILE), "x").unwrap();
+        let report = diagnose(&environment, &TargetSpec::find("x86_64").unwrap()).unwrap();
+        let aarch64 = check(&report, "aarch64 sysroot");
+        assert!(!aarch64.required, "unikcc builds a sysroot on first use");
+        assert_eq!(
+            aarch64.result,
+            Ok(format!(
+                "{} (rebuilt when the runtime sources change)",
+                aarch64_directory.display()
+            ))
+        );
+        assert_eq!(
+            check(&report, "x86_64 sysroot").result,
+            Err(format!(
+                "not built yet at {} (unikcc builds it on first use, or run `unik sysroot build --target x86_64`)",
+                sysroots.path().join("x86_64").display()
+            ))
         );
     }
 }

@@ -11,6 +11,7 @@ pub mod doctor;
 pub mod embed;
 pub mod error;
 pub mod explain;
+pub mod image_format;
 pub mod link;
 pub mod manifest;
 pub mod run;

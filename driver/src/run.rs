@@ -99,6 +99,15 @@ pub struct RunOptions {
 /// Reads the image's ELF header and returns its target.
 pub fn image_target(path: &Path) -> Result<TargetSpec> {
     let bytes = fs::read(path).map_err(|source| Error::io("cannot read", path, source))?;
+    // A Linux arm64 Image (`unikcc --format image`): QEMU's -kernel loads it as one.
+    if crate::image_format::is_arm64_image(&bytes) {
+        let aarch64 = Architecture::Aarch64(target_lexicon::Aarch64Architecture::Aarch64);
+        return TargetSpec::for_arch(aarch64)?.ok_or_else(|| Error::UnsupportedArch {
+            path: path.to_path_buf(),
+            arch: "aarch64".to_string(),
+            supported: supported_arches().unwrap_or_default(),
+        });
+    }
     let file = object::File::parse(&*bytes).map_err(|error| Error::NotAnImage {
         path: path.to_path_buf(),
         message: error.to_string(),
@@ -742,6 +751,12 @@ mod tests {
         let arm = directory.path().join("arm.img");
         fs::write(&arm, elf_header(183)).unwrap(); // EM_AARCH64
         assert_eq!(image_target(&arm).unwrap().name, "aarch64");
+        // An arm64 Image (unikcc --format image) is recognised by its magic.
+        let mut image = vec![0u8; 64];
+        image[56..60].copy_from_slice(b"ARM\x64");
+        let arm_image = directory.path().join("arm.Image");
+        fs::write(&arm_image, image).unwrap();
+        assert_eq!(image_target(&arm_image).unwrap().name, "aarch64");
         let riscv = directory.path().join("riscv.img");
         fs::write(&riscv, elf_header(243)).unwrap(); // EM_RISCV
         let message = image_target(&riscv).unwrap_err().to_string();

@@ -33,8 +33,13 @@ struct Cli {
 enum Command {
     /// Boot an image under QEMU; the exit status is the program's.
     Run(RunArguments),
-    /// Show which tools were found and how to install the missing ones.
-    Doctor,
+    /// Show which tools were found and how to install the missing ones; the exit
+    /// status says whether everything the target needs is present.
+    Doctor {
+        /// The target whose needs decide the exit status.
+        #[arg(long, default_value = DEFAULT_TARGET)]
+        target: String,
+    },
     /// Show the components in an image and why each is there.
     Explain {
         /// Print JSON.
@@ -201,8 +206,9 @@ fn execute(command: Command, environment: &Environment) -> unik::Result<u8> {
             }
             Ok(0)
         }
-        Command::Doctor => {
-            let report = unik::doctor::diagnose(environment)?;
+        Command::Doctor { target } => {
+            let spec = TargetSpec::find(&target)?;
+            let report = unik::doctor::diagnose(environment, &spec)?;
             print!("{}", report.render());
             Ok(if report.ready() { 0 } else { 1 })
         }

@@ -133,6 +133,9 @@ pub struct Invocation {
     pub explain: bool,
     /// `--fs DIR`: embed DIR as the image's file tree.
     pub file_system: Option<PathBuf>,
+    /// `--format elf|image`: the output file's format, as written (checked by
+    /// `crate::image_format::OutputFormat::parse`).
+    pub output_format: Option<String>,
     /// `-shared` was given: an error when linking (`-c -shared` compiles, as in gcc).
     pub shared: bool,
 }
@@ -218,6 +221,7 @@ enum Action {
     StubMissing,
     Explain,
     FileSystem,
+    OutputFormat,
     Target,
     CCompiler,
     Query(Query),
@@ -313,6 +317,7 @@ const OPTIONS: &[OptionRow] = &[
     row("--stub-missing", Value::None, Action::StubMissing),
     row("--explain", Value::None, Action::Explain),
     row("--fs", Value::EqualsOrSeparate, Action::FileSystem),
+    row("--format", Value::EqualsOrSeparate, Action::OutputFormat),
     row("-x", Value::JoinedOrSeparate, Action::Language),
     row("-O", Value::Joined, Action::Optimize),
     // Include paths and macros.
@@ -688,6 +693,7 @@ pub fn parse(arguments: &[OsString]) -> Result<Invocation, UsageErrors> {
         stub_missing: false,
         explain: false,
         file_system: None,
+        output_format: None,
         shared: false,
     };
     let mut diagnostics = Vec::new();
@@ -921,6 +927,9 @@ fn apply(
         Action::StubMissing => invocation.stub_missing = true,
         Action::Explain => invocation.explain = true,
         Action::FileSystem => invocation.file_system = Some(PathBuf::from(value_text())),
+        Action::OutputFormat => {
+            invocation.output_format = Some(value_text().to_string_lossy().into_owned())
+        }
         Action::Target => invocation.target = Some(value_text().to_string_lossy().into_owned()),
         Action::CCompiler => invocation.c_compiler = Some(value_text()),
         Action::Query(query) => {

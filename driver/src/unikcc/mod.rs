@@ -119,6 +119,11 @@ fn run(arguments: &[OsString], environment: &Environment) -> Result<i32> {
         return Ok(0);
     }
     check_inputs(&invocation)?;
+    let output_format = match &invocation.output_format {
+        Some(text) => crate::image_format::OutputFormat::parse(text)?,
+        None => crate::image_format::OutputFormat::default(),
+    };
+    output_format.check_target(&spec)?;
 
     let needs_compiler = invocation
         .inputs
@@ -249,7 +254,7 @@ fn run(arguments: &[OsString], environment: &Environment) -> Result<i32> {
             .map_err(|error| Error::Usage(format!("--fs: {error}")))?;
         items.push(object.into_os_string());
     }
-    link(
+    let status = link(
         &runner,
         &linker,
         &sysroot_paths,
@@ -257,7 +262,14 @@ fn run(arguments: &[OsString], environment: &Environment) -> Result<i32> {
         prepared.as_ref(),
         &work,
         &output,
-    )
+    )?;
+    if status == 0
+        && !runner.print_only
+        && output_format == crate::image_format::OutputFormat::Image
+    {
+        crate::image_format::rewrite_as_arm64_image(&output)?;
+    }
+    Ok(status)
 }
 
 /// Link phases 1–5 ([`crate::link`]): reads the inputs, selects the components,
@@ -329,6 +341,8 @@ Compiles C sources and links them with the unik library OS into one bootable ima
   --all-components     link every component (to compare sizes)
   --fs <dir>           embed <dir> in the image as its file tree (mounted at /,
                        writable: changes stay in RAM)
+  --format <elf|image> the output's format: the ELF (default), or for aarch64 the
+                       Linux arm64 Image (Firecracker, cloud-hypervisor, booti)
   -###                 print the commands and run none
   --target <name>      target to build for (default: x86_64)
   --cc <compiler>      C compiler to use (default: $UNIK_CC, else the newest clang)
