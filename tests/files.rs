@@ -75,6 +75,12 @@ fn embedded_tree_matches_the_host_checksums() {
     std::fs::write(tree.join("secret"), b"owner only\n").unwrap();
     std::fs::set_permissions(tree.join("secret"), std::fs::Permissions::from_mode(0o600)).unwrap();
     std::fs::set_permissions(tree.join("etc/app"), std::fs::Permissions::from_mode(0o750)).unwrap();
+    // The checkout's umask decides the other modes; the differential check covers them.
+    std::fs::set_permissions(
+        tree.join("empty/.keep"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
     std::os::unix::fs::symlink("missing", tree.join("dangling")).unwrap();
 
     let tree_text = tree.to_str().unwrap();
