@@ -4,7 +4,7 @@
 //! headers, Xen PVH and Multiboot2 loaders read it on x86_64.
 //!
 //! `image` (aarch64) is the **Linux arm64 Image** variant, the format Firecracker,
-//! cloud-hypervisor and U-Boot's `booti` load (and QEMU's `-kernel` too): a flat copy
+//! cloud-hypervisor and U-Boot's `booti` take (and QEMU's `-kernel` too): a flat copy
 //! of the loaded memory behind a 64-byte header (Linux
 //! `Documentation/arch/arm64/booting.rst`, "Call the kernel image"):
 //!
@@ -29,9 +29,11 @@
 //! and the linker scripts need no change. The 64 header bytes land in the page below
 //! the image, which the kernel never maps (runtime/kernel/README.md).
 //!
-//! The image is not relocatable: it runs at its link address, so the loader's RAM
-//! must start at the 2 MiB aligned base the text_offset is counted from (0x40000000:
-//! QEMU `virt`, cloud-hypervisor; not Firecracker, whose RAM starts at 0x80000000).
+//! The image is not relocatable: it runs at its link address, so the loader must put
+//! it at text_offset above the 2 MiB aligned base 0x40000000 (QEMU `virt` does, and
+//! U-Boot's `booti` with RAM there). Firecracker (RAM at 0x80000000) and
+//! cloud-hypervisor (kernels at 0x40400000) load it elsewhere: it does not run there
+//! yet (runtime/kernel/README.md, "The Linux arm64 Image variant").
 
 use std::path::Path;
 
