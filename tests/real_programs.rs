@@ -193,9 +193,9 @@ print(f(80), collectgarbage("count") > 0)
 
 /// Lua 5.4 (Debian's `lua5.4`, the upstream tarball in it with its own Makefile):
 /// `make generic` with CC, AR and RANLIB set; the interpreter runs a script given
-/// with `-e` and a script that fails. Lua's os library names `system` and
-/// `tmpnam`, which a unikernel lacks, so the link gets `--stub-missing` through
-/// the Makefile's own MYLDFLAGS (the script calls neither).
+/// with `-e` and a script that fails. Lua's os library calls `system`, which a
+/// unikernel cannot have, so the link gets `--stub-missing` through the Makefile's
+/// own MYLDFLAGS (`os.execute` then fails with ENOSYS; the script does not call it).
 #[test]
 fn lua_make_and_scripts() {
     let source = match debian_source("lua5.4", "lua5.4-") {

@@ -69,7 +69,7 @@ void rewind(FILE *stream);
 int fgetpos(FILE *__UNIK_RESTRICT stream, fpos_t *__UNIK_RESTRICT position);
 int fsetpos(FILE *stream, const fpos_t *position);
 FILE *tmpfile(void);
-/* C11 7.21.4.4, glibc's limits. tmpnam is not in the runtime yet. */
+/* C11 7.21.4.4, glibc's limits: names in /tmp on the RAM file system. */
 #define L_tmpnam 20
 #define TMP_MAX 238328
 char *tmpnam(char *buffer) __THROW;

@@ -51,6 +51,7 @@ pub mod stdio;
 pub mod stdlib;
 pub mod string;
 pub mod syscall;
+pub mod temporary_names;
 pub mod thread;
 pub mod time;
 pub mod unistd;
