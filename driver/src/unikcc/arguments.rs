@@ -419,6 +419,33 @@ const OPTIONS: &[OptionRow] = &[
     row("-w", Value::None, Action::Compiler),
     row("-g", Value::Joined, Action::Compiler),
     row("-f", Value::Joined, Action::MachineIndependent),
+    // Machine options pass to the compiler, except those that change the ABI away
+    // from the one the runtime and headers implement (LP64, little-endian).
+    row(
+        "-m32",
+        Value::None,
+        Action::Unsupported("unik targets are 64-bit (the LP64 ABI of x86_64 and aarch64)"),
+    ),
+    row(
+        "-m16",
+        Value::None,
+        Action::Unsupported("unik targets are 64-bit (the LP64 ABI of x86_64 and aarch64)"),
+    ),
+    row(
+        "-mx32",
+        Value::None,
+        Action::Unsupported("unik targets are 64-bit (the LP64 ABI of x86_64 and aarch64)"),
+    ),
+    row(
+        "-mabi=ilp32",
+        Value::None,
+        Action::Unsupported("unik targets are 64-bit (the LP64 ABI of x86_64 and aarch64)"),
+    ),
+    row(
+        "-mbig-endian",
+        Value::None,
+        Action::Unsupported("the aarch64 target is little-endian, as its runtime is built"),
+    ),
     row("-m", Value::Joined, Action::Compiler),
     row("-P", Value::None, Action::Compiler),
     row("-C", Value::None, Action::Compiler),
@@ -1208,6 +1235,16 @@ mod tests {
         assert_eq!(
             errors(&["-"]),
             "unikcc: error: -E or -x required when input is from standard input\n"
+        );
+        assert_eq!(
+            errors(&["-m32", "-c", "a.c", "-mabi=ilp32"]),
+            "unikcc: error: -m32: unik targets are 64-bit (the LP64 ABI of x86_64 and aarch64)\n\
+             unikcc: error: -mabi=ilp32: unik targets are 64-bit (the LP64 ABI of x86_64 and aarch64)\n"
+        );
+        // Other machine options reach the compiler.
+        assert_eq!(
+            parsed(&["-m64", "-mavx2", "-march=armv8.2-a", "-c", "a.c"]).compiler_flags,
+            arguments(&["-m64", "-mavx2", "-march=armv8.2-a"])
         );
         assert_eq!(
             errors(&["-nostdlib", "a.o"]),
