@@ -14,6 +14,12 @@ pub fn read(path: &Path) -> Result<ComponentsRecord> {
 
 /// The record inside an image's bytes; `path` names it in errors.
 pub fn record_of(bytes: &[u8], path: &Path) -> Result<ComponentsRecord> {
+    if crate::image_format::is_arm64_image(bytes) {
+        return Err(Error::NotAnImage {
+            path: path.to_path_buf(),
+            message: crate::image_format::NO_RECORD_IN_IMAGE.to_string(),
+        });
+    }
     let file = object::File::parse(bytes).map_err(|error| Error::NotAnImage {
         path: path.to_path_buf(),
         message: error.to_string(),

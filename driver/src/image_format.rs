@@ -57,6 +57,12 @@ const FLAGS_LITTLE_ENDIAN_4K_PAGES: u64 = 1 << 1;
 const BRANCH_OPCODE: u32 = 0x1400_0000;
 const BRANCH_RANGE: i64 = 1 << 27;
 
+/// Why `unik explain` and `unik size` cannot read an Image: only loaded bytes are in
+/// it, not the symbol table or the component record.
+pub const NO_RECORD_IN_IMAGE: &str = "a Linux arm64 Image (unikcc --format image) keeps only \
+    the loaded bytes, no symbols or component record: use the ELF (the same build without \
+    --format image)";
+
 /// The format `unikcc` writes the linked image in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum OutputFormat {
@@ -448,6 +454,19 @@ mod tests {
                 .to_string(),
             "--format image: the Linux arm64 Image format is for aarch64 images, not x86_64 \
              (an x86_64 image boots as an ELF: drop --format, or use --target aarch64)"
+        );
+    }
+
+    #[test]
+    fn explain_and_size_say_an_image_has_no_record() {
+        let elf_bytes = elf(elf::EM_AARCH64, 0x4020_0000, &[(0x4020_0000, b"x", 1)]);
+        let image = arm64_image(&elf_bytes).unwrap();
+        let error = crate::explain::record_of(&image, Path::new("app.Image")).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "app.Image: not an ELF image (a Linux arm64 Image (unikcc --format image) keeps \
+             only the loaded bytes, no symbols or component record: use the ELF (the same \
+             build without --format image))"
         );
     }
 
