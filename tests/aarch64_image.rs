@@ -175,3 +175,30 @@ fn x86_64_refuses_the_arm64_image_format() {
         "unikcc: error: --format: unknown format `bzimage` (expected elf or image)\n"
     );
 }
+
+#[test]
+fn an_arm64_image_boots_at_el2_and_el1_with_the_device_tree_in_x0() {
+    if !aarch64_tested() {
+        return;
+    }
+    let dir = scratch();
+    let image = build_arm64_image("c/hello.c", dir.path());
+    // booting.rst: the loader passes the device tree's address in x0 and may enter at
+    // EL2 (QEMU does with virtualization=on) or EL1; the boot log says which.
+    for (machine, level) in [("virt", "EL1"), ("virt,virtualization=on", "EL2")] {
+        let outcome = boot(&image, &["--machine", machine, "--verbose"], &[]);
+        assert_eq!(outcome.stdout, "Hello, world!\n", "{machine}: {outcome:?}");
+        assert_eq!(outcome.status, 0, "{machine}");
+        let boot_line = outcome
+            .stderr
+            .lines()
+            .find(|line| line.starts_with("unik: boot: "))
+            .unwrap_or_else(|| panic!("{machine}: no boot line in {outcome:?}"));
+        assert!(
+            boot_line.starts_with(&format!(
+                "unik: boot: entered at {level}, device tree at 0x"
+            )) && boot_line.contains("(from x0, "),
+            "{machine}: {boot_line}"
+        );
+    }
+}
