@@ -33,6 +33,49 @@ pub struct BootInfo {
     /// Free RAM for the allocator: mapped read-write, no-execute, page aligned.
     pub heap_start: usize,
     pub heap_len: usize,
+    /// The boot archive (`unik run --initrd`: QEMU `-initrd`, a PVH module or the
+    /// device tree's `linux,initrd-start`/`-end`), exactly as the loader put it in RAM:
+    /// mapped read-only for the whole run, reserved from the heap. Empty without one.
+    pub initrd: &'static [u8],
+}
+
+impl BootInfo {
+    /// The value before boot fills it in.
+    const EMPTY: Self = Self {
+        cmdline: &[],
+        heap_start: 0,
+        heap_len: 0,
+        initrd: &[],
+    };
+}
+
+/// The finished boot information, for code that runs after boot and is not handed it
+/// (component init functions); `None` only before `unik_main`.
+static BOOT_INFO: core::sync::atomic::AtomicPtr<BootInfo> =
+    core::sync::atomic::AtomicPtr::new(core::ptr::null_mut());
+
+/// The boot archive (see [`BootInfo::initrd`]); empty without one.
+pub fn boot_archive() -> &'static [u8] {
+    let boot = BOOT_INFO.load(core::sync::atomic::Ordering::Acquire);
+    // SAFETY: the pointer is null or the `&'static BootInfo` `finish_boot` stored, which
+    // nothing writes after boot.
+    unsafe { boot.as_ref() }.map_or(&[], |boot| boot.initrd)
+}
+
+/// The bytes of the boot archive at `range`.
+///
+/// # Safety
+/// `range` must be mapped readable for the rest of the run and never written (the
+/// paging code maps [`memory::MemoryPlan::initrd`] so).
+unsafe fn boot_archive_at(range: Option<memory::PhysicalRange>) -> &'static [u8] {
+    match range {
+        Some(range) if !range.is_empty() => {
+            // SAFETY: the caller's contract; identity mapped, so the physical address is
+            // the virtual one.
+            unsafe { core::slice::from_raw_parts(range.start as *const u8, range.len() as usize) }
+        }
+        _ => &[],
+    }
 }
 
 /// Ends the VM with this status (0..=255; other values are masked with 0xff).
@@ -90,6 +133,10 @@ unsafe extern "Rust" {
 /// Called once by the arch boot path, after the console, exception handling, the final
 /// page tables and the main thread's TLS are in place.
 unsafe fn finish_boot(boot: &'static BootInfo) -> ! {
+    BOOT_INFO.store(
+        core::ptr::from_ref(boot).cast_mut(),
+        core::sync::atomic::Ordering::Release,
+    );
     // SAFETY: the caller guarantees the machine is set up and this runs once.
     unsafe { unik_main(boot) }
 }

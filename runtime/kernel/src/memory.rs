@@ -99,43 +99,108 @@ pub enum MemoryError {
     ImageOutsideRam { image: PhysicalRange },
     /// No RAM left for boot data above the image.
     NoRamAfterImage { image: PhysicalRange },
+    /// The boot archive (initrd) the loader reported overlaps the image.
+    InitrdOverlapsImage {
+        initrd: PhysicalRange,
+        image: PhysicalRange,
+    },
 }
 
-/// Where everything goes: decided once from the RAM map and the image's place.
+/// Where everything goes: decided once from the RAM map, the image's place and the
+/// boot archive's (the initrd the loader put in RAM).
 pub struct MemoryPlan {
-    /// The RAM above the image in the image's own RAM range: the early allocator takes
-    /// page tables, the command line copy and the TLS block from its start.
+    /// The first free RAM above the image in the image's own RAM range (the initrd cut
+    /// out): the early allocator takes page tables, the command line copy and the TLS
+    /// block from its start.
     pub after_image: PhysicalRange,
-    /// The largest RAM range above the image start that is not the image: either
-    /// `after_image` itself or another range. Its start moves up past the early
-    /// allocations when it is `after_image`.
+    /// The largest free RAM range above the image start that is not the image nor the
+    /// initrd: either `after_image` itself or another range. Its start moves up past
+    /// the early allocations when it is `after_image`.
     pub heap: PhysicalRange,
+    /// The initrd's whole pages (empty without one): reserved from the allocators and
+    /// mapped read-only, no-execute, for the run.
+    pub initrd: PhysicalRange,
+}
+
+impl PhysicalRange {
+    /// The smallest range of whole pages holding this one.
+    pub fn page_aligned_around(&self) -> Self {
+        match align_up(self.end, PAGE_SIZE) {
+            Some(end) if !self.is_empty() => Self {
+                start: align_down(self.start, PAGE_SIZE),
+                end,
+            },
+            _ => Self::EMPTY,
+        }
+    }
+
+    pub fn overlaps(&self, other: &Self) -> bool {
+        !self.is_empty() && !other.is_empty() && self.start < other.end && other.start < self.end
+    }
+
+    /// What is left of the range without `hole`: the part below it and the part above
+    /// it (each possibly empty).
+    pub fn without(&self, hole: &Self) -> [Self; 2] {
+        if !self.overlaps(hole) {
+            return [*self, Self::EMPTY];
+        }
+        let below = Self {
+            start: self.start,
+            end: hole.start,
+        };
+        let above = Self {
+            start: hole.end,
+            end: self.end,
+        };
+        [below, above].map(|piece| if piece.is_empty() { Self::EMPTY } else { piece })
+    }
 }
 
 impl MemoryPlan {
     /// Lays memory out. RAM below the image (the first MiB on x86) is left alone:
     /// it holds firmware tables and stays unmapped, so stray low pointers fault.
-    pub fn new(ram: &RamMap, image: PhysicalRange) -> Result<Self, MemoryError> {
+    pub fn new(
+        ram: &RamMap,
+        image: PhysicalRange,
+        initrd: Option<PhysicalRange>,
+    ) -> Result<Self, MemoryError> {
+        let initrd = initrd.map_or(PhysicalRange::EMPTY, |range| range.page_aligned_around());
+        if initrd.overlaps(&image) {
+            return Err(MemoryError::InitrdOverlapsImage { initrd, image });
+        }
         let image_range = ram
             .ranges()
             .iter()
             .find(|range| range.start <= image.start && image.end <= range.end)
             .ok_or(MemoryError::ImageOutsideRam { image })?;
-        let after_image = PhysicalRange {
-            start: image.end,
-            end: image_range.end,
-        }
-        .page_aligned_inside();
-        if after_image.is_empty() {
-            return Err(MemoryError::NoRamAfterImage { image });
-        }
+        let free_pieces = |range: &PhysicalRange| {
+            PhysicalRange {
+                start: range.start.max(image.end),
+                end: range.end,
+            }
+            .page_aligned_inside()
+            .without(&initrd)
+        };
+        let after_image = free_pieces(image_range)
+            .into_iter()
+            .find(|piece| !piece.is_empty())
+            .ok_or(MemoryError::NoRamAfterImage { image })?;
         let mut heap = after_image;
-        for range in ram.ranges() {
-            if range.start >= image.end && range.len() > heap.len() {
-                heap = *range;
+        for piece in ram
+            .ranges()
+            .iter()
+            .filter(|range| range.end > image.end)
+            .flat_map(free_pieces)
+        {
+            if piece.len() > heap.len() {
+                heap = piece;
             }
         }
-        Ok(Self { after_image, heap })
+        Ok(Self {
+            after_image,
+            heap,
+            initrd,
+        })
     }
 }
 
@@ -217,7 +282,7 @@ mod tests {
     #[test]
     fn heap_follows_the_image_in_its_range() {
         let map = ram(&[range(0, 0x9fc00), range(MIB, 128 * MIB)]);
-        let plan = MemoryPlan::new(&map, range(MIB, 3 * MIB + 0x800))
+        let plan = MemoryPlan::new(&map, range(MIB, 3 * MIB + 0x800), None)
             .ok()
             .unwrap();
         assert_eq!(plan.after_image, range(3 * MIB + 0x1000, 128 * MIB));
@@ -235,7 +300,9 @@ mod tests {
     #[test]
     fn larger_range_above_the_image_becomes_the_heap() {
         let map = ram(&[range(MIB, 2 * GIB), range(4 * GIB, 8 * GIB)]);
-        let plan = MemoryPlan::new(&map, range(MIB, 3 * MIB)).ok().unwrap();
+        let plan = MemoryPlan::new(&map, range(MIB, 3 * MIB), None)
+            .ok()
+            .unwrap();
         assert_eq!(plan.after_image, range(3 * MIB, 2 * GIB));
         assert_eq!(plan.heap, range(4 * GIB, 8 * GIB));
         let allocator = BootAllocator::new(plan.after_image);
@@ -246,12 +313,12 @@ mod tests {
     fn image_outside_ram_is_an_error() {
         let map = ram(&[range(0, 0x9f000)]);
         assert!(matches!(
-            MemoryPlan::new(&map, range(MIB, 2 * MIB)),
+            MemoryPlan::new(&map, range(MIB, 2 * MIB), None),
             Err(MemoryError::ImageOutsideRam { .. })
         ));
         let map = ram(&[range(MIB, 2 * MIB)]);
         assert!(matches!(
-            MemoryPlan::new(&map, range(MIB, 2 * MIB)),
+            MemoryPlan::new(&map, range(MIB, 2 * MIB), None),
             Err(MemoryError::NoRamAfterImage { .. })
         ));
     }
@@ -274,5 +341,88 @@ mod tests {
         }
         assert_eq!(map.ranges().len(), RamMap::CAPACITY);
         assert_eq!(map.dropped, 3);
+    }
+
+    #[test]
+    fn the_initrd_is_cut_out_of_the_heap_and_the_boot_data() {
+        // QEMU x86 puts the initrd at the top of low RAM: the heap ends below it.
+        let map = ram(&[range(0, 0x9fc00), range(MIB, 128 * MIB)]);
+        let initrd = range(120 * MIB, 120 * MIB + 5000);
+        let plan = MemoryPlan::new(&map, range(MIB, 3 * MIB), Some(initrd))
+            .ok()
+            .unwrap();
+        assert_eq!(plan.initrd, range(120 * MIB, 120 * MIB + 2 * PAGE_SIZE));
+        assert_eq!(plan.after_image, range(3 * MIB, 120 * MIB));
+        assert_eq!(plan.heap, plan.after_image);
+
+        // QEMU virt puts it in the middle of RAM: the heap is the larger side.
+        let map = ram(&[range(GIB, GIB + 128 * MIB)]);
+        let initrd = range(GIB + 64 * MIB, GIB + 65 * MIB);
+        let plan = MemoryPlan::new(&map, range(GIB + 2 * MIB, GIB + 4 * MIB), Some(initrd))
+            .ok()
+            .unwrap();
+        assert_eq!(plan.after_image, range(GIB + 4 * MIB, GIB + 64 * MIB));
+        assert_eq!(plan.heap, range(GIB + 65 * MIB, GIB + 128 * MIB));
+
+        // Right after the image: the boot data goes above it.
+        let plan = MemoryPlan::new(
+            &map,
+            range(GIB, GIB + 2 * MIB),
+            Some(range(GIB + 2 * MIB, GIB + 3 * MIB)),
+        )
+        .ok()
+        .unwrap();
+        assert_eq!(plan.after_image, range(GIB + 3 * MIB, GIB + 128 * MIB));
+        assert_eq!(plan.heap, plan.after_image);
+
+        // In another RAM range: that range loses it, the image's range is untouched.
+        let map = ram(&[range(MIB, 64 * MIB), range(4 * GIB, 5 * GIB)]);
+        let plan = MemoryPlan::new(
+            &map,
+            range(MIB, 2 * MIB),
+            Some(range(4 * GIB, 4 * GIB + MIB)),
+        )
+        .ok()
+        .unwrap();
+        assert_eq!(plan.after_image, range(2 * MIB, 64 * MIB));
+        assert_eq!(plan.heap, range(4 * GIB + MIB, 5 * GIB));
+    }
+
+    #[test]
+    fn an_initrd_over_the_image_or_filling_its_range_is_an_error() {
+        let map = ram(&[range(MIB, 8 * MIB)]);
+        assert!(matches!(
+            MemoryPlan::new(&map, range(MIB, 3 * MIB), Some(range(2 * MIB, 4 * MIB))),
+            Err(MemoryError::InitrdOverlapsImage { .. })
+        ));
+        assert!(matches!(
+            MemoryPlan::new(&map, range(MIB, 3 * MIB), Some(range(3 * MIB, 8 * MIB))),
+            Err(MemoryError::NoRamAfterImage { .. })
+        ));
+    }
+
+    #[test]
+    fn ranges_without_a_hole() {
+        let whole = range(0, 10 * PAGE_SIZE);
+        assert_eq!(
+            whole.without(&range(2 * PAGE_SIZE, 3 * PAGE_SIZE)),
+            [
+                range(0, 2 * PAGE_SIZE),
+                range(3 * PAGE_SIZE, 10 * PAGE_SIZE)
+            ]
+        );
+        assert_eq!(
+            whole.without(&range(0, 20 * PAGE_SIZE)),
+            [PhysicalRange::EMPTY; 2]
+        );
+        assert_eq!(
+            whole.without(&PhysicalRange::EMPTY),
+            [whole, PhysicalRange::EMPTY]
+        );
+        assert_eq!(
+            range(1, 4097).page_aligned_around(),
+            range(0, 2 * PAGE_SIZE)
+        );
+        assert_eq!(range(5, 5).page_aligned_around(), PhysicalRange::EMPTY);
     }
 }

@@ -19,11 +19,7 @@ use crate::memory::{self, BootAllocator, MemoryError, MemoryPlan, PhysicalRange}
 use crate::report::{ByteSize, ErrorConsole};
 use crate::{BootInfo, boot_failure, command_line};
 
-static BOOT_INFO: BootCell<BootInfo> = BootCell::new(BootInfo {
-    cmdline: &[],
-    heap_start: 0,
-    heap_len: 0,
-});
+static BOOT_INFO: BootCell<BootInfo> = BootCell::new(BootInfo::EMPTY);
 
 /// What the device tree says about the devices later work drives (the GIC and the
 /// generic timer for the scheduler tick, PSCI for secondary CPUs), kept after boot:
@@ -101,7 +97,8 @@ extern "C" fn unik_aarch64_boot(entry_register: u64, entry_level: u64) -> ! {
     let verbose = command_line::is_verbose(machine.command_line);
 
     let image = image::whole();
-    let plan = match MemoryPlan::new(&machine.ram, image) {
+    let initrd = machine.initrd;
+    let plan = match MemoryPlan::new(&machine.ram, image, initrd) {
         Ok(plan) => plan,
         Err(MemoryError::ImageOutsideRam { image }) => boot_failure(format_args!(
             "the image ({:#x}-{:#x}) is not inside RAM in the device tree",
@@ -110,6 +107,10 @@ extern "C" fn unik_aarch64_boot(entry_register: u64, entry_level: u64) -> ! {
         Err(MemoryError::NoRamAfterImage { image }) => boot_failure(format_args!(
             "no free RAM after the image ({:#x}-{:#x}); give the machine more memory",
             image.start, image.end
+        )),
+        Err(MemoryError::InitrdOverlapsImage { initrd, image }) => boot_failure(format_args!(
+            "the initrd ({:#x}-{:#x}) overlaps the image ({:#x}-{:#x})",
+            initrd.start, initrd.end, image.start, image.end
         )),
     };
     if verbose {
@@ -180,6 +181,8 @@ extern "C" fn unik_aarch64_boot(entry_register: u64, entry_level: u64) -> ! {
         cmdline: command_line,
         heap_start: heap.start as usize,
         heap_len: heap.len() as usize,
+        // SAFETY: `paging::build` mapped the plan's initrd pages read-only for the run.
+        initrd: unsafe { crate::boot_archive_at(initrd) },
     };
     // SAFETY: the machine is set up: console, exception handling, final tables, the
     // main thread's TLS and the stack-protector canary. This is the only call.
@@ -253,6 +256,15 @@ fn log_machine(
         ByteSize(size as u64),
         machine.command_line.len()
     );
+    if let Some(initrd) = machine.initrd {
+        let _ = writeln!(
+            console,
+            "unik: initrd {:#x}-{:#x} ({})",
+            initrd.start,
+            initrd.end,
+            ByteSize(initrd.len())
+        );
+    }
     let _ = writeln!(console, "unik: memory map:");
     for range in machine.ram.ranges() {
         let _ = writeln!(

@@ -57,6 +57,8 @@ pub enum DeviceTreeError {
         reason: &'static str,
     },
     NoMemory,
+    /// `/chosen`'s `linux,initrd-start`/`-end` are not one or two cells, or reversed.
+    BadInitrd,
 }
 
 impl fmt::Display for DeviceTreeError {
@@ -85,6 +87,11 @@ impl fmt::Display for DeviceTreeError {
                 formatter,
                 "malformed device tree at {address:#x}: {reason} (structure block offset \
                  {offset:#x})"
+            ),
+            Self::BadInitrd => write!(
+                formatter,
+                "the device tree's /chosen linux,initrd-start and linux,initrd-end are not \
+                 a 32- or 64-bit start and end with start <= end"
             ),
             Self::NoMemory => write!(
                 formatter,
@@ -340,6 +347,9 @@ pub struct MachineDescription<'blob> {
     pub timer: Option<Timer>,
     /// The PL031 real-time clock's registers (the wall clock at boot).
     pub real_time_clock: Option<PhysicalRange>,
+    /// The initrd the loader put in RAM: `/chosen`'s `linux,initrd-start` and
+    /// `linux,initrd-end` (Linux `Documentation/devicetree/bindings/chosen.txt`).
+    pub initrd: Option<PhysicalRange>,
 }
 
 fn is_enabled(node: FdtNode<'_, '_>) -> bool {
@@ -410,6 +420,26 @@ pub fn describe(blob: &[u8]) -> Result<MachineDescription<'_>, DeviceTreeError> 
             &value[..length]
         })
         .unwrap_or(&[]);
+
+    // Each is one or two cells (a u32 or a u64, big-endian); absent or empty: none.
+    let initrd_bound = |name: &str| {
+        chosen
+            .and_then(|chosen| chosen.property(name))
+            .map(|property| match *property.value {
+                [a, b, c, d] => Ok(u64::from(u32::from_be_bytes([a, b, c, d]))),
+                [a, b, c, d, e, f, g, h] => Ok(u64::from_be_bytes([a, b, c, d, e, f, g, h])),
+                _ => Err(DeviceTreeError::BadInitrd),
+            })
+            .transpose()
+    };
+    let initrd = match (
+        initrd_bound("linux,initrd-start")?,
+        initrd_bound("linux,initrd-end")?,
+    ) {
+        (Some(start), Some(end)) if start > end => return Err(DeviceTreeError::BadInitrd),
+        (Some(start), Some(end)) if start < end => Some(PhysicalRange { start, end }),
+        _ => None,
+    };
 
     // stdout-path may carry options after ':' (spec 3.6: "path:options").
     let stdout_node = chosen
@@ -503,6 +533,7 @@ pub fn describe(blob: &[u8]) -> Result<MachineDescription<'_>, DeviceTreeError> 
         interrupt_controller,
         timer,
         real_time_clock,
+        initrd,
     })
 }
 
@@ -713,6 +744,68 @@ mod tests {
             &timer.interrupt_ids[..timer.interrupt_count],
             &[29, 30, 27, 26]
         );
+    }
+
+    /// The virt tree with `/chosen` carrying the given initrd properties.
+    fn virt_with_initrd(start: &[u8], end: &[u8]) -> Result<Option<PhysicalRange>, String> {
+        let mut builder = Builder::new();
+        builder
+            .begin("")
+            .property("#address-cells", &cells(&[2]))
+            .property("#size-cells", &cells(&[2]))
+            .begin("memory@40000000")
+            .property("reg", &cells(&[0, 0x4000_0000, 0, 0x800_0000]))
+            .property("device_type", &text("memory"))
+            .end()
+            .begin("chosen")
+            .property("linux,initrd-start", start)
+            .property("linux,initrd-end", end)
+            .end()
+            .end();
+        let mut blob = builder.finish();
+        validate(&mut blob, 0x4000_0000).map_err(|error| error.to_string())?;
+        let machine = describe(&blob).map_err(|error| error.to_string())?;
+        Ok(machine.initrd)
+    }
+
+    #[test]
+    fn initrd_in_32_or_64_bit_cells() {
+        let expected = Some(PhysicalRange {
+            start: 0x4800_0000,
+            end: 0x4800_1234,
+        });
+        assert_eq!(
+            virt_with_initrd(&cells(&[0x4800_0000]), &cells(&[0x4800_1234])),
+            Ok(expected)
+        );
+        assert_eq!(
+            virt_with_initrd(&cells(&[0, 0x4800_0000]), &cells(&[0, 0x4800_1234])),
+            Ok(expected)
+        );
+        // Mixed widths are allowed (each property stands alone).
+        assert_eq!(
+            virt_with_initrd(&cells(&[0x4800_0000]), &cells(&[0, 0x4800_1234])),
+            Ok(expected)
+        );
+        assert_eq!(
+            virt_with_initrd(&cells(&[0x4800_0000]), &cells(&[0x4800_0000])),
+            Ok(None)
+        );
+        let bad = "the device tree's /chosen linux,initrd-start and linux,initrd-end are not a \
+                   32- or 64-bit start and end with start <= end";
+        assert_eq!(
+            virt_with_initrd(&cells(&[0x4800_1234]), &cells(&[0x4800_0000])),
+            Err(bad.to_string())
+        );
+        assert_eq!(
+            virt_with_initrd(&[1, 2, 3], &cells(&[0x4800_0000])),
+            Err(bad.to_string())
+        );
+        let mut builder = Builder::new();
+        virt_like(&mut builder, None, b"");
+        let mut blob = builder.finish();
+        validate(&mut blob, 0x4000_0000).ok().unwrap();
+        assert_eq!(describe(&blob).ok().unwrap().initrd, None);
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! | .data, .bss | read + write, execute-never |
 //! | one page under each stack | unmapped: an overflow faults instead of corrupting |
 //! | boot data after the image, the heap | read + write, execute-never (blocks where aligned) |
+//! | the initrd (boot archive), if any | read only, execute-never |
 //! | UARTs, interrupt controller | Device-nGnRnE, read + write, execute-never |
 //!
 //! Nothing else is mapped. SCTLR_EL1.WXN is on, so no writable page is executable
@@ -254,6 +255,8 @@ pub unsafe fn build(
     if plan.heap != plan.after_image {
         builder.map(plan.heap, Access::Write, true)?;
     }
+    // The boot archive: read by the files component, never written or executed.
+    builder.map(plan.initrd, Access::Read, true)?;
     for device in devices.iter().filter(|device| !device.is_empty()) {
         builder.map(*device, Access::Device, false)?;
     }

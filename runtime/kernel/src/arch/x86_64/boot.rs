@@ -15,11 +15,7 @@ use crate::memory::{self, BootAllocator, MemoryError, MemoryPlan, PhysicalRange}
 use crate::report::{ByteSize, ErrorConsole};
 use crate::{BootInfo, boot_failure, command_line};
 
-static BOOT_INFO: BootCell<BootInfo> = BootCell::new(BootInfo {
-    cmdline: &[],
-    heap_start: 0,
-    heap_len: 0,
-});
+static BOOT_INFO: BootCell<BootInfo> = BootCell::new(BootInfo::EMPTY);
 
 /// Called by the entry code with the physical address of `hvm_start_info`.
 #[unsafe(no_mangle)]
@@ -37,7 +33,7 @@ extern "C" fn unik_x86_64_boot(start_info_address: u32) -> ! {
 
     let ram = start_info.ram_map();
     let image = image::whole();
-    let plan = match MemoryPlan::new(&ram, image) {
+    let plan = match MemoryPlan::new(&ram, image, start_info.initrd) {
         Ok(plan) => plan,
         Err(MemoryError::ImageOutsideRam { image }) => boot_failure(format_args!(
             "the image ({:#x}-{:#x}) is not inside RAM in the PVH memory map",
@@ -46,6 +42,10 @@ extern "C" fn unik_x86_64_boot(start_info_address: u32) -> ! {
         Err(MemoryError::NoRamAfterImage { image }) => boot_failure(format_args!(
             "no free RAM after the image ({:#x}-{:#x}); give the machine more memory",
             image.start, image.end
+        )),
+        Err(MemoryError::InitrdOverlapsImage { initrd, image }) => boot_failure(format_args!(
+            "the initrd ({:#x}-{:#x}) overlaps the image ({:#x}-{:#x})",
+            initrd.start, initrd.end, image.start, image.end
         )),
     };
     if verbose {
@@ -107,6 +107,8 @@ extern "C" fn unik_x86_64_boot(start_info_address: u32) -> ! {
         cmdline: command_line,
         heap_start: heap.start as usize,
         heap_len: heap.len() as usize,
+        // SAFETY: `paging::build` mapped the plan's initrd pages read-only for the run.
+        initrd: unsafe { crate::boot_archive_at(start_info.initrd) },
     };
     // SAFETY: the machine is set up: console, exception handling, final page tables,
     // the main thread's TLS. This is the only call.
@@ -142,6 +144,15 @@ fn log_memory(start_info: &StartInfo, ram: &memory::RamMap, image: PhysicalRange
         start_info.address,
         start_info.command_line().len()
     );
+    if let Some(initrd) = start_info.initrd {
+        let _ = writeln!(
+            console,
+            "unik: initrd {:#x}-{:#x} ({})",
+            initrd.start,
+            initrd.end,
+            ByteSize(initrd.len())
+        );
+    }
     let _ = writeln!(console, "unik: memory map:");
     for (range, kind) in start_info
         .memory_map()

@@ -9,6 +9,7 @@
 //! | .data, .bss | read + write, no execute |
 //! | one page under each stack | unmapped: an overflow faults instead of corrupting |
 //! | boot data after the image, the heap | read + write, no execute (2 MiB pages where aligned) |
+//! | the initrd (boot archive), if any | read only, no execute |
 //!
 //! CR0.WP is on (entry code), so writes to read-only pages fault in ring 0 too.
 //! Formats: Intel SDM vol. 3A 5.5 "4-Level Paging and 5-Level Paging".
@@ -209,6 +210,8 @@ pub unsafe fn build(
     if plan.heap != plan.after_image {
         builder.map(plan.heap, Access::Write, true)?;
     }
+    // The boot archive: read by the files component, never written or executed.
+    builder.map(plan.initrd, Access::Read, true)?;
     Ok(AddressSpace {
         level_4_frame: builder.level_4_frame,
     })

@@ -17,6 +17,10 @@
 //!
 //! Memory map entry (`hvm_memmap_table_entry`, 24 bytes): u64 addr, u64 size, u32 type
 //! (1 = RAM, as in the E820 table), u32 reserved.
+//!
+//! Module list entry (`hvm_modlist_entry`, 32 bytes): u64 paddr, u64 size, u64
+//! cmdline_paddr, u64 reserved. QEMU passes its `-initrd` file as the first (only)
+//! module; it is the boot archive.
 
 use core::fmt;
 
@@ -27,6 +31,7 @@ pub const START_INFO_MAGIC: u32 = 0x336e_c578;
 const START_INFO_SIZE: u64 = 56;
 const MEMORY_MAP_ENTRY_SIZE: u64 = 24;
 const MEMORY_TYPE_RAM: u32 = 1;
+const MODULE_ENTRY_SIZE: u64 = 32;
 /// Longest command line accepted (Linux x86 allows 2048 bytes; QEMU passes whatever
 /// `-append` says). Longer means the pointer is wrong or the line is not terminated.
 const COMMAND_LINE_LIMIT: u64 = 64 * 1024;
@@ -39,6 +44,8 @@ pub struct StartInfo {
     command_line_length: usize,
     memory_map_address: u64,
     memory_map_entries: u32,
+    /// The first module: the initrd.
+    pub initrd: Option<PhysicalRange>,
 }
 
 /// Why the start info is unusable.
@@ -49,6 +56,8 @@ pub enum StartInfoError {
     MemoryMapNotAccessible { address: u64, entries: u32 },
     CommandLineNotAccessible { address: u64 },
     CommandLineNotTerminated { address: u64 },
+    ModuleListNotAccessible { address: u64, modules: u32 },
+    ModuleOutOfRange { address: u64, size: u64 },
 }
 
 impl fmt::Display for StartInfoError {
@@ -82,6 +91,16 @@ impl fmt::Display for StartInfoError {
                 formatter,
                 "PVH command line at {address:#x} has no NUL in its first \
                  {COMMAND_LINE_LIMIT} bytes"
+            ),
+            Self::ModuleListNotAccessible { address, modules } => write!(
+                formatter,
+                "PVH module list at {address:#x} ({modules} modules) is not in the first GiB \
+                 of memory"
+            ),
+            Self::ModuleOutOfRange { address, size } => write!(
+                formatter,
+                "PVH module (the initrd) at {address:#x} of {size} bytes goes past the end \
+                 of the address space"
             ),
         }
     }
@@ -152,6 +171,8 @@ impl StartInfo {
         }
         // SAFETY: the bootstrap map is active (caller's contract).
         let command_line_length = unsafe { command_line_length(command_line_address)? };
+        // SAFETY: as above.
+        let initrd = unsafe { first_module(address)? };
         Ok(Self {
             address,
             version,
@@ -159,6 +180,7 @@ impl StartInfo {
             command_line_length,
             memory_map_address,
             memory_map_entries,
+            initrd,
         })
     }
 
@@ -225,6 +247,39 @@ pub fn memory_type_name(kind: u32) -> &'static str {
         7 => "persistent memory",
         _ => "unknown",
     }
+}
+
+/// The first module of the start info at `address` (whose 56 bytes are accessible), or
+/// `None` when there is none or it is empty.
+///
+/// # Safety
+/// The bootstrap identity map of the first GiB must be active.
+unsafe fn first_module(address: u64) -> Result<Option<PhysicalRange>, StartInfoError> {
+    // SAFETY: inside the start info, which the caller checked is mapped.
+    let (modules, list) = unsafe {
+        (
+            read_physical::<u32>(address + 12),
+            read_physical::<u64>(address + 16),
+        )
+    };
+    if modules == 0 {
+        return Ok(None);
+    }
+    if !is_accessible(list, MODULE_ENTRY_SIZE) {
+        return Err(StartInfoError::ModuleListNotAccessible {
+            address: list,
+            modules,
+        });
+    }
+    // SAFETY: the first entry is identity mapped (checked just above).
+    let (start, size) = unsafe { (read_physical::<u64>(list), read_physical::<u64>(list + 8)) };
+    let end = start
+        .checked_add(size)
+        .ok_or(StartInfoError::ModuleOutOfRange {
+            address: start,
+            size,
+        })?;
+    Ok((size > 0).then_some(PhysicalRange { start, end }))
 }
 
 /// The length of the NUL-terminated command line at `address` (0: none).
