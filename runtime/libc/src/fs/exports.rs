@@ -21,7 +21,7 @@ const AT_EMPTY_PATH: c_int = 0x1000;
 /// The `files` component's init function (runtime/components.toml).
 #[unsafe(no_mangle)]
 extern "C" fn __unik_init_files() {
-    super::initialize(&[]);
+    super::initialize(crate::kernel::boot_archive());
 }
 
 /// 0, or -1 with `errno` set.

@@ -238,29 +238,38 @@ fn embedded_archive() -> &'static [u8] {
     unsafe { core::slice::from_raw_parts(start, length) }
 }
 
-/// The `files` component's init function: loads the embedded tree and the boot
-/// archive (`unik run --initrd`) into the RAM file system and routes the console
-/// code's descriptor operations here.
+/// The `files` component's init function: loads the embedded tree, then the boot
+/// archive (`unik run --initrd`) over it into the RAM file system, and routes the
+/// console code's descriptor operations here.
+///
+/// The layering is Linux's initramfs unpacking at `/`: entries are applied in order,
+/// and an initrd entry replaces an embedded file, link or empty directory of the same
+/// path; directories merge (the initrd's mode wins). A malformed archive ends the run
+/// before `main` with a message naming the archive, the byte offset and the damage:
+/// a partial tree would make the program fail later for a reason it cannot see.
 #[cfg(not(test))]
 pub fn initialize(initrd: &[u8]) {
-    let report = |what: &str, result: Result<usize, cpio::Malformed>| {
+    let check = |what: &str, result: Result<usize, cpio::Malformed>| {
         if let Err(malformed) = result {
             let mut line = Vec::new();
-            line.extend_from_slice(b"unik: ");
+            line.extend_from_slice(b"unik: fatal: ");
             line.extend_from_slice(what.as_bytes());
             line.extend_from_slice(b": malformed cpio archive at byte ");
             let mut digits = [0u8; 24];
             let length = crate::errno::write_decimal(&mut digits, malformed.offset as i64);
             line.extend_from_slice(&digits[..length]);
-            line.extend_from_slice(b"; the rest of it is not loaded\n");
+            line.extend_from_slice(b": ");
+            line.extend_from_slice(malformed.reason.describe().as_bytes());
+            line.push(b'\n');
             crate::kernel::console::write_err(&line);
+            crate::kernel::exit(1);
         }
     };
     let embedded = with(|system| system.load_archive(embedded_archive()));
-    report("embedded file tree", embedded);
+    check("embedded file tree", embedded);
     if !initrd.is_empty() {
         let loaded = with(|system| system.load_archive(initrd));
-        report("initrd", loaded);
+        check("initrd", loaded);
     }
     hooks::install(&HOOKS);
 }
