@@ -64,13 +64,15 @@ const PROVIDED_BY_THE_RUNTIME: &[&str] = &[
 
 const USAGE: &str = "\
 usage: cargo unik build [--target x86_64|aarch64] [--fs DIR] [cargo build options]
-       cargo unik run [--target x86_64|aarch64] [--fs DIR] [--env KEY=VALUE]... [--timeout SECS]
-                      [--accel tcg|kvm|auto] [cargo build options] [-- program arguments]
+       cargo unik run [--target x86_64|aarch64] [--fs DIR] [--initrd ARCHIVE] [--env KEY=VALUE]...
+                      [--timeout SECS] [--accel tcg|kvm|auto] [cargo build options] [-- program arguments]
 
 Builds the package's binary for the ordinary <arch>-unknown-linux-gnu target with
 stable Rust and links it into a bootable unik image; `run` boots it with `unik run`
 semantics and exits with the program's status. `--fs DIR` embeds DIR as the
-image's file tree (mounted at /, writable in RAM), as `unikcc --fs` does.
+image's file tree (mounted at /, writable in RAM), as `unikcc --fs` does;
+`--initrd ARCHIVE` (run) unpacks a cpio newc archive over it at boot, as
+`unik run --initrd` does.
 ";
 
 /// Runs `cargo-unik` (as a cargo subcommand or as rustc's linker); returns the exit
@@ -121,6 +123,8 @@ pub struct Invocation {
     pub accelerator: Option<String>,
     /// `--fs DIR`: embed DIR as the image's file tree (crate::embed).
     pub file_system: Option<PathBuf>,
+    /// `--initrd ARCHIVE` (`run` only): passed to `unik run`.
+    pub initrd: Option<PathBuf>,
 }
 
 impl Invocation {
@@ -151,6 +155,7 @@ impl Invocation {
             timeout: None,
             accelerator: None,
             file_system: None,
+            initrd: None,
         };
         while let Some(word) = words.next() {
             let text = word.to_string_lossy();
@@ -178,6 +183,7 @@ impl Invocation {
                 }
                 "--target" => invocation.target = value(name)?,
                 "--fs" => invocation.file_system = Some(PathBuf::from(value(name)?)),
+                "--initrd" if run => invocation.initrd = Some(PathBuf::from(value(name)?)),
                 "--env" if run => invocation.environment.push(value(name)?.into()),
                 "--accel" if run => invocation.accelerator = Some(value(name)?),
                 "--timeout" if run => {
@@ -243,6 +249,7 @@ fn subcommand(arguments: &[OsString], environment: &Environment) -> Result<i32> 
         accelerator,
         memory: None,
         timeout: invocation.timeout,
+        initrd: invocation.initrd.clone(),
         verbose: false,
         dry_run: false,
     };

@@ -65,6 +65,17 @@ pub enum Error {
     #[error("{path}: not an ELF image ({message})")]
     NotAnImage { path: PathBuf, message: String },
 
+    /// `unik run --initrd FILE` with a FILE that is no archive the runtime reads.
+    #[error(
+        "--initrd {path}: not a cpio newc archive ({found}); make one with \
+         `find . | cpio -o -H newc > {name}`"
+    )]
+    NotAnInitrd {
+        path: PathBuf,
+        found: String,
+        name: String,
+    },
+
     #[error("{path}: {arch} images are not supported yet (supported: {supported})")]
     UnsupportedArch {
         path: PathBuf,

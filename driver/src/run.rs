@@ -90,6 +90,8 @@ pub struct RunOptions {
     /// `-m` size (default: the target spec's).
     pub memory: Option<String>,
     pub timeout: Option<Duration>,
+    /// `--initrd FILE`: a cpio newc archive unpacked over the image's file tree at `/`.
+    pub initrd: Option<PathBuf>,
     /// Boot log (`unik.verbose`) and the QEMU command on stderr.
     pub verbose: bool,
     /// Print the QEMU command and run nothing.
@@ -153,6 +155,69 @@ fn supported_arches() -> Result<String> {
         .join(", "))
 }
 
+/// Checks that `path` is an archive the runtime's files component unpacks (a cpio
+/// "newc" archive, magic `070701`, or `070702` with checksums): QEMU would pass any
+/// file, and the guest could only say so after booting.
+pub fn check_initrd(path: &Path) -> Result<()> {
+    let mut start = Vec::new();
+    fs::File::open(path)
+        .and_then(|file| file.take(6).read_to_end(&mut start))
+        .map_err(|source| Error::io("--initrd: cannot read", path, source))?;
+    if start == b"070701" || start == b"070702" {
+        return Ok(());
+    }
+    let found = match start.as_slice() {
+        [] => "the file is empty".to_string(),
+        [0x1f, 0x8b, ..] => "a gzip file: unpack it with gunzip first".to_string(),
+        [b'0', b'7', b'0', b'7', b'0', b'7'] => {
+            "an old-format (odc) cpio archive: use -H newc".to_string()
+        }
+        bytes => format!(
+            "it starts with {}",
+            bytes
+                .iter()
+                .map(|byte| format!("{byte:02x}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        ),
+    };
+    Err(Error::NotAnInitrd {
+        path: path.to_path_buf(),
+        found,
+        name: path.file_name().map_or_else(
+            || "initrd.cpio".into(),
+            |name| name.to_string_lossy().into(),
+        ),
+    })
+}
+
+/// The file QEMU boots for `options`: the image itself, except an aarch64 ELF with
+/// `--initrd`. QEMU's arm loader passes an initrd only to what it boots as Linux (an
+/// arm64 Image: it then writes `linux,initrd-start`/`-end` into the device tree and
+/// hands the tree over in x0), so that ELF is booted as the same program in the Image
+/// format (crate::image_format), written to `work` under the image's own name (argv[0]
+/// stays the image's file name).
+fn boot_file(spec: &TargetSpec, options: &RunOptions, work: &Path) -> Result<PathBuf> {
+    let is_aarch64 = matches!(spec.arch, Architecture::Aarch64(_));
+    if options.initrd.is_none() || !is_aarch64 {
+        return Ok(options.image.clone());
+    }
+    let path = &options.image;
+    let bytes = fs::read(path).map_err(|source| Error::io("cannot read", path, source))?;
+    if crate::image_format::is_arm64_image(&bytes) {
+        return Ok(path.clone());
+    }
+    let image = crate::image_format::arm64_image(&bytes).map_err(|error| {
+        Error::Usage(format!(
+            "{}: --initrd on aarch64 boots the image as an arm64 Image: {error}",
+            path.display()
+        ))
+    })?;
+    let converted = work.join(path.file_name().unwrap_or_else(|| OsStr::new("app")));
+    fs::write(&converted, image).map_err(|source| Error::io("cannot write", &converted, source))?;
+    Ok(converted)
+}
+
 /// Escapes a value for QEMU's `key=value,…` option syntax (a comma is doubled).
 fn option_value(path: &Path) -> OsString {
     let text = path.as_os_str().to_string_lossy();
@@ -207,6 +272,11 @@ pub fn qemu_command(
         .arg(&options.image)
         .arg("-append")
         .arg(OsString::from_vec(kernel_command_line(options)?));
+    // x86_64 PVH: the first module in hvm_start_info; aarch64 virt: the device tree's
+    // /chosen linux,initrd-start and -end.
+    if let Some(initrd) = &options.initrd {
+        command.arg("-initrd").arg(initrd);
+    }
     // stdout/stdin on the first console UART (signal=on, the default, keeps Ctrl-C
     // stopping QEMU); stderr on a second UART, on QEMU's own stderr, which `run`
     // relays (see `relay`).
@@ -336,6 +406,9 @@ impl RunOutcome {
 /// Boots the image and waits for it.
 pub fn run(environment: &Environment, options: &RunOptions) -> Result<RunOutcome> {
     let spec = image_target(&options.image)?;
+    if let Some(initrd) = &options.initrd {
+        check_initrd(initrd)?;
+    }
     let qemu = discovery::find_qemu(environment, &spec)?;
     let accelerator = match options.accelerator {
         Accelerator::Auto if discovery::kvm_usable().is_ok() => Accelerator::Kvm,
@@ -359,7 +432,12 @@ pub fn run(environment: &Environment, options: &RunOptions) -> Result<RunOutcome
             )
         })?;
     let status_file = work.path().join("status");
-    let mut command = qemu_command(&qemu, &spec, options, accelerator, &status_file)?;
+    let booted = boot_file(&spec, options, work.path())?;
+    let booted_options = RunOptions {
+        image: booted,
+        ..options.clone()
+    };
+    let mut command = qemu_command(&qemu, &spec, &booted_options, accelerator, &status_file)?;
     if options.dry_run || options.verbose {
         let line = unik_sysroot::describe(&command);
         if options.dry_run {
@@ -511,6 +589,7 @@ mod tests {
             accelerator: Accelerator::Tcg,
             memory: None,
             timeout: None,
+            initrd: None,
             verbose: false,
             dry_run: false,
         }
@@ -726,6 +805,68 @@ mod tests {
                 missing.display()
             )
         );
+    }
+
+    #[test]
+    fn the_initrd_is_checked_on_the_host_and_passed_to_qemu() {
+        let directory = tempfile::tempdir().unwrap();
+        let write = |name: &str, bytes: &[u8]| {
+            let path = directory.path().join(name);
+            fs::write(&path, bytes).unwrap();
+            path
+        };
+        let newc = write("tree.cpio", b"070701000000010000");
+        assert!(check_initrd(&newc).is_ok());
+        assert!(check_initrd(&write("sums.cpio", b"070702")).is_ok());
+        let hint = "make one with `find . | cpio -o -H newc > ";
+        for (name, bytes, found) in [
+            ("empty.cpio", &b""[..], "the file is empty"),
+            (
+                "tree.cpio.gz",
+                &[0x1f, 0x8b, 8, 0][..],
+                "a gzip file: unpack it with gunzip first",
+            ),
+            (
+                "old.cpio",
+                &b"070707000000"[..],
+                "an old-format (odc) cpio archive: use -H newc",
+            ),
+            ("text.cpio", &b"hi\n"[..], "it starts with 68 69 0a"),
+        ] {
+            let path = write(name, bytes);
+            assert_eq!(
+                check_initrd(&path).unwrap_err().to_string(),
+                format!(
+                    "--initrd {}: not a cpio newc archive ({found}); {hint}{name}`",
+                    path.display()
+                )
+            );
+        }
+        let missing = directory.path().join("missing.cpio");
+        assert_eq!(
+            check_initrd(&missing).unwrap_err().to_string(),
+            format!(
+                "--initrd: cannot read {}: No such file or directory (os error 2)",
+                missing.display()
+            )
+        );
+
+        for target in ["x86_64", "aarch64"] {
+            let spec = TargetSpec::find(target).unwrap();
+            let mut run = options("app.img");
+            run.initrd = Some(newc.clone());
+            let command = qemu_command(
+                Path::new("qemu"),
+                &spec,
+                &run,
+                Accelerator::Tcg,
+                Path::new("s"),
+            )
+            .unwrap();
+            let arguments = arguments_of(&command);
+            let at = arguments.iter().position(|word| word == "-initrd").unwrap();
+            assert_eq!(arguments[at + 1], newc.display().to_string());
+        }
     }
 
     /// A minimal ELF header (64-bit, little endian) for `machine`.

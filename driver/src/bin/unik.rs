@@ -98,6 +98,10 @@ struct RunArguments {
     /// Set an environment variable for the program (repeatable).
     #[arg(long = "env", value_name = "KEY=VALUE")]
     environment: Vec<OsString>,
+    /// A cpio newc archive (`cpio -o -H newc`) unpacked over the image's file tree at
+    /// `/` before the program starts (QEMU's -initrd).
+    #[arg(long, value_name = "ARCHIVE")]
+    initrd: Option<PathBuf>,
     /// Print the QEMU command and the runtime's boot log.
     #[arg(short, long)]
     verbose: bool,
@@ -170,6 +174,7 @@ fn execute(command: Command, environment: &Environment) -> unik::Result<u8> {
                 accelerator,
                 memory: arguments.memory,
                 timeout: arguments.timeout,
+                initrd: arguments.initrd,
                 verbose: arguments.verbose,
                 dry_run: arguments.dry_run,
             };

@@ -19,6 +19,7 @@ fn subcommand_splits_its_own_options_from_cargos() {
         "app",
         "--timeout",
         "30",
+        "--initrd=tree.cpio",
         "--",
         "x",
         "--release",
@@ -34,6 +35,13 @@ fn subcommand_splits_its_own_options_from_cargos() {
     assert_eq!(invocation.program_arguments, words(&["x", "--release"]));
     assert_eq!(invocation.environment, words(&["A=1"]));
     assert_eq!(invocation.timeout, Some(Duration::from_secs(30)));
+    assert_eq!(invocation.initrd, Some(PathBuf::from("tree.cpio")));
+    // Only `run` boots: for `build`, --initrd is cargo's (which refuses it).
+    let build = Invocation::parse(&words(&["unik", "build", "--initrd", "x"]))
+        .unwrap()
+        .unwrap();
+    assert_eq!(build.initrd, None);
+    assert_eq!(build.cargo_arguments, words(&["--initrd", "x"]));
 }
 
 #[test]

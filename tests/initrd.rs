@@ -1,0 +1,376 @@
+//! `unik run --initrd ARCHIVE`: a cpio newc archive made on the host by Debian's `cpio
+//! -o -H newc` is unpacked at `/` before `main` (x86_64: the PVH module; aarch64: the
+//! device tree's `linux,initrd-start`/`-end`), walked and checksummed against the
+//! host's walk of the same directory; layered over an embedded `--fs` tree (later
+//! wins, directories merge); read by a Rust `std::fs` program through `cargo unik run
+//! --initrd`; and refused with a clear message when it is missing, not a newc
+//! archive, or damaged.
+// A panic in a test is a failure with a backtrace (as in the library's unit tests).
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::os::unix::fs::{PermissionsExt, symlink};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use common::*;
+
+/// Packs `tree` as Linux's initramfs tools do: `find . | cpio -o -H newc`, in sorted
+/// order so parents come first.
+fn pack(tree: &Path, archive: &Path) {
+    let mut find = Command::new("sh");
+    find.arg("-c")
+        .arg("find . | LC_ALL=C sort | cpio -o -H newc --quiet")
+        .current_dir(tree)
+        .stdout(Stdio::from(std::fs::File::create(archive).unwrap()));
+    let outcome = run_command(&mut find);
+    assert_eq!(outcome.status, 0, "cpio failed: {}", outcome.stderr);
+}
+
+fn set_mode(path: &Path, mode: u32) {
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// A pseudo-random file (xorshift, fixed seed): binary content with every byte value.
+fn random_bytes(length: usize, mut state: u64) -> Vec<u8> {
+    (0..length)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect()
+}
+
+/// A tree with nested directories, a binary file, modes git would not keep, a link
+/// that resolves and one that dangles, and an empty directory.
+fn make_tree(root: &Path) {
+    for directory in ["etc/app/conf.d", "data/deep/er/still", "empty"] {
+        std::fs::create_dir_all(root.join(directory)).unwrap();
+    }
+    std::fs::write(root.join("readme.txt"), "from the initrd\n").unwrap();
+    std::fs::write(root.join("etc/app/app.toml"), "name = \"initrd\"\n").unwrap();
+    std::fs::write(root.join("etc/app/conf.d/10-local.toml"), "level = 3\n").unwrap();
+    std::fs::write(
+        root.join("data/deep/er/still/blob.bin"),
+        random_bytes(200_003, 0x9e37_79b9_7f4a_7c15),
+    )
+    .unwrap();
+    std::fs::write(root.join("data/secret"), "owner only\n").unwrap();
+    symlink("app/app.toml", root.join("etc/config")).unwrap();
+    symlink("missing", root.join("dangling")).unwrap();
+    for (path, mode) in [
+        ("readme.txt", 0o644),
+        ("etc/app/app.toml", 0o644),
+        ("etc/app/conf.d/10-local.toml", 0o444),
+        ("data/deep/er/still/blob.bin", 0o755),
+        ("data/secret", 0o600),
+        ("etc/app", 0o750),
+        ("etc", 0o755),
+        ("etc/app/conf.d", 0o755),
+        ("data", 0o755),
+        ("data/deep", 0o711),
+        ("data/deep/er", 0o755),
+        ("data/deep/er/still", 0o755),
+        ("empty", 0o755),
+    ] {
+        set_mode(&root.join(path), mode);
+    }
+}
+
+#[test]
+fn the_initrd_tree_matches_the_host_checksums() {
+    let dir = scratch();
+    let tree = dir.path().join("tree");
+    make_tree(&tree);
+    let archive = dir.path().join("tree.cpio");
+    pack(&tree, &archive);
+    let images: Vec<_> = targets()
+        .into_iter()
+        .map(|target| {
+            (
+                target,
+                build_image(target, &["c/files_tree.c"], &[], dir.path()),
+            )
+        })
+        .collect();
+    // Natively last: the run appends to readme.txt.
+    let tree_text = tree.to_str().unwrap();
+    let native = native(&["c/files_tree.c"], &[tree_text, "readme.txt"], dir.path());
+    assert_eq!(native.status, 0, "{}", native.stderr);
+    for line in [
+        format!("dir  {:<32} 0711", "data/deep"),
+        format!("file {:<32} 0600", "data/secret"),
+        format!("file {:<32} 0444", "etc/app/conf.d/10-local.toml"),
+        format!("link {:<32} -> app/app.toml (resolves)", "etc/config"),
+        format!("link {:<32} -> missing (dangling)", "dangling"),
+        format!("dir  {:<32} 0755", "empty"),
+    ] {
+        assert!(native.stdout.contains(&line), "{line}\n{}", native.stdout);
+    }
+    let archive_text = archive.to_str().unwrap();
+    for (target, image) in images {
+        let outcome = boot(&image, &["--initrd", archive_text], &["/", "readme.txt"]);
+        assert_same_as_native(&outcome, &native, &format!("initrd tree on {target}"));
+    }
+}
+
+/// Copies `from` over `to` (files replace files, directories merge), keeping links
+/// and modes: what unpacking an initramfs over an existing root does.
+fn copy_over(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    set_mode(to, std::fs::metadata(from).unwrap().permissions().mode());
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        let kind = entry.file_type().unwrap();
+        if kind.is_dir() {
+            copy_over(&entry.path(), &target);
+            continue;
+        }
+        if target.symlink_metadata().is_ok() {
+            std::fs::remove_file(&target).unwrap();
+        }
+        if kind.is_symlink() {
+            symlink(std::fs::read_link(entry.path()).unwrap(), &target).unwrap();
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn the_initrd_is_layered_over_the_embedded_tree() {
+    let dir = scratch();
+    // Embedded: a file the initrd replaces, a file it replaces with a link, a directory
+    // both have (the initrd's mode wins, the contents merge), a file only it has.
+    let embedded = dir.path().join("embedded");
+    std::fs::create_dir_all(embedded.join("etc")).unwrap();
+    std::fs::write(embedded.join("shared.txt"), "embedded version\n").unwrap();
+    std::fs::write(embedded.join("becomes-link"), "embedded file\n").unwrap();
+    std::fs::write(embedded.join("etc/embedded.conf"), "a = 1\n").unwrap();
+    std::fs::write(embedded.join("only-embedded.txt"), "kept\n").unwrap();
+    let initrd = dir.path().join("initrd");
+    std::fs::create_dir_all(initrd.join("etc")).unwrap();
+    std::fs::write(initrd.join("shared.txt"), "initrd version, longer\n").unwrap();
+    symlink("shared.txt", initrd.join("becomes-link")).unwrap();
+    std::fs::write(initrd.join("etc/initrd.conf"), "b = 2\n").unwrap();
+    std::fs::write(initrd.join("only-initrd.txt"), "added\n").unwrap();
+    for root in [&embedded, &initrd] {
+        for entry in ["shared.txt", "etc/embedded.conf", "etc/initrd.conf"] {
+            if root.join(entry).exists() {
+                set_mode(&root.join(entry), 0o644);
+            }
+        }
+        set_mode(root, 0o755);
+    }
+    set_mode(&embedded.join("etc"), 0o755);
+    set_mode(&initrd.join("etc"), 0o700);
+    for file in ["becomes-link", "only-embedded.txt"] {
+        set_mode(&embedded.join(file), 0o644);
+    }
+    set_mode(&initrd.join("only-initrd.txt"), 0o640);
+    let archive = dir.path().join("initrd.cpio");
+    pack(&initrd, &archive);
+    // The host's picture of the result: the embedded tree with the initrd copied over.
+    let merged = dir.path().join("merged");
+    copy_over(&embedded, &merged);
+    copy_over(&initrd, &merged);
+    let native = native(&["c/files_tree.c"], &[merged.to_str().unwrap()], dir.path());
+    assert_eq!(native.status, 0, "{}", native.stderr);
+    for line in [
+        format!("dir  {:<32} 0700", "etc"),
+        format!("file {:<32} 0644 {:>8}", "etc/embedded.conf", 6),
+        format!("file {:<32} 0644 {:>8}", "shared.txt", 23),
+        format!("link {:<32} -> shared.txt (resolves)", "becomes-link"),
+        format!("file {:<32} 0640", "only-initrd.txt"),
+        format!("file {:<32} 0644", "only-embedded.txt"),
+    ] {
+        assert!(native.stdout.contains(&line), "{line}\n{}", native.stdout);
+    }
+    for target in targets() {
+        let image = build_image(
+            target,
+            &["c/files_tree.c"],
+            &["--fs", embedded.to_str().unwrap()],
+            dir.path(),
+        );
+        let outcome = boot(&image, &["--initrd", archive.to_str().unwrap()], &["/"]);
+        assert_same_as_native(&outcome, &native, &format!("--fs + --initrd on {target}"));
+    }
+}
+
+/// `cargo unik run --initrd` of the Rust std::fs fixture (fixtures/rust/files), which
+/// reads the file named by its second argument: a file of the initrd, against the
+/// native run reading the same file on the host.
+#[test]
+fn rust_std_fs_reads_the_initrd_through_cargo_unik_run() {
+    let dir = scratch();
+    let tree = dir.path().join("tree");
+    std::fs::create_dir_all(tree.join("srv/data")).unwrap();
+    let payload = tree.join("srv/data/payload.bin");
+    std::fs::write(&payload, random_bytes(70_001, 0x2545_f491_4f6c_dd1d)).unwrap();
+    let archive = dir.path().join("rust.cpio");
+    pack(&tree, &archive);
+
+    let manifest = fixture("rust/files/Cargo.toml");
+    let target_directory = repository().join("target").join("files-rust");
+    let built = run_command(
+        Command::new(env!("CARGO"))
+            .args([
+                "build",
+                "--locked",
+                "--release",
+                "--quiet",
+                "--manifest-path",
+            ])
+            .arg(&manifest)
+            .env("CARGO_TARGET_DIR", target_directory.join("native")),
+    );
+    assert_eq!(built.status, 0, "native build:\n{}", built.stderr);
+    let native = run_command(
+        Command::new(target_directory.join("native/release/files"))
+            .arg(dir.path().join("root"))
+            .arg(&payload),
+    );
+    assert_eq!(native.status, 0, "{}", native.stderr);
+    assert!(
+        native.stdout.contains("embedded file: 70001 bytes, fnv1a "),
+        "{}",
+        native.stdout
+    );
+    for target in targets() {
+        // The same options as tests/files.rs's build (--fs fixtures/fs/tree), so the
+        // two tests share one build.
+        let outcome = run_command(
+            Command::new(env!("CARGO_BIN_EXE_cargo-unik"))
+                .args(["unik", "run", "--locked", "--release", "--target", target])
+                .arg("--fs")
+                .arg(fixture("fs/tree"))
+                .arg("--initrd")
+                .arg(&archive)
+                .args(["--timeout", &GUEST_TIMEOUT_SECONDS.to_string()])
+                .arg("--manifest-path")
+                .arg(&manifest)
+                .env("CARGO_TARGET_DIR", &target_directory)
+                .args(["--", "/work", "/srv/data/payload.bin"]),
+        );
+        // cargo's and cargo-unik's own lines are on stderr; stdout is the program's.
+        assert_same_as_native(&outcome, &native, &format!("std::fs + initrd on {target}"));
+    }
+}
+
+fn damaged_archive(dir: &Path) -> (PathBuf, Vec<u8>) {
+    let tree = dir.join("damaged-tree");
+    std::fs::create_dir_all(tree.join("a")).unwrap();
+    std::fs::write(tree.join("a/file"), "0123456789").unwrap();
+    let archive = dir.join("good.cpio");
+    pack(&tree, &archive);
+    (tree, std::fs::read(&archive).unwrap())
+}
+
+/// Byte offset of the entry named `name` (its header starts 110 bytes before it).
+fn entry_offset(archive: &[u8], name: &str) -> usize {
+    let mut needle = name.as_bytes().to_vec();
+    needle.push(0);
+    archive
+        .windows(needle.len())
+        .position(|window| window == needle)
+        .unwrap()
+        - 110
+}
+
+#[test]
+fn a_damaged_initrd_stops_the_boot_with_the_offset_and_the_reason() {
+    let dir = scratch();
+    let (_, good) = damaged_archive(dir.path());
+    // GNU cpio stores `find .`'s "./a/file" as "a/file".
+    let at = entry_offset(&good, "a/file");
+    let mut bad_magic = good.clone();
+    bad_magic[at..at + 6].copy_from_slice(b"070707");
+    let mut name_overflow = good.clone();
+    name_overflow[at + 94..at + 102].copy_from_slice(b"7fffffff");
+    // Cut inside a/file's data: its size runs past the end.
+    let truncated = good[..at + 110 + 8 + 4].to_vec();
+    let truncated_header = good[..at + 60].to_vec();
+    let cases = [
+        ("bad-magic", bad_magic, "bad magic (not 070701, cpio newc)"),
+        (
+            "name-overflow",
+            name_overflow,
+            "name runs past the end of the archive",
+        ),
+        (
+            "truncated",
+            truncated,
+            "file size runs past the end of the archive",
+        ),
+        ("truncated-header", truncated_header, "truncated header"),
+    ];
+    for target in targets() {
+        let image = build_image(target, &["c/files_tree.c"], &[], dir.path());
+        for (name, bytes, reason) in &cases {
+            let archive = dir.path().join(format!("{name}.cpio"));
+            std::fs::write(&archive, bytes).unwrap();
+            let outcome = boot(&image, &["--initrd", archive.to_str().unwrap()], &["/"]);
+            assert_eq!(outcome.status, 1, "{target} {name}: {outcome:?}");
+            assert_eq!(
+                outcome.stderr,
+                format!("unik: fatal: initrd: malformed cpio archive at byte {at}: {reason}\n"),
+                "{target} {name}"
+            );
+            // Nothing of the program ran.
+            assert_eq!(outcome.stdout, "", "{target} {name}");
+        }
+    }
+}
+
+#[test]
+fn a_missing_or_foreign_initrd_is_refused_before_booting() {
+    let dir = scratch();
+    let image = build_image("x86_64", &["c/hello.c"], &[], dir.path());
+    let missing = dir.path().join("missing.cpio");
+    let outcome = boot(&image, &["--initrd", missing.to_str().unwrap()], &[]);
+    assert_eq!(outcome.status, 125, "{outcome:?}");
+    assert_eq!(
+        outcome.stderr,
+        format!(
+            "unik: error: --initrd: cannot read {}: No such file or directory (os error 2)\n",
+            missing.display()
+        )
+    );
+    // A gzip-compressed archive and an old-format one, made by the real tools.
+    let (tree, _) = damaged_archive(dir.path());
+    let odc = dir.path().join("odc.cpio");
+    let outcome = run_command(
+        Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "find . | cpio -o -H odc --quiet > {}",
+                odc.display()
+            ))
+            .current_dir(&tree),
+    );
+    assert_eq!(outcome.status, 0, "{outcome:?}");
+    let outcome = boot(&image, &["--initrd", odc.to_str().unwrap()], &[]);
+    assert_eq!(outcome.status, 125, "{outcome:?}");
+    assert_eq!(
+        outcome.stderr,
+        format!(
+            "unik: error: --initrd {}: not a cpio newc archive (an old-format (odc) cpio \
+             archive: use -H newc); make one with `find . | cpio -o -H newc > odc.cpio`\n",
+            odc.display()
+        )
+    );
+    let outcome = boot(&image, &["--initrd", image.to_str().unwrap()], &[]);
+    assert_eq!(outcome.status, 125, "{outcome:?}");
+    assert!(
+        outcome
+            .stderr
+            .contains("not a cpio newc archive (it starts with 7f 45 4c 46 02 01)"),
+        "{}",
+        outcome.stderr
+    );
+}
