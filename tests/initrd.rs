@@ -28,6 +28,17 @@ fn pack(tree: &Path, archive: &Path) {
     assert_eq!(outcome.status, 0, "cpio failed: {}", outcome.stderr);
 }
 
+/// `gzip -9 -n` of `input` (no name or time stamp in the header).
+fn gzip(input: &Path) -> Vec<u8> {
+    let output = Command::new("gzip")
+        .args(["-9", "-n", "-c"])
+        .arg(input)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "gzip failed");
+    output.stdout
+}
+
 fn set_mode(path: &Path, mode: u32) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
 }
@@ -202,6 +213,58 @@ fn the_initrd_is_layered_over_the_embedded_tree() {
     }
 }
 
+#[test]
+fn a_gzip_compressed_initrd_of_two_members_is_inflated() {
+    let dir = scratch();
+    let tree = dir.path().join("tree");
+    make_tree(&tree);
+    let more = dir.path().join("more");
+    std::fs::create_dir_all(more.join("etc/app")).unwrap();
+    std::fs::write(more.join("etc/app/app.toml"), "name = \"second member\"\n").unwrap();
+    std::fs::write(more.join("added.txt"), "from the second member\n").unwrap();
+    set_mode(&more, 0o755);
+    set_mode(&more.join("etc"), 0o755);
+    set_mode(&more.join("etc/app"), 0o750);
+    set_mode(&more.join("etc/app/app.toml"), 0o644);
+    set_mode(&more.join("added.txt"), 0o644);
+    // Two archives, each gzipped, concatenated: as initramfs tools append an archive.
+    let first = dir.path().join("first.cpio");
+    let second = dir.path().join("second.cpio");
+    pack(&tree, &first);
+    pack(&more, &second);
+    let mut compressed = gzip(&first);
+    compressed.extend(gzip(&second));
+    let archive = dir.path().join("tree.cpio.gz");
+    std::fs::write(&archive, &compressed).unwrap();
+    let merged = dir.path().join("merged");
+    copy_over(&tree, &merged);
+    copy_over(&more, &merged);
+    let native = native(&["c/files_tree.c"], &[merged.to_str().unwrap()], dir.path());
+    assert_eq!(native.status, 0, "{}", native.stderr);
+    assert!(native.stdout.contains("added.txt"), "{}", native.stdout);
+    // The CRC of the first member damaged: refused with the member's offset.
+    let mut damaged = compressed.clone();
+    let first_length = gzip(&first).len();
+    damaged[first_length - 8] ^= 0x55;
+    let damaged_archive = dir.path().join("damaged.cpio.gz");
+    std::fs::write(&damaged_archive, &damaged).unwrap();
+    for target in targets() {
+        let image = build_image(target, &["c/files_tree.c"], &[], dir.path());
+        let outcome = boot(&image, &["--initrd", archive.to_str().unwrap()], &["/"]);
+        assert_same_as_native(&outcome, &native, &format!("gzip initrd on {target}"));
+        let outcome = boot(
+            &image,
+            &["--initrd", damaged_archive.to_str().unwrap()],
+            &["/"],
+        );
+        assert_eq!(outcome.status, 1, "{target}: {outcome:?}");
+        assert_eq!(
+            outcome.stderr, "unik: fatal: initrd: bad gzip stream at byte 0: CRC-32 mismatch\n",
+            "{target}"
+        );
+    }
+}
+
 /// `cargo unik run --initrd` of the Rust std::fs fixture (fixtures/rust/files), which
 /// reads the file named by its second argument: a file of the initrd, against the
 /// native run reading the same file on the host.
@@ -359,8 +422,9 @@ fn a_missing_or_foreign_initrd_is_refused_before_booting() {
     assert_eq!(
         outcome.stderr,
         format!(
-            "unik: error: --initrd {}: not a cpio newc archive (an old-format (odc) cpio \
-             archive: use -H newc); make one with `find . | cpio -o -H newc > odc.cpio`\n",
+            "unik: error: --initrd {}: not a cpio newc archive, plain or gzip-compressed (an \
+             old-format (odc) cpio archive: use -H newc); make one with `find . | cpio -o -H \
+             newc > odc.cpio`\n",
             odc.display()
         )
     );
@@ -369,7 +433,7 @@ fn a_missing_or_foreign_initrd_is_refused_before_booting() {
     assert!(
         outcome
             .stderr
-            .contains("not a cpio newc archive (it starts with 7f 45 4c 46 02 01)"),
+            .contains("gzip-compressed (it starts with 7f 45 4c 46 02 01)"),
         "{}",
         outcome.stderr
     );

@@ -67,8 +67,8 @@ pub enum Error {
 
     /// `unik run --initrd FILE` with a FILE that is no archive the runtime reads.
     #[error(
-        "--initrd {path}: not a cpio newc archive ({found}); make one with \
-         `find . | cpio -o -H newc > {name}`"
+        "--initrd {path}: not a cpio newc archive, plain or gzip-compressed ({found}); \
+         make one with `find . | cpio -o -H newc > {name}`"
     )]
     NotAnInitrd {
         path: PathBuf,

@@ -156,19 +156,25 @@ fn supported_arches() -> Result<String> {
 }
 
 /// Checks that `path` is an archive the runtime's files component unpacks (a cpio
-/// "newc" archive, magic `070701`, or `070702` with checksums): QEMU would pass any
-/// file, and the guest could only say so after booting.
+/// "newc" archive, magic `070701`, or `070702` with checksums, or such an archive
+/// gzip-compressed): QEMU would pass any file, and the guest could only say so after
+/// booting.
 pub fn check_initrd(path: &Path) -> Result<()> {
     let mut start = Vec::new();
     fs::File::open(path)
         .and_then(|file| file.take(6).read_to_end(&mut start))
         .map_err(|source| Error::io("--initrd: cannot read", path, source))?;
-    if start == b"070701" || start == b"070702" {
+    // gzip (RFC 1952 ID1 ID2): the runtime inflates it and checks its contents.
+    if start == b"070701" || start == b"070702" || start.starts_with(&[0x1f, 0x8b]) {
         return Ok(());
     }
     let found = match start.as_slice() {
         [] => "the file is empty".to_string(),
-        [0x1f, 0x8b, ..] => "a gzip file: unpack it with gunzip first".to_string(),
+        [b'B', b'Z', b'h', ..] => "a bzip2 file: only gzip compression is read".to_string(),
+        [0xfd, b'7', b'z', b'X', b'Z', 0] => {
+            "an xz file: only gzip compression is read".to_string()
+        }
+        [0x28, 0xb5, 0x2f, 0xfd, ..] => "a zstd file: only gzip compression is read".to_string(),
         [b'0', b'7', b'0', b'7', b'0', b'7'] => {
             "an old-format (odc) cpio archive: use -H newc".to_string()
         }
@@ -818,13 +824,14 @@ mod tests {
         let newc = write("tree.cpio", b"070701000000010000");
         assert!(check_initrd(&newc).is_ok());
         assert!(check_initrd(&write("sums.cpio", b"070702")).is_ok());
+        assert!(check_initrd(&write("tree.cpio.gz", &[0x1f, 0x8b, 8, 0])).is_ok());
         let hint = "make one with `find . | cpio -o -H newc > ";
         for (name, bytes, found) in [
             ("empty.cpio", &b""[..], "the file is empty"),
             (
-                "tree.cpio.gz",
-                &[0x1f, 0x8b, 8, 0][..],
-                "a gzip file: unpack it with gunzip first",
+                "tree.cpio.xz",
+                &[0xfd, b'7', b'z', b'X', b'Z', 0][..],
+                "an xz file: only gzip compression is read",
             ),
             (
                 "old.cpio",
@@ -837,7 +844,7 @@ mod tests {
             assert_eq!(
                 check_initrd(&path).unwrap_err().to_string(),
                 format!(
-                    "--initrd {}: not a cpio newc archive ({found}); {hint}{name}`",
+                    "--initrd {}: not a cpio newc archive, plain or gzip-compressed ({found}); {hint}{name}`",
                     path.display()
                 )
             );

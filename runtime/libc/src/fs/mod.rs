@@ -2,7 +2,8 @@
 //! `--initrd` archive), the descriptor layer over it, `FILE` streams on files and
 //! directory streams. The `files` component (runtime/components.toml).
 //!
-//! - [`cpio`]: the newc archive reader (the embedded tree's format);
+//! - [`cpio`]: the newc archive reader (the embedded tree's and the initrd's format);
+//! - [`gzip`]: gzip members around an initrd's archive;
 //! - [`tree`]: the nodes and every path operation, with Linux's errno values;
 //! - [`descriptors`]: descriptor table, open file descriptions, working directory;
 //! - [`hooks`]: how the always-linked console code reaches this module;
@@ -16,6 +17,7 @@ extern crate alloc;
 
 pub mod cpio;
 pub mod descriptors;
+pub mod gzip;
 pub mod hooks;
 pub mod tree;
 
@@ -244,34 +246,61 @@ fn embedded_archive() -> &'static [u8] {
 ///
 /// The layering is Linux's initramfs unpacking at `/`: entries are applied in order,
 /// and an initrd entry replaces an embedded file, link or empty directory of the same
-/// path; directories merge (the initrd's mode wins). A malformed archive ends the run
-/// before `main` with a message naming the archive, the byte offset and the damage:
-/// a partial tree would make the program fail later for a reason it cannot see.
+/// path; directories merge (the initrd's mode wins). A gzip-compressed initrd is
+/// inflated first (into the heap, freed after loading). A malformed archive ends the
+/// run before `main` with a message naming the archive, the byte offset and the
+/// damage: a partial tree would make the program fail later for a reason it cannot
+/// see.
 #[cfg(not(test))]
 pub fn initialize(initrd: &[u8]) {
-    let check = |what: &str, result: Result<usize, cpio::Malformed>| {
-        if let Err(malformed) = result {
-            let mut line = Vec::new();
-            line.extend_from_slice(b"unik: fatal: ");
-            line.extend_from_slice(what.as_bytes());
-            line.extend_from_slice(b": malformed cpio archive at byte ");
-            let mut digits = [0u8; 24];
-            let length = crate::errno::write_decimal(&mut digits, malformed.offset as i64);
-            line.extend_from_slice(&digits[..length]);
-            line.extend_from_slice(b": ");
-            line.extend_from_slice(malformed.reason.describe().as_bytes());
-            line.push(b'\n');
-            crate::kernel::console::write_err(&line);
-            crate::kernel::exit(1);
-        }
-    };
     let embedded = with(|system| system.load_archive(embedded_archive()));
-    check("embedded file tree", embedded);
-    if !initrd.is_empty() {
-        let loaded = with(|system| system.load_archive(initrd));
-        check("initrd", loaded);
+    if let Err(malformed) = embedded {
+        fatal_damage(
+            "embedded file tree: malformed cpio archive",
+            malformed.offset,
+            malformed.reason.describe(),
+        );
+    }
+    if gzip::is_gzip(initrd) {
+        let inflated = gzip::decompress_all(initrd).unwrap_or_else(|damaged| {
+            fatal_damage(
+                "initrd: bad gzip stream",
+                damaged.offset,
+                damaged.reason.describe(),
+            )
+        });
+        if let Err(malformed) = with(|system| system.load_archive(&inflated)) {
+            fatal_damage(
+                "initrd: malformed cpio archive (inside the gzip stream)",
+                malformed.offset,
+                malformed.reason.describe(),
+            );
+        }
+    } else if let Err(malformed) = with(|system| system.load_archive(initrd)) {
+        fatal_damage(
+            "initrd: malformed cpio archive",
+            malformed.offset,
+            malformed.reason.describe(),
+        );
     }
     hooks::install(&HOOKS);
+}
+
+/// `unik: fatal: <what> at byte <offset>: <reason>` on stderr, then exit status 1.
+#[cfg(not(test))]
+fn fatal_damage(what: &str, offset: usize, reason: &str) -> ! {
+    let mut line = Vec::new();
+    line.extend_from_slice(b"unik: fatal: ");
+    line.extend_from_slice(what.as_bytes());
+    line.extend_from_slice(b" at byte ");
+    let mut digits = [0u8; 24];
+    let length = crate::errno::write_decimal(&mut digits, offset as i64);
+    line.extend_from_slice(&digits[..length]);
+    line.extend_from_slice(b": ");
+    line.extend_from_slice(reason.as_bytes());
+    line.push(b'\n');
+    crate::kernel::console::write_err(&line);
+    crate::kernel::exit(1)
 }
 
 #[cfg(not(test))]
