@@ -38,39 +38,14 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     })
 }
 
-/// Copies `from` into `to` recursively, keeping symbolic links as links.
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        let kind = entry.file_type().unwrap();
-        if kind.is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else if kind.is_symlink() {
-            std::os::unix::fs::symlink(std::fs::read_link(entry.path()).unwrap(), &target).unwrap();
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
-
 #[test]
 fn embedded_tree_matches_the_host_checksums() {
     use std::os::unix::fs::PermissionsExt;
     let dir = scratch();
     // The fixture tree plus a binary file and modes git does not keep.
     let tree = dir.path().join("tree");
-    copy_tree(&fixture("fs/tree"), &tree);
-    let mut state = 0x9e3779b97f4a7c15u64;
-    let binary: Vec<u8> = (0..300_001)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state as u8
-        })
-        .collect();
+    copy_tree_over(&fixture("fs/tree"), &tree);
+    let binary = random_bytes(300_001, 0x9e3779b97f4a7c15);
     std::fs::write(tree.join("www/static/blob.bin"), &binary).unwrap();
     std::fs::write(tree.join("secret"), b"owner only\n").unwrap();
     std::fs::set_permissions(tree.join("secret"), std::fs::Permissions::from_mode(0o600)).unwrap();

@@ -43,18 +43,6 @@ fn set_mode(path: &Path, mode: u32) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
 }
 
-/// A pseudo-random file (xorshift, fixed seed): binary content with every byte value.
-fn random_bytes(length: usize, mut state: u64) -> Vec<u8> {
-    (0..length)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state as u8
-        })
-        .collect()
-}
-
 /// A tree with nested directories, a binary file, modes git would not keep, a link
 /// that resolves and one that dangles, and an empty directory.
 fn make_tree(root: &Path) {
@@ -128,30 +116,6 @@ fn the_initrd_tree_matches_the_host_checksums() {
     }
 }
 
-/// Copies `from` over `to` (files replace files, directories merge), keeping links
-/// and modes: what unpacking an initramfs over an existing root does.
-fn copy_over(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    set_mode(to, std::fs::metadata(from).unwrap().permissions().mode());
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        let kind = entry.file_type().unwrap();
-        if kind.is_dir() {
-            copy_over(&entry.path(), &target);
-            continue;
-        }
-        if target.symlink_metadata().is_ok() {
-            std::fs::remove_file(&target).unwrap();
-        }
-        if kind.is_symlink() {
-            symlink(std::fs::read_link(entry.path()).unwrap(), &target).unwrap();
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
-
 #[test]
 fn the_initrd_is_layered_over_the_embedded_tree() {
     let dir = scratch();
@@ -187,8 +151,8 @@ fn the_initrd_is_layered_over_the_embedded_tree() {
     pack(&initrd, &archive);
     // The host's picture of the result: the embedded tree with the initrd copied over.
     let merged = dir.path().join("merged");
-    copy_over(&embedded, &merged);
-    copy_over(&initrd, &merged);
+    copy_tree_over(&embedded, &merged);
+    copy_tree_over(&initrd, &merged);
     let native = native(&["c/files_tree.c"], &[merged.to_str().unwrap()], dir.path());
     assert_eq!(native.status, 0, "{}", native.stderr);
     for line in [
@@ -237,8 +201,8 @@ fn a_gzip_compressed_initrd_of_two_members_is_inflated() {
     let archive = dir.path().join("tree.cpio.gz");
     std::fs::write(&archive, &compressed).unwrap();
     let merged = dir.path().join("merged");
-    copy_over(&tree, &merged);
-    copy_over(&more, &merged);
+    copy_tree_over(&tree, &merged);
+    copy_tree_over(&more, &merged);
     let native = native(&["c/files_tree.c"], &[merged.to_str().unwrap()], dir.path());
     assert_eq!(native.status, 0, "{}", native.stderr);
     assert!(native.stdout.contains("added.txt"), "{}", native.stdout);

@@ -170,3 +170,50 @@ pub fn assert_same_as_native(unikernel: &Outcome, native: &Outcome, what: &str) 
         );
     }
 }
+
+/// Copies `from` over `to` (files replace files, directories merge), keeping links
+/// and modes: what unpacking an initramfs over an existing root does.
+pub fn copy_tree_over(from: &Path, to: &Path) {
+    let fail = |what: &str, path: &Path, error: std::io::Error| -> ! {
+        panic!("copy_tree_over: {what} {}: {error}", path.display())
+    };
+    std::fs::create_dir_all(to).unwrap_or_else(|error| fail("create", to, error));
+    let permissions = std::fs::metadata(from)
+        .unwrap_or_else(|error| fail("stat", from, error))
+        .permissions();
+    std::fs::set_permissions(to, permissions).unwrap_or_else(|error| fail("chmod", to, error));
+    let entries = std::fs::read_dir(from).unwrap_or_else(|error| fail("list", from, error));
+    for entry in entries {
+        let entry = entry.unwrap_or_else(|error| fail("list", from, error));
+        let source = entry.path();
+        let target = to.join(entry.file_name());
+        let kind = entry
+            .file_type()
+            .unwrap_or_else(|error| fail("stat", &source, error));
+        if kind.is_dir() {
+            copy_tree_over(&source, &target);
+            continue;
+        }
+        if target.symlink_metadata().is_ok() {
+            std::fs::remove_file(&target).unwrap_or_else(|error| fail("remove", &target, error));
+        }
+        let copied = if kind.is_symlink() {
+            std::fs::read_link(&source).and_then(|link| std::os::unix::fs::symlink(link, &target))
+        } else {
+            std::fs::copy(&source, &target).map(|_| ())
+        };
+        copied.unwrap_or_else(|error| fail("copy", &source, error));
+    }
+}
+
+/// A pseudo-random file (xorshift, fixed seed): binary content with every byte value.
+pub fn random_bytes(length: usize, mut state: u64) -> Vec<u8> {
+    (0..length)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect()
+}
