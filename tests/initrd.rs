@@ -229,6 +229,48 @@ fn a_gzip_compressed_initrd_of_two_members_is_inflated() {
     }
 }
 
+/// The MiB `out_of_memory.c` could allocate in one boot.
+fn allocatable_mebibytes(outcome: &Outcome) -> usize {
+    let line = outcome
+        .stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("malloc returned NULL after "))
+        .unwrap_or_else(|| panic!("no count in {outcome:?}"));
+    line.split(' ').next().unwrap().parse().unwrap()
+}
+
+/// QEMU virt puts the initrd in the middle of RAM (64 MiB into 128 MiB): the allocator
+/// gets the RAM on both sides of it, so the program loses only the archive's pages.
+#[test]
+fn the_initrd_costs_the_heap_only_its_own_pages() {
+    let dir = scratch();
+    let tree = dir.path().join("tree");
+    std::fs::create_dir_all(&tree).unwrap();
+    std::fs::write(tree.join("one-mebibyte"), random_bytes(1 << 20, 7)).unwrap();
+    let archive = dir.path().join("small.cpio");
+    pack(&tree, &archive);
+    for target in targets() {
+        let image = build_image(target, &["c/out_of_memory.c"], &[], dir.path());
+        let without = boot(&image, &["-m", "128M"], &[]);
+        assert_eq!(without.status, 0, "{target}: {without:?}");
+        let with = boot(
+            &image,
+            &["-m", "128M", "--initrd", archive.to_str().unwrap()],
+            &[],
+        );
+        assert_eq!(with.status, 0, "{target}: {with:?}");
+        let (without, with) = (
+            allocatable_mebibytes(&without),
+            allocatable_mebibytes(&with),
+        );
+        // The archive (1 MiB) and at most a block lost at each edge of a second range.
+        assert!(
+            with + 4 >= without && with <= without,
+            "{target}: {with} MiB with the initrd, {without} MiB without"
+        );
+    }
+}
+
 /// `cargo unik run --initrd` of the Rust std::fs fixture (fixtures/rust/files), which
 /// reads the file named by its second argument: a file of the initrd, against the
 /// native run reading the same file on the host.

@@ -33,6 +33,11 @@ pub struct BootInfo {
     /// Free RAM for the allocator: mapped read-write, no-execute, page aligned.
     pub heap_start: usize,
     pub heap_len: usize,
+    /// More free RAM for the allocator, mapped like the heap (empty: none): the side of
+    /// a mid-RAM initrd that is not the heap, or the boot data range's rest when the
+    /// heap is another RAM range.
+    pub spare_start: usize,
+    pub spare_len: usize,
     /// The boot archive (`unik run --initrd`: QEMU `-initrd`, a PVH module or the
     /// device tree's `linux,initrd-start`/`-end`), exactly as the loader put it in RAM:
     /// mapped read-only for the whole run, reserved from the heap. Empty without one.
@@ -45,6 +50,8 @@ impl BootInfo {
         cmdline: &[],
         heap_start: 0,
         heap_len: 0,
+        spare_start: 0,
+        spare_len: 0,
         initrd: &[],
     };
 }

@@ -250,6 +250,21 @@ pub fn final_heap(plan: &MemoryPlan, allocator: &BootAllocator) -> PhysicalRange
     }
 }
 
+/// The RAM after the early allocations that is not the heap: the rest of
+/// `after_image` when the heap is another range (aarch64 with an initrd in the middle
+/// of RAM: the side of it that is not the heap). Mapped read-write like the heap; empty
+/// when there is none.
+pub fn spare_ram(plan: &MemoryPlan, allocator: &BootAllocator) -> PhysicalRange {
+    if plan.heap == plan.after_image {
+        return PhysicalRange::EMPTY;
+    }
+    PhysicalRange {
+        start: allocator.next_free(),
+        end: plan.after_image.end,
+    }
+    .page_aligned_inside()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -354,6 +369,8 @@ mod tests {
         assert_eq!(plan.initrd, range(120 * MIB, 120 * MIB + 2 * PAGE_SIZE));
         assert_eq!(plan.after_image, range(3 * MIB, 120 * MIB));
         assert_eq!(plan.heap, plan.after_image);
+        let allocator = BootAllocator::new(plan.after_image);
+        assert_eq!(spare_ram(&plan, &allocator), PhysicalRange::EMPTY);
 
         // QEMU virt puts it in the middle of RAM: the heap is the larger side.
         let map = ram(&[range(GIB, GIB + 128 * MIB)]);
@@ -363,6 +380,14 @@ mod tests {
             .unwrap();
         assert_eq!(plan.after_image, range(GIB + 4 * MIB, GIB + 64 * MIB));
         assert_eq!(plan.heap, range(GIB + 65 * MIB, GIB + 128 * MIB));
+        // The other side, after the early allocations, is spare RAM for the allocator.
+        let mut allocator = BootAllocator::new(plan.after_image);
+        allocator.allocate(3 * PAGE_SIZE).unwrap();
+        assert_eq!(final_heap(&plan, &allocator), plan.heap);
+        assert_eq!(
+            spare_ram(&plan, &allocator),
+            range(GIB + 4 * MIB + 3 * PAGE_SIZE, GIB + 64 * MIB)
+        );
 
         // Right after the image: the boot data goes above it.
         let plan = MemoryPlan::new(

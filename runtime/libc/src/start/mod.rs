@@ -188,6 +188,11 @@ pub fn start(boot: &'static crate::kernel::BootInfo) -> ! {
         crate::kernel::console::write_err(b"unik: the heap is too small to start the program\n");
         crate::kernel::exit(134);
     }
+    if boot.spare_len > 0 {
+        // SAFETY: as above, for the second free range (BootInfo contract). A range too
+        // small for the allocator is left unused: the program runs without it.
+        let _ = unsafe { HEAP.claim(boot.spare_start as *mut u8, boot.spare_len) };
+    }
     let Ok((argc, argv)) = build_arguments(boot.cmdline) else {
         crate::kernel::console::write_err(b"unik: out of memory while building argv and environ\n");
         crate::kernel::exit(134);

@@ -164,6 +164,7 @@ extern "C" fn unik_aarch64_boot(entry_register: u64, entry_level: u64) -> ! {
     unsafe { address_space.activate() };
 
     let heap = memory::final_heap(&plan, &allocator);
+    let spare = memory::spare_ram(&plan, &allocator);
     if verbose {
         let mut console = ErrorConsole;
         let _ = writeln!(
@@ -173,6 +174,15 @@ extern "C" fn unik_aarch64_boot(entry_register: u64, entry_level: u64) -> ! {
             heap.end,
             ByteSize(heap.len())
         );
+        if !spare.is_empty() {
+            let _ = writeln!(
+                console,
+                "unik: more heap {:#x}-{:#x} ({})",
+                spare.start,
+                spare.end,
+                ByteSize(spare.len())
+            );
+        }
     }
 
     // SAFETY: boot writes the BootInfo once, here, before anything reads it.
@@ -181,6 +191,8 @@ extern "C" fn unik_aarch64_boot(entry_register: u64, entry_level: u64) -> ! {
         cmdline: command_line,
         heap_start: heap.start as usize,
         heap_len: heap.len() as usize,
+        spare_start: spare.start as usize,
+        spare_len: spare.len() as usize,
         // SAFETY: `paging::build` mapped the plan's initrd pages read-only for the run.
         initrd: unsafe { crate::boot_archive_at(initrd) },
     };

@@ -90,6 +90,7 @@ extern "C" fn unik_x86_64_boot(start_info_address: u32) -> ! {
     unsafe { address_space.activate() };
 
     let heap = memory::final_heap(&plan, &allocator);
+    let spare = memory::spare_ram(&plan, &allocator);
     if verbose {
         let mut console = ErrorConsole;
         let _ = writeln!(
@@ -99,6 +100,15 @@ extern "C" fn unik_x86_64_boot(start_info_address: u32) -> ! {
             heap.end,
             ByteSize(heap.len())
         );
+        if !spare.is_empty() {
+            let _ = writeln!(
+                console,
+                "unik: more heap {:#x}-{:#x} ({})",
+                spare.start,
+                spare.end,
+                ByteSize(spare.len())
+            );
+        }
     }
 
     // SAFETY: boot writes the BootInfo once, here, before anything reads it.
@@ -107,6 +117,8 @@ extern "C" fn unik_x86_64_boot(start_info_address: u32) -> ! {
         cmdline: command_line,
         heap_start: heap.start as usize,
         heap_len: heap.len() as usize,
+        spare_start: spare.start as usize,
+        spare_len: spare.len() as usize,
         // SAFETY: `paging::build` mapped the plan's initrd pages read-only for the run.
         initrd: unsafe { crate::boot_archive_at(start_info.initrd) },
     };
