@@ -397,6 +397,32 @@ fn a_damaged_initrd_stops_the_boot_with_the_offset_and_the_reason() {
 }
 
 #[test]
+fn an_image_without_files_is_warned_about() {
+    let dir = scratch();
+    let tree = dir.path().join("tree");
+    std::fs::create_dir_all(&tree).unwrap();
+    std::fs::write(tree.join("file"), "x").unwrap();
+    let archive = dir.path().join("tree.cpio");
+    pack(&tree, &archive);
+    for target in targets() {
+        let image = build_image(target, &["c/hello.c"], &[], dir.path());
+        let outcome = boot(&image, &["--initrd", archive.to_str().unwrap()], &[]);
+        assert_eq!(outcome.status, 0, "{target}: {outcome:?}");
+        assert_eq!(outcome.stdout, "Hello, world!\n", "{target}");
+        assert_eq!(
+            outcome.stderr,
+            format!(
+                "unik: warning: --initrd: {} does not use files (its program opens none, so \
+                 the files component that unpacks the archive is not linked); the archive is \
+                 passed but not read\n",
+                image.display()
+            ),
+            "{target}"
+        );
+    }
+}
+
+#[test]
 fn a_missing_or_foreign_initrd_is_refused_before_booting() {
     let dir = scratch();
     let image = build_image("x86_64", &["c/hello.c"], &[], dir.path());

@@ -197,6 +197,25 @@ pub fn check_initrd(path: &Path) -> Result<()> {
     })
 }
 
+/// A warning when the image at `path` has no files component, so nothing would read
+/// the initrd; `None` when it has one or when the image keeps no component record
+/// (an arm64 Image: nothing can be said).
+fn initrd_unused_warning(path: &Path) -> Option<String> {
+    let record = crate::explain::read(path).ok()?;
+    let has_files = record
+        .components
+        .iter()
+        .any(|selected| selected.component == "files");
+    (!has_files).then(|| {
+        format!(
+            "unik: warning: --initrd: {} does not use files (its program opens none, so \
+             the files component that unpacks the archive is not linked); the archive is \
+             passed but not read",
+            path.display()
+        )
+    })
+}
+
 /// The file QEMU boots for `options`: the image itself, except an aarch64 ELF with
 /// `--initrd`. QEMU's arm loader passes an initrd only to what it boots as Linux (an
 /// arm64 Image: it then writes `linux,initrd-start`/`-end` into the device tree and
@@ -414,6 +433,9 @@ pub fn run(environment: &Environment, options: &RunOptions) -> Result<RunOutcome
     let spec = image_target(&options.image)?;
     if let Some(initrd) = &options.initrd {
         check_initrd(initrd)?;
+        if let Some(warning) = initrd_unused_warning(&options.image) {
+            eprintln!("{warning}");
+        }
     }
     let qemu = discovery::find_qemu(environment, &spec)?;
     let accelerator = match options.accelerator {
