@@ -12,7 +12,7 @@ use core::fmt::Write;
 use super::device_tree::{
     self, DeviceTreeError, GicVersion, InterruptController, MachineDescription, PsciConduit, Timer,
 };
-use super::entry::{BOOTSTRAP_NORMAL_END, BOOTSTRAP_NORMAL_START};
+use super::entry::bootstrap_normal;
 use super::{cpu, exit, image, paging, serial, tls};
 use crate::boot_cell::BootCell;
 use crate::memory::{self, BootAllocator, MemoryError, MemoryPlan, PhysicalRange};
@@ -61,14 +61,15 @@ enum DeviceTreeSource {
 #[unsafe(no_mangle)]
 extern "C" fn unik_aarch64_boot(entry_register: u64, entry_level: u64) -> ! {
     exit::probe_semihosting();
-    serial::initialize_early();
+    let normal = bootstrap_normal();
+    serial::initialize_early(normal);
     tls::initialize_stack_guard();
 
-    let (address, source) = find_device_tree(entry_register);
+    let (address, source) = find_device_tree(entry_register, normal);
     // SAFETY: `find_device_tree` only returns addresses inside the bootstrap map's
     // normal memory, which the device tree owns until the final tables replace it;
     // nothing else uses the blob.
-    let blob = match unsafe { device_tree::blob_at(address, BOOTSTRAP_NORMAL_END) } {
+    let blob = match unsafe { device_tree::blob_at(address, normal.end) } {
         Ok(blob) => blob,
         Err(error) => boot_failure(format_args!("{error}")),
     };
@@ -202,28 +203,29 @@ extern "C" fn unik_aarch64_boot(entry_register: u64, entry_level: u64) -> ! {
 }
 
 /// The device tree: x0 when it points at one (Linux boot protocol), else the start of
-/// RAM. Only addresses inside the bootstrap map are looked at.
-fn find_device_tree(entry_register: u64) -> (u64, DeviceTreeSource) {
+/// RAM. Only addresses inside the bootstrap map's normal memory are looked at, and
+/// never address 0 (RAM starts there on the Raspberry Pi, whose firmware and QEMU's
+/// `raspi4b` always pass x0).
+fn find_device_tree(entry_register: u64, normal: PhysicalRange) -> (u64, DeviceTreeSource) {
     let readable = |address: u64| {
-        address.is_multiple_of(8)
-            && address >= BOOTSTRAP_NORMAL_START
-            && address
-                .checked_add(8)
-                .is_some_and(|end| end <= BOOTSTRAP_NORMAL_END)
+        address != 0
+            && address.is_multiple_of(8)
+            && address >= normal.start
+            && address.checked_add(8).is_some_and(|end| end <= normal.end)
     };
     // SAFETY: `readable` keeps the read inside the bootstrap map's normal memory.
     if readable(entry_register) && unsafe { device_tree::has_magic(entry_register) } {
         return (entry_register, DeviceTreeSource::Register);
     }
     // SAFETY: the start of RAM is inside the bootstrap map.
-    if unsafe { device_tree::has_magic(BOOTSTRAP_NORMAL_START) } {
-        return (BOOTSTRAP_NORMAL_START, DeviceTreeSource::StartOfRam);
+    if readable(normal.start) && unsafe { device_tree::has_magic(normal.start) } {
+        return (normal.start, DeviceTreeSource::StartOfRam);
     }
     boot_failure(format_args!(
         "{}",
         DeviceTreeError::NotFound {
             register: entry_register,
-            ram_start: BOOTSTRAP_NORMAL_START,
+            ram_start: normal.start,
         }
     ))
 }

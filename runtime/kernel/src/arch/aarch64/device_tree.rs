@@ -363,12 +363,93 @@ fn is_compatible(node: FdtNode<'_, '_>, names: &[&str]) -> bool {
         .is_some_and(|compatible| compatible.all().any(|name| names.contains(&name)))
 }
 
-/// The first `reg` range of a node.
-fn first_region(node: FdtNode<'_, '_>) -> Option<PhysicalRange> {
-    let region = node.reg()?.next()?;
-    let start = region.starting_address as u64;
-    let end = start.checked_add(region.size? as u64)?;
-    Some(PhysicalRange { start, end })
+/// The first `reg` range of a node, as a CPU physical address.
+fn first_region(tree: &Fdt<'_>, node: FdtNode<'_, '_>) -> Option<PhysicalRange> {
+    regions(tree, node).next()
+}
+
+/// A node's `reg` ranges as CPU physical addresses: translated through the `ranges` of
+/// every bus above the node (spec 2.3.8). QEMU `virt` puts its devices at the root,
+/// where addresses are physical; the Raspberry Pi 4's sit under `/soc`, whose `ranges`
+/// maps the VideoCore bus addresses (0x7e201000) to the CPU's (0xfe201000). A region
+/// that no range covers (or under a bus without `ranges`) is left out.
+fn regions<'a>(
+    tree: &'a Fdt<'_>,
+    node: FdtNode<'a, '_>,
+) -> impl Iterator<Item = PhysicalRange> + 'a {
+    let mut chain = [None; MAXIMUM_DEPTH];
+    let depth = tree
+        .find_node("/")
+        .and_then(|root| path_to(root, node, &mut chain, 0));
+    node.reg().into_iter().flatten().filter_map(move |region| {
+        let start = translate(&chain[..depth?], region.starting_address as u64)?;
+        let end = start.checked_add(region.size.unwrap_or(0) as u64)?;
+        Some(PhysicalRange { start, end })
+    })
+}
+
+/// Fills `chain` with the nodes from `node` (at `depth`) down to the parent of
+/// `target`; returns the chain's length. Nodes are told apart by where their name
+/// lies in the blob.
+fn path_to<'b, 'a>(
+    node: FdtNode<'b, 'a>,
+    target: FdtNode<'b, 'a>,
+    chain: &mut [Option<FdtNode<'b, 'a>>; MAXIMUM_DEPTH],
+    depth: usize,
+) -> Option<usize> {
+    if depth >= MAXIMUM_DEPTH {
+        return None;
+    }
+    chain[depth] = Some(node);
+    for child in node.children() {
+        if core::ptr::eq(child.name.as_ptr(), target.name.as_ptr()) {
+            return Some(depth + 1);
+        }
+        if let Some(length) = path_to(child, target, chain, depth + 1) {
+            return Some(length);
+        }
+    }
+    None
+}
+
+/// A big-endian number of one or two cells at the start of `bytes`.
+fn read_cells(bytes: &[u8], cells: usize) -> Option<u64> {
+    match cells {
+        1 => read_be32(bytes, 0).map(u64::from),
+        2 => Some((u64::from(read_be32(bytes, 0)?) << 32) | u64::from(read_be32(bytes, 4)?)),
+        _ => None,
+    }
+}
+
+/// Translates `address`, in the address space of the last node of `chain`, to the
+/// root's: each bus's `ranges` entries are (child address, parent address, size), an
+/// empty `ranges` is the identity, a missing one means the bus is not memory mapped.
+fn translate(chain: &[Option<FdtNode<'_, '_>>], mut address: u64) -> Option<u64> {
+    for level in (1..chain.len()).rev() {
+        let bus = chain[level]?;
+        let parent = chain[level - 1]?;
+        let ranges = bus.property("ranges")?.value;
+        if ranges.is_empty() {
+            continue;
+        }
+        let child_cells = bus.cell_sizes().address_cells;
+        let parent_cells = parent.cell_sizes().address_cells;
+        let size_cells = bus.cell_sizes().size_cells;
+        let entry_size = (child_cells + parent_cells + size_cells) * 4;
+        if entry_size == 0 {
+            return None;
+        }
+        address = ranges.chunks_exact(entry_size).find_map(|entry| {
+            let child = read_cells(entry, child_cells)?;
+            let parent = read_cells(&entry[child_cells * 4..], parent_cells)?;
+            let size = read_cells(&entry[(child_cells + parent_cells) * 4..], size_cells)?;
+            let offset = address.checked_sub(child)?;
+            (offset < size)
+                .then(|| parent.checked_add(offset))
+                .flatten()
+        })?;
+    }
+    Some(address)
 }
 
 const PL011: &[&str] = &["arm,pl011"];
@@ -453,11 +534,11 @@ pub fn describe(blob: &[u8]) -> Result<MachineDescription<'_>, DeviceTreeError> 
             tree.all_nodes()
                 .find(|node| is_compatible(*node, PL011) && is_enabled(*node))
         })
-        .and_then(first_region);
+        .and_then(|node| first_region(&tree, node));
     let error_console = tree
         .all_nodes()
         .filter(|node| is_compatible(*node, PL011) && is_enabled(*node))
-        .filter_map(first_region)
+        .filter_map(|node| first_region(&tree, node))
         .find(|region| Some(*region) != console);
 
     let psci = tree
@@ -483,13 +564,8 @@ pub fn describe(blob: &[u8]) -> Result<MachineDescription<'_>, DeviceTreeError> 
             regions: [PhysicalRange::EMPTY; 4],
             region_count: 0,
         };
-        for region in node.reg().into_iter().flatten() {
-            if controller.region_count == controller.regions.len() {
-                break;
-            }
-            let start = region.starting_address as u64;
-            let end = start.saturating_add(region.size.unwrap_or(0) as u64);
-            controller.regions[controller.region_count] = PhysicalRange { start, end };
+        for region in regions(&tree, node).take(controller.regions.len()) {
+            controller.regions[controller.region_count] = region;
             controller.region_count += 1;
         }
         Some(controller)
@@ -522,7 +598,7 @@ pub fn describe(blob: &[u8]) -> Result<MachineDescription<'_>, DeviceTreeError> 
     let real_time_clock = tree
         .all_nodes()
         .find(|node| is_compatible(*node, PL031) && is_enabled(*node))
-        .and_then(first_region);
+        .and_then(|node| first_region(&tree, node));
 
     Ok(MachineDescription {
         ram,
@@ -806,6 +882,120 @@ mod tests {
         let mut blob = builder.finish();
         validate(&mut blob, 0x4000_0000).ok().unwrap();
         assert_eq!(describe(&blob).ok().unwrap().initrd, None);
+    }
+
+    /// The parts of the Raspberry Pi 4's tree (Linux bcm2711-rpi-4-b.dts) the kernel
+    /// reads: devices under `/soc` at VideoCore bus addresses, translated by `ranges`.
+    fn raspi4_like(builder: &mut Builder, soc_ranges: &[u32]) {
+        builder
+            .begin("")
+            .property("#address-cells", &cells(&[2]))
+            .property("#size-cells", &cells(&[1]))
+            .begin("memory@0")
+            .property("device_type", &text("memory"))
+            .property("reg", &cells(&[0, 0, 0x3c00_0000]))
+            .end()
+            .begin("soc")
+            .property("#address-cells", &cells(&[1]))
+            .property("#size-cells", &cells(&[1]))
+            .property("ranges", &cells(soc_ranges))
+            .begin("serial@7e201000")
+            .property("reg", &cells(&[0x7e20_1000, 0x200]))
+            .property("compatible", b"arm,pl011\0arm,primecell\0")
+            .end()
+            .begin("serial@7e201400")
+            .property("reg", &cells(&[0x7e20_1400, 0x200]))
+            .property("compatible", b"arm,pl011\0arm,primecell\0")
+            .property("status", &text("disabled"))
+            .end()
+            .begin("serial@7e215040")
+            .property("reg", &cells(&[0x7e21_5040, 0x40]))
+            .property("compatible", &text("brcm,bcm2835-aux-uart"))
+            .end()
+            .begin("interrupt-controller@40041000")
+            .property("reg", &cells(&[0x4004_1000, 0x1000, 0x4004_2000, 0x2000]))
+            .property("compatible", &text("arm,gic-400"))
+            .end()
+            .end()
+            .begin("timer")
+            .property(
+                "interrupts",
+                &cells(&[1, 13, 0xf08, 1, 14, 0xf08, 1, 11, 0xf08, 1, 10, 0xf08]),
+            )
+            .property("compatible", &text("arm,armv8-timer"))
+            .end()
+            .begin("chosen")
+            .property("stdout-path", &text("serial1:115200n8"))
+            .property("bootargs", &text("-- app"))
+            .end()
+            .end();
+    }
+
+    #[test]
+    fn bus_addresses_are_translated_through_ranges() {
+        // bcm2711.dtsi's /soc ranges: (child, parent high, parent low, size).
+        let soc_ranges = [
+            0x7e00_0000,
+            0,
+            0xfe00_0000,
+            0x180_0000,
+            0x4000_0000,
+            0,
+            0xff80_0000,
+            0x80_0000,
+        ];
+        let mut builder = Builder::new();
+        raspi4_like(&mut builder, &soc_ranges);
+        let mut blob = builder.finish();
+        validate(&mut blob, 0x800_0000).ok().unwrap();
+        let machine = describe(&blob).ok().unwrap();
+        assert_eq!(
+            machine.ram.ranges(),
+            &[PhysicalRange {
+                start: 0,
+                end: 0x3c00_0000
+            }]
+        );
+        // The stdout path names the mini UART (not a PL011): the first enabled PL011.
+        assert_eq!(
+            machine.console,
+            Some(PhysicalRange {
+                start: 0xfe20_1000,
+                end: 0xfe20_1200
+            })
+        );
+        assert_eq!(machine.error_console, None, "the second PL011 is disabled");
+        let controller = machine.interrupt_controller.unwrap();
+        assert!(controller.version == GicVersion::V2);
+        assert_eq!(
+            &controller.regions[..controller.region_count],
+            &[
+                PhysicalRange {
+                    start: 0xff84_1000,
+                    end: 0xff84_2000
+                },
+                PhysicalRange {
+                    start: 0xff84_2000,
+                    end: 0xff84_4000
+                },
+            ]
+        );
+        assert_eq!(machine.command_line, b"-- app");
+
+        // An empty `ranges` is the identity; an address no range covers is dropped.
+        let mut builder = Builder::new();
+        raspi4_like(&mut builder, &[]);
+        let mut blob = builder.finish();
+        validate(&mut blob, 0x800_0000).ok().unwrap();
+        let machine = describe(&blob).ok().unwrap();
+        assert_eq!(machine.console.map(|uart| uart.start), Some(0x7e20_1000));
+        let mut builder = Builder::new();
+        raspi4_like(&mut builder, &[0x7e00_0000, 0, 0xfe00_0000, 0x1000]);
+        let mut blob = builder.finish();
+        validate(&mut blob, 0x800_0000).ok().unwrap();
+        let machine = describe(&blob).ok().unwrap();
+        assert_eq!(machine.console, None);
+        assert!(machine.interrupt_controller.unwrap().region_count == 0);
     }
 
     #[test]

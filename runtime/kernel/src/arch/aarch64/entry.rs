@@ -18,13 +18,24 @@
 
 use crate::memory::PAGE_SIZE;
 
-/// Physical memory the bootstrap map covers as normal memory: the first GiB of RAM on
-/// QEMU `virt` (RAM starts at 1 GiB, hw/arm/virt.c `VIRT_MEM`). Everything the boot
-/// path touches before the final tables (image, device tree, the early allocator's
-/// page tables) must lie inside it. Below it, the first GiB is mapped as device memory
-/// (the UART, for messages during boot).
-pub const BOOTSTRAP_NORMAL_START: u64 = 1 << 30;
-pub const BOOTSTRAP_NORMAL_END: u64 = 2 << 30;
+/// The bootstrap map covers the first 4 GiB in level 1 blocks of 1 GiB: the GiB that
+/// holds the image is normal memory, the others device memory (UARTs, GIC, and on the
+/// Raspberry Pi 4 the peripherals at 0xfc000000-0xffffffff). QEMU `virt`: RAM starts
+/// at 1 GiB and the image is linked at 0x40200000; Raspberry Pi 4: RAM starts at 0 and
+/// the image at 0x81000. Everything the boot path touches before the final tables
+/// (image, device tree, the early allocator's page tables) must lie inside the image's
+/// GiB: [`bootstrap_normal`].
+pub const BOOTSTRAP_BLOCK_SIZE: u64 = 1 << 30;
+const BOOTSTRAP_BLOCKS: u64 = 4;
+
+/// The normal-memory GiB of the bootstrap map: the one the image is in.
+pub fn bootstrap_normal() -> crate::memory::PhysicalRange {
+    let start = super::image::whole().start & !(BOOTSTRAP_BLOCK_SIZE - 1);
+    crate::memory::PhysicalRange {
+        start,
+        end: start + BOOTSTRAP_BLOCK_SIZE,
+    }
+}
 
 /// The stack `main` runs on (SP_EL0). C programs put big arrays on the stack; Linux
 /// gives 8 MiB, we give 2 MiB of .bss (it costs no bytes in the image). A guard page
@@ -65,14 +76,14 @@ pub const SCTLR_WRITE_EXECUTE_NEVER: u64 = 1 << 19;
 const SCTLR_RESERVED_ONES: u64 = 0x30d0_0800;
 
 // Bootstrap block descriptors (Arm ARM D8.3 "Translation table descriptor formats"):
-// level 1 blocks of 1 GiB. Bits: 0 valid, 1 = 0 block, [4:2] attribute index,
-// [9:8] shareability, 10 access flag, 53 PXN, 54 UXN.
-/// 0 – 1 GiB: device memory (UART, GIC), never executable.
+// level 1 blocks of 1 GiB, the output address ORed in by the entry code. Bits: 0 valid,
+// 1 = 0 block, [4:2] attribute index, [9:8] shareability, 10 access flag, 53 PXN, 54 UXN.
+/// Device memory (UART, GIC), never executable.
 const BOOTSTRAP_DEVICE_BLOCK: u64 = 0x1 | (ATTRIBUTE_INDEX_DEVICE << 2) | (1 << 10) | (3 << 53);
-/// 1 – 2 GiB: normal memory, read-write-execute for EL1 (replaced by the final tables,
-/// which split it by section), not accessible at EL0.
+/// The image's GiB: normal memory, read-write-execute for EL1 (replaced by the final
+/// tables, which split it by section), not accessible at EL0.
 const BOOTSTRAP_NORMAL_BLOCK: u64 =
-    BOOTSTRAP_NORMAL_START | 0x1 | (ATTRIBUTE_INDEX_NORMAL << 2) | (3 << 8) | (1 << 10) | (1 << 54);
+    0x1 | (ATTRIBUTE_INDEX_NORMAL << 2) | (3 << 8) | (1 << 10) | (1 << 54);
 
 unsafe extern "C" {
     /// Unmapped page under the boot stack.
@@ -196,15 +207,25 @@ unik_aarch64_entry:
     stp xzr, xzr, [x0], #16
     b 4b
 5:
-    /* Bootstrap identity map: level 1 blocks, 0-1 GiB device, 1-2 GiB normal memory.
-       With the MMU off every data access is Device memory, where unaligned accesses
-       fault; compiled code assumes normal memory, so the MMU goes on before Rust. */
+    /* Bootstrap identity map: level 1 blocks over the first 4 GiB, device memory but
+       for the GiB that holds the image, normal memory. With the MMU off every data
+       access is Device memory, where unaligned accesses fault; compiled code assumes
+       normal memory, so the MMU goes on before Rust. */
     adrp x0, unik_boot_level_1_table
     add x0, x0, :lo12:unik_boot_level_1_table
     ldr x1, ={bootstrap_device_block}
-    str x1, [x0]
+    mov x2, xzr
+6:
+    orr x3, x1, x2, lsl #30
+    str x3, [x0, x2, lsl #3]
+    add x2, x2, #1
+    cmp x2, #{bootstrap_blocks}
+    b.lo 6b
+    adr x2, unik_aarch64_entry
+    lsr x2, x2, #30
     ldr x1, ={bootstrap_normal_block}
-    str x1, [x0, #8]
+    orr x1, x1, x2, lsl #30
+    str x1, [x0, x2, lsl #3]
 
     ldr x1, ={memory_attributes}
     msr mair_el1, x1
@@ -266,6 +287,7 @@ unik_aarch64_park:
     sctlr_reserved_ones = const SCTLR_RESERVED_ONES,
     bootstrap_device_block = const BOOTSTRAP_DEVICE_BLOCK,
     bootstrap_normal_block = const BOOTSTRAP_NORMAL_BLOCK,
+    bootstrap_blocks = const BOOTSTRAP_BLOCKS,
     memory_attributes = const MEMORY_ATTRIBUTES,
     translation_control = const TRANSLATION_CONTROL,
     sctlr_on = const SCTLR_MMU | SCTLR_DATA_CACHE | SCTLR_INSTRUCTION_CACHE | SCTLR_STACK_ALIGNMENT_CHECK,

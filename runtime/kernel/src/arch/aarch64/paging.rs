@@ -20,7 +20,7 @@
 //! level 2 entries cover 2 MiB, level 3 entries 4 KiB.
 
 use super::entry::{
-    ATTRIBUTE_INDEX_DEVICE, ATTRIBUTE_INDEX_NORMAL, BOOTSTRAP_NORMAL_END, SCTLR_WRITE_EXECUTE_NEVER,
+    ATTRIBUTE_INDEX_DEVICE, ATTRIBUTE_INDEX_NORMAL, SCTLR_WRITE_EXECUTE_NEVER, bootstrap_normal,
 };
 use super::image;
 use crate::memory::{BootAllocator, MemoryPlan, PAGE_SIZE, PhysicalRange};
@@ -102,7 +102,7 @@ impl Builder<'_> {
             .allocator
             .allocate(PAGE_SIZE)
             .ok_or(PagingError::OutOfTableFrames)?;
-        if address + PAGE_SIZE > BOOTSTRAP_NORMAL_END {
+        if address + PAGE_SIZE > bootstrap_normal().end {
             return Err(PagingError::OutOfTableFrames);
         }
         // SAFETY: a fresh page of unused RAM from the early allocator, identity mapped

@@ -6,6 +6,8 @@
 
 use core::sync::atomic::{AtomicU64, Ordering};
 
+use crate::memory::PhysicalRange;
+
 /// Which console stream a write is for.
 #[derive(Clone, Copy)]
 pub enum Channel {
@@ -17,7 +19,8 @@ pub enum Channel {
 
 /// QEMU `virt`'s first PL011 (hw/arm/virt.c, `VIRT_UART`): the console until the
 /// device tree has been read, so that a missing or broken device tree can still be
-/// reported. The bootstrap map covers it as device memory.
+/// reported. The bootstrap map covers it as device memory on `virt`; where it falls in
+/// the image's GiB of RAM (the Raspberry Pi 4) there is no early console.
 pub const EARLY_UART_ADDRESS: u64 = 0x0900_0000;
 
 // Register offsets (PL011 TRM 3.2).
@@ -103,8 +106,13 @@ pub fn configure(output: Option<u64>, error: Option<u64>) {
     ERROR_UART.store(error.unwrap_or(0), Ordering::Relaxed);
 }
 
-/// The early console's setup (QEMU virt's UART, before the device tree is read).
-pub fn initialize_early() {
+/// The early console's setup (QEMU virt's UART, before the device tree is read),
+/// unless that address is RAM here: inside `normal`, the bootstrap map's normal memory.
+pub fn initialize_early(normal: PhysicalRange) {
+    if normal.contains(EARLY_UART_ADDRESS) {
+        OUTPUT_UART.store(0, Ordering::Relaxed);
+        return;
+    }
     Pl011 {
         base: EARLY_UART_ADDRESS,
     }
