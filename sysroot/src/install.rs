@@ -32,11 +32,13 @@ pub fn install_into(destination: &Path, inputs: &SysrootInputs<'_>) -> Result<()
     create_directory(&library)?;
     copy_file(inputs.runtime_archive, &library.join(RUNTIME_ARCHIVE))?;
 
+    let layout = SpecFields::from_spec(inputs.target_spec_text);
+    let script_name = layout.script.as_deref().unwrap_or(inputs.target_name);
     let script = inputs
         .source_dir
         .join("sysroot")
         .join("link")
-        .join(format!("{}.ld", inputs.target_name));
+        .join(format!("{script_name}.ld"));
     if !script.is_file() {
         return Err(Error::MissingInput {
             path: script,
@@ -44,7 +46,20 @@ pub fn install_into(destination: &Path, inputs: &SysrootInputs<'_>) -> Result<()
             hint: "every target needs its linker script in sysroot/link/",
         });
     }
-    copy_file(&script, &library.join(LINKER_SCRIPT))?;
+    let text =
+        fs::read_to_string(&script).map_err(|error| Error::io("cannot read", &script, error))?;
+    let installed = library.join(LINKER_SCRIPT);
+    let text = match (&layout.script, layout.load_address) {
+        // A script shared with another target is linked at this target's address: the
+        // script reads `__unik_load_address` when it is defined (sysroot/link/aarch64.ld).
+        (Some(_), Some(address)) => format!(
+            "/* {script_name}.ld at targets/{}.toml's load_address */\n\
+             __unik_load_address = {address:#x};\n{text}",
+            inputs.target_name
+        ),
+        _ => text,
+    };
+    fs::write(&installed, text).map_err(|error| Error::io("cannot write", &installed, error))?;
 
     write_manifest(destination, inputs)?;
 
@@ -65,6 +80,27 @@ pub fn install_into(destination: &Path, inputs: &SysrootInputs<'_>) -> Result<()
     let stamp = destination.join(STAMP_FILE);
     fs::write(&stamp, inputs.stamp).map_err(|error| Error::io("cannot write", &stamp, error))?;
     Ok(())
+}
+
+/// The target spec fields the install depends on.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+struct SpecFields {
+    /// Another target's script under `sysroot/link/` (without `.ld`).
+    #[serde(rename = "linker_script")]
+    script: Option<String>,
+    load_address: Option<u64>,
+    /// `symbols_<arch>` in components.toml apply.
+    arch: Option<String>,
+}
+
+impl SpecFields {
+    /// Reads them from the spec's text (other fields are the driver's); a spec that
+    /// does not parse (only test stubs: the driver parsed it first) uses the target's
+    /// own script.
+    fn from_spec(text: &str) -> Self {
+        toml::from_str(text).unwrap_or_default()
+    }
 }
 
 /// Generates `manifest.json` from `runtime/components.toml` and the archive's symbol
@@ -89,7 +125,13 @@ fn write_manifest(destination: &Path, inputs: &SysrootInputs<'_>) -> Result<()> 
         &declarations_path.display().to_string(),
         &archive,
         &inputs.runtime_archive.display().to_string(),
-        inputs.target_name,
+        (
+            inputs.target_name,
+            SpecFields::from_spec(inputs.target_spec_text)
+                .arch
+                .as_deref()
+                .unwrap_or(inputs.target_name),
+        ),
     )?;
     let path = destination.join(crate::manifest::MANIFEST_FILE);
     fs::write(&path, manifest.to_json()).map_err(|error| Error::io("cannot write", &path, error))
@@ -242,6 +284,26 @@ mod tests {
             .map(|entry| entry.unwrap().file_name())
             .collect();
         assert_eq!(names, ["x86_64"]);
+    }
+
+    #[test]
+    fn a_shared_linker_script_gets_the_target_load_address() {
+        let source = source_tree();
+        let destination = tempfile::tempdir().unwrap();
+        let archive = source.path().join("libunik.a");
+        let inputs = SysrootInputs {
+            target_name: "board",
+            source_dir: source.path(),
+            runtime_archive: &archive,
+            target_spec_text: "name = \"board\"\nlinker_script = \"x86_64\"\nload_address = 0x81000\n",
+            stamp: "",
+        };
+        install_into(destination.path(), &inputs).unwrap();
+        assert_eq!(
+            fs::read_to_string(destination.path().join("lib/link.ld")).unwrap(),
+            "/* x86_64.ld at targets/board.toml's load_address */\n\
+             __unik_load_address = 0x81000;\nENTRY(_start)"
+        );
     }
 
     #[test]

@@ -63,7 +63,7 @@ struct ComponentDeclaration {
     symbols: Vec<String>,
     #[serde(default)]
     modules: Vec<String>,
-    /// `symbols_<target>` tables.
+    /// `symbols_<arch>` tables.
     #[serde(flatten)]
     per_target: BTreeMap<String, Vec<String>>,
 }
@@ -318,12 +318,13 @@ fn is_hidden(flags: SymbolFlags<SectionIndex, SymbolIndex>) -> bool {
 }
 
 /// Builds the manifest of `target` from components.toml's text and libunik.a's bytes.
+/// `symbols_<arch>` lists apply (targets of one arch share the archive).
 pub fn generate(
     declarations_text: &str,
     declarations_name: &str,
     archive: &[u8],
     archive_name: &str,
-    target: &str,
+    (target, arch): (&str, &str),
 ) -> Result<Manifest, ManifestError> {
     let declarations: Declarations =
         toml::from_str(declarations_text).map_err(|error| ManifestError::Declarations {
@@ -350,7 +351,7 @@ pub fn generate(
                 ));
                 continue;
             };
-            if suffix == target {
+            if suffix == arch {
                 own.extend(list.iter().cloned());
             }
         }
@@ -749,7 +750,13 @@ mod tests {
     }
 
     fn problems(declarations: &str) -> String {
-        match generate(declarations, "c.toml", &runtime(), "libunik.a", "x86_64") {
+        match generate(
+            declarations,
+            "c.toml",
+            &runtime(),
+            "libunik.a",
+            ("x86_64", "x86_64"),
+        ) {
             Ok(_) => String::new(),
             Err(error) => error.to_string(),
         }
@@ -760,7 +767,14 @@ mod tests {
         let text = "[components.stdio]\nsummary = \"s\"\nrequires = [\"console\"]\nsymbols = [\"puts\"]\n\
                     [components.console]\nsummary = \"c\"\nsymbols = [\"write\"]\n\
                     [unavailable]\nfork = \"single program\"\n";
-        let manifest = generate(text, "c.toml", &runtime(), "libunik.a", "x86_64").unwrap();
+        let manifest = generate(
+            text,
+            "c.toml",
+            &runtime(),
+            "libunik.a",
+            ("x86_64", "x86_64"),
+        )
+        .unwrap();
         let names: Vec<&str> = manifest
             .components
             .iter()
@@ -832,7 +846,7 @@ mod tests {
             "components.toml",
             b"",
             "libunik.a",
-            "x86_64",
+            ("x86_64", "x86_64"),
         )
         .unwrap_err()
         .to_string();
@@ -842,7 +856,7 @@ mod tests {
             "components.toml",
             b"not an archive",
             "libunik.a",
-            "x86_64",
+            ("x86_64", "x86_64"),
         )
         .unwrap_err()
         .to_string();
