@@ -126,7 +126,9 @@ pub enum ImageFormatError {
     },
     #[error("segments {first} and {second} overlap in memory")]
     OverlappingSegments { first: usize, second: usize },
-    #[error("the image starts at {0:#x}: no room for the 64-byte Image header below it")]
+    #[error(
+        "the image starts at {0:#x}: no room for the 64-byte Image header below it (at the target's image_header_address)"
+    )]
     NoRoomForHeader(u64),
     #[error("the entry point {entry:#x} is out of a branch's reach from the header at {header:#x}")]
     EntryOutOfReach { entry: u64, header: u64 },
@@ -149,8 +151,13 @@ pub fn is_arm64_image(bytes: &[u8]) -> bool {
     bytes.get(MAGIC_OFFSET..MAGIC_OFFSET + 4) == Some(&IMAGE_MAGIC[..])
 }
 
-/// The arm64 Image for an aarch64 ELF executable (see the module documentation).
-pub fn arm64_image(elf_bytes: &[u8]) -> std::result::Result<Vec<u8>, ImageFormatError> {
+/// The arm64 Image for an aarch64 ELF executable (see the module documentation), its
+/// header at `header_address` (a target's `image_header_address`), else in the 64
+/// bytes below the image.
+pub fn arm64_image(
+    elf_bytes: &[u8],
+    header_address: Option<u64>,
+) -> std::result::Result<Vec<u8>, ImageFormatError> {
     let header = elf::FileHeader64::<object::LittleEndian>::parse(elf_bytes)
         .map_err(|error| ImageFormatError::NotElf(error.to_string()))?;
     let endian = header
@@ -217,6 +224,12 @@ pub fn arm64_image(elf_bytes: &[u8]) -> std::result::Result<Vec<u8>, ImageFormat
     let image_base = first.physical_address;
     let header_address = image_base
         .checked_sub(IMAGE_HEADER_SIZE)
+        .map(|highest| {
+            header_address.map_or(Some(highest), |wanted| {
+                (wanted <= highest).then_some(wanted)
+            })
+        })
+        .and_then(|address| address)
         .ok_or(ImageFormatError::NoRoomForHeader(image_base))?;
     let memory_end = last
         .physical_address
@@ -269,9 +282,9 @@ pub fn arm64_image(elf_bytes: &[u8]) -> std::result::Result<Vec<u8>, ImageFormat
 
 /// Rewrites the ELF at `path` as an arm64 Image, atomically (the ELF stays if the
 /// conversion fails).
-pub fn rewrite_as_arm64_image(path: &Path) -> Result<()> {
+pub fn rewrite_as_arm64_image(path: &Path, header_address: Option<u64>) -> Result<()> {
     let elf_bytes = std::fs::read(path).map_err(|source| Error::io("cannot read", path, source))?;
-    let image = arm64_image(&elf_bytes)
+    let image = arm64_image(&elf_bytes, header_address)
         .map_err(|error| Error::Usage(format!("{}: --format image: {error}", path.display())))?;
     let directory = match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
@@ -349,8 +362,8 @@ mod tests {
                 (0x4020_2000, b"data", 0x5000),
             ],
         );
-        let image = arm64_image(&elf).unwrap();
-        assert!(is_arm64_image(&image));
+        let image = arm64_image(&elf, None).unwrap();
+        assert!(is_arm64_image(&image, None));
         // b +0x1040: from the header at 0x401fffc0 to the entry at 0x40201000.
         assert_eq!(
             u32::from_le_bytes(image[0..4].try_into().unwrap()),
@@ -373,13 +386,13 @@ mod tests {
     #[test]
     fn the_branch_encodes_backward_and_far_offsets() {
         let elf_bytes = elf(elf::EM_AARCH64, 0x4020_0000, &[(0x4020_0000, b"x", 1)]);
-        let image = arm64_image(&elf_bytes).unwrap();
+        let image = arm64_image(&elf_bytes, None).unwrap();
         assert_eq!(
             u32::from_le_bytes(image[0..4].try_into().unwrap()),
             0x1400_0010
         );
         let elf_bytes = elf(elf::EM_AARCH64, 0x4000_0000, &[(0x4020_0000, b"x", 1)]);
-        let image = arm64_image(&elf_bytes).unwrap();
+        let image = arm64_image(&elf_bytes, None).unwrap();
         // -0x1fffc0 bytes: -0x7fff0 words, in 26-bit two's complement.
         assert_eq!(
             u32::from_le_bytes(image[0..4].try_into().unwrap()),
@@ -387,7 +400,7 @@ mod tests {
         );
         let far = elf(elf::EM_AARCH64, 0x4820_0000, &[(0x4020_0000, b"x", 1)]);
         assert_eq!(
-            arm64_image(&far).unwrap_err().to_string(),
+            arm64_image(&far, None).unwrap_err().to_string(),
             "the entry point 0x48200000 is out of a branch's reach from the header at 0x401fffc0"
         );
     }
@@ -395,17 +408,17 @@ mod tests {
     #[test]
     fn bad_inputs_are_refused_with_reasons() {
         assert!(matches!(
-            arm64_image(b"not an elf"),
+            arm64_image(b"not an elf", None),
             Err(ImageFormatError::NotElf(_))
         ));
         let x86 = elf(elf::EM_X86_64, 0x10_0000, &[(0x10_0000, b"x", 1)]);
         assert_eq!(
-            arm64_image(&x86).unwrap_err().to_string(),
+            arm64_image(&x86, None).unwrap_err().to_string(),
             "an ELF file for machine 62, not aarch64 (EM_AARCH64 = 183)"
         );
         let empty = elf(elf::EM_AARCH64, 0x4020_0000, &[]);
         assert_eq!(
-            arm64_image(&empty).unwrap_err(),
+            arm64_image(&empty, None).unwrap_err(),
             ImageFormatError::NoLoadableSegment
         );
         let overlapping = elf(
@@ -414,23 +427,23 @@ mod tests {
             &[(0x4020_0000, b"a", 0x2000), (0x4020_1000, b"b", 1)],
         );
         assert_eq!(
-            arm64_image(&overlapping).unwrap_err().to_string(),
+            arm64_image(&overlapping, None).unwrap_err().to_string(),
             "segments 0 and 1 overlap in memory"
         );
         let at_zero = elf(elf::EM_AARCH64, 0, &[(0, b"a", 1)]);
         assert_eq!(
-            arm64_image(&at_zero).unwrap_err(),
+            arm64_image(&at_zero, None).unwrap_err(),
             ImageFormatError::NoRoomForHeader(0)
         );
         let misaligned = elf(elf::EM_AARCH64, 0x4020_0002, &[(0x4020_0000, b"a", 1)]);
         assert_eq!(
-            arm64_image(&misaligned).unwrap_err(),
+            arm64_image(&misaligned, None).unwrap_err(),
             ImageFormatError::MisalignedEntry(0x4020_0002)
         );
         let mut truncated = elf(elf::EM_AARCH64, 0x4020_0000, &[(0x4020_0000, b"abcd", 4)]);
         truncated.truncate(truncated.len() - 2);
         assert!(matches!(
-            arm64_image(&truncated),
+            arm64_image(&truncated, None),
             Err(ImageFormatError::SegmentOutsideFile { index: 0, .. })
         ));
     }
@@ -460,7 +473,7 @@ mod tests {
     #[test]
     fn explain_and_size_say_an_image_has_no_record() {
         let elf_bytes = elf(elf::EM_AARCH64, 0x4020_0000, &[(0x4020_0000, b"x", 1)]);
-        let image = arm64_image(&elf_bytes).unwrap();
+        let image = arm64_image(&elf_bytes, None).unwrap();
         let error = crate::explain::record_of(&image, Path::new("app.Image")).unwrap_err();
         assert_eq!(
             error.to_string(),
@@ -474,7 +487,7 @@ mod tests {
         /// Whatever the bytes, the conversion returns an error or an Image, never panics.
         #[test]
         fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(0u8..=255, 0..512)) {
-            let _ = arm64_image(&bytes);
+            let _ = arm64_image(&bytes, None);
         }
     }
 }

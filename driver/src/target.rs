@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 const EMBEDDED_SPECS: &[(&str, &str)] = &[
     ("x86_64", include_str!("../../targets/x86_64.toml")),
     ("aarch64", include_str!("../../targets/aarch64.toml")),
+    ("raspi4b", include_str!("../../targets/raspi4b.toml")),
 ];
 
 /// The target used when none is named.
@@ -29,6 +30,11 @@ pub struct TargetSpec {
     pub rust_triple: Triple,
     /// Physical = virtual address the image is linked at.
     pub load_address: u64,
+    /// Where `--format image` puts the arm64 Image header (the board loads the file
+    /// there); `None`: the 64 bytes below `load_address`.
+    pub image_header_address: Option<u64>,
+    /// The format `unikcc` writes without `--format`.
+    pub output_format: crate::image_format::OutputFormat,
     pub boot_protocols: Vec<String>,
     pub console: Console,
     pub exit_device: ExitDevice,
@@ -76,6 +82,9 @@ pub struct QemuSpec {
     /// Firmware passed with `-bios` (a file name QEMU looks up in its data
     /// directory, or a path); QEMU's default when absent.
     pub firmware: Option<String>,
+    /// The board's device tree blob, passed with `-dtb` (a file name `unik run`
+    /// looks up, see `crate::run::find_device_tree`); QEMU makes one when absent.
+    pub dtb: Option<String>,
 }
 
 /// The file as written; triples and the arch are still strings.
@@ -87,6 +96,13 @@ struct RawTargetSpec {
     c_triple: String,
     rust_triple: String,
     load_address: u64,
+    /// Another target's linker script (read by the sysroot install, unik-sysroot).
+    #[serde(default)]
+    #[allow(dead_code)]
+    linker_script: Option<String>,
+    image_header_address: Option<u64>,
+    #[serde(default)]
+    output_format: Option<String>,
     boot_protocols: Vec<String>,
     console: Console,
     exit_device: ExitDevice,
@@ -122,12 +138,19 @@ impl TargetSpec {
         if raw.boot_protocols.is_empty() {
             return Err(invalid("boot_protocols is empty".to_string()));
         }
+        let output_format = match &raw.output_format {
+            Some(text) => crate::image_format::OutputFormat::parse(text)
+                .map_err(|error| invalid(format!("output_format: {error}")))?,
+            None => crate::image_format::OutputFormat::Elf,
+        };
         Ok(TargetSpec {
             name: raw.name,
             arch,
             c_triple,
             rust_triple,
             load_address: raw.load_address,
+            image_header_address: raw.image_header_address,
+            output_format,
             boot_protocols: raw.boot_protocols,
             console: raw.console,
             exit_device: raw.exit_device,

@@ -121,7 +121,7 @@ fn run(arguments: &[OsString], environment: &Environment) -> Result<i32> {
     check_inputs(&invocation)?;
     let output_format = match &invocation.output_format {
         Some(text) => crate::image_format::OutputFormat::parse(text)?,
-        None => crate::image_format::OutputFormat::default(),
+        None => spec.output_format,
     };
     output_format.check_target(&spec)?;
 
@@ -267,7 +267,7 @@ fn run(arguments: &[OsString], environment: &Environment) -> Result<i32> {
         && !runner.print_only
         && output_format == crate::image_format::OutputFormat::Image
     {
-        crate::image_format::rewrite_as_arm64_image(&output)?;
+        crate::image_format::rewrite_as_arm64_image(&output, spec.image_header_address)?;
     }
     Ok(status)
 }
@@ -342,7 +342,8 @@ Compiles C sources and links them with the unik library OS into one bootable ima
   --fs <dir>           embed <dir> in the image as its file tree (mounted at /,
                        writable: changes stay in RAM)
   --format <elf|image> the output's format: the ELF (default), or for aarch64 the
-                       Linux arm64 Image (Firecracker, cloud-hypervisor, booti)
+                       Linux arm64 Image (Firecracker, cloud-hypervisor, booti;
+                       the default for raspi4b: its kernel8.img)
   -###                 print the commands and run none
   --target <name>      target to build for (default: x86_64)
   --cc <compiler>      C compiler to use (default: $UNIK_CC, else the newest clang)
