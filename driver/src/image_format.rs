@@ -151,6 +151,21 @@ pub fn is_arm64_image(bytes: &[u8]) -> bool {
     bytes.get(MAGIC_OFFSET..MAGIC_OFFSET + 4) == Some(&IMAGE_MAGIC[..])
 }
 
+/// The header's text_offset (0 if `bytes` is too short to hold one).
+pub fn text_offset(bytes: &[u8]) -> u64 {
+    bytes
+        .get(8..16)
+        .and_then(|field| field.try_into().ok())
+        .map_or(0, u64::from_le_bytes)
+}
+
+/// The text_offset `spec`'s Images carry.
+pub fn expected_text_offset(spec: &TargetSpec) -> u64 {
+    spec.image_header_address
+        .unwrap_or(spec.load_address.saturating_sub(IMAGE_HEADER_SIZE))
+        % BASE_ALIGNMENT
+}
+
 /// The arm64 Image for an aarch64 ELF executable (see the module documentation), its
 /// header at `header_address` (a target's `image_header_address`), else in the 64
 /// bytes below the image.

@@ -4,6 +4,7 @@
 // Tests may unwrap: a panic there is a test failure with a backtrace.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod boot_path;
 pub mod cargo;
 pub mod cmdline;
 pub mod discovery;

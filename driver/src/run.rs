@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 use target_lexicon::Architecture;
 use wait_timeout::ChildExt;
 
+use crate::boot_path::{self, Boot, BootPath, ConsoleFilter};
 use crate::cmdline;
 use crate::discovery::{self, Environment};
 use crate::error::{Error, Result};
@@ -103,6 +104,15 @@ pub fn image_target(path: &Path) -> Result<TargetSpec> {
     let bytes = fs::read(path).map_err(|source| Error::io("cannot read", path, source))?;
     // A Linux arm64 Image (`unikcc --format image`): QEMU's -kernel loads it as one.
     if crate::image_format::is_arm64_image(&bytes) {
+        // The target whose Image header address gives this text_offset (raspi4b's
+        // kernel8.img: 0x80000), else the first aarch64 target.
+        let text_offset = crate::image_format::text_offset(&bytes);
+        if let Some(board) = TargetSpec::all()?.into_iter().find(|spec| {
+            spec.image_header_address.is_some()
+                && crate::image_format::expected_text_offset(spec) == text_offset
+        }) {
+            return Ok(board);
+        }
         let aarch64 = Architecture::Aarch64(target_lexicon::Aarch64Architecture::Aarch64);
         return TargetSpec::for_arch(aarch64)?.ok_or_else(|| Error::UnsupportedArch {
             path: path.to_path_buf(),
@@ -148,11 +158,14 @@ pub fn image_target(path: &Path) -> Result<TargetSpec> {
 }
 
 fn supported_arches() -> Result<String> {
-    Ok(TargetSpec::all()?
-        .iter()
-        .map(|spec| spec.arch.to_string())
-        .collect::<Vec<_>>()
-        .join(", "))
+    let mut arches: Vec<String> = Vec::new();
+    for spec in TargetSpec::all()? {
+        let arch = spec.arch.to_string();
+        if !arches.contains(&arch) {
+            arches.push(arch);
+        }
+    }
+    Ok(arches.join(", "))
 }
 
 /// Checks that `path` is an archive the runtime's files component unpacks (a cpio
@@ -232,12 +245,13 @@ fn boot_file(spec: &TargetSpec, options: &RunOptions, work: &Path) -> Result<Pat
     if crate::image_format::is_arm64_image(&bytes) {
         return Ok(path.clone());
     }
-    let image = crate::image_format::arm64_image(&bytes).map_err(|error| {
-        Error::Usage(format!(
-            "{}: --initrd on aarch64 boots the image as an arm64 Image: {error}",
-            path.display()
-        ))
-    })?;
+    let image =
+        crate::image_format::arm64_image(&bytes, spec.image_header_address).map_err(|error| {
+            Error::Usage(format!(
+                "{}: --initrd on aarch64 boots the image as an arm64 Image: {error}",
+                path.display()
+            ))
+        })?;
     let converted = work.join(path.file_name().unwrap_or_else(|| OsStr::new("app")));
     fs::write(&converted, image).map_err(|source| Error::io("cannot write", &converted, source))?;
     Ok(converted)
@@ -277,21 +291,30 @@ pub fn qemu_command(
     options: &RunOptions,
     accelerator: Accelerator,
     status_file: &Path,
+    boot: &Boot,
 ) -> Result<Command> {
     use std::os::unix::ffi::OsStringExt;
     let (accel, cpu) = match accelerator {
         Accelerator::Kvm => ("kvm", &spec.qemu.cpu_kvm),
         Accelerator::Tcg | Accelerator::Auto => ("tcg", &spec.qemu.cpu_tcg),
     };
-    let machine = options.machine.as_deref().unwrap_or(&spec.qemu.machine);
+    let machine = boot.machine();
     let memory = options.memory.as_deref().unwrap_or(&spec.qemu.memory);
     let mut command = Command::new(qemu);
     command
         .args(["-M", machine, "-accel", accel, "-cpu", cpu, "-m", memory])
         .args(["-nodefaults", "-no-user-config", "-nographic", "-no-reboot"]);
-    if let Some(firmware) = &spec.qemu.firmware {
-        command.args(["-bios", firmware]);
+    match &boot.path {
+        BootPath::UBoot { firmware } => {
+            command.arg("-bios").arg(firmware);
+        }
+        BootPath::Direct { .. } => {
+            if let Some(firmware) = &spec.qemu.firmware {
+                command.args(["-bios", firmware]);
+            }
+        }
     }
+    // With U-Boot as -bios, QEMU passes the Image and the command line through fw_cfg.
     command
         .arg("-kernel")
         .arg(&options.image)
@@ -301,6 +324,9 @@ pub fn qemu_command(
     // /chosen linux,initrd-start and -end.
     if let Some(initrd) = &options.initrd {
         command.arg("-initrd").arg(initrd);
+    }
+    if let Some(device_tree) = &boot.device_tree {
+        command.arg("-dtb").arg(device_tree);
     }
     // stdout/stdin on the first console UART (signal=on, the default, keeps Ctrl-C
     // stopping QEMU); stderr on a second UART, on QEMU's own stderr, which `run`
@@ -320,7 +346,9 @@ pub fn qemu_command(
                 ));
         }
         // QEMU virt creates its PL011s from -serial, in order (the second one exists
-        // only when a second -serial is given; the device tree lists both).
+        // only when a second -serial is given; the device tree lists both). On
+        // raspi4b the first is the PL011 and the second the mini UART, which the
+        // runtime does not drive: stderr shares the console there.
         Console::Pl011 { .. } => {
             command.args([
                 "-serial",
@@ -437,6 +465,12 @@ pub fn run(environment: &Environment, options: &RunOptions) -> Result<RunOutcome
             eprintln!("{warning}");
         }
     }
+    let boot = boot_path::resolve(
+        environment,
+        &spec,
+        options.machine.as_deref(),
+        is_arm64_image_file(&options.image),
+    )?;
     let qemu = discovery::find_qemu(environment, &spec)?;
     let accelerator = match options.accelerator {
         Accelerator::Auto if discovery::kvm_usable().is_ok() => Accelerator::Kvm,
@@ -465,7 +499,14 @@ pub fn run(environment: &Environment, options: &RunOptions) -> Result<RunOutcome
         image: booted,
         ..options.clone()
     };
-    let mut command = qemu_command(&qemu, &spec, &booted_options, accelerator, &status_file)?;
+    let mut command = qemu_command(
+        &qemu,
+        &spec,
+        &booted_options,
+        accelerator,
+        &status_file,
+        &boot,
+    )?;
     if options.dry_run || options.verbose {
         let line = unik_sysroot::describe(&command);
         if options.dry_run {
@@ -491,8 +532,14 @@ pub fn run(environment: &Environment, options: &RunOptions) -> Result<RunOutcome
         source,
     })?;
     let relays = [
-        child.stdout.take().map(|pipe| relay(pipe, std::io::stdout)),
-        child.stderr.take().map(|pipe| relay(pipe, std::io::stderr)),
+        child
+            .stdout
+            .take()
+            .map(|pipe| relay(pipe, std::io::stdout, boot.console_filter())),
+        child
+            .stderr
+            .take()
+            .map(|pipe| relay_lines(pipe, std::io::stderr)),
     ];
     let outcome = wait_for_guest(&mut child, &qemu, options, &interrupted);
     // The pipes close when QEMU is gone: every byte the guest wrote is out before
@@ -520,9 +567,12 @@ pub fn run(environment: &Environment, options: &RunOptions) -> Result<RunOutcome
 }
 
 /// Copies a pipe of QEMU's to one of our streams as bytes arrive, until QEMU closes it.
+/// `filter` drops firmware output that precedes the program's (U-Boot's); when the
+/// program never started, that output goes to stderr at the end.
 fn relay<W: Write + 'static>(
     mut pipe: impl Read + Send + 'static,
     stream: fn() -> W,
+    mut filter: ConsoleFilter,
 ) -> JoinHandle<()> {
     std::thread::spawn(move || {
         let mut buffer = [0u8; 4096];
@@ -533,13 +583,79 @@ fn relay<W: Write + 'static>(
                     let mut out = stream();
                     // A closed stdout (`| head`) must not stop QEMU's output from
                     // being drained; keep reading and drop what cannot be written.
-                    let _ = out.write_all(&buffer[..length]).and_then(|()| out.flush());
+                    let _ = out
+                        .write_all(&filter.feed(&buffer[..length]))
+                        .and_then(|()| out.flush());
                 }
                 Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(_) => break,
             }
         }
+        if let Some(firmware_output) = filter.unfinished() {
+            let mut error = std::io::stderr();
+            let _ = error
+                .write_all(&firmware_output)
+                .and_then(|()| error.flush());
+        }
     })
+}
+
+/// Copies QEMU's stderr (which also carries the guest's error console) line by line,
+/// leaving out QEMU's warnings about board devices it does not model
+/// ([`boot_path::is_qemu_noise`]). A partial line is written when more input does not
+/// come at once, so a prompt without a newline still shows.
+fn relay_lines<W: Write + 'static>(
+    mut pipe: impl Read + Send + 'static,
+    stream: fn() -> W,
+) -> JoinHandle<()> {
+    std::thread::spawn(move || {
+        let mut buffer = [0u8; 4096];
+        let mut line: Vec<u8> = Vec::new();
+        loop {
+            match pipe.read(&mut buffer) {
+                Ok(0) => break,
+                Ok(length) => {
+                    line.extend_from_slice(&buffer[..length]);
+                    let complete = line
+                        .iter()
+                        .rposition(|&byte| byte == b'\n')
+                        .map_or(0, |end| end + 1);
+                    let mut out = stream();
+                    let kept: Vec<u8> = line[..complete]
+                        .split_inclusive(|&byte| byte == b'\n')
+                        .filter(|text| !boot_path::is_qemu_noise(text))
+                        .flatten()
+                        .copied()
+                        .collect();
+                    let partial = line.split_off(complete);
+                    // A partial line that cannot be noise (it does not start like
+                    // QEMU's own messages) goes out now.
+                    let (now, later) = if partial.starts_with(b"qemu-system-") {
+                        (Vec::new(), partial)
+                    } else {
+                        (partial, Vec::new())
+                    };
+                    line = later;
+                    let _ = out
+                        .write_all(&kept)
+                        .and_then(|()| out.write_all(&now))
+                        .and_then(|()| out.flush());
+                }
+                Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => break,
+            }
+        }
+        let mut out = stream();
+        let _ = out.write_all(&line).and_then(|()| out.flush());
+    })
+}
+
+/// Whether the file at `path` is a Linux arm64 Image (its header's magic).
+fn is_arm64_image_file(path: &Path) -> bool {
+    let mut header = [0u8; crate::image_format::IMAGE_HEADER_SIZE as usize];
+    fs::File::open(path)
+        .and_then(|mut file| file.read_exact(&mut header))
+        .is_ok_and(|()| crate::image_format::is_arm64_image(&header))
 }
 
 /// Waits until QEMU exits (`Ok(Ok(status))`), or stops it on a timeout or a signal
@@ -679,6 +795,7 @@ mod tests {
             &options("/images/hello.img"),
             Accelerator::Tcg,
             Path::new("/t/status"),
+            &Boot::direct(&spec.qemu.machine),
         )
         .unwrap();
         assert_eq!(
@@ -717,6 +834,64 @@ mod tests {
     }
 
     #[test]
+    fn the_raspi4b_and_uboot_lines() {
+        let board = TargetSpec::find("raspi4b").unwrap();
+        let boot = Boot {
+            path: BootPath::Direct {
+                machine: "raspi4b".into(),
+            },
+            device_tree: Some(PathBuf::from("/d/bcm2711-rpi-4-b.dtb")),
+        };
+        let command = qemu_command(
+            Path::new("qemu-system-aarch64"),
+            &board,
+            &options("/images/kernel8.img"),
+            Accelerator::Tcg,
+            Path::new("/t/status"),
+            &boot,
+        )
+        .unwrap();
+        let arguments = arguments_of(&command).join(" ");
+        assert!(
+            arguments.starts_with("-M raspi4b -accel tcg -cpu cortex-a72 -m 2G "),
+            "{arguments}"
+        );
+        assert!(
+            arguments.contains(
+                "-kernel /images/kernel8.img -append -- kernel8.img -dtb /d/bcm2711-rpi-4-b.dtb"
+            ),
+            "{arguments}"
+        );
+        assert!(arguments.contains("-semihosting-config"), "{arguments}");
+
+        let virt = TargetSpec::find("aarch64").unwrap();
+        let boot = Boot {
+            path: BootPath::UBoot {
+                firmware: PathBuf::from("/u/u-boot.bin"),
+            },
+            device_tree: None,
+        };
+        let command = qemu_command(
+            Path::new("qemu-system-aarch64"),
+            &virt,
+            &options("/images/app.Image"),
+            Accelerator::Tcg,
+            Path::new("/t/status"),
+            &boot,
+        )
+        .unwrap();
+        let arguments = arguments_of(&command).join(" ");
+        assert!(
+            arguments.starts_with(
+                "-M virt -accel tcg -cpu max -m 128M -nodefaults -no-user-config -nographic \
+                 -no-reboot -bios /u/u-boot.bin -kernel /images/app.Image -append -- app.Image "
+            ),
+            "{arguments}"
+        );
+        assert!(!arguments.contains("-dtb"), "{arguments}");
+    }
+
+    #[test]
     fn the_qemu_line_wires_every_device() {
         let spec = TargetSpec::find("x86_64").unwrap();
         let mut run = options("/images/hello.img");
@@ -728,6 +903,7 @@ mod tests {
             &run,
             Accelerator::Tcg,
             Path::new("/t/a,b/status"),
+            &Boot::direct(&spec.qemu.machine),
         )
         .unwrap();
         assert_eq!(
@@ -782,6 +958,7 @@ mod tests {
             &run,
             Accelerator::Kvm,
             Path::new("s"),
+            &Boot::direct("q35"),
         )
         .unwrap();
         let arguments = arguments_of(&command);
@@ -890,6 +1067,7 @@ mod tests {
                 &run,
                 Accelerator::Tcg,
                 Path::new("s"),
+                &Boot::direct(&spec.qemu.machine),
             )
             .unwrap();
             let arguments = arguments_of(&command);
@@ -925,8 +1103,12 @@ mod tests {
         let mut image = vec![0u8; 64];
         image[56..60].copy_from_slice(b"ARM\x64");
         let arm_image = directory.path().join("arm.Image");
-        fs::write(&arm_image, image).unwrap();
+        fs::write(&arm_image, &image).unwrap();
         assert_eq!(image_target(&arm_image).unwrap().name, "aarch64");
+        // A kernel8.img: its text_offset is raspi4b's header address.
+        image[8..16].copy_from_slice(&0x8_0000u64.to_le_bytes());
+        fs::write(&arm_image, &image).unwrap();
+        assert_eq!(image_target(&arm_image).unwrap().name, "raspi4b");
         let riscv = directory.path().join("riscv.img");
         fs::write(&riscv, elf_header(243)).unwrap(); // EM_RISCV
         let message = image_target(&riscv).unwrap_err().to_string();

@@ -1,0 +1,276 @@
+//! aarch64 boards and boot loaders: the Raspberry Pi 4 target (`unikcc --target
+//! raspi4b`, a kernel8.img booted by QEMU `-M raspi4b` with Linux's
+//! bcm2711-rpi-4-b.dtb: EL2 entry, PL011 and GIC-400 under /soc, memory from the device
+//! tree) and U-Boot (`unik run --machine uboot`: Debian's qemu_arm64 U-Boot boots an
+//! aarch64 `--format image` with booti). Output and exit status against native runs.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::*;
+
+fn aarch64_tested() -> bool {
+    targets().contains(&"aarch64")
+}
+
+/// Compiles one C fixture for the Raspberry Pi 4 (a kernel8.img).
+fn build_kernel8(source: &str, dir: &Path) -> PathBuf {
+    build_image("raspi4b", &[source], &[], dir)
+}
+
+/// Compiles one C fixture as an aarch64 Linux arm64 Image (what U-Boot's booti takes).
+fn build_arm64_image(source: &str, dir: &Path) -> PathBuf {
+    build_image("aarch64", &[source], &["--format", "image"], dir)
+}
+
+fn word(bytes: &[u8], offset: usize) -> u64 {
+    u64::from_le_bytes(bytes[offset..offset + 8].try_into().expect("8 bytes"))
+}
+
+#[test]
+fn hello_boots_on_the_raspberry_pi_4() {
+    if !aarch64_tested() {
+        return;
+    }
+    let dir = scratch();
+    let image = build_kernel8("c/hello.c", dir.path());
+    let bytes = std::fs::read(&image).expect("kernel8.img");
+    // The firmware jumps to the file's first byte at 0x80000: a branch (b imm26).
+    assert_eq!(
+        u32::from_le_bytes(bytes[0..4].try_into().expect("4 bytes")) >> 26,
+        0b000101,
+        "the first word is a branch"
+    );
+    assert_eq!(
+        word(&bytes, 8),
+        0x8_0000,
+        "text_offset: the Pi's load address"
+    );
+    assert_eq!(&bytes[56..60], b"ARM\x64");
+    // The ELF header at the link address, a page above the load address.
+    assert_eq!(&bytes[0x1000..0x1004], b"\x7fELF");
+
+    // Found by its text_offset without --machine, and with it.
+    for options in [&[][..], &["--machine", "raspi4b"][..]] {
+        let outcome = boot(&image, options, &[]);
+        assert_eq!(
+            outcome.stdout, "Hello, world!\n",
+            "{options:?}: {outcome:?}"
+        );
+        assert_eq!(
+            outcome.stderr, "",
+            "{options:?}: QEMU's board warnings are dropped"
+        );
+        assert_eq!(outcome.status, 0);
+    }
+}
+
+#[test]
+fn the_raspberry_pi_4_boot_reads_its_device_tree() {
+    if !aarch64_tested() {
+        return;
+    }
+    let dir = scratch();
+    let image = build_kernel8("c/hello.c", dir.path());
+    let outcome = boot(&image, &["--verbose"], &[]);
+    assert_eq!(outcome.status, 0, "{outcome:?}");
+    // The board has one enabled PL011: the boot log shares the console with stdout.
+    let log = &outcome.stdout;
+    for expected in [
+        // The firmware (and QEMU) enter at EL2 with the device tree in x0.
+        "unik: boot: entered at EL2, device tree at 0x",
+        "(from x0, ",
+        // /soc's ranges translate the bus addresses 0x7e201000 and 0x40041000.
+        "unik: console: PL011 at 0xfe201000\n",
+        "unik: interrupt controller: GICv2 0xff841000-0xff842000 0xff842000-0xff844000",
+        "unik: generic timer interrupts: 29 30 27 26\n",
+        // RAM starts at 0 (QEMU fills /memory in); the image at the link address.
+        "unik:   0x000000000000-0x",
+        "unik: image 0x81000-",
+        "Hello, world!\n",
+    ] {
+        assert!(log.contains(expected), "no {expected:?} in:\n{log}");
+    }
+}
+
+#[test]
+fn exit_statuses_and_arguments_on_the_raspberry_pi_4() {
+    if !aarch64_tested() {
+        return;
+    }
+    let dir = scratch();
+    let image = build_kernel8("c/exit_status.c", dir.path());
+    for (mode, status) in [("return", 0), ("exit", 42), ("exit", 255), ("return", 1)] {
+        let status_text = status.to_string();
+        let arguments = [mode, status_text.as_str()];
+        let outcome = boot(&image, &[], &arguments);
+        let reference = native(&["c/exit_status.c"], &arguments, dir.path());
+        assert_eq!(outcome.status, status, "{mode} {status}: {outcome:?}");
+        assert_same_as_native(&outcome, &reference, &format!("raspi4b {mode} {status}"));
+    }
+
+    // The command line travels in /chosen/bootargs (QEMU -append).
+    let image = build_kernel8("c/args.c", dir.path());
+    let arguments = ["plain", "two words", "", "double\"quote", "--", "tab\there"];
+    let outcome = boot(&image, &[], &arguments);
+    let reference = native(&["c/args.c"], &arguments, dir.path());
+    assert_same_as_native(&outcome, &reference, "raspi4b args");
+
+    let image = build_kernel8("c/env.c", dir.path());
+    let outcome = boot(
+        &image,
+        &["--env", "GREETING=hi there"],
+        &["GREETING", "MISSING"],
+    );
+    assert_eq!(
+        outcome.stdout, "GREETING=hi there\nMISSING=(unset)\n",
+        "{outcome:?}"
+    );
+    assert_eq!(outcome.status, 0);
+}
+
+#[test]
+fn threads_run_on_the_raspberry_pi_4_timer() {
+    if !aarch64_tested() {
+        return;
+    }
+    // Preemption and sleeping need the GIC-400 and the generic timer's interrupt.
+    let dir = scratch();
+    for fixture_name in ["c/threads_producer_consumer.c", "c/threads_counter.c"] {
+        let image = build_kernel8(fixture_name, dir.path());
+        let outcome = boot(&image, &[], &[]);
+        let reference = native(&[fixture_name], &[], dir.path());
+        assert_same_as_native(&outcome, &reference, fixture_name);
+    }
+}
+
+#[test]
+fn a_crash_on_the_raspberry_pi_4_is_reported() {
+    if !aarch64_tested() {
+        return;
+    }
+    let dir = scratch();
+    let image = build_kernel8("c/crash_null.c", dir.path());
+    let outcome = boot(&image, &[], &[]);
+    assert_eq!(outcome.status, 139, "{outcome:?}");
+    // One UART: the report follows the program's output on the console.
+    assert!(outcome.stdout.starts_with("before\n"), "{outcome:?}");
+    let report = outcome.stdout.to_lowercase();
+    for part in [
+        "data abort",
+        "elr",
+        "null pointer dereference",
+        "address 0x0",
+    ] {
+        assert!(
+            report.contains(part),
+            "the report lacks {part:?}:\n{}",
+            outcome.stdout
+        );
+    }
+}
+
+#[test]
+fn u_boot_boots_an_arm64_image() {
+    if !aarch64_tested() {
+        return;
+    }
+    let dir = scratch();
+    let image = build_arm64_image("c/hello.c", dir.path());
+    let outcome = boot(&image, &["--machine", "uboot", "--verbose"], &[]);
+    // U-Boot's own messages are dropped up to its "Starting kernel ..." line.
+    assert_eq!(outcome.stdout, "Hello, world!\n", "{outcome:?}");
+    assert_eq!(outcome.status, 0);
+    assert!(
+        outcome.stderr.contains(" -bios /") && outcome.stderr.contains("u-boot.bin"),
+        "the QEMU line names U-Boot: {}",
+        outcome.stderr
+    );
+    // booti passes its device tree in x0, and U-Boot enters the Image at EL1.
+    assert!(
+        outcome
+            .stderr
+            .contains("unik: boot: entered at EL1, device tree at 0x"),
+        "{}",
+        outcome.stderr
+    );
+    assert!(outcome.stderr.contains("(from x0, "), "{}", outcome.stderr);
+
+    let image = build_arm64_image("c/exit_status.c", dir.path());
+    for (mode, status) in [("exit", 42), ("return", 0)] {
+        let status_text = status.to_string();
+        let arguments = [mode, status_text.as_str()];
+        let outcome = boot(&image, &["--machine", "uboot"], &arguments);
+        let reference = native(&["c/exit_status.c"], &arguments, dir.path());
+        assert_eq!(outcome.status, status, "{mode} {status}: {outcome:?}");
+        assert_same_as_native(&outcome, &reference, &format!("U-Boot {mode} {status}"));
+    }
+
+    // U-Boot's qfw load puts QEMU's -append into bootargs.
+    let image = build_arm64_image("c/args.c", dir.path());
+    let arguments = ["one", "two words", "--", ""];
+    let outcome = boot(&image, &["--machine", "uboot"], &arguments);
+    let reference = native(&["c/args.c"], &arguments, dir.path());
+    assert_same_as_native(&outcome, &reference, "U-Boot args");
+
+    let image = build_arm64_image("c/crash_null.c", dir.path());
+    let outcome = boot(&image, &["--machine", "uboot"], &[]);
+    assert_eq!(outcome.stdout, "before\n", "{outcome:?}");
+    assert_eq!(outcome.status, 139, "{outcome:?}");
+    let report = outcome.stderr.to_lowercase();
+    for part in ["data abort", "null pointer dereference", "address 0x0"] {
+        assert!(
+            report.contains(part),
+            "the report lacks {part:?}:\n{}",
+            outcome.stderr
+        );
+    }
+}
+
+#[test]
+fn mismatched_machines_are_refused_with_the_reason() {
+    if !aarch64_tested() {
+        return;
+    }
+    let dir = scratch();
+    // Its own directory: build_arm64_image writes the same file name.
+    let elf_dir = scratch();
+    let elf = build_image("aarch64", &["c/hello.c"], &[], elf_dir.path());
+    let kernel8 = build_kernel8("c/hello.c", dir.path());
+    let virt_image = build_arm64_image("c/hello.c", dir.path());
+    for (image, machine, expected) in [
+        (
+            &elf,
+            "uboot",
+            "unik: error: --machine uboot: U-Boot's booti takes a Linux arm64 Image, not an \
+             ELF (build with unikcc --target aarch64 --format image)\n",
+        ),
+        (
+            &kernel8,
+            "uboot",
+            "unik: error: --machine uboot: U-Boot boots aarch64 Images on QEMU virt; this \
+             image is for the raspi4b target (build it with --target aarch64 --format image)\n",
+        ),
+        (
+            &virt_image,
+            "raspi4b",
+            "unik: error: --machine raspi4b: this image is for the aarch64 target; the board \
+             needs an image linked for it (unikcc --target raspi4b)\n",
+        ),
+        (
+            &kernel8,
+            "virt",
+            "unik: error: --machine virt: this image is for the raspi4b board and runs only \
+             on machine raspi4b (rebuild it for another target)\n",
+        ),
+    ] {
+        let outcome = boot(image, &["--machine", machine], &[]);
+        assert_eq!(outcome.stderr, expected, "{machine}: {outcome:?}");
+        assert_eq!(outcome.stdout, "");
+        assert_eq!(
+            outcome.status, 125,
+            "{machine}: unik run's own error status"
+        );
+    }
+}
