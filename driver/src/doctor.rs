@@ -106,11 +106,22 @@ pub fn diagnose(environment: &Environment, focus: &TargetSpec) -> Result<Report>
             .map_err(|error| error.to_string()),
     });
 
-    for spec in &targets {
+    // Targets of one arch share rustc and QEMU: one line each, required when the
+    // focus target is among them.
+    let first_of_arch = |index: usize| {
+        targets[..index]
+            .iter()
+            .all(|earlier| earlier.arch != targets[index].arch)
+    };
+    let needed_by_focus = |spec: &TargetSpec| spec.arch == focus.arch;
+    for (index, spec) in targets.iter().enumerate() {
+        if !first_of_arch(index) {
+            continue;
+        }
         let triple = spec.rust_triple.to_string();
         checks.push(Check {
             what: format!("rustc with {} std", spec.arch),
-            required: spec.name == focus.name,
+            required: needed_by_focus(spec),
             result: discovery::find_rust(environment, &triple)
                 .map(|rust| {
                     format!(
@@ -126,15 +137,38 @@ pub fn diagnose(environment: &Environment, focus: &TargetSpec) -> Result<Report>
         });
     }
 
-    for spec in &targets {
+    for (index, spec) in targets.iter().enumerate() {
+        if !first_of_arch(index) {
+            continue;
+        }
         let binary = spec.qemu.binary.as_str();
         checks.push(Check {
             what: binary.to_string(),
-            required: spec.name == focus.name,
+            required: needed_by_focus(spec),
             result: environment
                 .find_program(OsStr::new(binary))
                 .map(|path| found(&path, &discovery::version_line(&path, &["--version"])))
                 .ok_or_else(|| format!("not found in PATH; {}", discovery::qemu_hint(spec.arch))),
+        });
+    }
+
+    for spec in targets.iter().filter(|spec| spec.qemu.dtb.is_some()) {
+        let name = spec.qemu.dtb.as_deref().unwrap_or_default();
+        checks.push(Check {
+            what: format!("{} device tree", spec.name),
+            required: spec.name == focus.name,
+            result: crate::boot_path::find_device_tree(environment, name)
+                .map(|path| format!("{} (unik run passes it to QEMU with -dtb)", path.display()))
+                .map_err(|error| error.to_string()),
+        });
+    }
+    if targets.iter().any(|spec| spec.qemu.machine == "virt") {
+        checks.push(Check {
+            what: "U-Boot (qemu_arm64)".to_string(),
+            required: false,
+            result: crate::boot_path::find_uboot(environment)
+                .map(|path| format!("{} (`unik run --machine uboot`)", path.display()))
+                .map_err(|error| error.to_string()),
         });
     }
 

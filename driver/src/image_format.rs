@@ -378,7 +378,7 @@ mod tests {
             ],
         );
         let image = arm64_image(&elf, None).unwrap();
-        assert!(is_arm64_image(&image, None));
+        assert!(is_arm64_image(&image));
         // b +0x1040: from the header at 0x401fffc0 to the entry at 0x40201000.
         assert_eq!(
             u32::from_le_bytes(image[0..4].try_into().unwrap()),
@@ -396,6 +396,40 @@ mod tests {
         assert_eq!(&image[70..64 + 0x1000], &vec![0u8; 0x1000 - 6][..]);
         assert_eq!(&image[64 + 0x1000..64 + 0x1004], b"text");
         assert_eq!(&image[64 + 0x2000..], b"data", "no .bss bytes in the file");
+    }
+
+    #[test]
+    fn a_board_puts_the_header_at_its_load_address() {
+        // raspi4b: linked at 0x81000, the firmware loads the file at 0x80000.
+        let elf = elf(
+            elf::EM_AARCH64,
+            0x8_2000,
+            &[(0x8_1000, b"rodata", 0x1000), (0x8_2000, b"text", 0x1000)],
+        );
+        let image = arm64_image(&elf, Some(0x8_0000)).unwrap();
+        // b +0x2000: from the header at 0x80000 to the entry at 0x82000.
+        assert_eq!(
+            u32::from_le_bytes(image[0..4].try_into().unwrap()),
+            0x1400_0000 | (0x2000 / 4)
+        );
+        assert_eq!(word(&image, 8), 0x8_0000, "text_offset");
+        assert_eq!(word(&image, 16), 0x3000, "image_size");
+        assert_eq!(
+            &image[64..0x1000],
+            &[0; 0x1000 - 64][..],
+            "zeros up to the image"
+        );
+        assert_eq!(&image[0x1000..0x1006], b"rodata");
+        assert_eq!(&image[0x2000..0x2004], b"text");
+        // The header must fit below the image.
+        assert_eq!(
+            arm64_image(&elf, Some(0x8_0fc1)),
+            Err(ImageFormatError::NoRoomForHeader(0x8_1000))
+        );
+        let spec = crate::target::TargetSpec::find("raspi4b").unwrap();
+        assert_eq!(expected_text_offset(&spec), 0x8_0000);
+        assert_eq!(text_offset(&image), 0x8_0000);
+        assert_eq!(text_offset(b"short"), 0);
     }
 
     #[test]

@@ -270,7 +270,7 @@ mod tests {
         let message = TargetSpec::find("riscv64").unwrap_err().to_string();
         assert_eq!(
             message,
-            "unknown target `riscv64` (known targets: x86_64, aarch64)"
+            "unknown target `riscv64` (known targets: x86_64, aarch64, raspi4b)"
         );
     }
 

@@ -83,7 +83,8 @@ enum Command {
 
 #[derive(Debug, Args)]
 struct RunArguments {
-    /// QEMU machine: microvm (default) or q35.
+    /// QEMU machine (default: the image target's: microvm, virt, raspi4b), e.g. q35;
+    /// or `uboot`: U-Boot on QEMU virt boots an aarch64 `--format image`.
     #[arg(long, value_name = "MACHINE")]
     machine: Option<String>,
     /// Accelerator: tcg, kvm or auto [default: $UNIK_ACCEL, else tcg].

@@ -417,7 +417,7 @@ fn version_and_dumpmachine_need_no_tools() {
     .to_string();
     assert_eq!(
         error,
-        "unknown target `mips` (known targets: x86_64, aarch64)"
+        "unknown target `mips` (known targets: x86_64, aarch64, raspi4b)"
     );
 }
 
