@@ -73,14 +73,13 @@ fn exit_statuses_from_an_arm64_image_match_native() {
     }
     let dir = scratch();
     let image = build_arm64_image("c/exit_status.c", dir.path());
-    for (mode, status) in [("return", 0), ("exit", 42), ("exit", 255), ("return", 1)] {
-        let status_text = status.to_string();
-        let arguments = [mode, status_text.as_str()];
-        let outcome = boot(&image, &[], &arguments);
-        let reference = native(&["c/exit_status.c"], &arguments, dir.path());
-        assert_eq!(outcome.status, status, "{mode} {status}: {outcome:?}");
-        assert_same_as_native(&outcome, &reference, &format!("Image {mode} {status}"));
-    }
+    assert_exit_statuses_match_native(
+        &image,
+        &[],
+        &[("return", 0), ("exit", 42), ("exit", 255), ("return", 1)],
+        "Image",
+        dir.path(),
+    );
 }
 
 #[test]
@@ -90,22 +89,10 @@ fn arguments_and_environment_reach_main_from_an_arm64_image() {
     }
     let dir = scratch();
     let image = build_arm64_image("c/args.c", dir.path());
-    let arguments = ["plain", "two words", "", "double\"quote", "--", "tab\there"];
-    let outcome = boot(&image, &[], &arguments);
-    let reference = native(&["c/args.c"], &arguments, dir.path());
-    assert_same_as_native(&outcome, &reference, "Image args");
+    assert_arguments_match_native(&image, &[], "Image args", dir.path());
 
     let image = build_arm64_image("c/env.c", dir.path());
-    let outcome = boot(
-        &image,
-        &["--env", "GREETING=hi there"],
-        &["GREETING", "MISSING"],
-    );
-    assert_eq!(
-        outcome.stdout, "GREETING=hi there\nMISSING=(unset)\n",
-        "{outcome:?}"
-    );
-    assert_eq!(outcome.status, 0);
+    assert_environment_reaches_getenv(&image, &[]);
 }
 
 #[test]

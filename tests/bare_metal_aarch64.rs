@@ -101,33 +101,20 @@ fn exit_statuses_and_arguments_on_the_raspberry_pi_4() {
     }
     let dir = scratch();
     let image = build_kernel8("c/exit_status.c", dir.path());
-    for (mode, status) in [("return", 0), ("exit", 42), ("exit", 255), ("return", 1)] {
-        let status_text = status.to_string();
-        let arguments = [mode, status_text.as_str()];
-        let outcome = boot(&image, &[], &arguments);
-        let reference = native(&["c/exit_status.c"], &arguments, dir.path());
-        assert_eq!(outcome.status, status, "{mode} {status}: {outcome:?}");
-        assert_same_as_native(&outcome, &reference, &format!("raspi4b {mode} {status}"));
-    }
+    assert_exit_statuses_match_native(
+        &image,
+        &[],
+        &[("return", 0), ("exit", 42), ("exit", 255), ("return", 1)],
+        "raspi4b",
+        dir.path(),
+    );
 
     // The command line travels in /chosen/bootargs (QEMU -append).
     let image = build_kernel8("c/args.c", dir.path());
-    let arguments = ["plain", "two words", "", "double\"quote", "--", "tab\there"];
-    let outcome = boot(&image, &[], &arguments);
-    let reference = native(&["c/args.c"], &arguments, dir.path());
-    assert_same_as_native(&outcome, &reference, "raspi4b args");
+    assert_arguments_match_native(&image, &[], "raspi4b args", dir.path());
 
     let image = build_kernel8("c/env.c", dir.path());
-    let outcome = boot(
-        &image,
-        &["--env", "GREETING=hi there"],
-        &["GREETING", "MISSING"],
-    );
-    assert_eq!(
-        outcome.stdout, "GREETING=hi there\nMISSING=(unset)\n",
-        "{outcome:?}"
-    );
-    assert_eq!(outcome.status, 0);
+    assert_environment_reaches_getenv(&image, &[]);
 }
 
 #[test]
@@ -197,25 +184,22 @@ fn u_boot_boots_an_arm64_image() {
     );
     assert!(outcome.stderr.contains("(from x0, "), "{}", outcome.stderr);
 
+    let uboot = ["--machine", "uboot"];
     let image = build_arm64_image("c/exit_status.c", dir.path());
-    for (mode, status) in [("exit", 42), ("return", 0)] {
-        let status_text = status.to_string();
-        let arguments = [mode, status_text.as_str()];
-        let outcome = boot(&image, &["--machine", "uboot"], &arguments);
-        let reference = native(&["c/exit_status.c"], &arguments, dir.path());
-        assert_eq!(outcome.status, status, "{mode} {status}: {outcome:?}");
-        assert_same_as_native(&outcome, &reference, &format!("U-Boot {mode} {status}"));
-    }
+    assert_exit_statuses_match_native(
+        &image,
+        &uboot,
+        &[("exit", 42), ("return", 0)],
+        "U-Boot",
+        dir.path(),
+    );
 
     // U-Boot's qfw load puts QEMU's -append into bootargs.
     let image = build_arm64_image("c/args.c", dir.path());
-    let arguments = ["one", "two words", "--", ""];
-    let outcome = boot(&image, &["--machine", "uboot"], &arguments);
-    let reference = native(&["c/args.c"], &arguments, dir.path());
-    assert_same_as_native(&outcome, &reference, "U-Boot args");
+    assert_arguments_match_native(&image, &uboot, "U-Boot args", dir.path());
 
     let image = build_arm64_image("c/crash_null.c", dir.path());
-    let outcome = boot(&image, &["--machine", "uboot"], &[]);
+    let outcome = boot(&image, &uboot, &[]);
     assert_eq!(outcome.stdout, "before\n", "{outcome:?}");
     assert_eq!(outcome.status, 139, "{outcome:?}");
     let report = outcome.stderr.to_lowercase();

@@ -835,23 +835,25 @@ mod tests {
 
     #[test]
     fn the_raspi4b_and_uboot_lines() {
-        let board = TargetSpec::find("raspi4b").unwrap();
-        let boot = Boot {
+        let line = |target: &str, image: &str, boot: &Boot| {
+            let command = qemu_command(
+                Path::new("qemu-system-aarch64"),
+                &TargetSpec::find(target).unwrap(),
+                &options(image),
+                Accelerator::Tcg,
+                Path::new("/t/status"),
+                boot,
+            )
+            .unwrap();
+            arguments_of(&command).join(" ")
+        };
+        let board = Boot {
             path: BootPath::Direct {
                 machine: "raspi4b".into(),
             },
             device_tree: Some(PathBuf::from("/d/bcm2711-rpi-4-b.dtb")),
         };
-        let command = qemu_command(
-            Path::new("qemu-system-aarch64"),
-            &board,
-            &options("/images/kernel8.img"),
-            Accelerator::Tcg,
-            Path::new("/t/status"),
-            &boot,
-        )
-        .unwrap();
-        let arguments = arguments_of(&command).join(" ");
+        let arguments = line("raspi4b", "/images/kernel8.img", &board);
         assert!(
             arguments.starts_with("-M raspi4b -accel tcg -cpu cortex-a72 -m 2G "),
             "{arguments}"
@@ -864,23 +866,13 @@ mod tests {
         );
         assert!(arguments.contains("-semihosting-config"), "{arguments}");
 
-        let virt = TargetSpec::find("aarch64").unwrap();
-        let boot = Boot {
+        let uboot = Boot {
             path: BootPath::UBoot {
                 firmware: PathBuf::from("/u/u-boot.bin"),
             },
             device_tree: None,
         };
-        let command = qemu_command(
-            Path::new("qemu-system-aarch64"),
-            &virt,
-            &options("/images/app.Image"),
-            Accelerator::Tcg,
-            Path::new("/t/status"),
-            &boot,
-        )
-        .unwrap();
-        let arguments = arguments_of(&command).join(" ");
+        let arguments = line("aarch64", "/images/app.Image", &uboot);
         assert!(
             arguments.starts_with(
                 "-M virt -accel tcg -cpu max -m 128M -nodefaults -no-user-config -nographic \

@@ -217,3 +217,50 @@ pub fn random_bytes(length: usize, mut state: u64) -> Vec<u8> {
         })
         .collect()
 }
+
+/// Boots an image of `c/exit_status.c` (`mode status` as arguments) for each case and
+/// compares output and status with the native run; `what` names the boot in failures.
+pub fn assert_exit_statuses_match_native(
+    image: &Path,
+    run_options: &[&str],
+    cases: &[(&str, i32)],
+    what: &str,
+    dir: &Path,
+) {
+    for &(mode, status) in cases {
+        let status_text = status.to_string();
+        let arguments = [mode, status_text.as_str()];
+        let outcome = boot(image, run_options, &arguments);
+        let reference = native(&["c/exit_status.c"], &arguments, dir);
+        assert_eq!(
+            outcome.status, status,
+            "{what} {mode} {status}: {outcome:?}"
+        );
+        assert_same_as_native(&outcome, &reference, &format!("{what} {mode} {status}"));
+    }
+}
+
+/// Arguments with blanks, quotes, an empty one and a `--` for `c/args.c`.
+pub const AWKWARD_ARGUMENTS: [&str; 6] =
+    ["plain", "two words", "", "double\"quote", "--", "tab\there"];
+
+/// Boots an image of `c/args.c` with [`AWKWARD_ARGUMENTS`] and compares it with the
+/// native run.
+pub fn assert_arguments_match_native(image: &Path, run_options: &[&str], what: &str, dir: &Path) {
+    let outcome = boot(image, run_options, &AWKWARD_ARGUMENTS);
+    let reference = native(&["c/args.c"], &AWKWARD_ARGUMENTS, dir);
+    assert_same_as_native(&outcome, &reference, what);
+}
+
+/// Boots an image of `c/env.c` with `--env GREETING=hi there`: the variable is set,
+/// another is not.
+pub fn assert_environment_reaches_getenv(image: &Path, run_options: &[&str]) {
+    let mut options = run_options.to_vec();
+    options.extend(["--env", "GREETING=hi there"]);
+    let outcome = boot(image, &options, &["GREETING", "MISSING"]);
+    assert_eq!(
+        outcome.stdout, "GREETING=hi there\nMISSING=(unset)\n",
+        "{outcome:?}"
+    );
+    assert_eq!(outcome.status, 0);
+}
