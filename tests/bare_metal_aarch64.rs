@@ -85,6 +85,7 @@ fn the_raspberry_pi_4_boot_reads_its_device_tree() {
         "unik: console: PL011 at 0xfe201000\n",
         "unik: interrupt controller: GICv2 0xff841000-0xff842000 0xff842000-0xff844000",
         "unik: generic timer interrupts: 29 30 27 26\n",
+        "unik: watchdog: BCM2835 PM at 0xfe100000\n",
         // RAM starts at 0 (QEMU fills /memory in); the image at the link address.
         "unik:   0x000000000000-0x",
         "unik: image 0x81000-",
@@ -257,4 +258,44 @@ fn mismatched_machines_are_refused_with_the_reason() {
             "{machine}: unik run's own error status"
         );
     }
+}
+
+#[test]
+fn without_semihosting_the_board_prints_the_status_and_halts() {
+    if !aarch64_tested() {
+        return;
+    }
+    // As on a real Pi 4: no semihosting, so the exit prints its status on the console
+    // and halts the board through the power-management watchdog (boot partition 63),
+    // which QEMU raspi4b models by shutting down: QEMU ends by itself, status 0.
+    let dir = scratch();
+    let image = build_kernel8("c/exit_status.c", dir.path());
+    let dtb_dir = std::env::var_os("UNIK_DTB_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/local/share/unik/dtbs"));
+    let outcome = run_command(
+        std::process::Command::new("timeout")
+            .arg(GUEST_TIMEOUT_SECONDS.to_string())
+            .args([
+                "qemu-system-aarch64",
+                "-M",
+                "raspi4b",
+                "-cpu",
+                "cortex-a72",
+                "-m",
+                "2G",
+            ])
+            .args(["-nodefaults", "-no-user-config", "-nographic", "-no-reboot"])
+            .arg("-kernel")
+            .arg(&image)
+            .arg("-dtb")
+            .arg(dtb_dir.join("bcm2711-rpi-4-b.dtb"))
+            .args(["-append", "-- app exit 42", "-serial", "stdio"]),
+    );
+    assert_eq!(outcome.status, 0, "QEMU shut down by itself: {outcome:?}");
+    assert!(
+        outcome.stdout.ends_with("unik: exit status 42\n"),
+        "{outcome:?}"
+    );
+    assert!(outcome.stdout.starts_with("leaving with 42"), "{outcome:?}");
 }

@@ -85,6 +85,7 @@ extern "C" fn unik_aarch64_boot(entry_register: u64, entry_level: u64) -> ! {
         machine.error_console.map(|uart| uart.start),
     );
     exit::set_psci_conduit(machine.psci);
+    exit::set_watchdog(machine.watchdog.map(|registers| registers.start));
     // SAFETY: written once, here, before anything reads it (`platform` is for code that
     // runs after boot).
     unsafe {
@@ -118,11 +119,12 @@ extern "C" fn unik_aarch64_boot(entry_register: u64, entry_level: u64) -> ! {
         log_machine(&machine, address, blob.len(), source, entry_level, image);
     }
 
-    let mut devices = [PhysicalRange::EMPTY; 6];
+    let mut devices = [PhysicalRange::EMPTY; 7];
     devices[0] = machine.console.unwrap_or(PhysicalRange::EMPTY);
     devices[1] = machine.error_console.unwrap_or(PhysicalRange::EMPTY);
+    devices[2] = machine.watchdog.unwrap_or(PhysicalRange::EMPTY);
     if let Some(controller) = &machine.interrupt_controller {
-        devices[2..2 + controller.region_count]
+        devices[3..3 + controller.region_count]
             .copy_from_slice(&controller.regions[..controller.region_count]);
     }
 
@@ -309,11 +311,18 @@ fn log_machine(
             }
         }
     }
-    let exit_device = if exit::has_semihosting() {
-        "semihosting"
-    } else {
-        "none (console line, then PSCI SYSTEM_OFF)"
+    let exit_device = match (exit::has_semihosting(), machine.watchdog) {
+        (true, _) => "semihosting",
+        (false, None) => "none (console line, then PSCI SYSTEM_OFF)",
+        (false, Some(_)) => "none (console line, then PSCI SYSTEM_OFF or the watchdog halt)",
     };
+    if let Some(watchdog) = machine.watchdog {
+        let _ = writeln!(
+            console,
+            "unik: watchdog: BCM2835 PM at {:#x}",
+            watchdog.start
+        );
+    }
     let _ = writeln!(
         console,
         "unik: exit: {exit_device}; PSCI: {}",

@@ -350,6 +350,9 @@ pub struct MachineDescription<'blob> {
     /// The initrd the loader put in RAM: `/chosen`'s `linux,initrd-start` and
     /// `linux,initrd-end` (Linux `Documentation/devicetree/bindings/chosen.txt`).
     pub initrd: Option<PhysicalRange>,
+    /// The BCM2835/BCM2711 power-management watchdog (the Raspberry Pi's way to halt
+    /// or reset the board).
+    pub watchdog: Option<PhysicalRange>,
 }
 
 fn is_enabled(node: FdtNode<'_, '_>) -> bool {
@@ -463,6 +466,7 @@ const GIC_V3: &[&str] = &["arm,gic-v3"];
 const PSCI: &[&str] = &["arm,psci", "arm,psci-0.2", "arm,psci-1.0"];
 const TIMER: &[&str] = &["arm,armv8-timer", "arm,armv7-timer"];
 const PL031: &[&str] = &["arm,pl031"];
+const BCM2835_WATCHDOG: &[&str] = &["brcm,bcm2835-pm-wdt", "brcm,bcm2835-pm"];
 
 /// Reads the machine description from a validated blob.
 pub fn describe(blob: &[u8]) -> Result<MachineDescription<'_>, DeviceTreeError> {
@@ -599,6 +603,10 @@ pub fn describe(blob: &[u8]) -> Result<MachineDescription<'_>, DeviceTreeError> 
         .all_nodes()
         .find(|node| is_compatible(*node, PL031) && is_enabled(*node))
         .and_then(|node| first_region(&tree, node));
+    let watchdog = tree
+        .all_nodes()
+        .find(|node| is_compatible(*node, BCM2835_WATCHDOG) && is_enabled(*node))
+        .and_then(|node| first_region(&tree, node));
 
     Ok(MachineDescription {
         ram,
@@ -610,6 +618,7 @@ pub fn describe(blob: &[u8]) -> Result<MachineDescription<'_>, DeviceTreeError> 
         timer,
         real_time_clock,
         initrd,
+        watchdog,
     })
 }
 
@@ -912,6 +921,10 @@ mod tests {
             .property("reg", &cells(&[0x7e21_5040, 0x40]))
             .property("compatible", &text("brcm,bcm2835-aux-uart"))
             .end()
+            .begin("watchdog@7e100000")
+            .property("reg", &cells(&[0x7e10_0000, 0x114, 0x7e00_a000, 0x24]))
+            .property("compatible", b"brcm,bcm2711-pm\0brcm,bcm2835-pm-wdt\0")
+            .end()
             .begin("interrupt-controller@40041000")
             .property("reg", &cells(&[0x4004_1000, 0x1000, 0x4004_2000, 0x2000]))
             .property("compatible", &text("arm,gic-400"))
@@ -981,6 +994,13 @@ mod tests {
             ]
         );
         assert_eq!(machine.command_line, b"-- app");
+        assert_eq!(
+            machine.watchdog,
+            Some(PhysicalRange {
+                start: 0xfe10_0000,
+                end: 0xfe10_0114
+            })
+        );
 
         // An empty `ranges` is the identity; an address no range covers is dropped.
         let mut builder = Builder::new();

@@ -15,9 +15,13 @@
 //! report, inside the exception handler, where a trap could not be resumed. Without
 //! semihosting, `exit` prints `unik: exit status N` on the error console and powers
 //! off through PSCI SYSTEM_OFF (the conduit, `hvc` or `smc`, from the device tree).
+//! The Raspberry Pi has no PSCI (its firmware parks the secondary cores on a spin
+//! table): there the power-management watchdog resets the SoC with the boot partition
+//! set to 63, which the firmware takes as "halt" (what Linux's poweroff does on the Pi:
+//! drivers/watchdog/bcm2835_wdt.c); QEMU `raspi4b` shuts down on it.
 
 use core::fmt::Write;
-use core::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 
 use super::device_tree::PsciConduit;
 
@@ -37,6 +41,29 @@ const CONDUIT_NONE: u8 = 0;
 const CONDUIT_HVC: u8 = 1;
 const CONDUIT_SMC: u8 = 2;
 static PSCI_CONDUIT: AtomicU8 = AtomicU8::new(CONDUIT_NONE);
+
+/// The BCM2835 power-management block's registers (0: none).
+static WATCHDOG: AtomicU64 = AtomicU64::new(0);
+
+// BCM2835 power-management watchdog registers and values (Linux
+// drivers/watchdog/bcm2835_wdt.c): every write carries the password in the top byte.
+const PM_RSTC: u64 = 0x1c;
+const PM_RSTS: u64 = 0x20;
+const PM_WDOG: u64 = 0x24;
+const PM_PASSWORD: u32 = 0x5a00_0000;
+const PM_PASSWORD_MASK: u32 = 0xff00_0000;
+/// RSTC.WRCFG (bits 5:4) = full reset when the watchdog expires.
+const PM_RSTC_WRCFG_MASK: u32 = 0x30;
+const PM_RSTC_WRCFG_FULL_RESET: u32 = 0x20;
+/// RSTS: boot partition 63 (its bits are spread over the even bits 0-10): halt.
+const PM_RSTS_PARTITION_HALT: u32 = 0x555;
+/// Watchdog ticks (about 16 µs each) before the reset.
+const PM_WDOG_TICKS: u32 = 10;
+
+/// Records the board's power-management watchdog (found in the device tree).
+pub fn set_watchdog(registers: Option<u64>) {
+    WATCHDOG.store(registers.unwrap_or(0), Ordering::Relaxed);
+}
 
 /// Records the PSCI conduit found in the device tree.
 pub fn set_psci_conduit(conduit: Option<PsciConduit>) {
@@ -140,7 +167,36 @@ pub fn exit(status: u8) -> ! {
     crate::console::write_err(b"unik: exit status ");
     crate::console::write_err(&message.bytes[..message.length]);
     system_off();
+    watchdog_halt();
     halt_forever()
+}
+
+/// Halts a Raspberry Pi through its watchdog (see the module documentation). Returns
+/// only if there is no watchdog (or the reset has not happened yet).
+fn watchdog_halt() {
+    let base = WATCHDOG.load(Ordering::Relaxed);
+    if base == 0 {
+        return;
+    }
+    let register = |offset: u64| (base + offset) as *mut u32;
+    // SAFETY: `base` is the power-management block from the device tree, mapped as
+    // device memory by both the bootstrap and the final tables (boot.rs); these are
+    // its documented 32-bit registers, and resetting the board is the intent.
+    unsafe {
+        let status = core::ptr::read_volatile(register(PM_RSTS));
+        core::ptr::write_volatile(
+            register(PM_RSTS),
+            (status & !PM_PASSWORD_MASK) | PM_PASSWORD | PM_RSTS_PARTITION_HALT,
+        );
+        core::ptr::write_volatile(register(PM_WDOG), PM_PASSWORD | PM_WDOG_TICKS);
+        let control = core::ptr::read_volatile(register(PM_RSTC));
+        core::ptr::write_volatile(
+            register(PM_RSTC),
+            (control & !(PM_PASSWORD_MASK | PM_RSTC_WRCFG_MASK))
+                | PM_PASSWORD
+                | PM_RSTC_WRCFG_FULL_RESET,
+        );
+    }
 }
 
 /// PSCI SYSTEM_OFF through the device tree's conduit. Returns only if there is no PSCI
