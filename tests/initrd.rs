@@ -44,7 +44,7 @@ fn set_mode(path: &Path, mode: u32) {
 }
 
 /// A tree with nested directories, a binary file, modes git would not keep, a link
-/// that resolves and one that dangles, and an empty directory.
+/// that resolves and one that dangles, a hard link, and an empty directory.
 fn make_tree(root: &Path) {
     for directory in ["etc/app/conf.d", "data/deep/er/still", "empty"] {
         std::fs::create_dir_all(root.join(directory)).unwrap();
@@ -59,6 +59,8 @@ fn make_tree(root: &Path) {
     .unwrap();
     std::fs::write(root.join("data/secret"), "owner only\n").unwrap();
     symlink("app/app.toml", root.join("etc/config")).unwrap();
+    // A hard link: cpio stores the data once, with the last of the two names.
+    std::fs::hard_link(root.join("readme.txt"), root.join("data/readme-link.txt")).unwrap();
     symlink("missing", root.join("dangling")).unwrap();
     for (path, mode) in [
         ("readme.txt", 0o644),

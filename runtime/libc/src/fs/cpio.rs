@@ -16,6 +16,14 @@ pub struct Entry<'a> {
     pub modified: u32,
     /// The file's bytes, or a symbolic link's target.
     pub data: &'a [u8],
+    /// Inode number, link count and device: hard links are the regular files with
+    /// `links >= 2` and the same inode and device (newc stores the data once, usually
+    /// with the last name).
+    pub inode: u32,
+    pub links: u32,
+    pub device: (u32, u32),
+    /// Where the entry's header starts in the archive.
+    pub offset: usize,
 }
 
 /// Why an archive could not be read: the byte offset of the bad entry and what is
@@ -40,6 +48,10 @@ pub enum Reason {
     NameBeyondEnd,
     /// The file's data runs past the end of the archive.
     DataBeyondEnd,
+    /// "070702": the sum of the data bytes differs from the header's check field.
+    Checksum,
+    /// Not damage: no memory for the entry's file (reported by the loader).
+    OutOfMemory,
 }
 
 impl Reason {
@@ -51,6 +63,8 @@ impl Reason {
             Self::EmptyName => "name size 0",
             Self::NameBeyondEnd => "name runs past the end of the archive",
             Self::DataBeyondEnd => "file size runs past the end of the archive",
+            Self::Checksum => "checksum mismatch (070702 archive)",
+            Self::OutOfMemory => "out of memory for its file (give the machine more memory)",
         }
     }
 }
@@ -102,6 +116,7 @@ impl<'a> Entries<'a> {
         }
         let mode = fields[1];
         let modified = fields[5];
+        let has_checksum = &header[..6] == b"070702";
         let file_size = fields[6] as usize;
         let name_size = fields[11] as usize;
         if name_size == 0 {
@@ -128,12 +143,23 @@ impl<'a> Entries<'a> {
                 .get(data_start..data_end)
                 .ok_or(Reason::DataBeyondEnd)?,
         };
+        // The "crc" format's check is the 32-bit sum of the data bytes (cpio(5)).
+        let sum = data
+            .iter()
+            .fold(0u32, |sum, &byte| sum.wrapping_add(u32::from(byte)));
+        if has_checksum && sum != fields[12] {
+            return Err(Reason::Checksum);
+        }
         self.offset = align4(data_end).unwrap_or(usize::MAX);
         Ok(Entry {
             name,
             mode,
             modified,
             data,
+            inode: fields[0],
+            links: fields[4],
+            device: (fields[7], fields[8]),
+            offset: start,
         })
     }
 }
@@ -298,6 +324,24 @@ mod tests {
         assert_eq!(iterator.next().unwrap().unwrap().name, b"a");
         assert!(iterator.next().unwrap().is_err());
         assert!(iterator.next().is_none());
+    }
+
+    #[test]
+    fn crc_archives_are_checked() {
+        let mut archive = entry("file", 0o100644, b"abc");
+        archive[..6].copy_from_slice(b"070702");
+        // check (field 12) = 0x61 + 0x62 + 0x63 = 0x126.
+        let check = 6 + 12 * 8;
+        archive[check..check + 8].copy_from_slice(b"00000126");
+        assert_eq!(entries(&archive).next().unwrap().unwrap().data, b"abc");
+        archive[check..check + 8].copy_from_slice(b"00000127");
+        assert_eq!(
+            first_error(&archive),
+            Some(Malformed {
+                offset: 0,
+                reason: Reason::Checksum
+            })
+        );
     }
 
     #[test]

@@ -162,10 +162,13 @@ impl FileSystem {
     }
 
     /// Copies an archive's entries into the tree (directories made as needed; later
-    /// entries replace earlier files, as initramfs unpacking does). Returns how many
-    /// entries were read, or the offset of the malformed one.
+    /// entries replace earlier files, as initramfs unpacking does; hard links kept).
+    /// Returns how many entries were read, or the offset of the malformed one, or of
+    /// the one there was no memory for. Entries that clash with the tree (a file over
+    /// a non-empty directory, a path through a file) are skipped, as Linux does.
     pub fn load_archive(&mut self, archive: &[u8]) -> Result<usize, cpio::Malformed> {
         let mut count = 0;
+        let mut hard_links = Vec::new();
         for entry in cpio::entries(archive) {
             let entry = entry?;
             count += 1;
@@ -173,12 +176,26 @@ impl FileSystem {
             if path.is_empty() || path == b"." {
                 continue;
             }
-            let _ = self.load_entry(path, &entry);
+            if self.load_entry(path, &entry, &mut hard_links) == Err(ENOMEM) {
+                return Err(cpio::Malformed {
+                    offset: entry.offset,
+                    reason: cpio::Reason::OutOfMemory,
+                });
+            }
         }
         Ok(count)
     }
 
-    fn load_entry(&mut self, path: &[u8], entry: &cpio::Entry<'_>) -> Result<(), Errno> {
+    /// Loads one entry; `hard_links` maps (inode, device) of the regular files with
+    /// several links loaded so far to their node (Linux init/initramfs.c keeps the same
+    /// table: a later name of the inode becomes a link to the first, and whichever
+    /// entry carries the data fills the shared file).
+    fn load_entry(
+        &mut self,
+        path: &[u8],
+        entry: &cpio::Entry<'_>,
+        hard_links: &mut Vec<((u32, u32, u32), usize)>,
+    ) -> Result<(), Errno> {
         // Missing parents are created (0755), as the kernel's initramfs unpacking does.
         for (index, &byte) in path.iter().enumerate() {
             if byte == b'/' && index > 0 {
@@ -205,14 +222,41 @@ impl FileSystem {
             }
             self.tree.remove(ROOT, path, is_directory)?;
         }
-        let new = match kind {
-            TYPE_DIRECTORY => NewNode::Directory,
-            TYPE_SYMLINK => NewNode::Symlink(entry.data),
-            // Devices, fifos and sockets have no meaning here; they are skipped.
-            super::tree::TYPE_REGULAR => NewNode::File,
-            _ => return Ok(()),
+        let is_regular = kind == super::tree::TYPE_REGULAR;
+        let key = (entry.inode, entry.device.0, entry.device.1);
+        let earlier_name = hard_links
+            .iter()
+            .find(|(known, _)| is_regular && entry.links >= 2 && *known == key)
+            .map(|&(_, number)| number)
+            .filter(|&number| {
+                self.tree
+                    .node(number)
+                    .is_some_and(|node| matches!(node.content, Content::File(_)))
+            });
+        let number = match earlier_name {
+            Some(number) => {
+                self.tree.link(directory, name, number)?;
+                if entry.data.is_empty() {
+                    return Ok(());
+                }
+                number
+            }
+            None => {
+                let new = match kind {
+                    TYPE_DIRECTORY => NewNode::Directory,
+                    TYPE_SYMLINK => NewNode::Symlink(entry.data),
+                    // Devices, fifos and sockets have no meaning here; they are skipped.
+                    _ if is_regular => NewNode::File,
+                    _ => return Ok(()),
+                };
+                let number = self.tree.create(directory, name, new, entry.mode)?;
+                if is_regular && entry.links >= 2 {
+                    hard_links.try_reserve(1).map_err(|_| ENOMEM)?;
+                    hard_links.push((key, number));
+                }
+                number
+            }
         };
-        let number = self.tree.create(directory, name, new, entry.mode)?;
         if let Some(node) = self.tree.node_mut(number) {
             if let Content::File(bytes) = &mut node.content {
                 *bytes = super::tree::copy(entry.data)?;
@@ -896,6 +940,58 @@ mod tests {
             system.write(1, b"x", None),
             Ok(Transfer::Console(1))
         ));
+    }
+
+    /// A newc entry with inode `inode` and link count `links`.
+    fn linked_entry(name: &str, inode: u32, links: u32, data: &[u8]) -> Vec<u8> {
+        let mut bytes = format!(
+            "070701{inode:08x}{:08x}{:08x}{:08x}{links:08x}{:08x}{:08x}{}{:08x}{:08x}",
+            0o100644,
+            0,
+            0,
+            0,
+            data.len(),
+            "0".repeat(32),
+            name.len() + 1,
+            0
+        )
+        .into_bytes();
+        bytes.extend(name.bytes());
+        bytes.push(0);
+        while bytes.len() % 4 != 0 {
+            bytes.push(0);
+        }
+        bytes.extend(data);
+        while bytes.len() % 4 != 0 {
+            bytes.push(0);
+        }
+        bytes
+    }
+
+    #[test]
+    fn hard_links_share_one_file() {
+        let mut system = FileSystem::new();
+        // As GNU cpio writes them: the data with the last name only.
+        let mut archive = linked_entry("a", 5, 2, b"");
+        archive.extend(linked_entry("dir/b", 5, 2, b"shared"));
+        archive.extend(linked_entry("c", 6, 1, b"solo"));
+        // Inode 6 again but with one link: an unrelated file that reuses the number.
+        archive.extend(linked_entry("d", 6, 1, b"other"));
+        assert_eq!(system.load_archive(&archive), Ok(4));
+        let a = system.tree.resolve(ROOT, b"/a", true).unwrap();
+        let b = system.tree.resolve(ROOT, b"/dir/b", true).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(system.tree.node(a).unwrap().links, 2);
+        let file = system.open(AT_FDCWD, b"a", flags(O_RDONLY), 0).unwrap();
+        assert_eq!(read_all(&mut system, file), b"shared");
+        let c = system.tree.resolve(ROOT, b"/c", true).unwrap();
+        let d = system.tree.resolve(ROOT, b"/d", true).unwrap();
+        assert_ne!(c, d);
+        // Removing one name keeps the file under the other.
+        system.tree.remove(ROOT, b"/dir/b", false).unwrap();
+        let file = system.open(AT_FDCWD, b"a", flags(O_RDONLY), 0).unwrap();
+        assert_eq!(read_all(&mut system, file), b"shared");
+        assert_eq!(system.tree.node(a).unwrap().links, 1);
     }
 
     #[test]

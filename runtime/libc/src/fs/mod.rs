@@ -253,53 +253,74 @@ fn embedded_archive() -> &'static [u8] {
 /// see.
 #[cfg(not(test))]
 pub fn initialize(initrd: &[u8]) {
-    let embedded = with(|system| system.load_archive(embedded_archive()));
-    if let Err(malformed) = embedded {
-        fatal_damage(
-            "embedded file tree: malformed cpio archive",
-            malformed.offset,
-            malformed.reason.describe(),
-        );
+    if let Err(malformed) = with(|system| system.load_archive(embedded_archive())) {
+        archive_failure("embedded file tree", "", malformed);
     }
     if gzip::is_gzip(initrd) {
         let inflated = gzip::decompress_all(initrd).unwrap_or_else(|damaged| {
-            fatal_damage(
-                "initrd: bad gzip stream",
-                damaged.offset,
-                damaged.reason.describe(),
-            )
+            fatal(&[
+                b"initrd: bad gzip stream at byte ",
+                decimal(damaged.offset).as_bytes(),
+                b": ",
+                damaged.reason.describe().as_bytes(),
+            ])
         });
         if let Err(malformed) = with(|system| system.load_archive(&inflated)) {
-            fatal_damage(
-                "initrd: malformed cpio archive (inside the gzip stream)",
-                malformed.offset,
-                malformed.reason.describe(),
-            );
+            archive_failure("initrd", " (inside the gzip stream)", malformed);
         }
     } else if let Err(malformed) = with(|system| system.load_archive(initrd)) {
-        fatal_damage(
-            "initrd: malformed cpio archive",
-            malformed.offset,
-            malformed.reason.describe(),
-        );
+        archive_failure("initrd", "", malformed);
     }
     hooks::install(&HOOKS);
 }
 
-/// `unik: fatal: <what> at byte <offset>: <reason>` on stderr, then exit status 1.
+/// Ends the run for an archive that could not be loaded: damage, or no memory.
 #[cfg(not(test))]
-fn fatal_damage(what: &str, offset: usize, reason: &str) -> ! {
-    let mut line = Vec::new();
-    line.extend_from_slice(b"unik: fatal: ");
-    line.extend_from_slice(what.as_bytes());
-    line.extend_from_slice(b" at byte ");
+fn archive_failure(what: &str, inside: &str, malformed: cpio::Malformed) -> ! {
+    let problem: &[u8] = match malformed.reason {
+        cpio::Reason::OutOfMemory => b": cannot unpack the cpio entry at byte ",
+        _ => b": malformed cpio archive at byte ",
+    };
+    fatal(&[
+        what.as_bytes(),
+        problem,
+        decimal(malformed.offset).as_bytes(),
+        inside.as_bytes(),
+        b": ",
+        malformed.reason.describe().as_bytes(),
+    ])
+}
+
+/// A number in decimal, without allocating (this runs when memory may be out).
+#[cfg(not(test))]
+fn decimal(value: usize) -> Decimal {
     let mut digits = [0u8; 24];
-    let length = crate::errno::write_decimal(&mut digits, offset as i64);
-    line.extend_from_slice(&digits[..length]);
-    line.extend_from_slice(b": ");
-    line.extend_from_slice(reason.as_bytes());
-    line.push(b'\n');
-    crate::kernel::console::write_err(&line);
+    let length = crate::errno::write_decimal(&mut digits, value as i64);
+    Decimal { digits, length }
+}
+
+#[cfg(not(test))]
+struct Decimal {
+    digits: [u8; 24],
+    length: usize,
+}
+
+#[cfg(not(test))]
+impl Decimal {
+    fn as_bytes(&self) -> &[u8] {
+        &self.digits[..self.length]
+    }
+}
+
+/// `unik: fatal: <parts>` and a newline on stderr, then exit status 1. Written piece
+/// by piece: no allocation.
+#[cfg(not(test))]
+fn fatal(parts: &[&[u8]]) -> ! {
+    crate::kernel::console::write_err(b"unik: fatal: ");
+    for part in parts {
+        crate::kernel::console::write_err(part);
+    }
+    crate::kernel::console::write_err(b"\n");
     crate::kernel::exit(1)
 }
 

@@ -13,7 +13,7 @@ use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
 use crate::errno::{
-    EBUSY, EEXIST, EINVAL, EISDIR, ELOOP, ENAMETOOLONG, ENOENT, ENOMEM, ENOTDIR, ENOTEMPTY,
+    EBUSY, EEXIST, EINVAL, EISDIR, ELOOP, ENAMETOOLONG, ENOENT, ENOMEM, ENOTDIR, ENOTEMPTY, EPERM,
 };
 
 /// An errno value (Linux numbering).
@@ -323,6 +323,23 @@ impl Tree {
         let name = copy(name)?;
         self.directory_mut(directory)?.insert(name, number);
         Ok(number)
+    }
+
+    /// Adds `name` in `directory` for the existing node `number` (a hard link, link(2));
+    /// EEXIST when the name is taken, EPERM for a directory.
+    pub fn link(&mut self, directory: usize, name: &[u8], number: usize) -> Result<(), Errno> {
+        if self.lookup(directory, name)?.is_some() {
+            return Err(EEXIST);
+        }
+        if self.node(number).ok_or(ENOENT)?.is_directory() {
+            return Err(EPERM);
+        }
+        let name = copy(name)?;
+        self.directory_mut(directory)?.insert(name, number);
+        if let Some(node) = self.node_mut(number) {
+            node.links += 1;
+        }
+        Ok(())
     }
 
     /// Frees a node nothing refers to any more.
