@@ -64,6 +64,20 @@ fn hello_boots_on_the_raspberry_pi_4() {
         );
         assert_eq!(outcome.status, 0);
     }
+
+    // The ELF of the same program (--format elf) is recognised by its link address
+    // and booted as its Image (the device tree then comes in x0).
+    let elf_dir = scratch();
+    let elf = build_image(
+        "raspi4b",
+        &["c/hello.c"],
+        &["--format", "elf"],
+        elf_dir.path(),
+    );
+    assert_eq!(&std::fs::read(&elf).expect("the ELF")[..4], b"\x7fELF");
+    let outcome = boot(&elf, &[], &[]);
+    assert_eq!(outcome.stdout, "Hello, world!\n", "{outcome:?}");
+    assert_eq!(outcome.status, 0);
 }
 
 #[test]

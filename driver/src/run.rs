@@ -145,6 +145,17 @@ pub fn image_target(path: &Path) -> Result<TargetSpec> {
             });
         }
     };
+    // A board target's ELF (`unikcc --target raspi4b --format elf`): its first
+    // segment at the board's link address.
+    use object::ObjectSegment;
+    let lowest = file.segments().map(|segment| segment.address()).min();
+    if let Some(board) = TargetSpec::all()?.into_iter().find(|spec| {
+        spec.arch == arch
+            && spec.image_header_address.is_some()
+            && Some(spec.load_address) == lowest
+    }) {
+        return Ok(board);
+    }
     TargetSpec::for_arch(arch)?.ok_or_else(|| {
         supported_arches().map_or_else(
             |error| error,
@@ -230,14 +241,16 @@ fn initrd_unused_warning(path: &Path) -> Option<String> {
 }
 
 /// The file QEMU boots for `options`: the image itself, except an aarch64 ELF with
-/// `--initrd`. QEMU's arm loader passes an initrd only to what it boots as Linux (an
-/// arm64 Image: it then writes `linux,initrd-start`/`-end` into the device tree and
-/// hands the tree over in x0), so that ELF is booted as the same program in the Image
-/// format (crate::image_format), written to `work` under the image's own name (argv[0]
-/// stays the image's file name).
+/// `--initrd` or for a board (raspi4b). QEMU's arm loader passes an initrd only to what
+/// it boots as Linux (an arm64 Image: it then writes `linux,initrd-start`/`-end` into
+/// the device tree and hands the tree over in x0), and on a board whose RAM starts at
+/// 0 only x0 can carry the device tree; so that ELF is booted as the same program in
+/// the Image format (crate::image_format), written to `work` under the image's own
+/// name (argv[0] stays the image's file name).
 fn boot_file(spec: &TargetSpec, options: &RunOptions, work: &Path) -> Result<PathBuf> {
     let is_aarch64 = matches!(spec.arch, Architecture::Aarch64(_));
-    if options.initrd.is_none() || !is_aarch64 {
+    let is_board = spec.image_header_address.is_some();
+    if (options.initrd.is_none() && !is_board) || !is_aarch64 {
         return Ok(options.image.clone());
     }
     let path = &options.image;
@@ -248,7 +261,7 @@ fn boot_file(spec: &TargetSpec, options: &RunOptions, work: &Path) -> Result<Pat
     let image =
         crate::image_format::arm64_image(&bytes, spec.image_header_address).map_err(|error| {
             Error::Usage(format!(
-                "{}: --initrd on aarch64 boots the image as an arm64 Image: {error}",
+                "{}: booted as an arm64 Image (for --initrd on aarch64, and on a board): {error}",
                 path.display()
             ))
         })?;
