@@ -118,6 +118,41 @@ fn the_initrd_tree_matches_the_host_checksums() {
     }
 }
 
+/// The other aarch64 boot paths take the initrd too: an arm64 Image booted directly
+/// (QEMU writes the device tree properties), through U-Boot's booti (`--machine
+/// uboot`: U-Boot writes them), and the Raspberry Pi 4's kernel8.img (QEMU raspi4b).
+#[test]
+fn the_initrd_reaches_images_u_boot_and_the_raspberry_pi() {
+    if !targets().contains(&"aarch64") {
+        return;
+    }
+    let dir = scratch();
+    let tree = dir.path().join("tree");
+    make_tree(&tree);
+    let archive = dir.path().join("tree.cpio");
+    pack(&tree, &archive);
+    let native = native(&["c/files_tree.c"], &[tree.to_str().unwrap()], dir.path());
+    assert_eq!(native.status, 0, "{}", native.stderr);
+    let image = build_image(
+        "aarch64",
+        &["c/files_tree.c"],
+        &["--format", "image"],
+        dir.path(),
+    );
+    let kernel8 = build_image("raspi4b", &["c/files_tree.c"], &[], dir.path());
+    let archive_text = archive.to_str().unwrap();
+    for (what, file, machine) in [
+        ("arm64 Image", &image, &[][..]),
+        ("U-Boot", &image, &["--machine", "uboot"][..]),
+        ("Raspberry Pi 4", &kernel8, &[][..]),
+    ] {
+        let mut options = machine.to_vec();
+        options.extend(["--initrd", archive_text]);
+        let outcome = boot(file, &options, &["/"]);
+        assert_same_as_native(&outcome, &native, &format!("initrd through {what}"));
+    }
+}
+
 #[test]
 fn the_initrd_is_layered_over_the_embedded_tree() {
     let dir = scratch();
