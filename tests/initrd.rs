@@ -459,6 +459,43 @@ fn an_image_without_files_is_warned_about() {
     }
 }
 
+/// `--dry-run` prints a command that works: on aarch64 the Image it boots in place of
+/// the ELF is kept, and named on stderr.
+#[test]
+fn dry_run_keeps_the_converted_image() {
+    if !targets().contains(&"aarch64") {
+        return;
+    }
+    let dir = scratch();
+    let (_, archive_bytes) = damaged_archive(dir.path());
+    let archive = dir.path().join("tree.cpio");
+    std::fs::write(&archive, archive_bytes).unwrap();
+    let image = build_image("aarch64", &["c/files_tree.c"], &[], dir.path());
+    let outcome = run_command(
+        unik()
+            .args(["run", "--dry-run", "--initrd"])
+            .arg(&archive)
+            .arg(&image),
+    );
+    assert_eq!(outcome.status, 0, "{outcome:?}");
+    let words: Vec<&str> = outcome.stdout.split_whitespace().collect();
+    let kernel = words[words.iter().position(|word| *word == "-kernel").unwrap() + 1];
+    let initrd = words[words.iter().position(|word| *word == "-initrd").unwrap() + 1];
+    assert_eq!(initrd, archive.to_str().unwrap());
+    let kept = Path::new(kernel);
+    assert_eq!(kept.file_name(), image.file_name());
+    let bytes = std::fs::read(kept).unwrap();
+    assert_eq!(&bytes[56..60], b"ARM\x64", "{kernel} is an arm64 Image");
+    assert_eq!(
+        outcome.stderr,
+        format!(
+            "unik: the arm64 Image booted for --initrd is kept in {}\n",
+            kept.parent().unwrap().display()
+        )
+    );
+    std::fs::remove_dir_all(kept.parent().unwrap()).unwrap();
+}
+
 #[test]
 fn a_missing_or_foreign_initrd_is_refused_before_booting() {
     let dir = scratch();

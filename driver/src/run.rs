@@ -524,6 +524,14 @@ pub fn run(environment: &Environment, options: &RunOptions) -> Result<RunOutcome
         let line = unik_sysroot::describe(&command);
         if options.dry_run {
             println!("{line}");
+            // The printed command names the converted Image: it must outlive us.
+            if booted_options.image != options.image {
+                let kept = work.keep();
+                eprintln!(
+                    "unik: the arm64 Image booted for --initrd is kept in {}",
+                    kept.display()
+                );
+            }
             return Ok(RunOutcome::DryRun);
         }
         eprintln!("{line}");
