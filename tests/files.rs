@@ -7,8 +7,6 @@
 
 mod common;
 
-use std::path::Path;
-
 use common::*;
 
 #[test]
@@ -221,23 +219,6 @@ fn a_pipe_carries_a_mebibyte_between_two_threads() {
         let outcome = boot(&image, &[], &[]);
         assert_same_as_native(&outcome, &native, &format!("files_pipe on {target}"));
     }
-}
-
-/// `native` with `-pthread` (glibc 2.34+ needs no flag, but older ones do).
-fn native_threaded(sources: &[&str], dir: &Path) -> Outcome {
-    let binary = dir.join("native-threaded");
-    let mut compile = std::process::Command::new("gcc");
-    compile.args(["-O2", "-w", "-pthread", "-o"]).arg(&binary);
-    for source in sources {
-        compile.arg(fixture(source));
-    }
-    let built = run_command(&mut compile);
-    assert_eq!(
-        built.status, 0,
-        "native gcc build failed:\n{}",
-        built.stderr
-    );
-    run_command(&mut std::process::Command::new(&binary))
 }
 
 /// Builds the Rust `std::fs` fixture (fixtures/rust/files) with `cargo unik build --fs

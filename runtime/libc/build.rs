@@ -21,6 +21,7 @@ fn main() {
         "c/personality.c",
         "c/files.c",
         "c/scanf.c",
+        "c/readiness.c",
     ];
     for source in sources {
         println!("cargo:rerun-if-changed={source}");

@@ -147,6 +147,23 @@ pub fn native(sources: &[&str], arguments: &[&str], dir: &Path) -> Outcome {
     run_command(Command::new(&binary).args(arguments))
 }
 
+/// `native` with `-pthread` (glibc 2.34+ needs no flag, but older ones do).
+pub fn native_threaded(sources: &[&str], dir: &Path) -> Outcome {
+    let binary = dir.join("native-threaded");
+    let mut compile = Command::new("gcc");
+    compile.args(["-O2", "-w", "-pthread", "-o"]).arg(&binary);
+    for source in sources {
+        compile.arg(fixture(source));
+    }
+    let built = run_command(&mut compile);
+    assert_eq!(
+        built.status, 0,
+        "native gcc build failed:\n{}",
+        built.stderr
+    );
+    run_command(&mut Command::new(&binary))
+}
+
 /// Asserts that a unikernel run and a native run of one fixture agree exactly.
 pub fn assert_same_as_native(unikernel: &Outcome, native: &Outcome, what: &str) {
     assert_eq!(

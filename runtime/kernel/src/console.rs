@@ -18,6 +18,11 @@ pub fn write_err(bytes: &[u8]) {
     serial::write(serial::Channel::Error, bytes);
 }
 
+/// Whether [`read`] would return at once with a byte (poll(2) on standard input).
+pub fn input_pending() -> bool {
+    serial::input_pending()
+}
+
 /// Blocks until at least one byte arrives; returns how many were stored (0 only if buf
 /// is empty, or if the machine has no console input device at all: then there is never
 /// anything to read, and 0 reads as end of input).

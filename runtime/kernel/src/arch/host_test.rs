@@ -13,6 +13,10 @@ pub mod serial {
     pub fn read(_buffer: &mut [u8]) -> usize {
         0
     }
+
+    pub fn input_pending() -> bool {
+        false
+    }
 }
 
 pub fn exit(status: u8) -> ! {

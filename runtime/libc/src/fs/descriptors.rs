@@ -7,9 +7,9 @@ extern crate alloc;
 
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicU32, Ordering};
 
 use super::cpio;
+use super::readiness;
 use super::tree::{Content, Errno, NewNode, ROOT, TYPE_DIRECTORY, TYPE_MASK, TYPE_SYMLINK, Tree};
 use crate::errno::{
     EACCES, EAGAIN, EBADF, EEXIST, EFBIG, EINVAL, EISDIR, EMFILE, ENOENT, ENOMEM, ENOTDIR, EPIPE,
@@ -41,13 +41,23 @@ pub struct Flags {
 /// "At most 1024 descriptors", Linux's default RLIMIT_NOFILE soft limit.
 pub const DESCRIPTOR_LIMIT: usize = 1024;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug)]
 pub enum Object {
     /// A console descriptor: 0 reads the console, 1 the console, 2 the error console.
     Console(i32),
     Node(usize),
     /// A pipe (index into the pipe table); the description's access mode says which end.
     Pipe(usize),
+    /// An eventfd counter (index into the eventfd table).
+    EventFd(usize),
+    /// An epoll instance (index into the epoll table).
+    Epoll(usize),
+    /// One end of a `socketpair`: it reads from pipe `receive` and writes to pipe
+    /// `send` (the other end has them the other way round).
+    StreamPair {
+        receive: usize,
+        send: usize,
+    },
 }
 
 #[derive(Debug)]
@@ -60,24 +70,20 @@ pub struct Description {
 }
 
 #[derive(Clone, Copy, Debug)]
-struct Slot {
-    description: usize,
-    close_on_exec: bool,
+pub(super) struct Slot {
+    pub(super) description: usize,
+    pub(super) close_on_exec: bool,
 }
 
 /// What a read or write on a descriptor must do once the table's lock is released.
 pub enum Transfer {
     Done(usize),
     Console(i32),
-    /// A pipe can make no progress now: wait until [`PIPE_EVENTS`] differs from this
-    /// value (read under the lock, so no change is missed), then retry.
+    /// The object can make no progress now: wait until the readiness change counter
+    /// ([`readiness::CHANGES`]) differs from this value (read under the lock, so no
+    /// change is missed), then retry.
     Wait(u32),
 }
-
-/// Counts changes to any pipe (data moved, an end closed): blocked readers and writers
-/// wait on it as a futex word and retry after it changes. One word for all pipes keeps
-/// the lock-free part trivial; pipes are rare enough that waking every waiter is fine.
-pub static PIPE_EVENTS: AtomicU32 = AtomicU32::new(0);
 
 /// Linux's default pipe capacity (pipe(7)) and PIPE_BUF, the size up to which a write
 /// is atomic.
@@ -86,13 +92,41 @@ pub const PIPE_ATOMIC: usize = 4096;
 
 #[derive(Debug, Default)]
 pub struct Pipe {
-    data: VecDeque<u8>,
-    readers: u32,
-    writers: u32,
+    pub(super) data: VecDeque<u8>,
+    pub(super) readers: u32,
+    pub(super) writers: u32,
+    /// The readiness generation of its last change.
+    pub(super) generation: u32,
 }
 
-fn pipe_changed() {
-    PIPE_EVENTS.fetch_add(1, Ordering::Release);
+impl Pipe {
+    pub(super) fn changed(&mut self) {
+        self.generation = readiness::changed();
+    }
+
+    /// Readable: data, or no writer left (end of file).
+    pub(super) fn read_events(&self) -> u32 {
+        let mut events = 0;
+        if !self.data.is_empty() {
+            events |= readiness::READABLE;
+        }
+        if self.writers == 0 {
+            events |= readiness::POLLHUP;
+        }
+        events
+    }
+
+    /// Writable: room, or no reader left (the write fails with EPIPE at once).
+    pub(super) fn write_events(&self) -> u32 {
+        let mut events = 0;
+        if self.data.len() < PIPE_CAPACITY {
+            events |= readiness::WRITABLE;
+        }
+        if self.readers == 0 {
+            events |= readiness::POLLERR;
+        }
+        events
+    }
 }
 
 /// The metadata stat(2) and statx(2) report, architecture-neutral (the C layer lays it
@@ -120,7 +154,9 @@ pub struct FileSystem {
     pub tree: Tree,
     descriptions: Vec<Option<Description>>,
     slots: Vec<Option<Slot>>,
-    pipes: Vec<Option<Pipe>>,
+    pub(super) pipes: Vec<Option<Pipe>>,
+    pub(super) eventfds: Vec<Option<super::waitable::EventFd>>,
+    pub(super) epolls: Vec<Option<super::waitable::Epoll>>,
     pub working_directory: usize,
     pub umask: u32,
 }
@@ -138,6 +174,8 @@ impl FileSystem {
             descriptions: Vec::new(),
             slots: Vec::new(),
             pipes: Vec::new(),
+            eventfds: Vec::new(),
+            epolls: Vec::new(),
             working_directory: ROOT,
             umask: 0o022,
         }
@@ -291,7 +329,7 @@ impl FileSystem {
         }
     }
 
-    fn slot(&mut self, descriptor: i32) -> Result<Slot, Errno> {
+    pub(super) fn slot(&mut self, descriptor: i32) -> Result<Slot, Errno> {
         self.ensure_console();
         usize::try_from(descriptor)
             .ok()
@@ -304,8 +342,23 @@ impl FileSystem {
         self.descriptions[slot.description].as_mut().ok_or(EBADF)
     }
 
+    pub(super) fn set_slot(&mut self, slot: usize, description: usize, close_on_exec: bool) {
+        self.slots[slot] = Some(Slot {
+            description,
+            close_on_exec,
+        });
+    }
+
+    /// The object of an open file description (by its index).
+    pub(super) fn description_object(&self, description: usize) -> Option<Object> {
+        self.descriptions
+            .get(description)
+            .and_then(Option::as_ref)
+            .map(|description| description.object)
+    }
+
     /// The lowest free descriptor at or above `minimum`.
-    fn free_slot(&mut self, minimum: usize) -> Result<usize, Errno> {
+    pub(super) fn free_slot(&mut self, minimum: usize) -> Result<usize, Errno> {
         self.ensure_console();
         let found = (minimum..self.slots.len()).find(|&index| self.slots[index].is_none());
         let index = found.unwrap_or(self.slots.len().max(minimum));
@@ -321,7 +374,7 @@ impl FileSystem {
         Ok(index)
     }
 
-    fn new_description(&mut self, description: Description) -> Result<usize, Errno> {
+    pub(super) fn new_description(&mut self, description: Description) -> Result<usize, Errno> {
         if let Some(index) = self.descriptions.iter().position(Option::is_none) {
             self.descriptions[index] = Some(description);
             return Ok(index);
@@ -411,7 +464,14 @@ impl FileSystem {
                 Object::Node(number) => self.tree.close_node(number),
                 Object::Pipe(index) => self.close_pipe_end(index, status),
                 Object::Console(_) => {}
+                Object::EventFd(index) => self.eventfds[index] = None,
+                Object::Epoll(index) => self.epolls[index] = None,
+                Object::StreamPair { receive, send } => {
+                    self.close_pipe_end(receive, O_RDONLY);
+                    self.close_pipe_end(send, O_WRONLY);
+                }
             }
+            self.forget_description(index);
         }
     }
 
@@ -487,15 +547,17 @@ impl FileSystem {
         if description.status & O_ACCMODE == O_WRONLY {
             return Err(EBADF);
         }
+        let nonblocking = description.status & O_NONBLOCK != 0;
         let number = match description.object {
             Object::Console(role) if at.is_none() => return Ok(Transfer::Console(role)),
-            Object::Console(_) | Object::Pipe(_) if at.is_some() => return Err(ESPIPE),
+            Object::Node(number) => number,
+            _ if at.is_some() => return Err(ESPIPE),
             Object::Console(_) => return Err(ESPIPE),
-            Object::Pipe(index) => {
-                let nonblocking = description.status & O_NONBLOCK != 0;
+            Object::Pipe(index) | Object::StreamPair { receive: index, .. } => {
                 return self.read_pipe(index, buffer, nonblocking);
             }
-            Object::Node(number) => number,
+            Object::EventFd(index) => return self.read_eventfd(index, buffer, nonblocking),
+            Object::Epoll(_) => return Err(EINVAL),
         };
         let offset = at.unwrap_or(description.offset);
         let node = self.tree.node(number).ok_or(EBADF)?;
@@ -525,15 +587,17 @@ impl FileSystem {
         if description.status & O_ACCMODE == O_RDONLY {
             return Err(EBADF);
         }
+        let nonblocking = description.status & O_NONBLOCK != 0;
         let number = match description.object {
             Object::Console(role) if at.is_none() => return Ok(Transfer::Console(role)),
-            Object::Console(_) | Object::Pipe(_) if at.is_some() => return Err(ESPIPE),
+            Object::Node(number) => number,
+            _ if at.is_some() => return Err(ESPIPE),
             Object::Console(_) => return Err(ESPIPE),
-            Object::Pipe(index) => {
-                let nonblocking = description.status & O_NONBLOCK != 0;
+            Object::Pipe(index) | Object::StreamPair { send: index, .. } => {
                 return self.write_pipe(index, data, nonblocking);
             }
-            Object::Node(number) => number,
+            Object::EventFd(index) => return self.write_eventfd(index, data, nonblocking),
+            Object::Epoll(_) => return Err(EINVAL),
         };
         let append = description.status & O_APPEND != 0;
         let current = description.offset;
@@ -581,19 +645,7 @@ impl FileSystem {
         if flags & !(O_CLOEXEC | O_NONBLOCK) != 0 {
             return Err(EINVAL);
         }
-        let index = match self.pipes.iter().position(Option::is_none) {
-            Some(index) => index,
-            None => {
-                self.pipes.try_reserve(1).map_err(|_| ENOMEM)?;
-                self.pipes.push(None);
-                self.pipes.len() - 1
-            }
-        };
-        self.pipes[index] = Some(Pipe {
-            data: VecDeque::new(),
-            readers: 1,
-            writers: 1,
-        });
+        let index = self.new_pipe()?;
         let status = flags & O_NONBLOCK;
         let mut ends = [0; 2];
         for (end, access) in [O_RDONLY, O_WRONLY].into_iter().enumerate() {
@@ -624,7 +676,26 @@ impl FileSystem {
         Ok((ends[0], ends[1]))
     }
 
-    fn close_pipe_end(&mut self, index: usize, status: i32) {
+    /// A new pipe with one reader and one writer: its index.
+    pub(super) fn new_pipe(&mut self) -> Result<usize, Errno> {
+        let index = match self.pipes.iter().position(Option::is_none) {
+            Some(index) => index,
+            None => {
+                self.pipes.try_reserve(1).map_err(|_| ENOMEM)?;
+                self.pipes.push(None);
+                self.pipes.len() - 1
+            }
+        };
+        self.pipes[index] = Some(Pipe {
+            data: VecDeque::new(),
+            readers: 1,
+            writers: 1,
+            generation: readiness::changed(),
+        });
+        Ok(index)
+    }
+
+    pub(super) fn close_pipe_end(&mut self, index: usize, status: i32) {
         let Some(pipe) = self.pipes[index].as_mut() else {
             return;
         };
@@ -633,10 +704,10 @@ impl FileSystem {
         } else {
             pipe.writers -= 1;
         }
+        pipe.changed();
         if pipe.readers == 0 && pipe.writers == 0 {
             self.pipes[index] = None;
         }
-        pipe_changed();
     }
 
     fn read_pipe(
@@ -651,14 +722,14 @@ impl FileSystem {
                 // Every write end closed: end of file (pipe(7)).
                 (0, _) => Ok(Transfer::Done(0)),
                 (_, true) => Err(EAGAIN),
-                (_, false) => Ok(Transfer::Wait(PIPE_EVENTS.load(Ordering::Acquire))),
+                (_, false) => Ok(Transfer::Wait(readiness::generation())),
             };
         }
         let count = buffer.len().min(pipe.data.len());
         for (slot, byte) in buffer.iter_mut().zip(pipe.data.drain(..count)) {
             *slot = byte;
         }
-        pipe_changed();
+        pipe.changed();
         Ok(Transfer::Done(count))
     }
 
@@ -680,13 +751,13 @@ impl FileSystem {
             return if nonblocking {
                 Err(EAGAIN)
             } else {
-                Ok(Transfer::Wait(PIPE_EVENTS.load(Ordering::Acquire)))
+                Ok(Transfer::Wait(readiness::generation()))
             };
         }
         let count = room.min(data.len());
         pipe.data.try_reserve(count).map_err(|_| ENOMEM)?;
         pipe.data.extend(&data[..count]);
-        pipe_changed();
+        pipe.changed();
         Ok(Transfer::Done(count))
     }
 
@@ -694,9 +765,8 @@ impl FileSystem {
     /// as all data.
     pub fn seek(&mut self, descriptor: i32, offset: i64, whence: i32) -> Result<i64, Errno> {
         let description = self.description(descriptor)?;
-        let number = match description.object {
-            Object::Console(_) | Object::Pipe(_) => return Err(ESPIPE),
-            Object::Node(number) => number,
+        let Object::Node(number) = description.object else {
+            return Err(ESPIPE);
         };
         let current = description.offset as i64;
         let size = self.tree.node(number).ok_or(EBADF)?.size() as i64;
@@ -741,6 +811,24 @@ impl FileSystem {
 
     pub fn status_of_object(&self, object: Object) -> Result<Status, Errno> {
         match object {
+            Object::EventFd(index) | Object::Epoll(index) => Ok(Status {
+                // anon_inode: mode 0600 with no file type, as Linux reports it.
+                device: 0xe,
+                inode: index as u64 + 1,
+                mode: 0o600,
+                links: 1,
+                block_size: 4096,
+                ..Status::default()
+            }),
+            Object::StreamPair { receive, .. } => Ok(Status {
+                // sockfs: a socket (S_IFSOCK), mode 0777 as Linux reports it.
+                device: 0x8,
+                inode: receive as u64 + 1,
+                mode: 0o140777,
+                links: 1,
+                block_size: 4096,
+                ..Status::default()
+            }),
             Object::Console(_) => Ok(Status {
                 // A character device (0o020000), like a serial tty: /dev/ttyS0 is 4:64.
                 device: 5,
@@ -788,9 +876,8 @@ impl FileSystem {
     ) -> Result<(Vec<DirectoryRecord>, u64), Errno> {
         let description = self.description(descriptor)?;
         let start = description.offset;
-        let number = match description.object {
-            Object::Node(number) => number,
-            Object::Console(_) | Object::Pipe(_) => return Err(ENOTDIR),
+        let Object::Node(number) = description.object else {
+            return Err(ENOTDIR);
         };
         let list = self.tree.entries(number)?;
         let mut out = Vec::new();

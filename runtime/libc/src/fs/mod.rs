@@ -19,7 +19,9 @@ pub mod cpio;
 pub mod descriptors;
 pub mod gzip;
 pub mod hooks;
+pub mod readiness;
 pub mod tree;
+pub mod waitable;
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
@@ -55,14 +57,14 @@ fn console_write(role: i32, bytes: &[u8]) -> Result<usize, Errno> {
     Ok(bytes.len())
 }
 
-/// Blocks until a pipe changed since `seen` (another thread read, wrote or closed).
+/// Blocks until an object changed since `seen` (another thread read, wrote or closed).
 /// Without the scheduler there is no other thread, and the wait returns at once.
 fn wait_for_pipes(seen: u32) {
-    crate::thread::sync::futex_wait(&descriptors::PIPE_EVENTS, seen, None).ok();
+    crate::thread::sync::futex_wait(&readiness::CHANGES, seen, None).ok();
 }
 
 fn wake_pipe_waiters() {
-    crate::thread::sync::futex_wake(&descriptors::PIPE_EVENTS, usize::MAX);
+    readiness::wake_waiters();
 }
 
 /// read(2) on any descriptor; blocks on an empty pipe whose write end is open.
@@ -330,3 +332,5 @@ mod directories;
 mod exports;
 #[cfg(not(test))]
 mod streams;
+#[cfg(not(test))]
+mod wait_exports;

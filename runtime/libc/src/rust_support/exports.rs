@@ -177,50 +177,6 @@ pub unsafe extern "C" fn sigaltstack(_stack: *const c_void, old: *mut c_void) ->
     0
 }
 
-/// `struct pollfd`.
-#[repr(C)]
-pub struct PollDescriptor {
-    descriptor: c_int,
-    events: i16,
-    returned_events: i16,
-}
-
-/// glibc `poll`, for the console descriptors (module docs). A wait (nothing ready and a
-/// nonzero timeout) is not possible on the console yet: it fails with EAGAIN instead of
-/// pretending that the time passed.
-///
-/// # Safety
-/// `descriptors` points to `count` `struct pollfd`.
-#[unsafe(export_name = "__unik_poll")]
-pub unsafe extern "C" fn poll(
-    descriptors: *mut PollDescriptor,
-    count: u64,
-    timeout_milliseconds: c_int,
-) -> c_int {
-    if count > 0 && descriptors.is_null() {
-        errno::set(errno::EFAULT);
-        return -1;
-    }
-    let Ok(count) = usize::try_from(count) else {
-        errno::set(EINVAL);
-        return -1;
-    };
-    let mut ready = 0;
-    for index in 0..count {
-        // SAFETY: caller's contract: `count` entries.
-        let entry = unsafe { &mut *descriptors.add(index) };
-        entry.returned_events = logic::poll_events(entry.descriptor, entry.events);
-        if entry.returned_events != 0 {
-            ready += 1;
-        }
-    }
-    if ready == 0 && timeout_milliseconds != 0 {
-        errno::set(errno::EAGAIN);
-        return -1;
-    }
-    ready
-}
-
 /// glibc `struct dl_phdr_info` (`<link.h>`), as far as `dlpi_tls_data`.
 #[repr(C)]
 pub struct ObjectInfo {
@@ -276,7 +232,6 @@ crate::weak_c_symbols!(
     sigaction,
     signal,
     sigaltstack,
-    poll,
     dl_iterate_phdr
 );
 

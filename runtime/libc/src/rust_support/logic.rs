@@ -1,5 +1,4 @@
-//! The host-testable rules of the module: `sysconf` names, `poll` answers, `mmap`
-//! argument checks.
+//! The host-testable rules of the module: `sysconf` names, `mmap` argument checks.
 
 /// `sysconf` names (glibc `bits/confname.h`, the same on x86_64 and aarch64).
 pub const SC_ARG_MAX: i32 = 0;
@@ -41,22 +40,6 @@ pub fn sysconf(name: i32, machine: Machine) -> Option<i64> {
         SC_NPROCESSORS_CONF | SC_NPROCESSORS_ONLN => machine.processors,
         _ => return None,
     })
-}
-
-/// `poll` event bits (Linux uapi `asm-generic/poll.h`).
-pub const POLLIN: i16 = 0x1;
-pub const POLLOUT: i16 = 0x4;
-pub const POLLNVAL: i16 = 0x20;
-
-/// The events `poll` reports for descriptor `descriptor` asked for `events`: the
-/// console descriptors are always writable; a negative descriptor is ignored (0), as
-/// poll(2) says; any other descriptor is not open here (POLLNVAL).
-pub fn poll_events(descriptor: i32, events: i16) -> i16 {
-    match descriptor {
-        ..0 => 0,
-        0..=2 => events & POLLOUT,
-        _ => POLLNVAL,
-    }
 }
 
 /// `mmap` protections and flags (Linux uapi `asm-generic/mman-common.h`).
@@ -131,14 +114,6 @@ mod tests {
         assert_eq!(sysconf(SC_GETPW_R_SIZE_MAX, MACHINE), Some(-1));
         assert_eq!(sysconf(9999, MACHINE), None);
         assert_eq!(sysconf(-1, MACHINE), None);
-    }
-
-    #[test]
-    fn poll_reports_console_writable_and_others_closed() {
-        assert_eq!(poll_events(1, POLLOUT | POLLIN), POLLOUT);
-        assert_eq!(poll_events(0, POLLIN), 0);
-        assert_eq!(poll_events(-3, POLLIN), 0);
-        assert_eq!(poll_events(7, 0), POLLNVAL);
     }
 
     #[test]

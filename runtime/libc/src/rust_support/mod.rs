@@ -2,8 +2,8 @@
 //! against (DESIGN.md decision 2), found by linking an empty `fn main() {}` and a
 //! threads/collections program against the runtime with `--error-limit=0`:
 //! `sysconf`, anonymous `mmap`/`munmap`/`mprotect`, `sigaction`/`signal`/`sigaltstack`,
-//! `poll` on the console descriptors and `dl_iterate_phdr`. The unwinder (`_Unwind_*`)
-//! is [`crate::unwind`].
+//! and `dl_iterate_phdr`. The unwinder (`_Unwind_*`) is [`crate::unwind`]; `poll` is
+//! the `readiness` component's (`crate::fs::readiness`).
 //!
 //! The decisions, each taken so that std's start-up and its documented behaviour stay
 //! true in a unikernel:
@@ -17,8 +17,6 @@
 //!   job.
 //! - **mmap** gives anonymous, private, zero-filled memory from the heap (page
 //!   aligned), and unmaps whole mappings; files and fixed addresses are refused.
-//! - **poll** answers for descriptors 0–2 without waiting (the console is always
-//!   writable; whether input is pending is not known without reading).
 
 pub mod logic;
 

@@ -134,6 +134,12 @@ pub fn write(channel: Channel, bytes: &[u8]) {
     }
 }
 
+/// Whether a byte waits in the stdout UART (false without a UART: end of input).
+pub fn input_pending() -> bool {
+    let base = OUTPUT_UART.load(Ordering::Relaxed);
+    base != 0 && Pl011 { base }.has_data()
+}
+
 /// Reads from the stdout UART: waits until a byte arrives, then takes all that are
 /// already there, up to `buffer.len()`. Returns 0 for an empty buffer, or when there
 /// is no UART (end of input).

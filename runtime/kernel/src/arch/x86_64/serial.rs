@@ -127,6 +127,11 @@ pub fn write(channel: Channel, bytes: &[u8]) {
     Uart { base }.write(bytes);
 }
 
+/// Whether a byte waits in COM1 (false without COM1: end of input).
+pub fn input_pending() -> bool {
+    COM1_PRESENT.load(Ordering::Relaxed) && Uart { base: COM1 }.has_data()
+}
+
 /// Reads from COM1: waits (polling, with `pause`) until a byte arrives, then takes all
 /// that are already there, up to `buffer.len()`. Returns 0 for an empty buffer, or
 /// when there is no COM1 (a missing device would read as an endless stream of 0xff).

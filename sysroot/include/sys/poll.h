@@ -1,0 +1,2 @@
+/* unik libc: <sys/poll.h>, the traditional name of <poll.h>. */
+#include <poll.h>
