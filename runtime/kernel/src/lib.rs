@@ -125,6 +125,51 @@ fn boot_failure(message: core::fmt::Arguments<'_>) -> ! {
     exit(BOOT_FAILURE_STATUS)
 }
 
+/// Ends the boot for a memory layout that cannot work; `memory_map` names where the RAM
+/// ranges came from ("the PVH memory map", "the device tree").
+fn memory_plan_failure(error: memory::MemoryError, memory_map: &str) -> ! {
+    match error {
+        memory::MemoryError::ImageOutsideRam { image } => boot_failure(format_args!(
+            "the image ({:#x}-{:#x}) is not inside RAM in {memory_map}",
+            image.start, image.end
+        )),
+        memory::MemoryError::NoRamAfterImage { image } => boot_failure(format_args!(
+            "no free RAM after the image ({:#x}-{:#x}); give the machine more memory",
+            image.start, image.end
+        )),
+        memory::MemoryError::InitrdOverlapsImage { initrd, image } => boot_failure(format_args!(
+            "the initrd ({:#x}-{:#x}) overlaps the image ({:#x}-{:#x})",
+            initrd.start, initrd.end, image.start, image.end
+        )),
+    }
+}
+
+/// The RAM for the allocator once the early allocations are done: the heap and the
+/// spare range (see [`BootInfo`]), logged with `unik.verbose`.
+fn heap_after_boot(
+    plan: &memory::MemoryPlan,
+    allocator: &memory::BootAllocator,
+    verbose: bool,
+) -> (memory::PhysicalRange, memory::PhysicalRange) {
+    let heap = memory::final_heap(plan, allocator);
+    let spare = memory::spare_ram(plan, allocator);
+    if verbose {
+        let mut console = ErrorConsole;
+        for (name, range) in [("heap", heap), ("more heap", spare)] {
+            if !range.is_empty() {
+                let _ = writeln!(
+                    console,
+                    "unik: {name} {:#x}-{:#x} ({})",
+                    range.start,
+                    range.end,
+                    report::ByteSize(range.len())
+                );
+            }
+        }
+    }
+    (heap, spare)
+}
+
 unsafe extern "Rust" {
     /// Defined with `#[unsafe(no_mangle)]` by the `unik-runtime` crate: the program
     /// start (argv, constructors, `main`, `exit`).

@@ -15,7 +15,7 @@ use super::device_tree::{
 use super::entry::bootstrap_normal;
 use super::{cpu, exit, image, paging, serial, tls};
 use crate::boot_cell::BootCell;
-use crate::memory::{self, BootAllocator, MemoryError, MemoryPlan, PhysicalRange};
+use crate::memory::{BootAllocator, MemoryPlan, PhysicalRange};
 use crate::report::{ByteSize, ErrorConsole};
 use crate::{BootInfo, boot_failure, command_line};
 
@@ -100,21 +100,8 @@ extern "C" fn unik_aarch64_boot(entry_register: u64, entry_level: u64) -> ! {
 
     let image = image::whole();
     let initrd = machine.initrd;
-    let plan = match MemoryPlan::new(&machine.ram, image, initrd) {
-        Ok(plan) => plan,
-        Err(MemoryError::ImageOutsideRam { image }) => boot_failure(format_args!(
-            "the image ({:#x}-{:#x}) is not inside RAM in the device tree",
-            image.start, image.end
-        )),
-        Err(MemoryError::NoRamAfterImage { image }) => boot_failure(format_args!(
-            "no free RAM after the image ({:#x}-{:#x}); give the machine more memory",
-            image.start, image.end
-        )),
-        Err(MemoryError::InitrdOverlapsImage { initrd, image }) => boot_failure(format_args!(
-            "the initrd ({:#x}-{:#x}) overlaps the image ({:#x}-{:#x})",
-            initrd.start, initrd.end, image.start, image.end
-        )),
-    };
+    let plan = MemoryPlan::new(&machine.ram, image, initrd)
+        .unwrap_or_else(|error| crate::memory_plan_failure(error, "the device tree"));
     if verbose {
         log_machine(&machine, address, blob.len(), source, entry_level, image);
     }
@@ -166,27 +153,7 @@ extern "C" fn unik_aarch64_boot(entry_register: u64, entry_level: u64) -> ! {
     // tree after this point (`machine` is not used below).
     unsafe { address_space.activate() };
 
-    let heap = memory::final_heap(&plan, &allocator);
-    let spare = memory::spare_ram(&plan, &allocator);
-    if verbose {
-        let mut console = ErrorConsole;
-        let _ = writeln!(
-            console,
-            "unik: heap {:#x}-{:#x} ({})",
-            heap.start,
-            heap.end,
-            ByteSize(heap.len())
-        );
-        if !spare.is_empty() {
-            let _ = writeln!(
-                console,
-                "unik: more heap {:#x}-{:#x} ({})",
-                spare.start,
-                spare.end,
-                ByteSize(spare.len())
-            );
-        }
-    }
+    let (heap, spare) = crate::heap_after_boot(&plan, &allocator, verbose);
 
     // SAFETY: boot writes the BootInfo once, here, before anything reads it.
     let boot_info = unsafe { BOOT_INFO.get_mut() };

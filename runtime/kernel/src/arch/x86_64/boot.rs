@@ -11,7 +11,7 @@ use core::fmt::Write;
 use super::pvh::{self, StartInfo};
 use super::{cpu, descriptors, image, paging, serial, tls};
 use crate::boot_cell::BootCell;
-use crate::memory::{self, BootAllocator, MemoryError, MemoryPlan, PhysicalRange};
+use crate::memory::{self, BootAllocator, MemoryPlan, PhysicalRange};
 use crate::report::{ByteSize, ErrorConsole};
 use crate::{BootInfo, boot_failure, command_line};
 
@@ -33,21 +33,8 @@ extern "C" fn unik_x86_64_boot(start_info_address: u32) -> ! {
 
     let ram = start_info.ram_map();
     let image = image::whole();
-    let plan = match MemoryPlan::new(&ram, image, start_info.initrd) {
-        Ok(plan) => plan,
-        Err(MemoryError::ImageOutsideRam { image }) => boot_failure(format_args!(
-            "the image ({:#x}-{:#x}) is not inside RAM in the PVH memory map",
-            image.start, image.end
-        )),
-        Err(MemoryError::NoRamAfterImage { image }) => boot_failure(format_args!(
-            "no free RAM after the image ({:#x}-{:#x}); give the machine more memory",
-            image.start, image.end
-        )),
-        Err(MemoryError::InitrdOverlapsImage { initrd, image }) => boot_failure(format_args!(
-            "the initrd ({:#x}-{:#x}) overlaps the image ({:#x}-{:#x})",
-            initrd.start, initrd.end, image.start, image.end
-        )),
-    };
+    let plan = MemoryPlan::new(&ram, image, start_info.initrd)
+        .unwrap_or_else(|error| crate::memory_plan_failure(error, "the PVH memory map"));
     if verbose {
         log_memory(&start_info, &ram, image);
     }
@@ -89,27 +76,7 @@ extern "C" fn unik_x86_64_boot(start_info_address: u32) -> ! {
     // memory after this point.
     unsafe { address_space.activate() };
 
-    let heap = memory::final_heap(&plan, &allocator);
-    let spare = memory::spare_ram(&plan, &allocator);
-    if verbose {
-        let mut console = ErrorConsole;
-        let _ = writeln!(
-            console,
-            "unik: heap {:#x}-{:#x} ({})",
-            heap.start,
-            heap.end,
-            ByteSize(heap.len())
-        );
-        if !spare.is_empty() {
-            let _ = writeln!(
-                console,
-                "unik: more heap {:#x}-{:#x} ({})",
-                spare.start,
-                spare.end,
-                ByteSize(spare.len())
-            );
-        }
-    }
+    let (heap, spare) = crate::heap_after_boot(&plan, &allocator, verbose);
 
     // SAFETY: boot writes the BootInfo once, here, before anything reads it.
     let boot_info = unsafe { BOOT_INFO.get_mut() };
