@@ -496,6 +496,46 @@ fn dry_run_keeps_the_converted_image() {
     std::fs::remove_dir_all(kept.parent().unwrap()).unwrap();
 }
 
+/// An archive that QEMU can load but whose files do not fit in the heap stops the boot
+/// with the entry and the reason, instead of starting the program with a partial tree.
+#[test]
+fn an_initrd_larger_than_the_heap_stops_the_boot() {
+    let dir = scratch();
+    for target in targets() {
+        // 64 MiB of RAM. x86_64: the archive sits at the top, the heap below it is
+        // smaller than the file. aarch64: QEMU puts it 32 MiB in, so it must fit in the
+        // upper half, and neither side of it holds the file.
+        let size = if target == "x86_64" {
+            40_000_000
+        } else {
+            30_000_000
+        };
+        let tree = dir.path().join(format!("big-{target}"));
+        std::fs::create_dir_all(&tree).unwrap();
+        std::fs::write(tree.join("zeros"), vec![0u8; size]).unwrap();
+        let archive = dir.path().join(format!("big-{target}.cpio"));
+        pack(&tree, &archive);
+        let image = build_image(target, &["c/files_tree.c"], &[], dir.path());
+        let outcome = boot(
+            &image,
+            &["-m", "64M", "--initrd", archive.to_str().unwrap()],
+            &["/"],
+        );
+        let bytes = std::fs::read(&archive).unwrap();
+        let at = entry_offset(&bytes, "zeros");
+        assert_eq!(outcome.status, 1, "{target}: {outcome:?}");
+        assert_eq!(
+            outcome.stderr,
+            format!(
+                "unik: fatal: initrd: cannot unpack the cpio entry at byte {at}: out of memory \
+                 for its file (give the machine more memory)\n"
+            ),
+            "{target}"
+        );
+        assert_eq!(outcome.stdout, "", "{target}");
+    }
+}
+
 #[test]
 fn a_missing_or_foreign_initrd_is_refused_before_booting() {
     let dir = scratch();
