@@ -79,6 +79,8 @@ __UNIK_NORETURN void _exit(int status);
 pid_t getpid(void) __THROW;
 
 unsigned int sleep(unsigned int seconds);
+/* Blocks for good: no signal ever arrives. */
+int pause(void);
 #if defined __UNIK_USE_MISC
 int usleep(__unik_useconds_t microseconds);
 /* syscall(2): futex, gettid, clock_gettime, sched_getaffinity, sched_yield, getpid,

@@ -223,7 +223,17 @@ pub extern "C" fn dlsym(_handle: *mut c_void, _name: *const c_char) -> *mut c_vo
     core::ptr::null_mut()
 }
 
+/// glibc `gnu_get_libc_version`: the glibc release whose ABI the runtime follows
+/// (Debian bookworm's 2.36, the reference of the differential tests). Rust's std
+/// reads it to choose `posix_spawn` over fork/exec for `process::Command`; a
+/// stub's NULL or -1 would crash it.
+#[unsafe(export_name = "__unik_gnu_get_libc_version")]
+pub extern "C" fn gnu_get_libc_version() -> *const c_char {
+    c"2.36".as_ptr()
+}
+
 crate::weak_c_symbols!(
+    gnu_get_libc_version,
     dlsym,
     sysconf,
     mmap,

@@ -177,6 +177,20 @@ extern "C" fn sleep(seconds: c_uint) -> c_uint {
     0
 }
 
+/// `pause`: waits for a signal, and a unikernel delivers none, so it blocks the
+/// calling thread for good (Linux's behaviour for a process that gets no signal). The
+/// scheduler still sees it: when every thread waits like this, the run is reported
+/// and ended instead of hanging. Rust's std calls it in a thread that loses the race to
+/// `exit`.
+#[unsafe(export_name = "__unik_pause")]
+extern "C" fn pause() -> c_int {
+    static NEVER_WOKEN: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new(0);
+    loop {
+        // Only a spurious return gets here; wait again.
+        let _ = unik_kernel::sched::futex::wait(&NEVER_WOKEN, 0, None, u32::MAX);
+    }
+}
+
 /// The static `struct tm` and `asctime` buffer of the non-reentrant functions (glibc
 /// shares one `tm` between gmtime and localtime).
 static STATIC_TM: Global<Tm> = Global::new(Tm {
@@ -329,6 +343,7 @@ crate::weak_c_symbols!(
     nanosleep,
     clock_nanosleep,
     usleep,
+    pause,
     sleep,
     gmtime_r,
     localtime_r,
