@@ -347,6 +347,94 @@ fn explain_names_the_unwinder_and_the_rust_support() {
 }
 
 #[test]
+fn hello_links_no_stub_and_every_component_has_a_reason() {
+    // std refers to sockets, processes and users from code hello never reaches: the
+    // link follows only live references, so nothing is stubbed.
+    for target in common::targets() {
+        let directory = build("std-programs", target, "release");
+        let outcome = run_command(
+            common::unik()
+                .arg("explain")
+                .arg(image(&directory, "hello")),
+        );
+        assert_eq!(outcome.status, 0, "{}", outcome.stderr);
+        assert!(
+            !outcome.stdout.contains("stub"),
+            "{target}: stubs in hello:\n{}",
+            outcome.stdout
+        );
+        for line in outcome.stdout.lines() {
+            let (_, why) = line.split_once(" <- ").expect("`component <- why`");
+            assert!(
+                why.contains(".rlib(")
+                    || why.starts_with("required by")
+                    || why.starts_with("always"),
+                "{target}: `{line}` names no reason"
+            );
+        }
+    }
+}
+
+/// Builds the `unsupported` fixture's `command` (std::process::Command) for `target`.
+fn build_command(target: &str, extra: &[&str]) -> Outcome {
+    run_command(
+        cargo_unik()
+            .args(["unik", "build", "--locked", "--release", "--target", target])
+            .args(extra)
+            .arg("--manifest-path")
+            .arg(fixture_manifest("unsupported"))
+            .env("CARGO_TARGET_DIR", target_directory().join("unsupported")),
+    )
+}
+
+#[test]
+fn process_command_fails_the_link_unless_stubs_are_asked_for() {
+    for target in common::targets() {
+        let outcome = build_command(target, &[]);
+        assert_ne!(outcome.status, 0, "{target}: linked without stubs");
+        for expected in [
+            "cargo-unik: error: undefined symbol: posix_spawnp",
+            ">>> fork: ",
+            "cargo-unik: note: `--stub-missing` links a stub",
+        ] {
+            assert!(
+                outcome.stderr.contains(expected),
+                "{target}: `{expected}` missing from:\n{}",
+                outcome.stderr
+            );
+        }
+        let outcome = build_command(target, &["--stub-missing"]);
+        assert_eq!(outcome.status, 0, "{target}:\n{}", outcome.stderr);
+        let image = target_directory()
+            .join("unsupported")
+            .join(triple(target))
+            .join("release")
+            .join("command");
+        // rustc shows a linker's warnings only when it fails; `unik explain` lists them.
+        let explained = run_command(common::unik().arg("explain").arg(&image));
+        assert!(
+            explained
+                .stdout
+                .lines()
+                .any(|line| line.starts_with("posix_spawnp ") && line.contains("stub")),
+            "{target}:\n{}",
+            explained.stdout
+        );
+        let run = boot(&image, &[], &[]);
+        assert_eq!(run.status, 0, "{target}: {run:?}");
+        assert!(
+            run.stdout.starts_with("spawn failed: "),
+            "{target}: {run:?}"
+        );
+        assert!(
+            run.stderr
+                .contains("unik: warning: posix_spawnattr_init is not available"),
+            "{target}: {run:?}"
+        );
+    }
+}
+
+#[test]
 fn the_libc_surface_std_uses_matches_glibc() {
     let dir = common::scratch();
     let reference = common::native(&["c/rust_surface.c"], &[], dir.path());

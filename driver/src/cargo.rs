@@ -19,9 +19,12 @@
 //! target's linker script, `--gc-sections` and `--eh-frame-hdr` (the unwinder finds
 //! the unwind tables through it: runtime/libc/src/unwind.rs).
 //!
-//! Functions std refers to but a program may never call (files before the file layer
-//! has them, `pause`, …) are linked as stubs that warn once on stderr and fail with
-//! ENOSYS, as `unikcc --stub-missing` does; `unik explain` lists them.
+//! std refers to many functions a given program never calls (sockets, processes,
+//! users): the selection follows only references from code the link keeps
+//! ([`crate::link::liveness`]), so those need nothing. A function live code calls
+//! that no component provides fails the link with the same report as for C; `cargo
+//! unik build --stub-missing` (`-C link-arg=--unik-stub-missing`) links stubs that warn
+//! once on stderr and fail with ENOSYS instead, as `unikcc --stub-missing` does.
 //!
 //! On x86_64 the host is the same triple, so cargo also links build scripts and
 //! proc macros with this binary: without the marker (RUSTFLAGS reach only the
@@ -52,6 +55,9 @@ pub const LINK_MARKER: &str = "--unik-link-target=";
 /// instead of keeping ones made with the old runtime.
 pub const SYSROOT_MARKER: &str = "--unik-sysroot-stamp=";
 
+/// The link argument of `cargo unik build --stub-missing`.
+pub const STUB_MISSING_MARKER: &str = "--unik-stub-missing";
+
 /// Set in cargo's environment: a link without the marker is a host link.
 const HOST_LINK_VARIABLE: &str = "UNIK_CARGO_HOST_LINK";
 
@@ -63,9 +69,10 @@ const PROVIDED_BY_THE_RUNTIME: &[&str] = &[
 ];
 
 const USAGE: &str = "\
-usage: cargo unik build [--target x86_64|aarch64] [--fs DIR] [cargo build options]
-       cargo unik run [--target x86_64|aarch64] [--fs DIR] [--initrd ARCHIVE] [--env KEY=VALUE]...
-                      [--timeout SECS] [--accel tcg|kvm|auto] [cargo build options] [-- program arguments]
+usage: cargo unik build [--target x86_64|aarch64] [--fs DIR] [--stub-missing] [cargo build options]
+       cargo unik run [--target x86_64|aarch64] [--fs DIR] [--initrd ARCHIVE] [--stub-missing]
+                      [--env KEY=VALUE]... [--timeout SECS] [--accel tcg|kvm|auto] [cargo build options]
+                      [-- program arguments]
 
 Builds the package's binary for the ordinary <arch>-unknown-linux-gnu target with
 stable Rust and links it into a bootable unik image; `run` boots it with `unik run`
@@ -73,6 +80,8 @@ semantics and exits with the program's status. `--fs DIR` embeds DIR as the
 image's file tree (mounted at /, writable in RAM), as `unikcc --fs` does;
 `--initrd ARCHIVE` (run) unpacks a cpio newc archive over it at boot, as
 `unik run --initrd` does.
+`--stub-missing` links a stub (warns when called, fails with ENOSYS) for each
+function the program calls that no component provides, instead of failing.
 ";
 
 /// Runs `cargo-unik` (as a cargo subcommand or as rustc's linker); returns the exit
@@ -125,6 +134,8 @@ pub struct Invocation {
     pub file_system: Option<PathBuf>,
     /// `--initrd ARCHIVE` (`run` only): passed to `unik run`.
     pub initrd: Option<PathBuf>,
+    /// `--stub-missing`: stubs instead of the undefined-symbol error.
+    pub stub_missing: bool,
 }
 
 impl Invocation {
@@ -156,6 +167,7 @@ impl Invocation {
             accelerator: None,
             file_system: None,
             initrd: None,
+            stub_missing: false,
         };
         while let Some(word) = words.next() {
             let text = word.to_string_lossy();
@@ -184,6 +196,7 @@ impl Invocation {
                 "--target" => invocation.target = value(name)?,
                 "--fs" => invocation.file_system = Some(PathBuf::from(value(name)?)),
                 "--initrd" if run => invocation.initrd = Some(PathBuf::from(value(name)?)),
+                "--stub-missing" => invocation.stub_missing = true,
                 "--env" if run => invocation.environment.push(value(name)?.into()),
                 "--accel" if run => invocation.accelerator = Some(value(name)?),
                 "--timeout" if run => {
@@ -316,6 +329,9 @@ fn build(
             file_tree_object(tree, spec, environment)?.display()
         ));
     }
+    if invocation.stub_missing {
+        flags.push(format!("-Clink-arg={STUB_MISSING_MARKER}"));
+    }
     let mut command = Command::new(&rust.cargo);
     command
         .arg("build")
@@ -443,6 +459,8 @@ pub struct LinkArguments {
     pub target: String,
     pub output: Option<PathBuf>,
     pub items: Vec<LinkItem>,
+    /// `--unik-stub-missing` was among the arguments.
+    pub stub_missing: bool,
 }
 
 /// Linker options (`-Wl,…`) that mean nothing for a static image with its own
@@ -492,6 +510,8 @@ impl LinkArguments {
             };
             if let Some(target) = text.strip_prefix(LINK_MARKER) {
                 parsed.target = target.to_string();
+            } else if text == STUB_MISSING_MARKER {
+                parsed.stub_missing = true;
             } else if text.starts_with(SYSROOT_MARKER) {
                 // Only there to make cargo's fingerprint depend on the runtime.
             } else if text == "-o" {
@@ -612,16 +632,28 @@ fn link_image(arguments: &[OsString], environment: &Environment) -> Result<i32> 
         .collect();
     let linker_defined = Default::default();
     let architecture = crate::manifest::object_architecture(&spec)?;
+    let (option_roots, collect_garbage) =
+        link::liveness::options_roots(parsed.items.iter().filter_map(|item| match item {
+            LinkItem::Option(option) => option.to_str(),
+            LinkItem::Input(_) => None,
+        }));
     let request = link::SelectionRequest {
         target_name: &spec.name,
         architecture,
         inputs: &inputs,
         manifest: &manifest,
         all_components: false,
-        stub_missing: true,
+        stub_missing: parsed.stub_missing,
         linker_defined: &linker_defined,
+        option_roots: &option_roots,
+        collect_garbage,
     };
     let prepared = link::prepare(&request, PROGRAM)?;
+    for stub in &prepared.record.stubbed {
+        eprintln!(
+            "{PROGRAM}: warning: {stub} is not available in a unikernel; linked a stub that fails with ENOSYS (--stub-missing)"
+        );
+    }
     let work = tempfile::Builder::new()
         .prefix("cargo-unik-")
         .tempdir()

@@ -2,7 +2,9 @@
 //!
 //! 1. [`inputs`]: read every object and archive of the link line;
 //! 2. [`symbols`]: load objects and archive members as ld would; what stays undefined
-//!    is what the program needs from the runtime;
+//!    is what the program may need from the runtime;
+//!    [`liveness`]: of those, the ones the sections LLD's `--gc-sections` keeps really
+//!    reference (the program needs them from the runtime);
 //! 3. [`selection`]: resolve that against the component manifest and take the
 //!    closure over `requires`;
 //! 4. [`diagnostics`]: a symbol nobody provides stops the link here, with an
@@ -15,6 +17,7 @@
 pub mod diagnostics;
 pub mod generated;
 pub mod inputs;
+pub mod liveness;
 pub mod selection;
 pub mod symbols;
 
@@ -50,6 +53,10 @@ pub struct SelectionRequest<'a> {
     /// Symbols the link defines without any input: the linker script's assignments
     /// and `--defsym`s (LLD's reserved symbols are known to [`symbols`]).
     pub linker_defined: &'a BTreeSet<String>,
+    /// The link options' roots for [`liveness`] (`-u`, `-e`) and whether the link
+    /// collects unused sections (see [`liveness::options_roots`]).
+    pub option_roots: &'a BTreeSet<String>,
+    pub collect_garbage: bool,
 }
 
 /// The outcome of phases 1–5.
@@ -78,6 +85,17 @@ pub fn prepare(request: &SelectionRequest<'_>, program: &str) -> Result<Prepared
         )?);
     }
     let mut resolution = symbols::resolve(&read);
+    if request.collect_garbage {
+        let mut roots = liveness::Roots {
+            symbols: request.option_roots.clone(),
+            runtime_names: request.manifest.symbols.keys().cloned().collect(),
+        };
+        roots.symbols.insert("main".to_string());
+        roots
+            .runtime_names
+            .extend(request.manifest.toolchain_symbols.iter().cloned());
+        resolution.undefined = liveness::live_undefined(&resolution, &roots)?;
+    }
     resolution
         .undefined
         .retain(|name, _| !symbols::is_linker_defined(name, request.linker_defined));

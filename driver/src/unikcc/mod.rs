@@ -241,6 +241,7 @@ fn run(arguments: &[OsString], environment: &Environment) -> Result<i32> {
             &sysroot_paths,
             &inputs,
             &linker_defined,
+            &items,
         )?)
     };
     if let Some(prepared) = &prepared {
@@ -281,9 +282,12 @@ fn select_components(
     sysroot: &SysrootPaths,
     inputs: &[link::LinkInput],
     linker_defined: &std::collections::BTreeSet<String>,
+    items: &[OsString],
 ) -> Result<link::Prepared> {
     let manifest = crate::manifest::load(&sysroot.directory)?;
     let architecture = crate::manifest::object_architecture(spec)?;
+    let (option_roots, collect_garbage) =
+        link::liveness::options_roots(items.iter().filter_map(|item| item.to_str()));
     let request = link::SelectionRequest {
         target_name: &spec.name,
         architecture,
@@ -292,6 +296,8 @@ fn select_components(
         all_components: invocation.all_components,
         stub_missing: invocation.stub_missing,
         linker_defined,
+        option_roots: &option_roots,
+        collect_garbage,
     };
     let prepared = link::prepare(&request, PROGRAM)?;
     let mut stderr = std::io::stderr().lock();
