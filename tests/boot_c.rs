@@ -203,6 +203,27 @@ fn null_dereference_reports_a_page_fault_at_zero() {
 }
 
 #[test]
+fn crash_reports_name_the_crashing_function_and_with_g_its_line() {
+    for target in targets() {
+        for (flags, line) in [(&[][..], None), (&["-g"][..], Some("crash_null.c:8"))] {
+            let dir = scratch();
+            let image = build_image(target, &["c/crash_null.c"], flags, dir.path());
+            let outcome = boot(&image, &[], &[]);
+            assert_eq!(outcome.status, 139, "{target} {flags:?}: {outcome:?}");
+            let frame = outcome
+                .stderr
+                .lines()
+                .find(|text| text.trim_start().starts_with("#0 "))
+                .unwrap_or_else(|| panic!("{target}: no frame #0 in\n{}", outcome.stderr));
+            assert!(frame.contains("  main+0x"), "{target} {flags:?}: {frame}");
+            if let Some(line) = line {
+                assert!(frame.ends_with(line), "{target} {flags:?}: {frame}");
+            }
+        }
+    }
+}
+
+#[test]
 fn write_into_text_faults() {
     assert_memory_fault("c/crash_write_text.c", &["read-only"]);
 }

@@ -346,6 +346,67 @@ fn explain_names_the_unwinder_and_the_rust_support() {
     }
 }
 
+/// The `backtrace::…` frames of a backtrace, in order.
+fn program_frames(stderr: &str) -> Vec<String> {
+    stderr
+        .lines()
+        .filter_map(|line| line.split_once(": backtrace::"))
+        .map(|(_, name)| name.to_string())
+        .collect()
+}
+
+#[test]
+fn panic_backtraces_name_the_programs_functions_like_native() {
+    let native_run = native("std-programs", "backtrace", &[], &[("RUST_BACKTRACE", "1")]);
+    assert_eq!(native_run.status, 101, "{native_run:?}");
+    assert_eq!(
+        program_frames(&native_run.stderr),
+        ["inner", "middle", "outer", "main"],
+        "{native_run:?}"
+    );
+    for target in common::targets() {
+        let directory = build("std-programs", target, "release");
+        let outcome = boot(
+            &image(&directory, "backtrace"),
+            &["--env", "RUST_BACKTRACE=1"],
+            &[],
+        );
+        assert_eq!(outcome.status, 101, "{target}: {outcome:?}");
+        assert_eq!(
+            program_frames(&outcome.stderr),
+            program_frames(&native_run.stderr),
+            "{target}:\n{}",
+            outcome.stderr
+        );
+        // std's short form: trimmed at its markers, and its note.
+        assert!(
+            !outcome.stderr.contains("lang_start") && !outcome.stderr.contains("<unknown>"),
+            "{target}:\n{}",
+            outcome.stderr
+        );
+        assert!(
+            outcome
+                .stderr
+                .contains("note: Some details are omitted, run with `RUST_BACKTRACE=full`"),
+            "{target}:\n{}",
+            outcome.stderr
+        );
+        // The full form keeps every frame, each named.
+        let full = boot(
+            &image(&directory, "backtrace"),
+            &["--env", "RUST_BACKTRACE=full"],
+            &[],
+        );
+        assert!(
+            full.stderr.contains(" - backtrace::inner\n")
+                && full.stderr.contains("lang_start")
+                && !full.stderr.contains("<unknown>"),
+            "{target}:\n{}",
+            full.stderr
+        );
+    }
+}
+
 #[test]
 fn hello_links_no_stub_and_every_component_has_a_reason() {
     // std refers to sockets, processes and users from code hello never reaches: the

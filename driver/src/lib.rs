@@ -17,6 +17,7 @@ pub mod link;
 pub mod manifest;
 pub mod run;
 pub mod size;
+pub mod symbolize;
 pub mod sysroot;
 pub mod target;
 pub mod unikcc;

@@ -25,6 +25,7 @@ use crate::boot_path::{self, Boot, BootPath, ConsoleFilter};
 use crate::cmdline;
 use crate::discovery::{self, Environment};
 use crate::error::{Error, Result};
+use crate::symbolize::{Annotator, BacktraceStyle, Symbolizer, backtrace_environment};
 use crate::target::{Console, ExitDevice, TargetSpec};
 
 /// The exit status `unik run` returns when it stopped a guest after `--timeout`
@@ -507,6 +508,29 @@ pub fn run(environment: &Environment, options: &RunOptions) -> Result<RunOutcome
             )
         })?;
     let status_file = work.path().join("status");
+    // Backtraces are named on the host (crate::symbolize), which may change what
+    // the guest is asked to print.
+    let symbolizer = fs::read(&options.image)
+        .ok()
+        .and_then(|bytes| Symbolizer::load(&bytes));
+    let mut style = BacktraceStyle::AsPrinted;
+    let mut guest_options = options.clone();
+    if symbolizer.is_some() {
+        for entry in &mut guest_options.environment {
+            let Some(value) = entry
+                .to_str()
+                .and_then(|e| e.strip_prefix("RUST_BACKTRACE="))
+            else {
+                continue;
+            };
+            let (replacement, chosen) = backtrace_environment(value);
+            style = chosen;
+            if let Some(replacement) = replacement {
+                *entry = OsString::from(replacement);
+            }
+        }
+    }
+    let options = &guest_options;
     let booted = boot_file(&spec, options, work.path())?;
     let booted_options = RunOptions {
         image: booted,
@@ -557,10 +581,10 @@ pub fn run(environment: &Environment, options: &RunOptions) -> Result<RunOutcome
             .stdout
             .take()
             .map(|pipe| relay(pipe, std::io::stdout, boot.console_filter())),
-        child
-            .stderr
-            .take()
-            .map(|pipe| relay_lines(pipe, std::io::stderr)),
+        child.stderr.take().map(|pipe| {
+            let annotator = symbolizer.map(|symbolizer| Annotator::new(symbolizer, style));
+            relay_lines(pipe, std::io::stderr, annotator)
+        }),
     ];
     let outcome = wait_for_guest(&mut child, &qemu, options, &interrupted);
     // The pipes close when QEMU is gone: every byte the guest wrote is out before
@@ -623,52 +647,89 @@ fn relay<W: Write + 'static>(
 
 /// Copies QEMU's stderr (which also carries the guest's error console) line by line,
 /// leaving out QEMU's warnings about board devices it does not model
-/// ([`boot_path::is_qemu_noise`]). A partial line is written when more input does not
-/// come at once, so a prompt without a newline still shows.
+/// ([`boot_path::is_qemu_noise`]) and, with an annotator, naming the frames of the
+/// guest's backtraces (crate::symbolize). A partial line is held back only while it
+/// may still become such a line; otherwise it goes out at once (so a prompt without a
+/// newline still shows) and the rest of that line passes through unchanged.
 fn relay_lines<W: Write + 'static>(
     mut pipe: impl Read + Send + 'static,
     stream: fn() -> W,
+    mut annotator: Option<Annotator>,
 ) -> JoinHandle<()> {
     std::thread::spawn(move || {
+        let write = |bytes: &[u8]| {
+            let mut out = stream();
+            let _ = out.write_all(bytes).and_then(|()| out.flush());
+        };
         let mut buffer = [0u8; 4096];
-        let mut line: Vec<u8> = Vec::new();
+        let mut pending: Vec<u8> = Vec::new();
+        // The current line went out in part already.
+        let mut passing = false;
         loop {
-            match pipe.read(&mut buffer) {
+            let length = match pipe.read(&mut buffer) {
                 Ok(0) => break,
-                Ok(length) => {
-                    line.extend_from_slice(&buffer[..length]);
-                    let complete = line
-                        .iter()
-                        .rposition(|&byte| byte == b'\n')
-                        .map_or(0, |end| end + 1);
-                    let mut out = stream();
-                    let kept: Vec<u8> = line[..complete]
-                        .split_inclusive(|&byte| byte == b'\n')
-                        .filter(|text| !boot_path::is_qemu_noise(text))
-                        .flatten()
-                        .copied()
-                        .collect();
-                    let partial = line.split_off(complete);
-                    // A partial line that cannot be noise (it does not start like
-                    // QEMU's own messages) goes out now.
-                    let (now, later) = if partial.starts_with(b"qemu-system-") {
-                        (Vec::new(), partial)
-                    } else {
-                        (partial, Vec::new())
-                    };
-                    line = later;
-                    let _ = out
-                        .write_all(&kept)
-                        .and_then(|()| out.write_all(&now))
-                        .and_then(|()| out.flush());
-                }
-                Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
+                Ok(length) => length,
+                Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(_) => break,
+            };
+            let mut output = Vec::new();
+            let mut chunk = &buffer[..length];
+            while !chunk.is_empty() {
+                let (line, rest, complete) = match chunk.iter().position(|&b| b == b'\n') {
+                    Some(end) => (&chunk[..=end], &chunk[end + 1..], true),
+                    None => (chunk, &[][..], false),
+                };
+                chunk = rest;
+                if passing {
+                    output.extend_from_slice(line);
+                } else {
+                    pending.extend_from_slice(line);
+                    let may_hold = pending.starts_with(b"qemu-system-")
+                        || (annotator.is_some()
+                            && Annotator::may_rewrite(&String::from_utf8_lossy(&pending)));
+                    if !complete && !may_hold {
+                        output.append(&mut pending);
+                        passing = true;
+                    } else if complete && !boot_path::is_qemu_noise(&pending) {
+                        match annotator.as_mut() {
+                            Some(annotator) => output.extend(annotate(annotator, &pending)),
+                            None => output.extend_from_slice(&pending),
+                        }
+                    }
+                }
+                if complete {
+                    pending.clear();
+                    passing = false;
+                }
             }
+            write(&output);
         }
-        let mut out = stream();
-        let _ = out.write_all(&line).and_then(|()| out.flush());
+        write(&pending);
+        if let Some(annotator) = annotator.as_mut() {
+            write(&join_lines(annotator.finish(), ""));
+        }
     })
+}
+
+/// One complete line (its newline included) through the annotator, keeping a carriage
+/// return where the guest wrote one.
+fn annotate(annotator: &mut Annotator, line: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(line);
+    let text = text.strip_suffix('\n').unwrap_or(&text);
+    match text.strip_suffix('\r') {
+        Some(text) => join_lines(annotator.rewrite(text), "\r"),
+        None => join_lines(annotator.rewrite(text), ""),
+    }
+}
+
+fn join_lines(lines: Vec<String>, carriage_return: &str) -> Vec<u8> {
+    let mut text = String::new();
+    for line in lines {
+        text.push_str(&line);
+        text.push_str(carriage_return);
+        text.push('\n');
+    }
+    text.into_bytes()
 }
 
 /// Whether the file at `path` is a Linux arm64 Image (its header's magic).
