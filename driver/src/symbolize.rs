@@ -128,6 +128,20 @@ fn line_rows(file: &object::File<'_>) -> Option<Vec<(u64, u64, String, u64)>> {
     };
     let sections = gimli::DwarfSections::load(load).ok()?;
     let dwarf = sections.borrow(|section| gimli::EndianSlice::new(section, endian));
+    Some(line_rows_of(&dwarf, true))
+}
+
+/// The rows of every line program of `dwarf`: (start, end, file, line), sorted by
+/// start; the file with its directory when `with_directories` (else its name as
+/// the line program gives it). Shared with the link diagnostics.
+pub(crate) fn line_rows_of<R: gimli::Reader>(
+    dwarf: &gimli::Dwarf<R>,
+    with_directories: bool,
+) -> Vec<(u64, u64, String, u64)> {
+    let text = |attribute, unit: &gimli::Unit<R>| -> Option<String> {
+        let value = dwarf.attr_string(unit, attribute).ok()?;
+        Some(value.to_string_lossy().ok()?.into_owned())
+    };
     let mut rows = Vec::new();
     let mut units = dwarf.units();
     while let Ok(Some(header)) = units.next() {
@@ -150,19 +164,16 @@ fn line_rows(file: &object::File<'_>) -> Option<Vec<(u64, u64, String, u64)>> {
             }
             let mut name = String::new();
             if let Some(entry) = row.file(header) {
-                if let Some(directory) = entry.directory(header)
-                    && let Ok(directory) = dwarf.attr_string(&unit, directory)
+                let path = text(entry.path_name(), &unit).unwrap_or_default();
+                if with_directories
+                    && !path.starts_with('/')
+                    && let Some(directory) = entry.directory(header)
+                    && let Some(directory) = text(directory, &unit)
                 {
-                    name.push_str(&directory.to_string_lossy());
+                    name.push_str(&directory);
                     name.push('/');
                 }
-                if let Ok(path) = dwarf.attr_string(&unit, entry.path_name()) {
-                    let path = path.to_string_lossy();
-                    if path.starts_with('/') {
-                        name.clear();
-                    }
-                    name.push_str(&path);
-                }
+                name.push_str(&path);
             }
             if name.is_empty() {
                 name.push_str("??");
@@ -172,7 +183,7 @@ fn line_rows(file: &object::File<'_>) -> Option<Vec<(u64, u64, String, u64)>> {
         }
     }
     rows.sort_by_key(|row| row.0);
-    Some(rows)
+    rows
 }
 
 /// How std was asked to print backtraces (std::panic's `RUST_BACKTRACE` rule: `0` is

@@ -262,36 +262,7 @@ impl LineTable {
             Ok(gimli::EndianSlice::new(data, endian))
         })
         .ok()?;
-        let mut rows = Vec::new();
-        let mut units = dwarf.units();
-        while let Ok(Some(header)) = units.next() {
-            let Ok(unit) = dwarf.unit(header) else {
-                continue;
-            };
-            let Some(program) = unit.line_program.clone() else {
-                continue;
-            };
-            let mut state = program.rows();
-            let mut previous: Option<(u64, String, u64)> = None;
-            while let Ok(Some((header, row))) = state.next_row() {
-                if let Some((start, file, line)) = previous.take()
-                    && row.address() > start
-                {
-                    rows.push((start, row.address(), file, line));
-                }
-                if row.end_sequence() {
-                    continue;
-                }
-                let name = row
-                    .file(header)
-                    .and_then(|entry| dwarf.attr_string(&unit, entry.path_name()).ok())
-                    .map(|name| name.to_string_lossy().into_owned())
-                    .unwrap_or_else(|| "??".to_string());
-                let line = row.line().map_or(0, |line| line.get());
-                previous = Some((row.address(), name, line));
-            }
-        }
-        rows.sort_by_key(|row| row.0);
+        let rows = crate::symbolize::line_rows_of(&dwarf, false);
         Some(LineTable { rows })
     }
 
