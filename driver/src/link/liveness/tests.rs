@@ -86,6 +86,12 @@ impl Builder {
             .expect("relocation");
     }
 
+    /// A reference from `from` to the undefined (or global) `name`.
+    fn needs(&mut self, from: SectionId, offset: u64, name: &str) {
+        let symbol = self.undefined(name);
+        self.refer(from, offset, symbol);
+    }
+
     fn refer_to_section(&mut self, from: SectionId, offset: u64, to: SectionId) {
         let symbol = self.object.section_symbol(to);
         self.refer(from, offset, symbol);
@@ -133,8 +139,7 @@ fn only_references_from_sections_reachable_from_main_are_needed() {
     // Dead: nothing reaches it.
     let text_dead = main.section(".text.dead", SectionKind::Text, 8);
     main.define("unused", text_dead, false);
-    let socket = main.undefined("socket");
-    main.refer(text_dead, 0, socket);
+    main.needs(text_dead, 0, "socket");
     let main = main.build("main.o");
 
     let mut library = Builder::new();
@@ -144,8 +149,7 @@ fn only_references_from_sections_reachable_from_main_are_needed() {
     library.refer(text_helper, 0, write);
     let text_fork = library.section(".text.spawn", SectionKind::Text, 8);
     library.define("spawn", text_fork, false);
-    let fork = library.undefined("fork");
-    library.refer(text_fork, 0, fork);
+    library.needs(text_fork, 0, "fork");
     let library = library.build("lib.a(helper.o)");
 
     let needed = needed(&[&main, &library], &["main"]);
@@ -171,8 +175,7 @@ fn reserved_kept_and_runtime_named_sections_are_roots_and_strong_definitions_win
     object.refer(text_constructor, 0, getenv);
     // A PROGBITS .init_array.N (Rust's std) is reserved by name.
     let init_priority = object.section(".init_array.00099", SectionKind::Data, 8);
-    let args = object.undefined("args_init");
-    object.refer(init_priority, 0, args);
+    object.needs(init_priority, 0, "args_init");
     // Kept by the linker script.
     let boot = object.section(".text.unik_boot", SectionKind::Text, 8);
     let boot_needs = object.undefined("boot_needs");
@@ -185,22 +188,19 @@ fn reserved_kept_and_runtime_named_sections_are_roots_and_strong_definitions_win
     // A weak definition loses to a strong one elsewhere: its references are dead.
     let text_weak = object.section(".text.hook", SectionKind::Text, 8);
     object.define("hook", text_weak, true);
-    let weak_needs = object.undefined("weak_needs");
-    object.refer(text_weak, 0, weak_needs);
+    object.needs(text_weak, 0, "weak_needs");
     let text_main = object.section(".text.main", SectionKind::Text, 8);
     object.define("main", text_main, false);
     let hook = object.undefined("hook");
     object.refer(text_main, 0, hook);
     // __start_/__stop_ keep the sections of that name.
-    let start = object.undefined("__start_my_table");
-    object.refer(text_main, 4, start);
+    object.needs(text_main, 4, "__start_my_table");
     let table = object.section("my_table", SectionKind::Data, 8);
     let table_needs = object.undefined("table_needs");
     object.refer(table, 0, table_needs);
     // Debug sections are not roots.
     let debug = object.section(".debug_info", SectionKind::Debug, 8);
-    let debug_needs = object.undefined("debug_needs");
-    object.refer(debug, 0, debug_needs);
+    object.needs(debug, 0, "debug_needs");
     let first = object.build("first.o");
 
     let mut strong = Builder::new();
