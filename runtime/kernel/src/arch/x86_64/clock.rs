@@ -11,8 +11,9 @@
 //!    with the latch command: needs no IRQ and no port 0x61 (QEMU microvm has no PC
 //!    speaker port). Under TCG the TSC follows the host's, which only a measurement
 //!    reveals; CPUID 0x16 would state a nominal figure that is not the rate rdtsc runs at.
-//!    The window is 2 ms, started and ended on a PIT count change, so that the only
-//!    error is the latency of one port read at each end (well under 1 µs: < 0.05 %).
+//!    Five windows of 1 ms, each started and ended on a PIT count change (the only
+//!    error is the latency of one port read at each end, about 0.1 %), and their
+//!    median (a window the host preempted the emulator in is an outlier).
 //! 4. CPUID leaf 0x16 (base frequency in MHz) when there is no PIT.
 //! 5. The RTC's seconds edge (one second of waiting) as the last resort.
 
@@ -146,8 +147,10 @@ fn read_pit_counter() -> u16 {
     }
 }
 
-/// TSC ticks per second measured over ~2 ms of PIT time, or `None` when there is no
-/// PIT.
+/// TSC ticks per second measured against the PIT, or `None` when there is no PIT: the
+/// median of five 1 ms windows. A window starts and ends on a count change; the host
+/// may preempt the emulator between a PIT read and the TSC read after it, which spoils
+/// that one window, and the median leaves it out.
 fn calibrate_with_pit() -> Option<u64> {
     let mut command = Port::<u8>::new(PIT_COMMAND);
     let mut channel = Port::<u8>::new(PIT_CHANNEL_0);
@@ -159,8 +162,17 @@ fn calibrate_with_pit() -> Option<u64> {
         channel.write(0);
         channel.write(0);
     }
-    // 2386 PIT ticks = 2 ms.
-    const TARGET: u64 = PIT_FREQUENCY / 500;
+    let mut frequencies = [0u64; 5];
+    for frequency in &mut frequencies {
+        *frequency = pit_window()?;
+    }
+    frequencies.sort_unstable();
+    Some(frequencies[frequencies.len() / 2]).filter(|&hertz| hertz > 0)
+}
+
+/// One window of ~1 ms (1193 PIT ticks): TSC ticks per second over it.
+fn pit_window() -> Option<u64> {
+    const TARGET: u64 = PIT_FREQUENCY / 1000;
     // Waits for the count to change; `None` when it never does (an absent PIT reads
     // 0xffff forever, a present one moves within a few port reads).
     let next_change = |previous: u16| -> Option<(u16, u64)> {
@@ -172,7 +184,6 @@ fn calibrate_with_pit() -> Option<u64> {
         }
         None
     };
-    // Start on a count change, so the window does not begin inside a PIT tick.
     let (mut previous, start) = next_change(read_pit_counter())?;
     let mut elapsed: u64 = 0;
     let mut end = start;
@@ -184,8 +195,7 @@ fn calibrate_with_pit() -> Option<u64> {
         end = at;
     }
     let ticks = end.wrapping_sub(start);
-    let frequency = u128::from(ticks) * u128::from(PIT_FREQUENCY) / u128::from(elapsed);
-    u64::try_from(frequency).ok().filter(|&hertz| hertz > 0)
+    u64::try_from(u128::from(ticks) * u128::from(PIT_FREQUENCY) / u128::from(elapsed)).ok()
 }
 
 /// TSC ticks between two edges of the RTC's seconds counter.

@@ -23,7 +23,7 @@ pub const STACK_REGION: core::ops::Range<u64> = 0x100_0000_0000..0x200_0000_0000
 /// Measures the clock (TSC frequency, RTC), sizes the FPU save area and starts the
 /// timer interrupt (LAPIC), whose handler calls `on_timer`. Done when the program links
 /// threads or clocks (the `sched` component's init), not at every boot: the PIT
-/// measurement takes 2 ms. Needs the heap (an xAPIC page table).
+/// measurement takes 5 ms. Needs the heap (an xAPIC page table).
 ///
 /// # Safety
 /// Called once, interrupts off, by the scheduler's initialization.
