@@ -313,3 +313,41 @@ fn without_semihosting_the_board_prints_the_status_and_halts() {
     );
     assert!(outcome.stdout.starts_with("leaving with 42"), "{outcome:?}");
 }
+
+#[test]
+fn a_rust_std_program_runs_on_the_raspberry_pi_4() {
+    if !aarch64_tested() {
+        return;
+    }
+    // cargo unik links for the board and writes its kernel8.img. A target directory
+    // of its own: the aarch64 builds share the triple.
+    let target_directory = repository().join("target").join("rust-fixtures-raspi4b");
+    // A fresh link each run (cargo does not relink when only cargo-unik changed).
+    let _ = std::fs::remove_dir_all(&target_directory);
+    let outcome = run_command(
+        std::process::Command::new(env!("CARGO_BIN_EXE_cargo-unik"))
+            .args([
+                "unik",
+                "run",
+                "--locked",
+                "--release",
+                "--target",
+                "raspi4b",
+            ])
+            .args(["--bin", "args_env", "--env", "GREETING=from the Pi"])
+            .arg("--manifest-path")
+            .arg(repository().join("fixtures/rust/std-programs/Cargo.toml"))
+            .args(["--", "one"])
+            .env("CARGO_TARGET_DIR", &target_directory),
+    );
+    assert_eq!(outcome.status, 0, "{}", outcome.stderr);
+    assert_eq!(
+        outcome.stdout,
+        "arg 0: one\nGREETING=from the Pi\nUNSET_VARIABLE: environment variable not found\n\
+         GREETING appears 1 time(s)\n"
+    );
+    let image = target_directory.join("aarch64-unknown-linux-gnu/release/args_env");
+    let bytes = std::fs::read(&image).expect("the image");
+    assert_eq!(&bytes[56..60], b"ARM\x64", "a kernel8.img");
+    assert_eq!(word(&bytes, 8), 0x8_0000, "text_offset");
+}

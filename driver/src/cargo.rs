@@ -702,6 +702,10 @@ fn link_image(arguments: &[OsString], environment: &Environment) -> Result<i32> 
         source,
     })?;
     drop(sysroot);
+    // A board's image in its own format, as unikcc writes it (raspi4b: kernel8.img).
+    if status.success() && spec.output_format == crate::image_format::OutputFormat::Image {
+        crate::image_format::rewrite_as_arm64_image(&output, spec.image_header_address)?;
+    }
     Ok(status.code().unwrap_or(1))
 }
 
