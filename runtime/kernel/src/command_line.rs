@@ -54,6 +54,18 @@ pub fn is_verbose(command_line: &[u8]) -> bool {
     parameters(command_line).any(|word| word == b"unik.verbose")
 }
 
+/// Whether `unik.start-mark` is among the parameters: write [`START_MARK`] on the
+/// console (stdout and stderr) just before the program starts.
+pub fn wants_start_mark(command_line: &[u8]) -> bool {
+    parameters(command_line).any(|word| word == b"unik.start-mark")
+}
+
+/// What `unik.start-mark` writes on stdout and stderr when the program starts: an
+/// escape sequence terminals ignore (an OSC string). `unik run` boots through firmware
+/// (GRUB, UEFI) that writes its own messages on the same serial ports; it drops
+/// everything up to this mark, so that the streams are the program's alone.
+pub const START_MARK: &[u8] = b"\x1b]unik;start\x07";
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -65,6 +77,13 @@ mod tests {
         assert!(!is_verbose(b"-- app unik.verbose"));
         assert!(!is_verbose(b"unik.verbose app"));
         assert!(!is_verbose(b""));
+    }
+
+    #[test]
+    fn start_mark_is_a_parameter() {
+        assert!(wants_start_mark(b"unik.verbose unik.start-mark -- app"));
+        assert!(!wants_start_mark(b"-- app unik.start-mark"));
+        assert!(!wants_start_mark(b"unik.start-mark"));
     }
 
     #[test]

@@ -189,6 +189,10 @@ unsafe fn finish_boot(boot: &'static BootInfo) -> ! {
         core::ptr::from_ref(boot).cast_mut(),
         core::sync::atomic::Ordering::Release,
     );
+    if command_line::wants_start_mark(boot.cmdline) {
+        console::write(command_line::START_MARK);
+        console::write_err(command_line::START_MARK);
+    }
     // SAFETY: the caller guarantees the machine is set up and this runs once.
     unsafe { unik_main(boot) }
 }

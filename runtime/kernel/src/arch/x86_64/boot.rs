@@ -8,8 +8,8 @@
 
 use core::fmt::Write;
 
-use super::pvh::{self, StartInfo};
-use super::{cpu, descriptors, image, paging, serial, tls};
+use super::loader::{self, LoaderInfo, Protocol};
+use super::{acpi, cpu, descriptors, image, paging, serial, tls};
 use crate::boot_cell::BootCell;
 use crate::memory::{self, BootAllocator, MemoryPlan, PhysicalRange};
 use crate::report::{ByteSize, ErrorConsole};
@@ -17,26 +17,37 @@ use crate::{BootInfo, boot_failure, command_line};
 
 static BOOT_INFO: BootCell<BootInfo> = BootCell::new(BootInfo::EMPTY);
 
-/// Called by the entry code with the physical address of `hvm_start_info`.
+/// Called by the entry code with the physical address of the loader's boot information
+/// (`hvm_start_info` or the Multiboot2 information) and the magic that says which.
 #[unsafe(no_mangle)]
-extern "C" fn unik_x86_64_boot(start_info_address: u32) -> ! {
+extern "C" fn unik_x86_64_boot(information_address: u32, loader_magic: u32) -> ! {
     serial::initialize();
     // SAFETY: first thing after the entry code, once, interrupts off.
     unsafe { descriptors::initialize() };
 
     // SAFETY: the bootstrap identity map is active until `activate` below.
-    let start_info = match unsafe { StartInfo::read(u64::from(start_info_address)) } {
+    let start_info = match unsafe { LoaderInfo::read(u64::from(information_address), loader_magic) }
+    {
         Ok(start_info) => start_info,
         Err(error) => boot_failure(format_args!("{error}")),
     };
     let verbose = command_line::is_verbose(start_info.command_line());
+    // PC firmware leaves the RSDP in the BIOS areas; a PVH loader passes its own.
+    // SAFETY: the bootstrap identity map is active.
+    let acpi =
+        unsafe { acpi::discover(start_info.rsdp, start_info.protocol == Protocol::Multiboot2) };
 
     let ram = start_info.ram_map();
     let image = image::whole();
-    let plan = MemoryPlan::new(&ram, image, start_info.initrd)
-        .unwrap_or_else(|error| crate::memory_plan_failure(error, "the PVH memory map"));
+    // The early allocations start after the image: the loader's data lying there (GRUB
+    // puts its information anywhere) must survive until it is read.
+    let planned = loader_data_after(image, &start_info);
+    let plan = MemoryPlan::new(&ram, planned, start_info.initrd).unwrap_or_else(|error| {
+        crate::memory_plan_failure(error, start_info.protocol.memory_map_name())
+    });
     if verbose {
         log_memory(&start_info, &ram, image);
+        log_acpi(&acpi);
     }
 
     let mut allocator = BootAllocator::new(plan.after_image);
@@ -113,16 +124,45 @@ fn copy_command_line(line: &[u8], allocator: &mut BootAllocator) -> &'static [u8
     }
 }
 
+/// The image's range extended over the loader's information structure when it lies
+/// after the image (GRUB puts it in the first free RAM there) and below the initrd, so
+/// that the memory plan puts the early allocations (page tables, the command line
+/// copy) after it. The initrd is cut out by the plan itself.
+fn loader_data_after(image: PhysicalRange, start_info: &LoaderInfo) -> PhysicalRange {
+    let information = start_info.information();
+    let below_initrd = start_info
+        .initrd
+        .is_none_or(|initrd| information.end <= initrd.start);
+    let mut planned = image;
+    if !information.is_empty() && information.start >= image.start && below_initrd {
+        planned.end = planned.end.max(information.end);
+    }
+    planned
+}
+
 /// The `unik.verbose` boot log: where the machine's memory is and what the image takes.
-fn log_memory(start_info: &StartInfo, ram: &memory::RamMap, image: PhysicalRange) {
+fn log_memory(start_info: &LoaderInfo, ram: &memory::RamMap, image: PhysicalRange) {
     let mut console = ErrorConsole;
-    let _ = writeln!(
-        console,
-        "unik: boot: PVH start_info v{} at {:#x}, command line {} bytes",
-        start_info.version,
-        start_info.address,
-        start_info.command_line().len()
-    );
+    match start_info.protocol {
+        Protocol::Pvh => {
+            let _ = writeln!(
+                console,
+                "unik: boot: PVH start_info v{} at {:#x}, command line {} bytes",
+                start_info.version,
+                start_info.address,
+                start_info.command_line().len()
+            );
+        }
+        Protocol::Multiboot2 => {
+            let _ = writeln!(
+                console,
+                "unik: boot: Multiboot2 information at {:#x} ({} bytes), command line {} bytes",
+                start_info.address,
+                start_info.size,
+                start_info.command_line().len()
+            );
+        }
+    }
     if let Some(initrd) = start_info.initrd {
         let _ = writeln!(
             console,
@@ -143,7 +183,7 @@ fn log_memory(start_info: &StartInfo, ram: &memory::RamMap, image: PhysicalRange
             range.start,
             range.end,
             ByteSize(range.len()),
-            pvh::memory_type_name(kind)
+            loader::memory_type_name(kind)
         );
     }
     if ram.dropped > 0 {
@@ -166,4 +206,38 @@ fn log_memory(start_info: &StartInfo, ram: &memory::RamMap, image: PhysicalRange
         ByteSize(text.len()),
         ByteSize(data.len())
     );
+}
+
+/// The `unik.verbose` boot log: what ACPI offers for the power-off.
+fn log_acpi(findings: &acpi::Findings) {
+    let mut console = ErrorConsole;
+    let _ = match findings {
+        acpi::Findings::NoRsdp => writeln!(console, "unik: acpi: no RSDP"),
+        acpi::Findings::NoFadt { rsdp } => {
+            writeln!(console, "unik: acpi: RSDP at {rsdp:#x}, no FADT")
+        }
+        acpi::Findings::Found {
+            rsdp,
+            power_off,
+            reset,
+        } => {
+            let _ = write!(console, "unik: acpi: RSDP at {rsdp:#x}, ");
+            let _ = match power_off {
+                Some(power_off) => write!(
+                    console,
+                    "S5 through PM1a control {:#x} (SLP_TYP {})",
+                    power_off.control_port, power_off.sleep_type
+                ),
+                None => write!(console, "no S5 power-off"),
+            };
+            match reset {
+                Some(reset) => writeln!(
+                    console,
+                    ", reset register {:#x} value {:#x}",
+                    reset.port, reset.value
+                ),
+                None => writeln!(console, ", no reset register"),
+            }
+        }
+    };
 }

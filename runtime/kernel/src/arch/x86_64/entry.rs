@@ -1,9 +1,11 @@
-//! The machine code that runs before Rust can: the PVH entry note, the 32-bit entry,
-//! the switch to long mode, and the exception entry stubs. Plus the memory they use
-//! (boot page tables, stacks), reserved in `.bss`.
+//! The machine code that runs before Rust can: the PVH entry note, the Multiboot2
+//! header, the two 32-bit entries (one shared path after the first instructions), the
+//! switch to long mode, and the exception entry stubs. Plus the memory they use (boot
+//! page tables, stacks), reserved in `.bss`.
 //!
 //! Specs: Xen `docs/misc/pvh.pandoc` (PVH boot ABI), Xen `public/elfnote.h`
-//! (XEN_ELFNOTE_PHYS32_ENTRY), Intel SDM vol. 3A 10.8.5 "Initializing IA-32e Mode",
+//! (XEN_ELFNOTE_PHYS32_ENTRY), the Multiboot2 specification 2.0 (3.1 "OS image
+//! format", 3.3 "I386 machine state"), Intel SDM vol. 3A 10.8.5 "Initializing IA-32e Mode",
 //! vol. 1 13.3 "Enabling the XSAVE Feature Set", vol. 3A 7.12 "Exception and Interrupt
 //! Handling in 64-bit Mode".
 
@@ -36,12 +38,39 @@ unsafe extern "C" {
     pub static unik_exception_stub_table: [u64; 32];
 }
 
-// The PVH entry note and the 32-bit entry.
+// The PVH entry note, the Multiboot2 header and the 32-bit entries.
 //
-// Entry state (pvh.pandoc): 32-bit protected mode, paging off, flat segments,
-// %ebx = physical address of hvm_start_info, interrupts off, no usable stack.
+// Entry state, both protocols (pvh.pandoc; Multiboot2 3.3): 32-bit protected mode,
+// paging off, flat segments, %ebx = physical address of the boot information
+// (hvm_start_info / the Multiboot2 information structure), interrupts off, no usable
+// stack. Multiboot2 also has %eax = 0x36d76289; PVH leaves %eax undefined, so the PVH
+// entry puts the start_info magic in its place. The magic travels in %ebp (which
+// nothing on the way touches) to `unik_x86_64_boot`, which reads the information that
+// way.
 core::arch::global_asm!(
     r#"
+    /* Multiboot2 header (3.1.1): 8-byte aligned within the first 32 KiB of the file
+       (the linker script puts its section first). GRUB loads the PT_LOAD segments at
+       their physical addresses (no address tag: the ELF headers say where) and jumps
+       to the entry address tag's address in 32-bit protected mode. */
+    .pushsection .multiboot2, "a", @progbits
+    .p2align 3
+unik_multiboot2_header:
+    .long {multiboot2_header_magic}
+    .long 0                 /* architecture: i386 (32-bit protected mode) */
+    .long unik_multiboot2_header_end - unik_multiboot2_header
+    .long 0x100000000 - ({multiboot2_header_magic} + (unik_multiboot2_header_end - unik_multiboot2_header))
+    /* Entry address tag (type 3): the 32-bit entry below, not the ELF's PVH-era e_entry. */
+    .word 3, 0
+    .long 12
+    .long unik_multiboot2_entry
+    .p2align 3
+    /* End tag. */
+    .word 0, 0
+    .long 8
+unik_multiboot2_header_end:
+    .popsection
+
     .pushsection .note.Xen, "a", @note
     .p2align 2
     .long 4                 /* namesz: "Xen\0" */
@@ -98,9 +127,19 @@ unik_boot_gdt_pointer:
 
     .pushsection .text.unik_boot, "ax", @progbits
     .code32
+    .globl unik_multiboot2_entry
+    .type unik_multiboot2_entry, @function
+unik_multiboot2_entry:
+    /* %eax holds the bootloader magic (0x36d76289): Rust checks it. */
+    movl %eax, %ebp
+    jmp unik_entry_32
+    .size unik_multiboot2_entry, . - unik_multiboot2_entry
+
     .globl unik_pvh_entry
     .type unik_pvh_entry, @function
 unik_pvh_entry:
+    movl ${pvh_start_info_magic}, %ebp
+unik_entry_32:
     cli
     cld
     /* Keep the start_info address in %esi: the code below clobbers %ebx (cpuid). */
@@ -209,9 +248,11 @@ unik_long_mode_entry:
     ldmxcsr (%rsp)
     addq $8, %rsp
 
-    /* A zero frame pointer ends every backtrace here. */
-    xorl %ebp, %ebp
+    /* unik_x86_64_boot(boot information address, loader magic). A zero frame pointer
+       ends every backtrace here. */
     movl %esi, %edi
+    movl %ebp, %esi
+    xorl %ebp, %ebp
     call unik_x86_64_boot
     ud2
     .size unik_pvh_entry, . - unik_pvh_entry
@@ -221,6 +262,8 @@ unik_long_mode_entry:
     boot_stack_size = const BOOT_STACK_SIZE,
     exception_stack_size = const EXCEPTION_STACK_SIZE,
     double_fault_stack_size = const DOUBLE_FAULT_STACK_SIZE,
+    multiboot2_header_magic = const super::multiboot2::HEADER_MAGIC,
+    pvh_start_info_magic = const super::pvh::START_INFO_MAGIC,
     options(att_syntax)
 );
 

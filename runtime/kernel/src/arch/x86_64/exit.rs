@@ -11,11 +11,12 @@ use ::x86_64::instructions::port::Port;
 
 const DEBUG_CONSOLE_PORT: u16 = 0xe9;
 const DEBUG_EXIT_PORT: u16 = 0xf4;
-/// ACPI PM1a control block of QEMU's q35 (ICH9, PMBASE 0x600) and of older `pc`
-/// machines (PIIX4, 0xb000): writing SLP_EN (bit 13) with SLP_TYP 0 enters S5 (off)
-/// on QEMU (ACPI 6.4, 4.8.3.2.1 "PM1 Control Registers"; QEMU's DSDT gives _S5 = 0).
+/// When the boot found no ACPI power-off (acpi.rs): the PM1a control block of QEMU's
+/// q35 (ICH9, PMBASE 0x600) and of older `pc` machines (PIIX4, 0xb000), whose DSDTs
+/// give `\_S5` sleep type 0 (ACPI 6.4, 4.8.3.2.1 "PM1 Control Registers").
 const ACPI_PM1A_CONTROL_PORTS: [u16; 2] = [0x604, 0xb004];
-const ACPI_SLEEP_ENABLE_S5: u16 = 1 << 13;
+/// PM1 control SLP_EN (bit 13); SLP_TYP is bits 10..13.
+const ACPI_SLEEP_ENABLE: u16 = 1 << 13;
 
 /// Formats `exit N\n` into a fixed buffer (no allocation, usable in a crash).
 struct ExitLine {
@@ -38,7 +39,8 @@ impl Write for ExitLine {
 
 /// Ends the run with `status`: debug console line, then the exit device. Where there
 /// is no exit device (another hypervisor, bare metal), prints the status on the
-/// console, tries an ACPI power-off, and halts.
+/// console, powers off through ACPI (S5, with the FADT and `\_S5` found at boot), and
+/// halts if that did not work.
 pub fn exit(status: u8) -> ! {
     let mut line = ExitLine {
         bytes: [0; 16],
@@ -70,11 +72,18 @@ pub fn exit(status: u8) -> ! {
     let _ = writeln!(message, "{status}");
     crate::console::write_err(b"unik: exit status ");
     crate::console::write_err(&message.bytes[..message.length]);
+    if let Some(controls) = super::acpi::power_off_controls() {
+        let mut control = Port::<u16>::new(controls.control_port);
+        // SAFETY: the FADT names this port as the PM1a control block; writing SLP_TYP
+        // with SLP_EN enters the sleep state, here S5 (off). It touches no memory.
+        unsafe { control.write((controls.sleep_type << 10) | ACPI_SLEEP_ENABLE) };
+        wait_for_exit_device();
+    }
     for port in ACPI_PM1A_CONTROL_PORTS {
         let mut control = Port::<u16>::new(port);
         // SAFETY: on QEMU these are the ACPI PM1a control ports; elsewhere they are
         // unassigned legacy ports. Writing SLP_EN asks for power-off and touches no memory.
-        unsafe { control.write(ACPI_SLEEP_ENABLE_S5) };
+        unsafe { control.write(ACPI_SLEEP_ENABLE) };
     }
     halt_forever()
 }

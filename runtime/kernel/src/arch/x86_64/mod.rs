@@ -1,7 +1,8 @@
-//! x86_64: PVH boot, long mode, 16550 serial console, QEMU exit device, exceptions,
-//! paging and the main thread's TLS; the LAPIC timer, TSC clock, thread switching and
+//! x86_64: PVH and Multiboot2 boot, long mode, 16550 serial console, QEMU exit device
+//! and ACPI power-off, exceptions, paging and the main thread's TLS; the LAPIC timer, TSC clock, thread switching and
 //! thread TLS behind the `threading` interface (`crate::sched`, `crate::time`).
 
+mod acpi;
 mod apic;
 mod boot;
 mod clock;
@@ -13,7 +14,9 @@ mod exceptions;
 mod exit;
 mod image;
 mod interrupts;
+mod loader;
 mod mapping;
+mod multiboot2;
 mod paging;
 mod pvh;
 pub mod serial;

@@ -24,29 +24,16 @@
 
 use core::fmt;
 
-use super::entry::BOOTSTRAP_MAP_END;
-use crate::memory::{PhysicalRange, RamMap};
+use super::loader::{
+    LoaderError, LoaderInfo, MemoryMapTable, Protocol, command_line_length, is_accessible,
+    read_physical,
+};
+use crate::memory::PhysicalRange;
 
 pub const START_INFO_MAGIC: u32 = 0x336e_c578;
 const START_INFO_SIZE: u64 = 56;
 const MEMORY_MAP_ENTRY_SIZE: u64 = 24;
-const MEMORY_TYPE_RAM: u32 = 1;
 const MODULE_ENTRY_SIZE: u64 = 32;
-/// Longest command line accepted (Linux x86 allows 2048 bytes; QEMU passes whatever
-/// `-append` says). Longer means the pointer is wrong or the line is not terminated.
-const COMMAND_LINE_LIMIT: u64 = 64 * 1024;
-
-/// What the kernel takes from `hvm_start_info`.
-pub struct StartInfo {
-    pub address: u64,
-    pub version: u32,
-    command_line_address: u64,
-    command_line_length: usize,
-    memory_map_address: u64,
-    memory_map_entries: u32,
-    /// The first module: the initrd.
-    pub initrd: Option<PhysicalRange>,
-}
 
 /// Why the start info is unusable.
 pub enum StartInfoError {
@@ -54,8 +41,6 @@ pub enum StartInfoError {
     BadMagic { address: u64, magic: u32 },
     NoMemoryMap { version: u32, entries: u32 },
     MemoryMapNotAccessible { address: u64, entries: u32 },
-    CommandLineNotAccessible { address: u64 },
-    CommandLineNotTerminated { address: u64 },
     ModuleListNotAccessible { address: u64, modules: u32 },
     ModuleOutOfRange { address: u64, size: u64 },
 }
@@ -83,15 +68,6 @@ impl fmt::Display for StartInfoError {
                 "PVH memory map at {address:#x} ({entries} entries) is not in the first GiB \
                  of memory"
             ),
-            Self::CommandLineNotAccessible { address } => write!(
-                formatter,
-                "PVH command line at {address:#x} is not in the first GiB of memory"
-            ),
-            Self::CommandLineNotTerminated { address } => write!(
-                formatter,
-                "PVH command line at {address:#x} has no NUL in its first \
-                 {COMMAND_LINE_LIMIT} bytes"
-            ),
             Self::ModuleListNotAccessible { address, modules } => write!(
                 formatter,
                 "PVH module list at {address:#x} ({modules} modules) is not in the first GiB \
@@ -106,147 +82,72 @@ impl fmt::Display for StartInfoError {
     }
 }
 
-/// Whether `[address, address + length)` lies inside the bootstrap identity map (the
-/// first GiB, built by the entry code): the only memory readable at this point.
-fn is_accessible(address: u64, length: u64) -> bool {
-    address != 0
-        && address
-            .checked_add(length)
-            .is_some_and(|end| end <= BOOTSTRAP_MAP_END)
-}
-
-/// Reads a little-endian value at a physical address.
+/// Validates and reads the start info the loader left at `address`.
 ///
 /// # Safety
-/// `[address, address + size_of::<T>())` must be mapped (see [`is_accessible`]).
-unsafe fn read_physical<T: Copy>(address: u64) -> T {
-    // SAFETY: mapped by the caller's contract; read_unaligned accepts any alignment.
-    unsafe { core::ptr::read_unaligned(address as *const T) }
-}
-
-impl StartInfo {
-    /// Validates and reads the start info the loader left at `address`.
-    ///
-    /// # Safety
-    /// Must run while the bootstrap identity map of the first GiB is active.
-    pub unsafe fn read(address: u64) -> Result<Self, StartInfoError> {
-        if !is_accessible(address, START_INFO_SIZE) {
-            return Err(StartInfoError::NotAccessible { address });
-        }
-        // SAFETY: the 56 bytes of the structure are identity mapped (checked just
-        // above; the caller keeps the bootstrap map active).
-        let magic: u32 = unsafe { read_physical(address) };
-        if magic != START_INFO_MAGIC {
-            return Err(StartInfoError::BadMagic { address, magic });
-        }
-        // SAFETY: as above.
-        let version: u32 = unsafe { read_physical(address + 4) };
-        // SAFETY: as above.
-        let command_line_address: u64 = unsafe { read_physical(address + 24) };
-        let (memory_map_address, memory_map_entries) = if version >= 1 {
-            // SAFETY: as above; version 1 has these fields.
-            unsafe {
-                (
-                    read_physical::<u64>(address + 40),
-                    read_physical::<u32>(address + 48),
-                )
-            }
-        } else {
-            (0, 0)
-        };
-        if memory_map_entries == 0 {
-            return Err(StartInfoError::NoMemoryMap {
-                version,
-                entries: memory_map_entries,
-            });
-        }
-        if !is_accessible(
-            memory_map_address,
-            u64::from(memory_map_entries) * MEMORY_MAP_ENTRY_SIZE,
-        ) {
-            return Err(StartInfoError::MemoryMapNotAccessible {
-                address: memory_map_address,
-                entries: memory_map_entries,
-            });
-        }
-        // SAFETY: the bootstrap map is active (caller's contract).
-        let command_line_length = unsafe { command_line_length(command_line_address)? };
-        // SAFETY: as above.
-        let initrd = unsafe { first_module(address)? };
-        Ok(Self {
-            address,
-            version,
-            command_line_address,
-            command_line_length,
-            memory_map_address,
-            memory_map_entries,
-            initrd,
-        })
+/// Must run while the bootstrap identity map of the first GiB is active.
+pub unsafe fn read(address: u64) -> Result<LoaderInfo, LoaderError> {
+    let fail = |error| Err(LoaderError::Pvh(error));
+    if !is_accessible(address, START_INFO_SIZE) {
+        return fail(StartInfoError::NotAccessible { address });
     }
-
-    /// The command line without its NUL, in the loader's memory: valid only while the
-    /// bootstrap map is active (the boot path copies it before switching tables).
-    pub fn command_line(&self) -> &[u8] {
-        if self.command_line_length == 0 {
-            return &[];
-        }
-        // SAFETY: `read` found these bytes identity mapped; a StartInfo is only used
-        // before the final page tables replace that map.
+    // SAFETY: the 56 bytes of the structure are identity mapped (checked just above;
+    // the caller keeps the bootstrap map active).
+    let magic: u32 = unsafe { read_physical(address) };
+    if magic != START_INFO_MAGIC {
+        return fail(StartInfoError::BadMagic { address, magic });
+    }
+    // SAFETY: as above.
+    let version: u32 = unsafe { read_physical(address + 4) };
+    // SAFETY: as above.
+    let command_line_address: u64 = unsafe { read_physical(address + 24) };
+    // SAFETY: as above.
+    let rsdp: u64 = unsafe { read_physical(address + 32) };
+    let (memory_map_address, memory_map_entries) = if version >= 1 {
+        // SAFETY: as above; version 1 has these fields.
         unsafe {
-            core::slice::from_raw_parts(
-                self.command_line_address as *const u8,
-                self.command_line_length,
-            )
-        }
-    }
-
-    /// The memory map entries: (range, type).
-    pub fn memory_map(&self) -> impl Iterator<Item = (PhysicalRange, u32)> + '_ {
-        (0..u64::from(self.memory_map_entries)).map(move |index| {
-            let entry = self.memory_map_address + index * MEMORY_MAP_ENTRY_SIZE;
-            // SAFETY: `read` checked that the whole table is identity mapped; callers use
-            // the StartInfo only before the final page tables replace that map.
-            let (start, size, kind) = unsafe {
-                (
-                    read_physical::<u64>(entry),
-                    read_physical::<u64>(entry + 8),
-                    read_physical::<u32>(entry + 16),
-                )
-            };
             (
-                PhysicalRange {
-                    start,
-                    end: start.saturating_add(size),
-                },
-                kind,
+                read_physical::<u64>(address + 40),
+                read_physical::<u32>(address + 48),
             )
-        })
-    }
-
-    /// The RAM ranges of the memory map.
-    pub fn ram_map(&self) -> RamMap {
-        let mut ram = RamMap::new();
-        for (range, kind) in self.memory_map() {
-            if kind == MEMORY_TYPE_RAM {
-                ram.add(range);
-            }
         }
-        ram
+    } else {
+        (0, 0)
+    };
+    if memory_map_entries == 0 {
+        return fail(StartInfoError::NoMemoryMap {
+            version,
+            entries: memory_map_entries,
+        });
     }
-}
-
-/// Name of a memory map entry type (E820 / `XEN_HVM_MEMMAP_TYPE_*`), for the boot log.
-pub fn memory_type_name(kind: u32) -> &'static str {
-    match kind {
-        1 => "RAM",
-        2 => "reserved",
-        3 => "ACPI tables",
-        4 => "ACPI NVS",
-        5 => "unusable",
-        6 => "disabled",
-        7 => "persistent memory",
-        _ => "unknown",
+    if !is_accessible(
+        memory_map_address,
+        u64::from(memory_map_entries) * MEMORY_MAP_ENTRY_SIZE,
+    ) {
+        return fail(StartInfoError::MemoryMapNotAccessible {
+            address: memory_map_address,
+            entries: memory_map_entries,
+        });
     }
+    // SAFETY: the bootstrap map is active (caller's contract).
+    let command_line_length = unsafe { command_line_length(Protocol::Pvh, command_line_address)? };
+    // SAFETY: as above.
+    let initrd = unsafe { first_module(address) }.map_err(LoaderError::Pvh)?;
+    Ok(LoaderInfo {
+        protocol: Protocol::Pvh,
+        address,
+        size: START_INFO_SIZE,
+        version,
+        command_line_address,
+        command_line_length,
+        memory_map: MemoryMapTable {
+            address: memory_map_address,
+            entries: memory_map_entries,
+            entry_size: MEMORY_MAP_ENTRY_SIZE,
+        },
+        rsdp: (rsdp != 0).then_some(rsdp),
+        initrd,
+    })
 }
 
 /// The first module of the start info at `address` (whose 56 bytes are accessible), or
@@ -280,29 +181,4 @@ unsafe fn first_module(address: u64) -> Result<Option<PhysicalRange>, StartInfoE
             size,
         })?;
     Ok((size > 0).then_some(PhysicalRange { start, end }))
-}
-
-/// The length of the NUL-terminated command line at `address` (0: none).
-///
-/// # Safety
-/// The bootstrap identity map of the first GiB must be active.
-unsafe fn command_line_length(address: u64) -> Result<usize, StartInfoError> {
-    if address == 0 {
-        return Ok(0);
-    }
-    let mut length = 0;
-    loop {
-        if length == COMMAND_LINE_LIMIT {
-            return Err(StartInfoError::CommandLineNotTerminated { address });
-        }
-        if !is_accessible(address + length, 1) {
-            return Err(StartInfoError::CommandLineNotAccessible { address });
-        }
-        // SAFETY: the byte is identity mapped (checked just above).
-        let byte: u8 = unsafe { read_physical(address + length) };
-        if byte == 0 {
-            return Ok(length as usize);
-        }
-        length += 1;
-    }
 }

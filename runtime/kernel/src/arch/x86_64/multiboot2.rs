@@ -1,0 +1,187 @@
+//! The Multiboot2 boot information (GRUB), as the loader hands it over in %ebx with
+//! %eax = [`BOOTLOADER_MAGIC`].
+//!
+//! Layout from the Multiboot2 specification 2.0, 3.6 "Boot information format": an
+//! 8-byte aligned structure `u32 total_size, u32 reserved`, then tags, each 8-byte
+//! aligned: `u32 type, u32 size` (size without the padding), ending with a tag of type
+//! 0 and size 8. The tags read here:
+//!
+//! | type | tag | fields |
+//! |---|---|---|
+//! | 1 | boot command line | NUL-terminated string at +8 |
+//! | 3 | module | u32 mod_start, u32 mod_end, string |
+//! | 6 | memory map | u32 entry_size, u32 entry_version, entries at +16: u64 base, u64 length, u32 type (1 = available) |
+//! | 14 | ACPI old RSDP | a copy of the RSDP (ACPI 1.0) at +8 |
+//! | 15 | ACPI new RSDP | a copy of the RSDP (ACPI 2.0+) at +8 |
+
+use core::fmt;
+
+use super::loader::{
+    LoaderError, LoaderInfo, MemoryMapTable, Protocol, command_line_length, is_accessible,
+    read_physical,
+};
+use crate::memory::PhysicalRange;
+
+/// The Multiboot2 header's magic (3.1.2), in the image.
+pub const HEADER_MAGIC: u32 = 0xe852_50d6;
+/// What a Multiboot2 loader leaves in %eax (3.3).
+pub const BOOTLOADER_MAGIC: u32 = 0x36d7_6289;
+
+const TAG_END: u32 = 0;
+const TAG_COMMAND_LINE: u32 = 1;
+const TAG_MODULE: u32 = 3;
+const TAG_MEMORY_MAP: u32 = 6;
+const TAG_ACPI_OLD: u32 = 14;
+const TAG_ACPI_NEW: u32 = 15;
+/// A memory map entry is at least `u64 base, u64 length, u32 type, u32 reserved`.
+const MEMORY_MAP_ENTRY_MINIMUM: u64 = 24;
+/// Far more than any loader writes: a larger total size means a bad pointer.
+const INFORMATION_LIMIT: u64 = 1024 * 1024;
+
+/// Why the Multiboot2 information is unusable.
+pub enum InformationError {
+    NotAccessible { address: u64, size: u64 },
+    Misaligned { address: u64 },
+    BadTag { address: u64, kind: u32, size: u32 },
+    NoEndTag { address: u64 },
+    NoMemoryMap,
+    BadMemoryMap { entry_size: u32 },
+}
+
+impl fmt::Display for InformationError {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NotAccessible { address, size } => write!(
+                formatter,
+                "Multiboot2 information at {address:#x} ({size} bytes) is not in the first \
+                 GiB of memory or has an impossible size"
+            ),
+            Self::Misaligned { address } => write!(
+                formatter,
+                "Multiboot2 information at {address:#x} is not 8-byte aligned"
+            ),
+            Self::BadTag {
+                address,
+                kind,
+                size,
+            } => write!(
+                formatter,
+                "Multiboot2 tag at {address:#x} (type {kind}, size {size}) runs past the \
+                 end of the information"
+            ),
+            Self::NoEndTag { address } => write!(
+                formatter,
+                "Multiboot2 information at {address:#x} has no end tag"
+            ),
+            Self::NoMemoryMap => write!(
+                formatter,
+                "the Multiboot2 information has no memory map tag (type 6)"
+            ),
+            Self::BadMemoryMap { entry_size } => write!(
+                formatter,
+                "Multiboot2 memory map entries of {entry_size} bytes (at least \
+                 {MEMORY_MAP_ENTRY_MINIMUM} expected)"
+            ),
+        }
+    }
+}
+
+/// Validates and reads the information structure at `address`.
+///
+/// # Safety
+/// Must run while the bootstrap identity map of the first GiB is active.
+pub unsafe fn read(address: u64) -> Result<LoaderInfo, LoaderError> {
+    let fail = |error| Err(LoaderError::Multiboot2(error));
+    if !address.is_multiple_of(8) {
+        return fail(InformationError::Misaligned { address });
+    }
+    if !is_accessible(address, 8) {
+        return fail(InformationError::NotAccessible { address, size: 8 });
+    }
+    // SAFETY: the first 8 bytes are identity mapped (checked just above).
+    let size = u64::from(unsafe { read_physical::<u32>(address) });
+    if !(16..=INFORMATION_LIMIT).contains(&size) || !is_accessible(address, size) {
+        return fail(InformationError::NotAccessible { address, size });
+    }
+    let end = address + size;
+    let mut info = LoaderInfo {
+        protocol: Protocol::Multiboot2,
+        address,
+        size,
+        version: 0,
+        command_line_address: 0,
+        command_line_length: 0,
+        memory_map: MemoryMapTable {
+            address: 0,
+            entries: 0,
+            entry_size: MEMORY_MAP_ENTRY_MINIMUM,
+        },
+        rsdp: None,
+        initrd: None,
+    };
+    let mut have_memory_map = false;
+    let mut have_module = false;
+    let mut tag = address + 8;
+    loop {
+        if tag + 8 > end {
+            return fail(InformationError::NoEndTag { address });
+        }
+        // SAFETY: the tag header is inside the structure, which is identity mapped.
+        let (kind, tag_size) =
+            unsafe { (read_physical::<u32>(tag), read_physical::<u32>(tag + 4)) };
+        if tag_size < 8 || tag + u64::from(tag_size) > end {
+            return fail(InformationError::BadTag {
+                address: tag,
+                kind,
+                size: tag_size,
+            });
+        }
+        let tag_end = tag + u64::from(tag_size);
+        match kind {
+            TAG_END => break,
+            TAG_COMMAND_LINE => info.command_line_address = tag + 8,
+            TAG_MODULE if !have_module && tag_size >= 16 => {
+                // SAFETY: inside the tag (size checked), identity mapped.
+                let (start, module_end) = unsafe {
+                    (
+                        read_physical::<u32>(tag + 8),
+                        read_physical::<u32>(tag + 12),
+                    )
+                };
+                have_module = true;
+                // An empty module is no initrd (as with PVH).
+                info.initrd = (module_end > start).then_some(PhysicalRange {
+                    start: u64::from(start),
+                    end: u64::from(module_end),
+                });
+            }
+            TAG_MEMORY_MAP if tag_size >= 16 => {
+                // SAFETY: inside the tag (size checked), identity mapped.
+                let entry_size = unsafe { read_physical::<u32>(tag + 8) };
+                if u64::from(entry_size) < MEMORY_MAP_ENTRY_MINIMUM {
+                    return fail(InformationError::BadMemoryMap { entry_size });
+                }
+                let entries = (tag_end - (tag + 16)) / u64::from(entry_size);
+                info.memory_map = MemoryMapTable {
+                    address: tag + 16,
+                    entries: u32::try_from(entries).unwrap_or(u32::MAX),
+                    entry_size: u64::from(entry_size),
+                };
+                have_memory_map = true;
+            }
+            // The newer RSDP (with the XSDT) wins over the old one.
+            TAG_ACPI_NEW => info.rsdp = Some(tag + 8),
+            TAG_ACPI_OLD if info.rsdp.is_none() => info.rsdp = Some(tag + 8),
+            _ => {}
+        }
+        // The next tag starts at the next 8-byte boundary.
+        tag = (tag_end + 7) & !7;
+    }
+    if !have_memory_map || info.memory_map.entries == 0 {
+        return fail(InformationError::NoMemoryMap);
+    }
+    // SAFETY: the bootstrap map is active (caller's contract).
+    info.command_line_length =
+        unsafe { command_line_length(Protocol::Multiboot2, info.command_line_address)? };
+    Ok(info)
+}
