@@ -5,6 +5,8 @@
 //! | (none) | any | the target's machine (`targets/<name>.toml`), QEMU loads the image (`-kernel`) |
 //! | `raspi4b` | a `--target raspi4b` image | `-M raspi4b` with the board's device tree (`-dtb`) |
 //! | `uboot` | an aarch64 `--format image` | `-M virt -bios u-boot.bin`: U-Boot boots the Image with `booti` |
+//! | `pc-grub` | an x86_64 image | `-M pc`: SeaBIOS boots GRUB from the `unik iso` ISO, GRUB the image (Multiboot2) |
+//! | `uefi` | an x86_64 image | `-M q35` with OVMF in flash: GRUB EFI from the same ISO |
 //! | another | any | that QEMU machine (`-M`), e.g. `q35` |
 //!
 //! **U-Boot.** Debian's `u-boot-qemu` builds `qemu_arm64` with `qfw` (QEMU's fw_cfg) as
@@ -17,11 +19,17 @@
 //! prompt. U-Boot's own messages precede the program's on the console: `unik run`
 //! drops them up to U-Boot's `Starting kernel ...` line ([`ConsoleFilter`]), and shows
 //! them on stderr when the Image never started.
+//!
+//! **GRUB.** SeaBIOS, OVMF and GRUB write on the serial ports (OVMF on both) before
+//! the program starts; the runtime writes a mark on both when it starts the program
+//! (`unik.start-mark` on the command line), and the console up to it is dropped the
+//! same way.
 
 use std::path::PathBuf;
 
 use crate::discovery::Environment;
 use crate::error::{Error, Result};
+use crate::iso::{self, FirmwareMachine};
 use crate::target::TargetSpec;
 
 /// `--machine uboot`.
@@ -41,6 +49,18 @@ pub enum BootPath {
     Direct { machine: String },
     /// U-Boot (the path to its u-boot.bin) on QEMU `virt` boots the Image.
     UBoot { firmware: PathBuf },
+    /// The machine's firmware boots GRUB from an ISO, GRUB the image.
+    Firmware(FirmwareBoot),
+}
+
+/// How a firmware machine (`--machine pc-grub|uefi`) boots: the ISO (made by `unik
+/// run` in its temporary directory), and for UEFI the firmware and its variable store
+/// (a writable copy there once the ISO is made).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FirmwareBoot {
+    pub machine: FirmwareMachine,
+    pub iso: PathBuf,
+    pub ovmf: Option<iso::Ovmf>,
 }
 
 /// The resolved boot: path and the board's device tree, if the target names one.
@@ -67,6 +87,7 @@ impl Boot {
         match &self.path {
             BootPath::Direct { machine } => machine,
             BootPath::UBoot { .. } => "virt",
+            BootPath::Firmware(firmware) => firmware.machine.qemu_machine(),
         }
     }
 
@@ -75,6 +96,7 @@ impl Boot {
         match self.path {
             BootPath::Direct { .. } => ConsoleFilter::passing(),
             BootPath::UBoot { .. } => ConsoleFilter::until(UBOOT_HANDOVER),
+            BootPath::Firmware(_) => ConsoleFilter::until(iso::START_MARK),
         }
     }
 }
@@ -93,6 +115,18 @@ pub fn resolve(
         Choice::UBoot => BootPath::UBoot {
             firmware: find_uboot(environment)?,
         },
+        Choice::Firmware(machine) => BootPath::Firmware(FirmwareBoot {
+            machine,
+            iso: PathBuf::from("boot.iso"),
+            ovmf: match machine {
+                FirmwareMachine::Uefi => Some(iso::find_ovmf(
+                    &environment
+                        .get("UNIK_OVMF_DIR")
+                        .map_or_else(|| PathBuf::from("/usr/share/OVMF"), PathBuf::from),
+                )?),
+                FirmwareMachine::PcGrub => None,
+            },
+        }),
     };
     let device_tree = match (&path, &spec.qemu.dtb) {
         (BootPath::Direct { .. }, Some(name)) => Some(find_device_tree(environment, name)?),
@@ -106,6 +140,7 @@ pub fn resolve(
 enum Choice {
     Direct(String),
     UBoot,
+    Firmware(FirmwareMachine),
 }
 
 fn choose(spec: &TargetSpec, machine: Option<&str>, is_arm64_image: bool) -> Result<Choice> {
@@ -132,6 +167,18 @@ fn choose(spec: &TargetSpec, machine: Option<&str>, is_arm64_image: bool) -> Res
                 ));
             }
             Ok(Choice::UBoot)
+        }
+        Some(wanted) if FirmwareMachine::parse(wanted).is_some() => {
+            if spec.arch != target_lexicon::Architecture::X86_64 {
+                return Err(Error::Usage(format!(
+                    "--machine {wanted}: GRUB boots x86_64 images; this image is for the {} \
+                     target",
+                    spec.name
+                )));
+            }
+            Ok(Choice::Firmware(
+                FirmwareMachine::parse(wanted).unwrap_or(FirmwareMachine::PcGrub),
+            ))
         }
         Some(wanted) if wanted == spec.qemu.machine => Ok(Choice::Direct(wanted.to_string())),
         Some(wanted) => {
@@ -313,6 +360,14 @@ mod tests {
         assert!(refusal(&spec("x86_64"), "uboot", false).contains("for the x86_64 target"));
         assert!(refusal(&virt, "raspi4b", true).contains("unikcc --target raspi4b"));
         assert!(refusal(&board, "virt", true).contains("runs only on machine raspi4b"));
+        assert_eq!(
+            choose(&spec("x86_64"), Some("uefi"), false).unwrap(),
+            Choice::Firmware(FirmwareMachine::Uefi)
+        );
+        assert_eq!(
+            refusal(&virt, "pc-grub", false),
+            "--machine pc-grub: GRUB boots x86_64 images; this image is for the aarch64 target"
+        );
     }
 
     #[test]

@@ -95,3 +95,17 @@ impl Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A fresh temporary directory named `<prefix>…`, removed when dropped.
+pub(crate) fn temporary_directory(prefix: &str) -> Result<tempfile::TempDir> {
+    tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir()
+        .map_err(|source| {
+            Error::io(
+                "cannot create a temporary directory in",
+                std::env::temp_dir(),
+                source,
+            )
+        })
+}

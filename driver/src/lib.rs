@@ -13,6 +13,7 @@ pub mod embed;
 pub mod error;
 pub mod explain;
 pub mod image_format;
+pub mod iso;
 pub mod link;
 pub mod manifest;
 pub mod run;

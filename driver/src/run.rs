@@ -21,10 +21,11 @@ use std::time::{Duration, Instant};
 use target_lexicon::Architecture;
 use wait_timeout::ChildExt;
 
-use crate::boot_path::{self, Boot, BootPath, ConsoleFilter};
+use crate::boot_path::{self, Boot, BootPath, ConsoleFilter, FirmwareBoot};
 use crate::cmdline;
 use crate::discovery::{self, Environment};
 use crate::error::{Error, Result};
+use crate::iso;
 use crate::symbolize::{Annotator, BacktraceStyle, Symbolizer, backtrace_environment};
 use crate::target::{Console, ExitDevice, TargetSpec};
 
@@ -280,6 +281,13 @@ fn option_value(path: &Path) -> OsString {
 /// The kernel command line: `--env` entries, `unik.verbose`, `--`, the image's
 /// file name, the arguments (runtime/README.md, "Program start and exit").
 pub fn kernel_command_line(options: &RunOptions) -> Result<Vec<u8>> {
+    let (parameters, arguments) = command_line_words(options)?;
+    cmdline::build(&parameters, &arguments)
+}
+
+/// The kernel command line's parameters (`--env` entries, `unik.verbose`) and argv
+/// (the image's file name, the arguments).
+pub fn command_line_words(options: &RunOptions) -> Result<(Vec<OsString>, Vec<OsString>)> {
     let mut parameters: Vec<OsString> = Vec::new();
     for entry in &options.environment {
         cmdline::check_environment_entry(entry)?;
@@ -295,7 +303,7 @@ pub fn kernel_command_line(options: &RunOptions) -> Result<Vec<u8>> {
         .unwrap_or_else(|| OsString::from("app"));
     let mut arguments = vec![name];
     arguments.extend(options.arguments.iter().cloned());
-    cmdline::build(&parameters, &arguments)
+    Ok((parameters, arguments))
 }
 
 /// The QEMU command for `options`, with the status file at `status_file`.
@@ -327,17 +335,35 @@ pub fn qemu_command(
                 command.args(["-bios", firmware]);
             }
         }
+        // The machine's own firmware (SeaBIOS, or OVMF from flash) boots GRUB from
+        // the ISO; the command line and the initrd are in the ISO.
+        BootPath::Firmware(firmware) => {
+            if let Some(ovmf) = &firmware.ovmf {
+                let mut code = OsString::from("if=pflash,format=raw,unit=0,readonly=on,file=");
+                code.push(option_value(&ovmf.code));
+                let mut variables = OsString::from("if=pflash,format=raw,unit=1,file=");
+                variables.push(option_value(&ovmf.variables));
+                command.arg("-drive").arg(code).arg("-drive").arg(variables);
+            }
+            let mut cdrom =
+                OsString::from("media=cdrom,if=ide,index=2,format=raw,readonly=on,file=");
+            cdrom.push(option_value(&firmware.iso));
+            command.arg("-drive").arg(cdrom).args(["-boot", "order=d"]);
+        }
     }
-    // With U-Boot as -bios, QEMU passes the Image and the command line through fw_cfg.
-    command
-        .arg("-kernel")
-        .arg(&options.image)
-        .arg("-append")
-        .arg(OsString::from_vec(kernel_command_line(options)?));
-    // x86_64 PVH: the first module in hvm_start_info; aarch64 virt: the device tree's
-    // /chosen linux,initrd-start and -end.
-    if let Some(initrd) = &options.initrd {
-        command.arg("-initrd").arg(initrd);
+    if !matches!(boot.path, BootPath::Firmware(_)) {
+        // With U-Boot as -bios, QEMU passes the Image and the command line through
+        // fw_cfg.
+        command
+            .arg("-kernel")
+            .arg(&options.image)
+            .arg("-append")
+            .arg(OsString::from_vec(kernel_command_line(options)?));
+        // x86_64 PVH: the first module in hvm_start_info; aarch64 virt: the device
+        // tree's /chosen linux,initrd-start and -end.
+        if let Some(initrd) = &options.initrd {
+            command.arg("-initrd").arg(initrd);
+        }
     }
     if let Some(device_tree) = &boot.device_tree {
         command.arg("-dtb").arg(device_tree);
@@ -479,7 +505,7 @@ pub fn run(environment: &Environment, options: &RunOptions) -> Result<RunOutcome
             eprintln!("{warning}");
         }
     }
-    let boot = boot_path::resolve(
+    let mut boot = boot_path::resolve(
         environment,
         &spec,
         options.machine.as_deref(),
@@ -497,16 +523,7 @@ pub fn run(environment: &Environment, options: &RunOptions) -> Result<RunOutcome
         }
         Accelerator::Tcg => Accelerator::Tcg,
     };
-    let work = tempfile::Builder::new()
-        .prefix("unik-run-")
-        .tempdir()
-        .map_err(|source| {
-            Error::io(
-                "cannot create a temporary directory in",
-                std::env::temp_dir(),
-                source,
-            )
-        })?;
+    let work = crate::error::temporary_directory("unik-run-")?;
     let status_file = work.path().join("status");
     // Backtraces are named on the host (crate::symbolize), which may change what
     // the guest is asked to print.
@@ -536,6 +553,9 @@ pub fn run(environment: &Environment, options: &RunOptions) -> Result<RunOutcome
         image: booted,
         ..options.clone()
     };
+    if let BootPath::Firmware(firmware) = &mut boot.path {
+        prepare_firmware_boot(environment, &booted_options, firmware, work.path())?;
+    }
     let mut command = qemu_command(
         &qemu,
         &spec,
@@ -583,7 +603,14 @@ pub fn run(environment: &Environment, options: &RunOptions) -> Result<RunOutcome
             .map(|pipe| relay(pipe, std::io::stdout, boot.console_filter())),
         child.stderr.take().map(|pipe| {
             let annotator = symbolizer.map(|symbolizer| Annotator::new(symbolizer, style));
-            relay_lines(pipe, std::io::stderr, annotator)
+            // The UEFI firmware writes on every serial port: the runtime's start mark
+            // ends its output on the error console too (with --verbose everything
+            // shows: the runtime's boot log comes before the mark).
+            let filter = match boot.path {
+                BootPath::Firmware(_) if !options.verbose => boot.console_filter(),
+                _ => ConsoleFilter::passing(),
+            };
+            relay_lines(pipe, std::io::stderr, annotator, filter)
         }),
     ];
     let outcome = wait_for_guest(&mut child, &qemu, options, &interrupted);
@@ -609,6 +636,39 @@ pub fn run(environment: &Environment, options: &RunOptions) -> Result<RunOutcome
         Some(status) => RunOutcome::Exited(status),
         None => RunOutcome::NoStatus(exit.code()),
     })
+}
+
+/// Builds the ISO of a firmware boot in `work` (with `unik.start-mark` on the command
+/// line, so that the firmware's console output can be told from the program's), and
+/// for UEFI a writable copy of OVMF's variable store there.
+fn prepare_firmware_boot(
+    environment: &Environment,
+    options: &RunOptions,
+    firmware: &mut FirmwareBoot,
+    work: &Path,
+) -> Result<()> {
+    if let Some(ovmf) = &mut firmware.ovmf {
+        let variables = work.join("OVMF_VARS.fd");
+        fs::copy(&ovmf.variables, &variables)
+            .map_err(|source| Error::io("cannot copy", &ovmf.variables, source))?;
+        ovmf.variables = variables;
+    }
+    firmware.iso = work.join("boot.iso");
+    let (mut parameters, arguments) = command_line_words(options)?;
+    parameters.push(OsString::from("unik.start-mark"));
+    let words = iso::command_line_words(&parameters, &arguments);
+    if options.dry_run {
+        iso::check_image(&options.image)
+    } else {
+        iso::build(
+            environment,
+            &options.image,
+            options.initrd.as_deref(),
+            &words,
+            &firmware.iso,
+            &[firmware.machine],
+        )
+    }
 }
 
 /// Copies a pipe of QEMU's to one of our streams as bytes arrive, until QEMU closes it.
@@ -655,6 +715,7 @@ fn relay_lines<W: Write + 'static>(
     mut pipe: impl Read + Send + 'static,
     stream: fn() -> W,
     mut annotator: Option<Annotator>,
+    mut filter: ConsoleFilter,
 ) -> JoinHandle<()> {
     std::thread::spawn(move || {
         let write = |bytes: &[u8]| {
@@ -673,7 +734,8 @@ fn relay_lines<W: Write + 'static>(
                 Err(_) => break,
             };
             let mut output = Vec::new();
-            let mut chunk = &buffer[..length];
+            let filtered = filter.feed(&buffer[..length]).into_owned();
+            let mut chunk = &filtered[..];
             while !chunk.is_empty() {
                 let (line, rest, complete) = match chunk.iter().position(|&b| b == b'\n') {
                     Some(end) => (&chunk[..=end], &chunk[end + 1..], true),
@@ -707,6 +769,10 @@ fn relay_lines<W: Write + 'static>(
         write(&pending);
         if let Some(annotator) = annotator.as_mut() {
             write(&join_lines(annotator.finish(), ""));
+        }
+        // The firmware's messages when the program never started.
+        if let Some(dropped) = filter.unfinished() {
+            write(&dropped);
         }
     })
 }
@@ -1044,6 +1110,69 @@ mod tests {
             arguments.contains(&"unik.verbose -- app.img".to_string()),
             "{arguments:?}"
         );
+    }
+
+    #[test]
+    fn firmware_machines_boot_the_iso_with_their_firmware() {
+        let spec = TargetSpec::find("x86_64").unwrap();
+        let run = options("/images/hello.img");
+        let arguments_for = |firmware: FirmwareBoot| {
+            let boot = Boot {
+                path: BootPath::Firmware(firmware),
+                device_tree: None,
+            };
+            let command = qemu_command(
+                Path::new("qemu"),
+                &spec,
+                &run,
+                Accelerator::Tcg,
+                Path::new("/t/status"),
+                &boot,
+            )
+            .unwrap();
+            arguments_of(&command)
+        };
+        let arguments = arguments_for(FirmwareBoot {
+            machine: iso::FirmwareMachine::Uefi,
+            iso: PathBuf::from("/t/boot.iso"),
+            ovmf: Some(iso::Ovmf {
+                code: PathBuf::from("/ovmf/CODE.fd"),
+                variables: PathBuf::from("/t/VARS.fd"),
+            }),
+        });
+        assert_eq!(arguments[..2], ["-M", "q35"]);
+        let expected = [
+            "-no-reboot",
+            "-drive",
+            "if=pflash,format=raw,unit=0,readonly=on,file=/ovmf/CODE.fd",
+            "-drive",
+            "if=pflash,format=raw,unit=1,file=/t/VARS.fd",
+            "-drive",
+            "media=cdrom,if=ide,index=2,format=raw,readonly=on,file=/t/boot.iso",
+            "-boot",
+            "order=d",
+            "-chardev",
+        ];
+        assert!(
+            arguments
+                .windows(expected.len())
+                .any(|window| window == expected),
+            "{arguments:?}"
+        );
+        assert!(
+            !arguments.iter().any(|argument| argument == "-kernel"
+                || argument == "-bios"
+                || argument == "-append")
+        );
+        assert!(arguments.contains(&"isa-debug-exit,iobase=0xf4,iosize=0x4".to_string()));
+
+        let arguments = arguments_for(FirmwareBoot {
+            machine: iso::FirmwareMachine::PcGrub,
+            iso: PathBuf::from("/t/boot.iso"),
+            ovmf: None,
+        });
+        assert_eq!(arguments[..2], ["-M", "pc"]);
+        assert!(!arguments.iter().any(|argument| argument.contains("pflash")));
     }
 
     #[test]

@@ -40,6 +40,9 @@ enum Command {
         #[arg(long, default_value = DEFAULT_TARGET)]
         target: String,
     },
+    /// Make a GRUB rescue ISO (BIOS and UEFI) that boots an x86_64 image through
+    /// Multiboot2, with a serial console on COM1.
+    Iso(IsoArguments),
     /// Show the components in an image and why each is there.
     Explain {
         /// Print JSON.
@@ -82,9 +85,32 @@ enum Command {
 }
 
 #[derive(Debug, Args)]
+struct IsoArguments {
+    /// The ISO to write.
+    #[arg(short, long, value_name = "FILE")]
+    output: PathBuf,
+    /// Set an environment variable for the program (repeatable).
+    #[arg(long = "env", value_name = "KEY=VALUE")]
+    environment: Vec<OsString>,
+    /// A cpio newc archive for the image's file tree (a Multiboot2 module).
+    #[arg(long, value_name = "ARCHIVE")]
+    initrd: Option<PathBuf>,
+    /// Make the runtime print its boot log.
+    #[arg(short, long)]
+    verbose: bool,
+    /// The x86_64 image built by unikcc.
+    image: PathBuf,
+    /// Arguments for the program (after `--`).
+    #[arg(last = true, value_name = "ARGS")]
+    arguments: Vec<OsString>,
+}
+
+#[derive(Debug, Args)]
 struct RunArguments {
     /// QEMU machine (default: the image target's: microvm, virt, raspi4b), e.g. q35;
-    /// or `uboot`: U-Boot on QEMU virt boots an aarch64 `--format image`.
+    /// or `uboot`: U-Boot on QEMU virt boots an aarch64 `--format image`; or
+    /// `pc-grub` (SeaBIOS + GRUB) / `uefi` (OVMF + GRUB EFI): an x86_64 image boots
+    /// from a GRUB ISO.
     #[arg(long, value_name = "MACHINE")]
     machine: Option<String>,
     /// Accelerator: tcg, kvm or auto [default: $UNIK_ACCEL, else tcg].
@@ -184,6 +210,34 @@ fn execute(command: Command, environment: &Environment) -> unik::Result<u8> {
                 eprintln!("{message}");
             }
             Ok(u8::try_from(outcome.exit_status()).unwrap_or(OWN_FAILURE))
+        }
+        Command::Iso(arguments) => {
+            let options = RunOptions {
+                image: arguments.image,
+                arguments: arguments.arguments,
+                environment: arguments.environment,
+                machine: None,
+                accelerator: Accelerator::Tcg,
+                memory: None,
+                timeout: None,
+                verbose: arguments.verbose,
+                dry_run: false,
+                initrd: arguments.initrd,
+            };
+            let (parameters, program_arguments) = unik::run::command_line_words(&options)?;
+            let words = unik::iso::command_line_words(&parameters, &program_arguments);
+            unik::iso::build(
+                environment,
+                &options.image,
+                options.initrd.as_deref(),
+                &words,
+                &arguments.output,
+                &[
+                    unik::iso::FirmwareMachine::PcGrub,
+                    unik::iso::FirmwareMachine::Uefi,
+                ],
+            )?;
+            Ok(0)
         }
         Command::Explain { json, image } => {
             let record = unik::explain::read(&image)?;
