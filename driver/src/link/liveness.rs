@@ -110,6 +110,7 @@ struct ParsedObject {
 fn kept_by_linker_script(name: &str) -> bool {
     const EXACT: &[&str] = &[
         ".note.Xen",
+        ".multiboot2",
         ".eh_frame",
         ".unik_init",
         ".unik_fs",
