@@ -265,6 +265,7 @@ fn subcommand(arguments: &[OsString], environment: &Environment) -> Result<i32> 
         initrd: invocation.initrd.clone(),
         verbose: false,
         dry_run: false,
+        network: None,
     };
     let outcome = crate::run::run(environment, &options)?;
     if let Some(message) = outcome.message() {

@@ -180,6 +180,22 @@ pub fn diagnose(environment: &Environment, focus: &TargetSpec) -> Result<Report>
         });
     }
 
+    // Networking (`unik run --net`): never required.
+    let focus_qemu = environment.find_program(OsStr::new(focus.qemu.binary.as_str()));
+    checks.push(Check {
+        what: "QEMU user networking".to_string(),
+        required: false,
+        result: match &focus_qemu {
+            Some(qemu) => crate::network::user_network_support(qemu),
+            None => Err(format!("{} not found", focus.qemu.binary)),
+        },
+    });
+    checks.push(Check {
+        what: "TAP networking".to_string(),
+        required: false,
+        result: crate::network::tap_support(),
+    });
+
     checks.push(Check {
         what: "KVM".to_string(),
         required: false,

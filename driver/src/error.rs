@@ -62,6 +62,10 @@ pub enum Error {
     #[error(transparent)]
     Manifest(#[from] unik_sysroot::manifest::ManifestError),
 
+    /// Bad `unik run --net`/`-p`/`--ip` options.
+    #[error(transparent)]
+    Network(#[from] crate::network::NetworkError),
+
     #[error("{path}: not an ELF image ({message})")]
     NotAnImage { path: PathBuf, message: String },
 

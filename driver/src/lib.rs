@@ -16,6 +16,7 @@ pub mod image_format;
 pub mod iso;
 pub mod link;
 pub mod manifest;
+pub mod network;
 pub mod run;
 pub mod size;
 pub mod symbolize;

@@ -99,6 +99,8 @@ pub struct RunOptions {
     pub verbose: bool,
     /// Print the QEMU command and run nothing.
     pub dry_run: bool,
+    /// `--net` and friends (None: no network device).
+    pub network: Option<crate::network::Network>,
 }
 
 /// Reads the image's ELF header and returns its target.
@@ -296,6 +298,9 @@ pub fn command_line_words(options: &RunOptions) -> Result<(Vec<OsString>, Vec<Os
     if options.verbose {
         parameters.push(OsString::from("unik.verbose"));
     }
+    if let Some(network) = &options.network {
+        parameters.extend(network.kernel_parameters().into_iter().map(OsString::from));
+    }
     let name = options
         .image
         .file_name()
@@ -320,11 +325,14 @@ pub fn qemu_command(
         Accelerator::Kvm => ("kvm", &spec.qemu.cpu_kvm),
         Accelerator::Tcg | Accelerator::Auto => ("tcg", &spec.qemu.cpu_tcg),
     };
-    let machine = boot.machine();
+    let mut machine = boot.machine().to_string();
+    if let Some(network) = &options.network {
+        machine = network.machine(&machine)?;
+    }
     let memory = options.memory.as_deref().unwrap_or(&spec.qemu.memory);
     let mut command = Command::new(qemu);
     command
-        .args(["-M", machine, "-accel", accel, "-cpu", cpu, "-m", memory])
+        .args(["-M", &machine, "-accel", accel, "-cpu", cpu, "-m", memory])
         .args(["-nodefaults", "-no-user-config", "-nographic", "-no-reboot"]);
     match &boot.path {
         BootPath::UBoot { firmware } => {
@@ -425,6 +433,9 @@ pub fn qemu_command(
                 "enable=on,target=native,chardev=unik-status",
             ]);
         }
+    }
+    if let Some(network) = &options.network {
+        command.args(network.qemu_arguments());
     }
     Ok(command)
 }
@@ -884,6 +895,7 @@ mod tests {
             initrd: None,
             verbose: false,
             dry_run: false,
+            network: None,
         }
     }
 

@@ -22,6 +22,7 @@ fn main() {
         "c/files.c",
         "c/scanf.c",
         "c/readiness.c",
+        "c/net.c",
     ];
     for source in sources {
         println!("cargo:rerun-if-changed={source}");

@@ -32,7 +32,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Boot an image under QEMU; the exit status is the program's.
-    Run(RunArguments),
+    Run(Box<RunArguments>),
     /// Show which tools were found and how to install the missing ones; the exit
     /// status says whether everything the target needs is present.
     Doctor {
@@ -135,6 +135,23 @@ struct RunArguments {
     /// Print the QEMU command and run nothing.
     #[arg(long)]
     dry_run: bool,
+    /// Give the guest a network device: `user` (QEMU user networking, with -p
+    /// forwards from 127.0.0.1) or `tap=NAME` (an existing TAP interface).
+    #[arg(long, value_name = "user|tap=NAME")]
+    net: Option<String>,
+    /// Forward host port HOST on 127.0.0.1 to guest port GUEST (repeatable; with
+    /// --net user; append /udp for UDP).
+    #[arg(short = 'p', long = "publish", value_name = "HOST:GUEST[/udp]")]
+    forwards: Vec<String>,
+    /// Static guest address (default: DHCP), e.g. 10.0.2.15/24.
+    #[arg(long, value_name = "ADDRESS/PREFIX")]
+    ip: Option<String>,
+    /// Default gateway of the static configuration, e.g. 10.0.2.2.
+    #[arg(long, value_name = "ADDRESS")]
+    gateway: Option<String>,
+    /// DNS server for the guest (repeatable; default: DHCP's).
+    #[arg(long, value_name = "ADDRESS")]
+    dns: Vec<String>,
     /// The image built by unikcc.
     image: PathBuf,
     /// Arguments for the program (after `--`).
@@ -204,6 +221,14 @@ fn execute(command: Command, environment: &Environment) -> unik::Result<u8> {
                 initrd: arguments.initrd,
                 verbose: arguments.verbose,
                 dry_run: arguments.dry_run,
+                network: unik::network::NetworkArguments {
+                    net: arguments.net.as_deref(),
+                    forwards: &arguments.forwards,
+                    ip: arguments.ip.as_deref(),
+                    gateway: arguments.gateway.as_deref(),
+                    dns: &arguments.dns,
+                }
+                .parse()?,
             };
             let outcome = unik::run::run(environment, &options)?;
             if let Some(message) = outcome.message() {

@@ -15,7 +15,10 @@ mod boot_cell;
 mod command_line;
 pub mod console;
 mod memory;
+#[cfg(not(test))]
+pub mod network;
 mod report;
+pub mod virtio_mmio;
 // Threads and clocks need the arch's threading interface, which host tests lack.
 #[cfg(not(test))]
 pub mod sched;

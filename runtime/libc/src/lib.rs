@@ -43,6 +43,7 @@ pub mod kernel;
 pub mod locale;
 pub mod math;
 pub mod memory;
+pub mod net;
 pub mod process;
 pub mod rust_support;
 pub mod scanf;

@@ -103,6 +103,10 @@ pub fn exit(status: i32) -> ! {
     run_handlers();
     run_destructors();
     crate::stdio::flush_all();
+    // Data the program sent on sockets still goes out, as from an exiting Linux process.
+    if let Some(sockets) = crate::fs::hooks::sockets() {
+        (sockets.drain)();
+    }
     crate::kernel::exit(status)
 }
 

@@ -629,6 +629,23 @@ unsafe extern "C" fn thread_start(thread: usize) -> ! {
     exit_current()
 }
 
+/// Whether a device interrupt is routed: then a thread blocked without a deadline may
+/// still be woken (by the device's handler), and "everything blocked" is not a deadlock.
+static DEVICE_INTERRUPTS: core::sync::atomic::AtomicBool =
+    core::sync::atomic::AtomicBool::new(false);
+
+/// Routes a device's interrupt line (x86_64: GSI; aarch64: GIC INTID) to `handler`,
+/// which runs with interrupts off and may wake threads ([`futex::wake`]).
+pub fn enable_device_interrupt(line: u32, handler: fn()) -> Result<(), &'static str> {
+    if !is_initialized() {
+        return Err("the scheduler is not running");
+    }
+    let _interrupts_off = InterruptsOff::new();
+    DEVICE_INTERRUPTS.store(true, core::sync::atomic::Ordering::Relaxed);
+    // SAFETY: interrupts off, and the scheduler's start set the interrupt controller up.
+    unsafe { arch::route_device_interrupt(line, handler) }
+}
+
 /// The idle thread: runs the scheduler when something is ready, reports a deadlock when
 /// nothing ever can be, halts otherwise.
 unsafe extern "C" fn idle_start(_argument: usize) -> ! {
@@ -652,7 +669,8 @@ unsafe extern "C" fn idle_start(_argument: usize) -> ! {
             }
             // None: no thread left at all (the libc ends the run when the last one
             // exits; this is the backstop).
-            (ready, any_live.then_some(!any_wakeable))
+            let device_wakeups = DEVICE_INTERRUPTS.load(core::sync::atomic::Ordering::Relaxed);
+            (ready, any_live.then_some(!any_wakeable && !device_wakeups))
         });
         if ready {
             schedule(&interrupts_off);

@@ -58,6 +58,9 @@ pub enum Object {
         receive: usize,
         send: usize,
     },
+    /// A socket (index into the `net` component's socket table, reached through
+    /// [`super::hooks::sockets`]).
+    Socket(usize),
 }
 
 #[derive(Debug)]
@@ -83,6 +86,11 @@ pub enum Transfer {
     /// ([`readiness::CHANGES`]) differs from this value (read under the lock, so no
     /// change is missed), then retry.
     Wait(u32),
+    /// A socket: the `net` component transfers, without the table's lock.
+    Socket {
+        index: usize,
+        nonblocking: bool,
+    },
 }
 
 /// Linux's default pipe capacity (pipe(7)) and PIPE_BUF, the size up to which a write
@@ -464,6 +472,11 @@ impl FileSystem {
                 Object::Node(number) => self.tree.close_node(number),
                 Object::Pipe(index) => self.close_pipe_end(index, status),
                 Object::Console(_) => {}
+                Object::Socket(index) => {
+                    if let Some(sockets) = super::hooks::sockets() {
+                        (sockets.close)(index);
+                    }
+                }
                 Object::EventFd(index) => self.eventfds[index] = None,
                 Object::Epoll(index) => self.epolls[index] = None,
                 Object::StreamPair { receive, send } => {
@@ -557,6 +570,7 @@ impl FileSystem {
                 return self.read_pipe(index, buffer, nonblocking);
             }
             Object::EventFd(index) => return self.read_eventfd(index, buffer, nonblocking),
+            Object::Socket(index) => return Ok(Transfer::Socket { index, nonblocking }),
             Object::Epoll(_) => return Err(EINVAL),
         };
         let offset = at.unwrap_or(description.offset);
@@ -597,6 +611,7 @@ impl FileSystem {
                 return self.write_pipe(index, data, nonblocking);
             }
             Object::EventFd(index) => return self.write_eventfd(index, data, nonblocking),
+            Object::Socket(index) => return Ok(Transfer::Socket { index, nonblocking }),
             Object::Epoll(_) => return Err(EINVAL),
         };
         let append = description.status & O_APPEND != 0;
@@ -693,6 +708,44 @@ impl FileSystem {
             generation: readiness::changed(),
         });
         Ok(index)
+    }
+
+    /// A new descriptor (lowest free) for socket `index`; `flags` may hold O_NONBLOCK
+    /// and O_CLOEXEC (socket(2)'s SOCK_NONBLOCK and SOCK_CLOEXEC have their values).
+    pub fn open_socket(&mut self, index: usize, flags: i32) -> Result<i32, Errno> {
+        let slot = self.free_slot(0)?;
+        let description = self.new_description(Description {
+            object: Object::Socket(index),
+            offset: 0,
+            status: O_RDWR | (flags & O_NONBLOCK),
+            references: 1,
+        })?;
+        self.slots[slot] = Some(Slot {
+            description,
+            close_on_exec: flags & O_CLOEXEC != 0,
+        });
+        Ok(slot as i32)
+    }
+
+    /// The socket behind a descriptor and whether it is non-blocking (EBADF: closed;
+    /// ENOTSOCK: another kind of descriptor).
+    pub fn socket_of(&mut self, descriptor: i32) -> Result<(usize, bool), Errno> {
+        let description = self.description(descriptor)?;
+        match description.object {
+            Object::Socket(index) => Ok((index, description.status & O_NONBLOCK != 0)),
+            _ => Err(crate::errno::ENOTSOCK),
+        }
+    }
+
+    /// Sets or clears O_NONBLOCK on the descriptor's description (ioctl FIONBIO).
+    pub fn set_nonblocking(&mut self, descriptor: i32, on: bool) -> Result<(), Errno> {
+        let description = self.description(descriptor)?;
+        if on {
+            description.status |= O_NONBLOCK;
+        } else {
+            description.status &= !O_NONBLOCK;
+        }
+        Ok(())
     }
 
     pub(super) fn close_pipe_end(&mut self, index: usize, status: i32) {
@@ -829,6 +882,15 @@ impl FileSystem {
                 block_size: 4096,
                 ..Status::default()
             }),
+            Object::Socket(index) => Ok(Status {
+                // sockfs: a socket (0o140000), rwxrwxrwx as Linux reports it.
+                device: 0x8,
+                inode: index as u64 + 1,
+                mode: 0o140777,
+                links: 1,
+                block_size: 4096,
+                ..Status::default()
+            }),
             Object::Console(_) => Ok(Status {
                 // A character device (0o020000), like a serial tty: /dev/ttyS0 is 4:64.
                 device: 5,
@@ -944,7 +1006,9 @@ mod tests {
         let mut buffer = [0u8; 64];
         match system.read(descriptor, &mut buffer, None).unwrap() {
             Transfer::Done(count) => buffer[..count].to_vec(),
-            Transfer::Console(_) | Transfer::Wait(_) => panic!("not a file"),
+            Transfer::Console(_) | Transfer::Wait(_) | Transfer::Socket { .. } => {
+                panic!("not a file")
+            }
         }
     }
 

@@ -204,7 +204,7 @@ pub unsafe extern "C" fn pread(
     match with(|system| system.read(descriptor, buffer, Some(offset as u64))) {
         Ok(Transfer::Done(count)) => count as isize,
         // pread/pwrite never reach the console or a pipe (ESPIPE first).
-        Ok(Transfer::Console(_) | Transfer::Wait(_)) => -1,
+        Ok(Transfer::Console(_) | Transfer::Wait(_) | Transfer::Socket { .. }) => -1,
         Err(error) => {
             errno::set(error);
             -1
@@ -236,7 +236,7 @@ pub unsafe extern "C" fn pwrite(
     match with(|system| system.write(descriptor, bytes, Some(offset as u64))) {
         Ok(Transfer::Done(count)) => count as isize,
         // pread/pwrite never reach the console or a pipe (ESPIPE first).
-        Ok(Transfer::Console(_) | Transfer::Wait(_)) => -1,
+        Ok(Transfer::Console(_) | Transfer::Wait(_) | Transfer::Socket { .. }) => -1,
         Err(error) => {
             errno::set(error);
             -1

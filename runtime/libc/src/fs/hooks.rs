@@ -40,3 +40,31 @@ pub fn installed() -> Option<&'static FileHooks> {
 pub fn install(hooks: &'static FileHooks) {
     INSTALLED.with(|installed| *installed = Some(hooks));
 }
+
+/// The `net` component's socket operations, for the descriptor layer (read/write/close
+/// of a socket descriptor) and for poll/select (readiness).
+pub struct SocketHooks {
+    /// recv(2) with no flags: bytes read (0 at end of stream) or an errno value.
+    pub read: fn(usize, &mut [u8], bool) -> Result<usize, i32>,
+    /// send(2) with no flags: bytes sent or an errno value.
+    pub write: fn(usize, &[u8], bool) -> Result<usize, i32>,
+    /// The last descriptor of the socket was closed.
+    pub close: fn(usize),
+    /// Linux poll(2) bits the socket has now (POLLIN, POLLOUT, POLLERR, POLLHUP,
+    /// POLLRDHUP) and the generation of its last change (`readiness::changed`'s
+    /// numbering: the stack's, so other sockets' changes over-report, never miss).
+    pub readiness: fn(usize) -> (u32, u32),
+    /// At exit: lets queued data reach the peers (bounded wait).
+    pub drain: fn(),
+}
+
+static SOCKETS: Global<Option<&'static SocketHooks>> = Global::new(None);
+
+/// The installed socket hooks (None: the program has no sockets).
+pub fn sockets() -> Option<&'static SocketHooks> {
+    SOCKETS.with(|hooks| *hooks)
+}
+
+pub fn install_sockets(hooks: &'static SocketHooks) {
+    SOCKETS.with(|installed| *installed = Some(hooks));
+}

@@ -67,6 +67,20 @@ fn wake_pipe_waiters() {
     readiness::wake_waiters();
 }
 
+fn socket_read(index: usize, buffer: &mut [u8], nonblocking: bool) -> Result<usize, Errno> {
+    match hooks::sockets() {
+        Some(sockets) => (sockets.read)(index, buffer, nonblocking),
+        None => Err(crate::errno::EBADF),
+    }
+}
+
+fn socket_write(index: usize, bytes: &[u8], nonblocking: bool) -> Result<usize, Errno> {
+    match hooks::sockets() {
+        Some(sockets) => (sockets.write)(index, bytes, nonblocking),
+        None => Err(crate::errno::EBADF),
+    }
+}
+
 /// read(2) on any descriptor; blocks on an empty pipe whose write end is open.
 pub fn read(descriptor: i32, buffer: &mut [u8]) -> Result<usize, Errno> {
     loop {
@@ -77,6 +91,9 @@ pub fn read(descriptor: i32, buffer: &mut [u8]) -> Result<usize, Errno> {
             }
             Transfer::Console(role) => return console_read(role, buffer),
             Transfer::Wait(seen) => wait_for_pipes(seen),
+            Transfer::Socket { index, nonblocking } => {
+                return socket_read(index, buffer, nonblocking);
+            }
         }
     }
 }
@@ -96,6 +113,9 @@ pub fn write(descriptor: i32, bytes: &[u8]) -> Result<usize, Errno> {
             }
             Ok(Transfer::Console(role)) => return console_write(role, bytes),
             Ok(Transfer::Wait(seen)) => wait_for_pipes(seen),
+            Ok(Transfer::Socket { index, nonblocking }) => {
+                return socket_write(index, bytes, nonblocking);
+            }
             // A non-blocking pipe that filled up after part of the data went in.
             Err(_) if written > 0 => return Ok(written),
             Err(error) => return Err(error),

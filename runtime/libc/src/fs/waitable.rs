@@ -308,6 +308,16 @@ impl FileSystem {
                     generation: incoming.generation ^ outgoing.generation.rotate_left(16),
                 }
             }
+            Object::Socket(index) => match super::hooks::sockets() {
+                Some(sockets) => {
+                    let (events, generation) = (sockets.readiness)(index);
+                    Readiness { events, generation }
+                }
+                None => Readiness {
+                    events: POLLERR,
+                    generation: 0,
+                },
+            },
             Object::EventFd(index) => match self.eventfds[index].as_ref() {
                 Some(counter) => Readiness {
                     events: counter.events(),

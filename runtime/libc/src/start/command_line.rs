@@ -128,6 +128,14 @@ pub fn classify_parameter(word: &[u8]) -> Parameter {
     }
 }
 
+/// Whether a word is a device description a VMM appended to the command line
+/// (`virtio_mmio.device=SIZE@ADDRESS:LINE`: QEMU microvm and Firecracker add one per
+/// virtio-mmio device, after the program's arguments). The kernel reads them; they are
+/// neither environment nor arguments.
+pub fn is_device_description(word: &[u8]) -> bool {
+    word.starts_with(b"virtio_mmio.device=")
+}
+
 /// The program name used when the command line gives no arguments.
 pub const DEFAULT_PROGRAM_NAME: &[u8] = b"app";
 

@@ -66,6 +66,9 @@ pub fn build_arguments(command_line: &[u8]) -> Result<(i32, *mut *mut c_char), S
     let layout = layout(found);
     let mut arguments: Array<*mut c_char> = Array::new();
     for (index, word) in words(split, count).enumerate() {
+        if command_line::is_device_description(word) {
+            continue;
+        }
         if index < layout.parameters_end {
             if classify_parameter(word) == Parameter::Environment {
                 // SAFETY: the word is NUL-terminated in `split`, which is never freed.
@@ -177,6 +180,15 @@ unsafe extern "C" {
     fn main(argc: i32, argv: *mut *mut c_char, envp: *mut *mut c_char) -> i32;
 }
 
+/// The kernel command line (set once by [`start`], before any init function runs), for
+/// components that take runtime options from it (`unik.ip=` …, the `net` component).
+static COMMAND_LINE: crate::global::Global<&'static [u8]> = crate::global::Global::new(&[]);
+
+/// The kernel command line as the boot handed it over.
+pub fn kernel_command_line() -> &'static [u8] {
+    COMMAND_LINE.with(|line| *line)
+}
+
 /// The libc's program start: sets up the heap, `argv` and `environ`, runs the
 /// constructors, calls `main` and exits with its status.
 #[cfg(not(test))]
@@ -193,6 +205,7 @@ pub fn start(boot: &'static crate::kernel::BootInfo) -> ! {
         // small for the allocator is left unused: the program runs without it.
         let _ = unsafe { HEAP.claim(boot.spare_start as *mut u8, boot.spare_len) };
     }
+    COMMAND_LINE.with(|line| *line = boot.cmdline);
     let Ok((argc, argv)) = build_arguments(boot.cmdline) else {
         crate::kernel::console::write_err(b"unik: out of memory while building argv and environ\n");
         crate::kernel::exit(134);

@@ -31,6 +31,8 @@ pub struct Platform {
     pub psci: Option<PsciConduit>,
     /// The PL031 RTC (read by the threads-and-time code for the wall clock).
     pub real_time_clock: Option<PhysicalRange>,
+    /// The virtio-mmio transports (the `net` component's device).
+    pub virtio_mmio: [Option<device_tree::VirtioMmioNode>; device_tree::VIRTIO_MMIO_LIMIT],
 }
 
 static PLATFORM: BootCell<Platform> = BootCell::new(Platform {
@@ -38,6 +40,7 @@ static PLATFORM: BootCell<Platform> = BootCell::new(Platform {
     timer: None,
     psci: None,
     real_time_clock: None,
+    virtio_mmio: [None; device_tree::VIRTIO_MMIO_LIMIT],
 });
 
 /// The platform devices found at boot (all `None` before the device tree is read). The
@@ -94,6 +97,7 @@ extern "C" fn unik_aarch64_boot(entry_register: u64, entry_level: u64) -> ! {
             timer: machine.timer,
             psci: machine.psci,
             real_time_clock: machine.real_time_clock,
+            virtio_mmio: machine.virtio_mmio,
         };
     }
     let verbose = command_line::is_verbose(machine.command_line);

@@ -333,8 +333,20 @@ pub struct Timer {
     pub interrupt_count: usize,
 }
 
+/// How many virtio-mmio transports are kept (QEMU virt has 32).
+pub const VIRTIO_MMIO_LIMIT: usize = 32;
+
+/// A `virtio,mmio` node: its register window and interrupt (a GIC INTID).
+#[derive(Clone, Copy)]
+pub struct VirtioMmioNode {
+    pub registers: PhysicalRange,
+    pub interrupt_id: u32,
+}
+
 /// What the kernel takes from the device tree.
 pub struct MachineDescription<'blob> {
+    /// The virtio-mmio transports (`compatible = "virtio,mmio"`), in tree order.
+    pub virtio_mmio: [Option<VirtioMmioNode>; VIRTIO_MMIO_LIMIT],
     pub ram: RamMap,
     /// `/chosen/bootargs` without the NUL (empty when none).
     pub command_line: &'blob [u8],
@@ -608,7 +620,28 @@ pub fn describe(blob: &[u8]) -> Result<MachineDescription<'_>, DeviceTreeError> 
         .find(|node| is_compatible(*node, BCM2835_WATCHDOG) && is_enabled(*node))
         .and_then(|node| first_region(&tree, node));
 
+    // The GIC binding's first specifier (type, number, flags), as for the timer.
+    let mut virtio_mmio = [None; VIRTIO_MMIO_LIMIT];
+    let nodes = tree
+        .all_nodes()
+        .filter(|node| is_compatible(*node, &["virtio,mmio"]) && is_enabled(*node))
+        .filter_map(|node| {
+            let registers = first_region(&tree, node)?;
+            let cells = node.property("interrupts")?.value;
+            let kind = read_be32(cells, 0)?;
+            let number = read_be32(cells, 4)?;
+            let base = if kind == 1 { 16 } else { 32 };
+            Some(VirtioMmioNode {
+                registers,
+                interrupt_id: number.saturating_add(base),
+            })
+        });
+    for (slot, node) in virtio_mmio.iter_mut().zip(nodes) {
+        *slot = Some(node);
+    }
+
     Ok(MachineDescription {
+        virtio_mmio,
         ram,
         command_line,
         console,

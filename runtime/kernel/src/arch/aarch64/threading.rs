@@ -261,8 +261,98 @@ extern "C" fn unik_aarch64_irq() {
             handler();
         }
     } else {
+        let handler = DEVICE_HANDLERS
+            .iter()
+            .find(|(line, _)| line.load(Ordering::Acquire) == id)
+            .map(|(_, handler)| handler.load(Ordering::Acquire));
+        if let Some(handler) = handler
+            && !handler.is_null()
+        {
+            // SAFETY: only `route_device_interrupt` stores here, and it stores a `fn()`.
+            let handler: fn() = unsafe { core::mem::transmute::<*mut (), fn()>(handler) };
+            // The handler quiets its (level-triggered) device before the end of
+            // interrupt, so the line does not fire again at once.
+            handler();
+        }
         end_of_interrupt(id);
     }
+}
+
+/// Device interrupts with a handler: (INTID, handler), INTID 0 when free.
+static DEVICE_HANDLERS: [(AtomicU32, AtomicPtr<()>); 4] =
+    [const { (AtomicU32::new(0), AtomicPtr::new(core::ptr::null_mut())) }; 4];
+
+/// Enables the shared peripheral interrupt `intid` at the distributor, level
+/// sensitive, routed to this CPU, and calls `handler` when it fires.
+///
+/// # Safety
+/// Interrupts off, after `initialize_timer` set the GIC up.
+pub unsafe fn route_device_interrupt(intid: u32, handler: fn()) -> Result<(), &'static str> {
+    if !(32..1020).contains(&intid) {
+        return Err("the device's interrupt is not a shared peripheral interrupt");
+    }
+    let slot = DEVICE_HANDLERS
+        .iter()
+        .find(|(line, _)| line.load(Ordering::Relaxed) == 0)
+        .ok_or("no free device interrupt slot")?;
+    slot.1.store(handler as *mut (), Ordering::Release);
+    slot.0.store(intid, Ordering::Release);
+    let distributor = DISTRIBUTOR.load(Ordering::Relaxed);
+    let word = u64::from(intid / 32) * 4;
+    let bit = 1u32 << (intid % 32);
+    // GICD_ICFGR: 0b00 in the interrupt's field = level sensitive (IHI 0069 12.9.9);
+    // virtio-mmio's line is a level.
+    let configuration = distributor + 0xc00 + u64::from(intid / 16) * 4;
+    write32(
+        configuration,
+        read32(configuration) & !(3 << ((intid % 16) * 2)),
+    );
+    write8(distributor + 0x400 + u64::from(intid), 0x80);
+    if GIC_V3.load(Ordering::Relaxed) {
+        // GICD_IGROUPR: group 1 (non-secure); GICD_IROUTER: affinity 0.0.0.0 (this CPU).
+        write32(
+            distributor + 0x080 + word,
+            read32(distributor + 0x080 + word) | bit,
+        );
+        let router = distributor + 0x6000 + 8 * u64::from(intid);
+        write32(router, 0);
+        write32(router + 4, 0);
+    } else {
+        // GICD_ITARGETSR: CPU interface 0 (IHI 0048B 4.3.12).
+        write8(distributor + 0x800 + u64::from(intid), 1);
+    }
+    // GICD_ISENABLER.
+    write32(distributor + 0x100 + word, bit);
+    Ok(())
+}
+
+/// Maps device registers (identity, Device-nGnRnE) for a driver: the final tables map
+/// only the UARTs, the GIC and the RTC.
+pub fn map_device(address: u64, length: u64) -> Result<(), MappingError> {
+    let mut page = address & !(PAGE_SIZE - 1);
+    while page < address.saturating_add(length) {
+        // SAFETY: device registers the device tree describes: memory nothing else maps;
+        // the same page twice (neighbouring transports) reports AlreadyMapped.
+        match unsafe { map_page(page, page, PageAccess::Device) } {
+            Ok(()) | Err(MappingError::AlreadyMapped) => {}
+            Err(error) => return Err(error),
+        }
+        page += PAGE_SIZE;
+    }
+    Ok(())
+}
+
+/// The device tree's virtio-mmio transports.
+pub fn virtio_mmio_transports() -> impl Iterator<Item = crate::network::VirtioMmio> {
+    super::boot::platform()
+        .virtio_mmio
+        .iter()
+        .flatten()
+        .map(|node| crate::network::VirtioMmio {
+            address: node.registers.start,
+            size: node.registers.end - node.registers.start,
+            line: node.interrupt_id,
+        })
 }
 
 core::arch::global_asm!(

@@ -42,6 +42,11 @@ use super::apic;
 /// The vector of the LAPIC timer (above the 32 exception vectors and the legacy PIC's
 /// range, which is masked anyway).
 pub const TIMER_VECTOR: u8 = 0x30;
+/// The vector every device interrupt line arrives on (IOAPIC redirection entries point
+/// here; one device handler per line, found by [`DEVICE_LINES`]).
+pub const DEVICE_VECTOR_BASE: u8 = 0x40;
+/// How many device lines can have a handler at once.
+pub const DEVICE_VECTORS: usize = 4;
 /// The LAPIC's spurious-interrupt vector (SDM vol. 3A 11.9: the low 4 bits must be 1s
 /// on older CPUs; 0xff satisfies every generation).
 pub const SPURIOUS_VECTOR: u8 = 0xff;
@@ -62,6 +67,7 @@ unsafe extern "C" {
     pub static unik_interrupt_stack_top: u8;
     static unik_interrupt_timer_entry: u8;
     static unik_interrupt_spurious_entry: u8;
+    static unik_interrupt_device_entries: [u8; 16 * DEVICE_VECTORS];
 }
 
 core::arch::global_asm!(
@@ -83,9 +89,27 @@ unik_interrupt_spurious_entry:
     /* A spurious LAPIC interrupt needs no EOI and no work (SDM vol. 3A 11.9). */
     iretq
 
+    /* One 16-byte stub per device vector (DEVICE_VECTORS of them): push the vector,
+       join the common path. */
+    .p2align 4
+    .globl unik_interrupt_device_entries
+unik_interrupt_device_entries:
+    pushq ${device_vector_0}
+    jmp unik_interrupt_common
+    .p2align 4
+    pushq ${device_vector_1}
+    jmp unik_interrupt_common
+    .p2align 4
+    pushq ${device_vector_2}
+    jmp unik_interrupt_common
+    .p2align 4
+    pushq ${device_vector_3}
+    jmp unik_interrupt_common
+
     .globl unik_interrupt_timer_entry
 unik_interrupt_timer_entry:
     pushq ${timer_vector}
+unik_interrupt_common:
     /* Step 1: the general registers after the vector (see the module documentation). */
     pushq %rax
     pushq %rbx
@@ -171,6 +195,10 @@ unik_interrupt_timer_entry:
 "#,
     interrupt_stack_size = const INTERRUPT_STACK_SIZE,
     timer_vector = const TIMER_VECTOR,
+    device_vector_0 = const DEVICE_VECTOR_BASE,
+    device_vector_1 = const DEVICE_VECTOR_BASE + 1,
+    device_vector_2 = const DEVICE_VECTOR_BASE + 2,
+    device_vector_3 = const DEVICE_VECTOR_BASE + 3,
     options(att_syntax)
 );
 
@@ -194,6 +222,7 @@ pub struct InterruptFrame {
 pub unsafe fn route(table: &mut InterruptDescriptorTable, stack_index: u16) {
     let timer = VirtAddr::new_truncate((&raw const unik_interrupt_timer_entry) as u64);
     let spurious = VirtAddr::new_truncate((&raw const unik_interrupt_spurious_entry) as u64);
+    let devices = (&raw const unik_interrupt_device_entries) as u64;
     // SAFETY: both are interrupt entry code written for exactly this: the timer entry
     // saves and restores everything it touches and ends in iretq; the spurious entry is
     // a bare iretq. Both run on the IST stack the caller set up.
@@ -204,6 +233,12 @@ pub unsafe fn route(table: &mut InterruptDescriptorTable, stack_index: u16) {
         table[SPURIOUS_VECTOR]
             .set_handler_addr(spurious)
             .set_stack_index(stack_index);
+        for index in 0..DEVICE_VECTORS {
+            // Each stub is 16-byte aligned (`.p2align 4` in the asm above).
+            table[DEVICE_VECTOR_BASE + index as u8]
+                .set_handler_addr(VirtAddr::new_truncate(devices + 16 * index as u64))
+                .set_stack_index(stack_index);
+        }
     }
 }
 
@@ -232,10 +267,44 @@ pub fn set_timer_handler(handler: fn()) {
     TIMER_HANDLER.store(core::hint::black_box(handler as *mut ()), Ordering::Release);
 }
 
+/// The handlers of the device vectors (`DEVICE_VECTOR_BASE + index`), null when free.
+static DEVICE_HANDLERS: [AtomicPtr<()>; DEVICE_VECTORS] =
+    [const { AtomicPtr::new(core::ptr::null_mut()) }; DEVICE_VECTORS];
+
+/// Claims a free device vector for `handler`; None when all are taken.
+pub fn claim_device_vector(handler: fn()) -> Option<u8> {
+    DEVICE_HANDLERS
+        .iter()
+        .enumerate()
+        .find_map(|(index, slot)| {
+            slot.compare_exchange(
+                core::ptr::null_mut(),
+                handler as *mut (),
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            )
+            .ok()
+            .map(|_| DEVICE_VECTOR_BASE + index as u8)
+        })
+}
+
 /// Called by the entry code on the interrupted thread's stack, interrupts off.
 #[unsafe(no_mangle)]
 extern "C" fn unik_x86_64_interrupt(frame: &InterruptFrame) {
-    if frame.vector == u64::from(TIMER_VECTOR) {
+    let device_vectors =
+        u64::from(DEVICE_VECTOR_BASE)..u64::from(DEVICE_VECTOR_BASE) + DEVICE_VECTORS as u64;
+    if device_vectors.contains(&frame.vector) {
+        let handler = DEVICE_HANDLERS[(frame.vector - u64::from(DEVICE_VECTOR_BASE)) as usize]
+            .load(Ordering::Acquire);
+        if !handler.is_null() {
+            // SAFETY: only `claim_device_vector` stores here, and it stores a `fn()`.
+            let handler: fn() = unsafe { core::mem::transmute::<*mut (), fn()>(handler) };
+            // The handler quiets its device (level-triggered line) before the EOI, which
+            // lets the IOAPIC deliver the line again (SDM vol. 3A 11.8.5).
+            handler();
+        }
+        apic::end_of_interrupt();
+    } else if frame.vector == u64::from(TIMER_VECTOR) {
         apic::end_of_interrupt();
         let handler = TIMER_HANDLER.load(Ordering::Acquire);
         if !handler.is_null() {

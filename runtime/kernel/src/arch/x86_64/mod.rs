@@ -14,6 +14,7 @@ mod exceptions;
 mod exit;
 mod image;
 mod interrupts;
+mod ioapic;
 mod loader;
 mod mapping;
 mod multiboot2;

@@ -39,6 +39,29 @@ pub unsafe fn initialize_timer(on_timer: fn()) -> Result<(), &'static str> {
     }
 }
 
+pub use super::ioapic::route as route_device_interrupt;
+
+/// Maps device registers (identity, uncached) for a driver.
+pub fn map_device(address: u64, length: u64) -> Result<(), MappingError> {
+    let first = address & !0xfff;
+    let mut page = first;
+    while page < address + length {
+        // SAFETY: device registers a VMM described (command line): memory nothing else
+        // maps; the same page twice (neighbouring transports) reports AlreadyMapped.
+        match unsafe { map_page(page, page, PageAccess::Device) } {
+            Ok(()) | Err(MappingError::AlreadyMapped) => {}
+            Err(error) => return Err(error),
+        }
+        page += 0x1000;
+    }
+    Ok(())
+}
+
+/// The firmware names no virtio-mmio transports on x86_64 (the command line does).
+pub fn virtio_mmio_transports() -> [crate::network::VirtioMmio; 0] {
+    []
+}
+
 /// The boot stack `main` runs on: `(lowest usable address, top)`.
 pub fn boot_stack() -> (usize, usize) {
     let stack = super::image::boot_stack();

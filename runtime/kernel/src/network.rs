@@ -1,0 +1,280 @@
+//! The network device: virtio-net over the virtio-mmio transport (virtio 1.2, 4.2 "Virtio
+//! Over MMIO"; 5.1 "Network Device"), driven by the `virtio-drivers` crate, with its
+//! interrupt line routed (x86_64: the I/O APIC; aarch64: a GIC SPI).
+//!
+//! Where the transports are: the `virtio_mmio.device=SIZE@ADDRESS:LINE` words a VMM
+//! appends to the command line (QEMU microvm, Firecracker; Linux's convention,
+//! `Documentation/admin-guide/kernel-parameters.txt`), and on aarch64 the device tree's
+//! `virtio,mmio` nodes. Only the `net` component reaches this module.
+//!
+//! DMA: the heap is identity mapped (physical = virtual) and QEMU's virtio devices are
+//! cache coherent, so buffers are shared by their address.
+
+extern crate alloc;
+
+use alloc::vec::Vec;
+use core::ptr::NonNull;
+use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+
+use virtio_drivers::transport::mmio::{MmioTransport, VirtIOHeader};
+use virtio_drivers::transport::{DeviceType, Transport};
+use virtio_drivers::{BufferDirection, Hal, PhysAddr};
+
+use crate::arch::threading as arch;
+use crate::memory::PAGE_SIZE;
+pub use crate::virtio_mmio::VirtioMmio;
+
+/// Every virtio-mmio transport the command line and the firmware name.
+pub fn virtio_mmio_transports(command_line: &[u8]) -> Vec<VirtioMmio> {
+    let mut found = crate::virtio_mmio::in_command_line(command_line);
+    for transport in arch::virtio_mmio_transports() {
+        if !found.iter().any(|known| known.address == transport.address) {
+            found.push(transport);
+        }
+    }
+    found
+}
+
+/// The DMA and MMIO glue virtio-drivers needs.
+struct IdentityHal;
+
+// SAFETY: dma_alloc hands out zeroed, page-aligned heap blocks that nothing else uses
+// until dma_dealloc frees them; physical = virtual for the heap and for device
+// registers (identity mapping, mapped by `open` before use); sharing a buffer gives the
+// device its address, valid while virtio-drivers holds the buffer.
+unsafe impl Hal for IdentityHal {
+    fn dma_alloc(pages: usize, _direction: BufferDirection) -> (PhysAddr, NonNull<u8>) {
+        let size = pages * PAGE_SIZE as usize;
+        let Ok(layout) = core::alloc::Layout::from_size_align(size, PAGE_SIZE as usize) else {
+            return (0, NonNull::dangling());
+        };
+        // SAFETY: a non-zero-sized layout (virtio-drivers asks for at least one page).
+        let block = unsafe { alloc::alloc::alloc_zeroed(layout) };
+        match NonNull::new(block) {
+            Some(block) => (block.as_ptr() as PhysAddr, block),
+            // virtio-drivers has no failure path here: a null queue fails the device
+            // set-up when the device rejects the address, which `open` reports.
+            None => (0, NonNull::dangling()),
+        }
+    }
+
+    unsafe fn dma_dealloc(_paddr: PhysAddr, vaddr: NonNull<u8>, pages: usize) -> i32 {
+        let size = pages * PAGE_SIZE as usize;
+        if let Ok(layout) = core::alloc::Layout::from_size_align(size, PAGE_SIZE as usize) {
+            // SAFETY: allocated by dma_alloc with this layout (virtio-drivers' contract).
+            unsafe { alloc::alloc::dealloc(vaddr.as_ptr(), layout) };
+        }
+        0
+    }
+
+    unsafe fn mmio_phys_to_virt(paddr: PhysAddr, _size: usize) -> NonNull<u8> {
+        NonNull::new(paddr as *mut u8).unwrap_or(NonNull::dangling())
+    }
+
+    unsafe fn share(buffer: NonNull<[u8]>, _direction: BufferDirection) -> PhysAddr {
+        buffer.as_ptr() as *mut u8 as PhysAddr
+    }
+
+    unsafe fn unshare(_paddr: PhysAddr, _buffer: NonNull<[u8]>, _direction: BufferDirection) {}
+}
+
+/// Descriptors per virtqueue.
+const QUEUE_SIZE: usize = 64;
+/// Receive buffer size: an Ethernet frame (1514) plus the virtio-net header, rounded.
+const RECEIVE_BUFFER_SIZE: usize = 2048;
+
+type VirtioNet =
+    virtio_drivers::device::net::VirtIONetRaw<IdentityHal, MmioTransport<'static>, QUEUE_SIZE>;
+
+/// Why no network device could be opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NetworkError {
+    /// No virtio-net transport on this machine (`unik run` without `--net`).
+    NoDevice,
+    /// The device's registers could not be mapped.
+    Mapping,
+    /// The device refused the driver's set-up (features, queues).
+    Setup,
+    /// Its interrupt line could not be routed.
+    Interrupt(&'static str),
+}
+
+/// The opened network device. Every buffer the device reads or writes is a heap block
+/// (identity mapped: its address is its physical address), never a stack buffer —
+/// thread stacks live at addresses that are not physical ones.
+pub struct NetworkDevice {
+    device: VirtioNet,
+    /// The receive buffers the device holds, by the token `receive_begin` gave.
+    receiving: Vec<Option<Vec<u8>>>,
+    /// Frames handed to the device and not yet completed, by token (header included).
+    transmitting: Vec<Option<Vec<u8>>>,
+    /// Bytes of the virtio-net header in front of each frame.
+    header_length: usize,
+}
+
+/// The transport whose interrupt the handler acknowledges (its register window).
+static INTERRUPT_REGISTERS: AtomicU64 = AtomicU64::new(0);
+/// What the interrupt calls after acknowledging (the stack's wake-up).
+static ON_INTERRUPT: AtomicPtr<()> = AtomicPtr::new(core::ptr::null_mut());
+
+/// virtio-mmio registers InterruptStatus and InterruptACK (virtio 1.2, 4.2.2).
+const INTERRUPT_STATUS: u64 = 0x60;
+const INTERRUPT_ACK: u64 = 0x64;
+
+/// The device's interrupt: acknowledges it at the transport (which lowers the
+/// level-triggered line) and calls the registered wake-up. Interrupts are off.
+fn device_interrupt() {
+    let registers = INTERRUPT_REGISTERS.load(Ordering::Acquire);
+    if registers != 0 {
+        // SAFETY: the transport's register window, mapped as device memory by `open`;
+        // reading InterruptStatus and writing the same bits to InterruptACK is the
+        // driver's acknowledgement (virtio 1.2, 4.2.3.4), safe beside the queue work
+        // the driver does under its own lock (those touch other registers).
+        unsafe {
+            let status = core::ptr::read_volatile((registers + INTERRUPT_STATUS) as *const u32);
+            core::ptr::write_volatile((registers + INTERRUPT_ACK) as *mut u32, status);
+        }
+    }
+    let wake = ON_INTERRUPT.load(Ordering::Acquire);
+    if !wake.is_null() {
+        // SAFETY: only `open` stores here, and it stores a `fn()`.
+        let wake: fn() = unsafe { core::mem::transmute::<*mut (), fn()>(wake) };
+        wake();
+    }
+}
+
+impl NetworkDevice {
+    /// Opens the first virtio-net device and routes its interrupt to `on_interrupt`
+    /// (called with interrupts off: it may only wake threads). The scheduler must be
+    /// running (the interrupt controller is set up with its timer).
+    pub fn open(command_line: &[u8], on_interrupt: fn()) -> Result<NetworkDevice, NetworkError> {
+        for transport in virtio_mmio_transports(command_line) {
+            arch::map_device(transport.address, transport.size.max(0x200))
+                .map_err(|_| NetworkError::Mapping)?;
+            let Some(header) = NonNull::new(transport.address as *mut VirtIOHeader) else {
+                continue;
+            };
+            // SAFETY: the transport's register window, mapped as device memory above and
+            // used by nothing else (each transport is opened at most once: `net` opens
+            // one device, once).
+            let Ok(mmio) = (unsafe { MmioTransport::new(header, transport.size as usize) }) else {
+                continue;
+            };
+            if mmio.device_type() != DeviceType::Network {
+                continue;
+            }
+            let device = VirtioNet::new(mmio).map_err(|_| NetworkError::Setup)?;
+            let mut probe = [0u8; 64];
+            let header_length = device
+                .fill_buffer_header(&mut probe)
+                .map_err(|_| NetworkError::Setup)?;
+            let mut network = NetworkDevice {
+                device,
+                receiving: (0..QUEUE_SIZE).map(|_| None).collect(),
+                transmitting: (0..QUEUE_SIZE).map(|_| None).collect(),
+                header_length,
+            };
+            for _ in 0..QUEUE_SIZE {
+                network.post_receive_buffer(alloc::vec![0; RECEIVE_BUFFER_SIZE])?;
+            }
+            INTERRUPT_REGISTERS.store(transport.address, Ordering::Release);
+            ON_INTERRUPT.store(
+                core::hint::black_box(on_interrupt as *mut ()),
+                Ordering::Release,
+            );
+            network.device.enable_interrupts();
+            crate::sched::enable_device_interrupt(transport.line, device_interrupt)
+                .map_err(NetworkError::Interrupt)?;
+            return Ok(network);
+        }
+        Err(NetworkError::NoDevice)
+    }
+
+    /// The device's MAC address.
+    pub fn mac_address(&self) -> [u8; 6] {
+        self.device.mac_address()
+    }
+
+    /// Gives the device a receive buffer.
+    fn post_receive_buffer(&mut self, mut buffer: Vec<u8>) -> Result<(), NetworkError> {
+        // SAFETY: the buffer is a heap block kept in `receiving` (not touched, not freed)
+        // until the device returns it through `receive_complete`.
+        let token =
+            unsafe { self.device.receive_begin(&mut buffer) }.map_err(|_| NetworkError::Setup)?;
+        let slot = self
+            .receiving
+            .get_mut(usize::from(token))
+            .ok_or(NetworkError::Setup)?;
+        *slot = Some(buffer);
+        Ok(())
+    }
+
+    /// Copies the next received frame into `frame` (replacing its contents); false when
+    /// none is waiting.
+    pub fn receive(&mut self, frame: &mut Vec<u8>) -> bool {
+        let Some(token) = self.device.poll_receive() else {
+            return false;
+        };
+        let Some(mut buffer) = self
+            .receiving
+            .get_mut(usize::from(token))
+            .and_then(Option::take)
+        else {
+            return false;
+        };
+        // SAFETY: `buffer` is the one given with this token to `receive_begin`.
+        let received = unsafe { self.device.receive_complete(token, &mut buffer) };
+        frame.clear();
+        if let Ok((header, length)) = received {
+            frame.extend_from_slice(&buffer[header..header + length]);
+        }
+        // Back to the device; a failure (impossible: a descriptor was just freed) only
+        // shrinks the ring.
+        let _ = self.post_receive_buffer(buffer);
+        true
+    }
+
+    /// Frees the frames the device has finished sending.
+    fn reclaim_transmitted(&mut self) {
+        while let Some(token) = self.device.poll_transmit() {
+            let Some(buffer) = self
+                .transmitting
+                .get_mut(usize::from(token))
+                .and_then(Option::take)
+            else {
+                return;
+            };
+            // SAFETY: `buffer` is the one given with this token to `transmit_begin`.
+            let _ = unsafe { self.device.transmit_complete(token, &buffer) };
+        }
+    }
+
+    /// Whether a frame can be sent now.
+    pub fn can_transmit(&mut self) -> bool {
+        self.reclaim_transmitted();
+        self.device.can_send()
+    }
+
+    /// Sends a frame of `length` bytes that `fill` writes; returns what `fill` returned.
+    /// The device sends it in the background (the buffer is freed once it is done).
+    pub fn transmit<R>(&mut self, length: usize, fill: impl FnOnce(&mut [u8]) -> R) -> R {
+        self.reclaim_transmitted();
+        let mut buffer = alloc::vec![0u8; self.header_length + length];
+        let _ = self.device.fill_buffer_header(&mut buffer);
+        let result = fill(&mut buffer[self.header_length..]);
+        // A full queue loses the frame (the error case), which TCP retransmits and UDP
+        // allows; smoltcp asked `can_transmit` first, so this is rare.
+        // SAFETY: the buffer is a heap block kept in `transmitting` (not touched, not
+        // freed) until the device completes it (`reclaim_transmitted`).
+        if let Ok(token) = unsafe { self.device.transmit_begin(&buffer) } {
+            if let Some(slot) = self.transmitting.get_mut(usize::from(token)) {
+                *slot = Some(buffer);
+            } else {
+                // Not a token of this queue: keep the buffer alive for good rather than
+                // free memory the device may still read.
+                core::mem::forget(buffer);
+            }
+        }
+        result
+    }
+}
