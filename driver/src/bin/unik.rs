@@ -248,6 +248,7 @@ fn execute(command: Command, environment: &Environment) -> unik::Result<u8> {
                 verbose: arguments.verbose,
                 dry_run: false,
                 initrd: arguments.initrd,
+                network: None,
             };
             let (parameters, program_arguments) = unik::run::command_line_words(&options)?;
             let words = unik::iso::command_line_words(&parameters, &program_arguments);
