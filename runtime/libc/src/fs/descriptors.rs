@@ -873,17 +873,8 @@ impl FileSystem {
                 block_size: 4096,
                 ..Status::default()
             }),
-            Object::StreamPair { receive, .. } => Ok(Status {
-                // sockfs: a socket (S_IFSOCK), mode 0777 as Linux reports it.
-                device: 0x8,
-                inode: receive as u64 + 1,
-                mode: 0o140777,
-                links: 1,
-                block_size: 4096,
-                ..Status::default()
-            }),
-            Object::Socket(index) => Ok(Status {
-                // sockfs: a socket (0o140000), rwxrwxrwx as Linux reports it.
+            // sockfs: a socket (S_IFSOCK), mode 0777 as Linux reports it.
+            Object::StreamPair { receive: index, .. } | Object::Socket(index) => Ok(Status {
                 device: 0x8,
                 inode: index as u64 + 1,
                 mode: 0o140777,

@@ -669,6 +669,27 @@ pub unsafe extern "C" fn getsockopt(
     })())
 }
 
+/// getsockname/getpeername: one of the socket's addresses into the caller's buffer.
+///
+/// # Safety
+/// `address` NULL or writable for `*length` bytes.
+unsafe fn socket_name(
+    descriptor: c_int,
+    address: *mut c_void,
+    length: *mut u32,
+    which: fn(&mut stack::Stack<super::device::Nic>, usize) -> Result<Address, Errno>,
+) -> c_int {
+    status((|| {
+        let (index, _) = socket_of(descriptor)?;
+        if address.is_null() || length.is_null() {
+            return Err(EFAULT);
+        }
+        let name = with_stack(|stack| which(stack, index))?;
+        // SAFETY: caller's contract.
+        unsafe { write_address(address, length, name) }
+    })())
+}
+
 /// # Safety
 /// `address` NULL or writable for `*length` bytes.
 #[unsafe(export_name = "__unik_getsockname")]
@@ -677,15 +698,8 @@ pub unsafe extern "C" fn getsockname(
     address: *mut c_void,
     length: *mut u32,
 ) -> c_int {
-    status((|| {
-        let (index, _) = socket_of(descriptor)?;
-        if address.is_null() || length.is_null() {
-            return Err(EFAULT);
-        }
-        let local = with_stack(|stack| stack.local_address(index))?;
-        // SAFETY: caller's contract.
-        unsafe { write_address(address, length, local) }
-    })())
+    // SAFETY: caller's contract.
+    unsafe { socket_name(descriptor, address, length, stack::Stack::local_address) }
 }
 
 /// # Safety
@@ -696,15 +710,8 @@ pub unsafe extern "C" fn getpeername(
     address: *mut c_void,
     length: *mut u32,
 ) -> c_int {
-    status((|| {
-        let (index, _) = socket_of(descriptor)?;
-        if address.is_null() || length.is_null() {
-            return Err(EFAULT);
-        }
-        let peer = with_stack(|stack| stack.peer_address(index))?;
-        // SAFETY: caller's contract.
-        unsafe { write_address(address, length, peer) }
-    })())
+    // SAFETY: caller's contract.
+    unsafe { socket_name(descriptor, address, length, stack::Stack::peer_address) }
 }
 
 /// ioctl(2) on a socket (the C layer's variadic `ioctl` calls this for every

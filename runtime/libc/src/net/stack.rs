@@ -117,6 +117,12 @@ pub struct Address {
     pub port: u16,
 }
 
+/// Any address, an ephemeral port: what an unbound UDP socket binds to on first use.
+const ANY_PORT: Address = Address {
+    ip: [0; 4],
+    port: 0,
+};
+
 fn endpoint(address: Address) -> IpEndpoint {
     IpEndpoint::new(
         IpAddress::Ipv4(Ipv4Address::from_octets(address.ip)),
@@ -519,13 +525,7 @@ impl<D: Device> Stack<D> {
             State::Datagram { .. } => {
                 socket.peer = Some(endpoint(address));
                 if socket.local.is_none() {
-                    self.bind(
-                        index,
-                        Address {
-                            ip: [0; 4],
-                            port: 0,
-                        },
-                    )?;
+                    self.bind(index, ANY_PORT)?;
                 }
                 return Ok(());
             }
@@ -628,13 +628,7 @@ impl<D: Device> Stack<D> {
                     return Err(EMSGSIZE);
                 }
                 if socket.local.is_none() {
-                    self.bind(
-                        index,
-                        Address {
-                            ip: [0; 4],
-                            port: 0,
-                        },
-                    )?;
+                    self.bind(index, ANY_PORT)?;
                 }
                 let udp = self.sockets.get_mut::<udp::Socket>(handle);
                 match udp.send_slice(data, destination) {
