@@ -44,6 +44,7 @@ pub mod locale;
 pub mod math;
 pub mod memory;
 pub mod net;
+pub mod netdb;
 pub mod process;
 pub mod rust_support;
 pub mod scanf;
