@@ -364,3 +364,21 @@ fn bad_network_arguments_are_refused_before_booting() {
         assert_eq!(outcome.status, 125, "{options:?}");
     }
 }
+
+#[test]
+fn the_program_reaches_itself_on_127_0_0_1_with_and_without_a_device() {
+    let dir = scratch();
+    let native = native(&["c/net_loopback.c"], &[], dir.path());
+    assert_eq!(native.status, 0, "native: {}", native.stderr);
+    for target in targets() {
+        let image = build_image(target, &["c/net_loopback.c"], &[], dir.path());
+        for options in [&[][..], &["--net", "user"][..]] {
+            let outcome = boot(&image, options, &[]);
+            assert_same_as_native(
+                &outcome,
+                &native,
+                &format!("net_loopback on {target} with {options:?}"),
+            );
+        }
+    }
+}

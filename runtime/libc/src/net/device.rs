@@ -16,8 +16,10 @@ const FRAME_LIMIT: usize = 1514;
 const LOOPBACK_QUEUE: usize = 64;
 
 enum Backend {
-    // Boxed: the device holds its queue bookkeeping inline (several KiB).
-    Virtio(alloc::boxed::Box<NetworkDevice>),
+    // Boxed: the device holds its queue bookkeeping inline (several KiB). The queue
+    // holds the frames for the own MAC address and copies of broadcasts (ARP for the
+    // own address): what a program sends to itself (127.0.0.1) never leaves.
+    Virtio(alloc::boxed::Box<NetworkDevice>, VecDeque<Vec<u8>>, [u8; 6]),
     Loopback(VecDeque<Vec<u8>>),
 }
 
@@ -30,7 +32,10 @@ pub struct Nic {
 impl Nic {
     pub fn virtio(device: NetworkDevice) -> Nic {
         Nic {
-            backend: Backend::Virtio(alloc::boxed::Box::new(device)),
+            backend: {
+                let mac = device.mac_address();
+                Backend::Virtio(alloc::boxed::Box::new(device), VecDeque::new(), mac)
+            },
             frame: Vec::new(),
         }
     }
@@ -44,7 +49,7 @@ impl Nic {
 
     pub fn mac_address(&self) -> [u8; 6] {
         match &self.backend {
-            Backend::Virtio(device) => device.mac_address(),
+            Backend::Virtio(device, ..) => device.mac_address(),
             // A locally administered unicast address.
             Backend::Loopback(_) => [0x02, 0, 0, 0, 0, 1],
         }
@@ -64,7 +69,20 @@ impl phy::RxToken for RxToken<'_> {
 impl phy::TxToken for TxToken<'_> {
     fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, length: usize, f: F) -> R {
         match self.0 {
-            Backend::Virtio(device) => device.transmit(length, f),
+            Backend::Virtio(device, local, mac) => {
+                let mut frame = alloc::vec![0; length];
+                let result = f(&mut frame);
+                let destination = frame.get(..6).unwrap_or(&[]);
+                let to_self = destination == mac.as_slice();
+                let broadcast = destination == [0xff; 6].as_slice();
+                if (to_self || broadcast) && local.len() < LOOPBACK_QUEUE {
+                    local.push_back(frame.clone());
+                }
+                if !to_self {
+                    device.transmit(length, |buffer| buffer.copy_from_slice(&frame));
+                }
+                result
+            }
             Backend::Loopback(queue) => {
                 let mut frame = alloc::vec![0; length];
                 let result = f(&mut frame);
@@ -83,7 +101,13 @@ impl phy::Device for Nic {
 
     fn receive(&mut self, _timestamp: Instant) -> Option<(RxToken<'_>, TxToken<'_>)> {
         let received = match &mut self.backend {
-            Backend::Virtio(device) => device.receive(&mut self.frame),
+            Backend::Virtio(device, local, _) => match local.pop_front() {
+                Some(frame) => {
+                    self.frame = frame;
+                    true
+                }
+                None => device.receive(&mut self.frame),
+            },
             Backend::Loopback(queue) => match queue.pop_front() {
                 Some(frame) => {
                     self.frame = frame;
@@ -97,7 +121,7 @@ impl phy::Device for Nic {
 
     fn transmit(&mut self, _timestamp: Instant) -> Option<TxToken<'_>> {
         let ready = match &mut self.backend {
-            Backend::Virtio(device) => device.can_transmit(),
+            Backend::Virtio(device, ..) => device.can_transmit(),
             Backend::Loopback(queue) => queue.len() < LOOPBACK_QUEUE,
         };
         ready.then_some(TxToken(&mut self.backend))

@@ -207,6 +207,14 @@ impl<D: Device> Stack<D> {
                 Ipv4Address::from_octets(address),
                 prefix,
             )));
+            // 127.0.0.1 beside it, for the program's connections to itself (the device
+            // glue hands frames to the own address back as received).
+            if address[0] != 127 {
+                let _ = addresses.push(IpCidr::Ipv4(Ipv4Cidr::new(
+                    Ipv4Address::new(127, 0, 0, 1),
+                    8,
+                )));
+            }
         });
         self.interface.routes_mut().remove_default_ipv4_route();
         if let Some(gateway) = gateway {
