@@ -75,6 +75,10 @@ int dup3(int descriptor, int target, int flags) __THROW;
 int pipe2(int ends[2], int flags) __THROW;
 #endif
 __UNIK_NORETURN void _exit(int status);
+#if defined __UNIK_USE_MISC
+/* LENGTH (at most 256) random bytes; 0, or -1 with errno (<sys/random.h>). */
+int getentropy(void *buffer, size_t length);
+#endif
 /* The one program is process 1. */
 pid_t getpid(void) __THROW;
 

@@ -17,6 +17,7 @@ pub mod console;
 mod memory;
 #[cfg(not(test))]
 pub mod network;
+pub mod random;
 mod report;
 pub mod virtio_mmio;
 // Threads and clocks need the arch's threading interface, which host tests lack.

@@ -43,11 +43,3 @@ pub fn thread_cpu_nanoseconds() -> u64 {
 pub fn process_cpu_nanoseconds() -> u64 {
     crate::sched::process_cpu_nanoseconds()
 }
-
-/// Fills `buffer` with random bytes (the arch's generator; see `arch::threading::random`).
-pub fn fill_random(buffer: &mut [u8]) {
-    for chunk in buffer.chunks_mut(8) {
-        let bytes = arch::random().to_le_bytes();
-        chunk.copy_from_slice(&bytes[..chunk.len()]);
-    }
-}

@@ -75,32 +75,48 @@ pub(crate) mod exports {
     /// AT_RANDOM's 16 bytes, drawn on first use from the same generator as
     /// `getrandom` (Linux fills them at exec; here nothing asks before `main`).
     static RANDOM_BYTES: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
-    /// 0: not drawn, 1: being drawn, 2: drawn.
+    /// 0: not drawn, 1: being drawn, 2: drawn, 3: no hardware random source.
     static RANDOM_STATE: AtomicU8 = AtomicU8::new(0);
+    const DRAWN: u8 = 2;
+    const UNAVAILABLE: u8 = 3;
 
-    fn random_bytes() -> u64 {
+    /// The address of the 16 bytes, or `None` without a hardware random source (fail
+    /// closed: no predictable bytes are handed out as random).
+    fn random_bytes() -> Option<u64> {
         if RANDOM_STATE
             .compare_exchange(0, 1, Ordering::Acquire, Ordering::Acquire)
             .is_ok()
         {
-            for word in &RANDOM_BYTES {
-                let mut bytes = [0u8; 8];
-                unik_kernel::time::fill_random(&mut bytes);
-                word.store(u64::from_ne_bytes(bytes), Ordering::Relaxed);
+            let mut bytes = [0u8; 16];
+            let state = if crate::entropy::fill(&mut bytes).is_ok() {
+                for (word, chunk) in RANDOM_BYTES.iter().zip(bytes.chunks_exact(8)) {
+                    let chunk: [u8; 8] = chunk.try_into().unwrap_or([0; 8]);
+                    word.store(u64::from_ne_bytes(chunk), Ordering::Relaxed);
+                }
+                DRAWN
+            } else {
+                UNAVAILABLE
+            };
+            RANDOM_STATE.store(state, Ordering::Release);
+        }
+        loop {
+            match RANDOM_STATE.load(Ordering::Acquire) {
+                DRAWN => return Some(RANDOM_BYTES.as_ptr() as u64),
+                UNAVAILABLE => return None,
+                _ => core::hint::spin_loop(),
             }
-            RANDOM_STATE.store(2, Ordering::Release);
         }
-        while RANDOM_STATE.load(Ordering::Acquire) != 2 {
-            core::hint::spin_loop();
-        }
-        RANDOM_BYTES.as_ptr() as u64
     }
 
     /// glibc `getauxval`.
     #[unsafe(export_name = "__unik_getauxval")]
     pub extern "C" fn getauxval(kind: c_ulong) -> c_ulong {
         if kind == AT_RANDOM {
-            return random_bytes();
+            // Without a hardware random source: 0 and ENOENT, as for an absent entry.
+            return random_bytes().unwrap_or_else(|| {
+                errno::set(errno::ENOENT);
+                0
+            });
         }
         match lookup(kind, program_headers()) {
             Some(value) => value,

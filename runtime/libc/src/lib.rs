@@ -36,6 +36,7 @@ pub mod arch;
 pub mod auxv;
 pub mod ctype;
 pub mod cxx_abi;
+pub mod entropy;
 pub mod errno;
 pub mod fs;
 pub mod global;

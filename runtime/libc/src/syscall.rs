@@ -159,21 +159,12 @@ extern "C" fn __unik_syscall_dispatch(
             if status == 0 { 0 } else { failure(status) }
         }
         x if x == Operation::Getrandom as c_int => {
-            // getrandom(buffer, length, flags): never blocks here, every flag accepted.
-            let Ok(length) = usize::try_from(a1) else {
-                return failure(EINVAL);
-            };
-            if a0 == 0 && length > 0 {
-                return failure(errno::EFAULT);
+            // getrandom(buffer, length, flags): src/entropy.rs (EAGAIN, never blocking,
+            // without a hardware random source).
+            // SAFETY: getrandom(2)'s contract: a buffer of `length` writable bytes.
+            unsafe {
+                crate::entropy::getrandom_into(a0 as *mut u8, a1 as usize, a2 as u32) as c_long
             }
-            // One call returns at most 32 MiB - 1 bytes, as Linux (getrandom(2)).
-            let length = length.min((32 << 20) - 1);
-            if length > 0 {
-                // SAFETY: the caller's buffer of `length` bytes (getrandom(2)).
-                let buffer = unsafe { core::slice::from_raw_parts_mut(a0 as *mut u8, length) };
-                unik_kernel::time::fill_random(buffer);
-            }
-            length as c_long
         }
         _ => failure(ENOSYS),
     }

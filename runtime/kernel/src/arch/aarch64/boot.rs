@@ -324,10 +324,10 @@ fn log_machine(
     let _ = writeln!(
         console,
         "unik: random: {}",
-        if cpu::has_hardware_random() {
-            "RNDR"
+        if crate::random::has_hardware_source() {
+            "ChaCha20 seeded from RNDR"
         } else {
-            "counter-derived (no FEAT_RNG)"
+            "none (no FEAT_RNG): getrandom fails with EAGAIN"
         }
     );
     let text = image::text();

@@ -14,8 +14,9 @@ fn has_random_number_register() -> bool {
     (features >> 60) & 0xf >= 1
 }
 
-/// 64 random bits from RNDR, or `None` when the CPU has none or it keeps failing.
-fn random_number_register() -> Option<u64> {
+/// 64 bits from RNDR (FEAT_RNG), or `None` when the CPU has none or it keeps failing.
+/// Stateless: touches no memory, usable at any point of the boot.
+pub fn hardware_random() -> Option<u64> {
     if !has_random_number_register() {
         return None;
     }
@@ -52,24 +53,6 @@ pub fn virtual_counter() -> u64 {
         core::arch::asm!("isb", "mrs {}, cntvct_el0", out(reg) value, options(nomem, nostack));
     }
     value
-}
-
-/// A value that differs from boot to boot: RNDR when the CPU has it, otherwise the
-/// virtual counter mixed with itself (weak, but never constant).
-pub fn boot_random() -> u64 {
-    if let Some(value) = random_number_register() {
-        return value;
-    }
-    // SplitMix64's finaliser: spreads the low, fast-changing bits over the whole word.
-    let mut mixed = virtual_counter().wrapping_add(0x9e37_79b9_7f4a_7c15);
-    mixed = (mixed ^ (mixed >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    mixed = (mixed ^ (mixed >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    mixed ^ (mixed >> 31)
-}
-
-/// Whether the CPU has FEAT_RNG (for the boot log).
-pub fn has_hardware_random() -> bool {
-    has_random_number_register()
 }
 
 /// Points TPIDR_EL0, the thread pointer of AArch64 TLS (AAELF64 "Thread Local

@@ -787,8 +787,8 @@ pub fn is_mapped(address: u64) -> bool {
     mapped
 }
 
-/// 64 random bits for `getrandom`: the CPU's generator when it has one, otherwise the
-/// counter mixed (weak, documented in the kernel README).
-pub fn random() -> u64 {
-    super::cpu::boot_random()
+/// 64 bits from the CPU's hardware random source, `None` without one (the seed of
+/// `crate::random`'s generator).
+pub fn hardware_random() -> Option<u64> {
+    super::cpu::hardware_random()
 }

@@ -40,10 +40,9 @@ pub enum TlsError {
     BadTemplate { memory_size: u64, alignment: u64 },
 }
 
-/// Sets the canary: random, with a zero low byte like glibc's, so that a string
-/// overflow (which stops at NUL) cannot reproduce it.
+/// Sets the canary ([`crate::random::stack_guard`]).
 pub fn initialize_stack_guard() {
-    __stack_chk_guard.store(cpu::boot_random() & !0xff, Ordering::Relaxed);
+    __stack_chk_guard.store(crate::random::stack_guard(), Ordering::Relaxed);
 }
 
 /// Allocates the main thread's TLS block from `allocator`, fills it from the PT_TLS

@@ -1,6 +1,6 @@
 //! CPU feature queries and randomness.
 
-use core::arch::x86_64::{__cpuid, _rdtsc};
+use core::arch::x86_64::{__cpuid, __cpuid_count};
 
 use ::x86_64::registers::model_specific::{Efer, EferFlags};
 
@@ -17,18 +17,29 @@ fn has_rdrand() -> bool {
     leaf.ecx & (1 << 30) != 0
 }
 
-/// 64 random bits from RDRAND, or `None` when the CPU has none or it keeps failing.
-fn rdrand() -> Option<u64> {
-    if !has_rdrand() {
-        return None;
-    }
-    // Intel's DRNG guide: retry up to 10 times, a failure after that means the
-    // generator is broken.
-    for _ in 0..10 {
-        let value: u64;
-        let success: u8;
-        // SAFETY: RDRAND exists (CPUID above); it only writes the two registers named.
-        unsafe {
+/// CPUID.(EAX=07H,ECX=0):EBX bit 18: the RDSEED instruction (SDM vol. 2, table 3-8).
+fn has_rdseed() -> bool {
+    // Leaf 7 exists when leaf 0 reports it (EAX = highest leaf).
+    __cpuid(0).eax >= 7 && __cpuid_count(7, 0).ebx & (1 << 18) != 0
+}
+
+/// One attempt of RDSEED (`seed = true`) or RDRAND; `None` when the CPU reported no
+/// value ready (CF = 0).
+fn read_generator(seed: bool) -> Option<u64> {
+    let value: u64;
+    let success: u8;
+    // SAFETY: the instruction exists (the callers check CPUID); it only writes the two
+    // registers named and the flags.
+    unsafe {
+        if seed {
+            core::arch::asm!(
+                "rdseed {value}",
+                "setc {success}",
+                value = out(reg) value,
+                success = out(reg_byte) success,
+                options(nomem, nostack),
+            );
+        } else {
             core::arch::asm!(
                 "rdrand {value}",
                 "setc {success}",
@@ -37,24 +48,31 @@ fn rdrand() -> Option<u64> {
                 options(nomem, nostack),
             );
         }
-        if success != 0 {
-            return Some(value);
+    }
+    (success != 0).then_some(value)
+}
+
+/// 64 bits from the CPU's random number generator: RDSEED (the conditioned entropy
+/// source, preferred for seeding), else RDRAND; `None` when the CPU has neither or they
+/// keep failing. Stateless: touches no memory, usable at any point of the boot.
+pub fn hardware_random() -> Option<u64> {
+    // Intel's DRNG guide (5.2.1, 5.3.1): RDRAND may fail transiently, retry up to 10
+    // times; RDSEED fails more often under load, so it gets more tries (with `pause`)
+    // before RDRAND is used instead.
+    if has_rdseed() {
+        for _ in 0..100 {
+            if let Some(value) = read_generator(true) {
+                return Some(value);
+            }
+            core::hint::spin_loop();
+        }
+    }
+    if has_rdrand() {
+        for _ in 0..10 {
+            if let Some(value) = read_generator(false) {
+                return Some(value);
+            }
         }
     }
     None
-}
-
-/// A value that differs from boot to boot: RDRAND when the CPU has it, otherwise the
-/// time-stamp counter mixed with itself (weak, but never constant).
-pub fn boot_random() -> u64 {
-    if let Some(value) = rdrand() {
-        return value;
-    }
-    // SAFETY: RDTSC is always available in ring 0 (CR4.TSD only restricts ring 3).
-    let timestamp = unsafe { _rdtsc() };
-    // SplitMix64's finaliser: spreads the low, fast-changing bits over the whole word.
-    let mut mixed = timestamp.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    mixed = (mixed ^ (mixed >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    mixed = (mixed ^ (mixed >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    mixed ^ (mixed >> 31)
 }

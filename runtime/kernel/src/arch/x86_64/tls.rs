@@ -14,7 +14,7 @@
 use ::x86_64::VirtAddr;
 use ::x86_64::registers::model_specific::FsBase;
 
-use super::{cpu, image};
+use super::image;
 use crate::memory::{BootAllocator, align_up};
 
 /// Bytes reserved for the thread control block after the TLS block. glibc's
@@ -81,18 +81,12 @@ pub unsafe fn initialize(allocator: &mut BootAllocator) -> Result<(), TlsError> 
         control_block.write(thread_pointer);
         control_block
             .byte_add(STACK_GUARD_OFFSET as usize)
-            .write(stack_guard());
+            .write(crate::random::stack_guard());
         control_block
             .byte_add(POINTER_GUARD_OFFSET as usize)
-            .write(cpu::boot_random());
+            .write(crate::random::pointer_guard());
     }
     // SAFETY: the TLS block and TCB are set up and stay allocated for the whole run.
     FsBase::write(VirtAddr::new_truncate(thread_pointer));
     Ok(())
-}
-
-/// The stack protector canary: random, with a zero low byte like glibc's, so that a
-/// string overflow (which stops at NUL) cannot reproduce it.
-fn stack_guard() -> u64 {
-    cpu::boot_random() & !0xff
 }

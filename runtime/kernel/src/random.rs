@@ -1,0 +1,254 @@
+//! The runtime's one random number generator: everything random in an image —
+//! `getrandom` (function and system call), `getentropy`, `/dev/urandom` and
+//! `/dev/random`, AT_RANDOM, the stack-protector canary, the heap's check secret —
+//! draws from it.
+//!
+//! - Generator: ChaCha20 (RFC 8439's block function, the `chacha20` crate's
+//!   `ChaCha20Rng`), with *fast key erasure* (Bernstein, "Fast-key-erasure random-number
+//!   generators", 2017): after every request the key is replaced by the generator's own
+//!   next 32 bytes, so the state in memory never reveals earlier output.
+//! - Seed: 32 bytes from the CPU's hardware source, drawn on first use — RDSEED, else
+//!   RDRAND on x86_64 (Intel DRNG guide 5.2: RDSEED is the conditioned entropy source,
+//!   RDRAND a DRBG over it); RNDR on aarch64 (FEAT_RNG).
+//! - Reseed policy: after every [`RESEED_INTERVAL_BYTES`] of output, 32 fresh hardware
+//!   bytes are mixed into the key (new key = own output XOR hardware bytes). A reseed
+//!   that finds the hardware failing keeps the current key (it is already secret) and
+//!   is tried again at the next request.
+//! - No hardware source: the generator is never seeded and every request fails with
+//!   [`NoEntropy`] ("fail closed"). Nothing is ever derived from a clock or a counter.
+//!
+//! One global generator behind a lock taken with interrupts off (no preemption while
+//! held, so one CPU never spins on its own lock).
+
+use chacha20::ChaCha20Rng;
+use rand_core::{Rng, SeedableRng};
+
+/// Output after which the generator mixes in fresh hardware bytes.
+pub const RESEED_INTERVAL_BYTES: u64 = 1 << 20;
+
+/// The CPU has no hardware random source (or it keeps failing): no random bytes can be
+/// given out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NoEntropy;
+
+/// A seeded generator and its reseed bookkeeping; the source of fresh entropy is passed
+/// in (the CPU's on the target, a fake in the host tests).
+struct Generator {
+    chacha: ChaCha20Rng,
+    output_since_reseed: u64,
+}
+
+/// 32 bytes from `source`, or `None` when it fails.
+fn hardware_seed(source: &mut impl FnMut() -> Option<u64>) -> Option<[u8; 32]> {
+    let mut seed = [0u8; 32];
+    for chunk in seed.chunks_exact_mut(8) {
+        chunk.copy_from_slice(&source()?.to_le_bytes());
+    }
+    Some(seed)
+}
+
+impl Generator {
+    fn seeded(source: &mut impl FnMut() -> Option<u64>) -> Result<Generator, NoEntropy> {
+        let seed = hardware_seed(source).ok_or(NoEntropy)?;
+        Ok(Generator {
+            chacha: ChaCha20Rng::from_seed(seed),
+            output_since_reseed: 0,
+        })
+    }
+
+    /// Fills `buffer`, then erases the key that produced it.
+    fn fill(&mut self, buffer: &mut [u8], source: &mut impl FnMut() -> Option<u64>) {
+        if self.output_since_reseed >= RESEED_INTERVAL_BYTES
+            && let Some(fresh) = hardware_seed(source)
+        {
+            let mut key = [0u8; 32];
+            self.chacha.fill_bytes(&mut key);
+            for (byte, fresh) in key.iter_mut().zip(fresh) {
+                *byte ^= fresh;
+            }
+            self.chacha = ChaCha20Rng::from_seed(key);
+            self.output_since_reseed = 0;
+        }
+        self.chacha.fill_bytes(buffer);
+        self.output_since_reseed = self.output_since_reseed.saturating_add(buffer.len() as u64);
+        let mut next_key = [0u8; 32];
+        self.chacha.fill_bytes(&mut next_key);
+        self.chacha = ChaCha20Rng::from_seed(next_key);
+    }
+}
+
+#[cfg(not(test))]
+mod global {
+    use core::cell::UnsafeCell;
+    use core::sync::atomic::{AtomicBool, Ordering};
+
+    use super::{Generator, NoEntropy};
+    use crate::arch::threading as arch;
+
+    struct Locked {
+        taken: AtomicBool,
+        generator: UnsafeCell<Option<Generator>>,
+    }
+
+    // SAFETY: `generator` is only touched by `with_generator`, which holds `taken`
+    // (acquire/release) for the whole access.
+    unsafe impl Sync for Locked {}
+
+    static GENERATOR: Locked = Locked {
+        taken: AtomicBool::new(false),
+        generator: UnsafeCell::new(None),
+    };
+
+    /// Runs `body` with the generator (seeded on first use) under the lock.
+    fn with_generator<T>(
+        body: impl FnOnce(&mut Generator, &mut dyn FnMut() -> Option<u64>) -> T,
+    ) -> Result<T, NoEntropy> {
+        let interrupts = arch::disable_interrupts();
+        while GENERATOR
+            .taken
+            .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            core::hint::spin_loop();
+        }
+        // SAFETY: the lock is held: no other reference to the generator exists.
+        let slot = unsafe { &mut *GENERATOR.generator.get() };
+        let mut source = arch::hardware_random;
+        let result = match slot {
+            Some(generator) => Ok(body(generator, &mut source)),
+            None => match Generator::seeded(&mut source) {
+                Ok(generator) => Ok(body(slot.insert(generator), &mut source)),
+                Err(error) => Err(error),
+            },
+        };
+        GENERATOR.taken.store(false, Ordering::Release);
+        arch::restore_interrupts(interrupts);
+        result
+    }
+
+    /// Fills `buffer` with random bytes; [`NoEntropy`] (the buffer untouched) when the
+    /// CPU has no hardware random source.
+    pub fn fill(buffer: &mut [u8]) -> Result<(), NoEntropy> {
+        with_generator(|generator, source| {
+            // Requests are served in pieces so that the lock (and interrupts off) is
+            // never held for long.
+            for piece in buffer.chunks_mut(4096) {
+                generator.fill(piece, &mut || source());
+            }
+        })
+    }
+
+    /// 64 random bits; [`NoEntropy`] when the CPU has no hardware random source.
+    /// Usable as soon as the image's .data and .bss are writable.
+    pub fn random_u64() -> Result<u64, NoEntropy> {
+        let mut bytes = [0u8; 8];
+        fill(&mut bytes)?;
+        Ok(u64::from_le_bytes(bytes))
+    }
+
+    /// Whether the CPU offers a hardware random source (the boot log).
+    pub fn has_hardware_source() -> bool {
+        arch::hardware_random().is_some()
+    }
+}
+
+#[cfg(not(test))]
+pub use global::{fill, has_hardware_source, random_u64};
+
+/// glibc's terminator canary, the value `_dl_setup_stack_chk_guard` uses when the
+/// kernel gave no AT_RANDOM: bytes 0, …, 0, `\n`, 0xff (little-endian). A string copy
+/// stops at its NUL or newline, so it cannot write the canary back; it is the same on
+/// every boot, which is why it is only the fallback.
+pub const TERMINATOR_CANARY: u64 = 0xff0a_0000_0000_0000;
+
+/// The stack-protector canary: random, with a zero low byte like glibc's, so that a
+/// string overflow (which stops at NUL) cannot reproduce it; the terminator canary
+/// when the CPU has no hardware random source.
+#[cfg(not(test))]
+pub fn stack_guard() -> u64 {
+    random_u64().map_or(TERMINATOR_CANARY, |value| value & !0xff)
+}
+
+/// The pointer guard (`%fs:0x30`): random, 0 without a hardware source.
+#[cfg(not(test))]
+pub fn pointer_guard() -> u64 {
+    random_u64().unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn counting_source() -> impl FnMut() -> Option<u64> {
+        let mut next = 0u64;
+        move || {
+            next += 1;
+            Some(next.wrapping_mul(0x9e37_79b9_7f4a_7c15))
+        }
+    }
+
+    #[test]
+    fn no_source_no_generator() {
+        assert_eq!(Generator::seeded(&mut || None).err(), Some(NoEntropy));
+        // A source that fails part-way gives no seed either.
+        let mut calls = 0;
+        let mut flaky = || {
+            calls += 1;
+            (calls < 3).then_some(7)
+        };
+        assert_eq!(Generator::seeded(&mut flaky).err(), Some(NoEntropy));
+    }
+
+    #[test]
+    fn output_is_chacha20_of_the_seed_first() {
+        // The first request is plain ChaCha20Rng output for the hardware seed.
+        let mut source = counting_source();
+        let seed = hardware_seed(&mut counting_source()).unwrap();
+        let mut generator = Generator::seeded(&mut source).unwrap();
+        let mut ours = [0u8; 48];
+        generator.fill(&mut ours, &mut source);
+        let mut reference = [0u8; 48];
+        ChaCha20Rng::from_seed(seed).fill_bytes(&mut reference);
+        assert_eq!(ours, reference);
+    }
+
+    #[test]
+    fn key_is_erased_after_each_request() {
+        // Two requests of 16 bytes differ from one stream's first 32 bytes: the key
+        // changed in between.
+        let mut source = counting_source();
+        let mut generator = Generator::seeded(&mut source).unwrap();
+        let (mut first, mut second) = ([0u8; 16], [0u8; 16]);
+        generator.fill(&mut first, &mut source);
+        generator.fill(&mut second, &mut source);
+        let mut stream = [0u8; 32];
+        let seed = hardware_seed(&mut counting_source()).unwrap();
+        ChaCha20Rng::from_seed(seed).fill_bytes(&mut stream);
+        assert_eq!(first, stream[..16]);
+        assert_ne!(second, stream[16..]);
+        assert_ne!(first, second);
+    }
+
+    #[test]
+    fn reseeds_after_the_interval_and_survives_a_failing_source() {
+        let mut draws = 0u32;
+        let mut source = || {
+            draws += 1;
+            Some(u64::from(draws))
+        };
+        let mut generator = Generator::seeded(&mut source).unwrap();
+        let mut buffer = vec![0u8; RESEED_INTERVAL_BYTES as usize];
+        generator.fill(&mut buffer, &mut source);
+        assert_eq!(generator.output_since_reseed, RESEED_INTERVAL_BYTES);
+        // Hardware failing at reseed time: output continues, the reseed waits.
+        generator.fill(&mut buffer[..8], &mut || None);
+        assert_eq!(generator.output_since_reseed, RESEED_INTERVAL_BYTES + 8);
+        let mut draws = 0u32;
+        generator.fill(&mut buffer[..8], &mut || {
+            draws += 1;
+            Some(1)
+        });
+        assert_eq!(draws, 4, "32 fresh bytes mixed in");
+        assert_eq!(generator.output_since_reseed, 8);
+    }
+}
