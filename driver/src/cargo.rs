@@ -259,6 +259,7 @@ fn subcommand(arguments: &[OsString], environment: &Environment) -> Result<i32> 
         arguments: invocation.program_arguments.clone(),
         environment: invocation.environment.clone(),
         machine: None,
+        cpu: None,
         accelerator,
         memory: None,
         timeout: invocation.timeout,

@@ -89,6 +89,9 @@ pub struct RunOptions {
     pub environment: Vec<OsString>,
     /// QEMU machine (default: the target spec's).
     pub machine: Option<String>,
+    /// QEMU CPU model, with QEMU's feature syntax (`max,-rdrand,-rdseed`, `cortex-a72`)
+    /// (default: the target spec's for the accelerator).
+    pub cpu: Option<String>,
     pub accelerator: Accelerator,
     /// `-m` size (default: the target spec's).
     pub memory: Option<String>,
@@ -325,6 +328,7 @@ pub fn qemu_command(
         Accelerator::Kvm => ("kvm", &spec.qemu.cpu_kvm),
         Accelerator::Tcg | Accelerator::Auto => ("tcg", &spec.qemu.cpu_tcg),
     };
+    let cpu = options.cpu.as_deref().unwrap_or(cpu);
     let mut machine = boot.machine().to_string();
     if let Some(network) = &options.network {
         machine = network.machine(&machine)?;
@@ -889,6 +893,7 @@ mod tests {
             arguments: Vec::new(),
             environment: Vec::new(),
             machine: None,
+            cpu: None,
             accelerator: Accelerator::Tcg,
             memory: None,
             timeout: None,
@@ -1185,6 +1190,24 @@ mod tests {
         });
         assert_eq!(arguments[..2], ["-M", "pc"]);
         assert!(!arguments.iter().any(|argument| argument.contains("pflash")));
+    }
+
+    #[test]
+    fn cpu_option_replaces_the_targets_model() {
+        let spec = TargetSpec::find("x86_64").unwrap();
+        let mut run = options("app.img");
+        run.cpu = Some("max,-rdrand,-rdseed".into());
+        let command = qemu_command(
+            Path::new("qemu"),
+            &spec,
+            &run,
+            Accelerator::Tcg,
+            Path::new("s"),
+            &Boot::direct("microvm"),
+        )
+        .unwrap();
+        let arguments = arguments_of(&command);
+        assert_eq!(arguments[4..6], ["-cpu", "max,-rdrand,-rdseed"]);
     }
 
     #[test]

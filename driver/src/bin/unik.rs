@@ -113,6 +113,10 @@ struct RunArguments {
     /// from a GRUB ISO.
     #[arg(long, value_name = "MACHINE")]
     machine: Option<String>,
+    /// QEMU CPU model and features, e.g. `max,-rdrand,-rdseed` or `cortex-a72`
+    /// [default: the target's, `max` under TCG, `host` under KVM].
+    #[arg(long, value_name = "MODEL")]
+    cpu: Option<String>,
     /// Accelerator: tcg, kvm or auto [default: $UNIK_ACCEL, else tcg].
     #[arg(long, value_name = "ACCEL")]
     accel: Option<String>,
@@ -215,6 +219,7 @@ fn execute(command: Command, environment: &Environment) -> unik::Result<u8> {
                 arguments: arguments.arguments,
                 environment: arguments.environment,
                 machine: arguments.machine,
+                cpu: arguments.cpu,
                 accelerator,
                 memory: arguments.memory,
                 timeout: arguments.timeout,
@@ -242,6 +247,7 @@ fn execute(command: Command, environment: &Environment) -> unik::Result<u8> {
                 arguments: arguments.arguments,
                 environment: arguments.environment,
                 machine: None,
+                cpu: None,
                 accelerator: Accelerator::Tcg,
                 memory: None,
                 timeout: None,
