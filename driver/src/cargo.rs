@@ -106,7 +106,7 @@ pub fn main(arguments: &[OsString], environment: &Environment) -> i32 {
     };
     match result {
         Ok(status) => status,
-        Err(Error::UndefinedSymbols(report)) => {
+        Err(Error::UndefinedSymbols(report) | Error::WriteExecute(report)) => {
             eprint!("{report}");
             1
         }
@@ -649,6 +649,16 @@ fn link_image(arguments: &[OsString], environment: &Environment) -> Result<i32> 
         linker_defined: &linker_defined,
         option_roots: &option_roots,
         collect_garbage,
+        executable_stack_allowed: link::protection::executable_stack_allowed(
+            &parsed
+                .items
+                .iter()
+                .filter_map(|item| match item {
+                    LinkItem::Option(option) => Some(option.clone()),
+                    LinkItem::Input(_) => None,
+                })
+                .collect::<Vec<_>>(),
+        ),
     };
     let prepared = link::prepare(&request, PROGRAM)?;
     for stub in &prepared.record.stubbed {
@@ -704,6 +714,17 @@ fn link_image(arguments: &[OsString], environment: &Environment) -> Result<i32> 
         source,
     })?;
     drop(sysroot);
+    if status.success() {
+        let linked =
+            std::fs::read(&output).map_err(|source| Error::io("cannot read", &output, source))?;
+        if let Err(report) =
+            link::protection::check_segments(&linked, &output.display().to_string(), PROGRAM)
+        {
+            // No image with W+X segments is left behind.
+            let _ = std::fs::remove_file(&output);
+            return Err(Error::WriteExecute(report));
+        }
+    }
     // A board's image in its own format, as unikcc writes it (raspi4b: kernel8.img).
     if status.success() && spec.output_format == crate::image_format::OutputFormat::Image {
         crate::image_format::rewrite_as_arm64_image(&output, spec.image_header_address)?;

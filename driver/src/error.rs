@@ -59,6 +59,11 @@ pub enum Error {
     #[error("{0}")]
     UndefinedSymbols(String),
 
+    /// A W^X violation at link time (an executable-stack object, an RWX segment);
+    /// the text is the complete report (`link::protection`).
+    #[error("{0}")]
+    WriteExecute(String),
+
     #[error(transparent)]
     Manifest(#[from] unik_sysroot::manifest::ManifestError),
 

@@ -8,16 +8,19 @@
 //! 3. [`selection`]: resolve that against the component manifest and take the
 //!    closure over `requires`;
 //! 4. [`diagnostics`]: a symbol nobody provides stops the link here, with an
-//!    LLD-shaped report (or becomes a stub with `--stub-missing`);
+//!    LLD-shaped report (or becomes a stub with `--stub-missing`); [`protection`]: so
+//!    does an object asking for an executable stack (without `-z execstack`);
 //! 5. [`generated`]: one generated object carries the init table, the recorded
 //!    selection and the stubs;
 //! 6. LLD links the inputs, the generated object and the runtime archive with
-//!    `--gc-sections` (the caller runs it).
+//!    `--gc-sections` (the caller runs it, then refuses an image with a writable and
+//!    executable segment: [`protection::check_segments`]).
 
 pub mod diagnostics;
 pub mod generated;
 pub mod inputs;
 pub mod liveness;
+pub mod protection;
 pub mod selection;
 pub mod symbols;
 
@@ -57,6 +60,9 @@ pub struct SelectionRequest<'a> {
     /// collects unused sections (see [`liveness::options_roots`]).
     pub option_roots: &'a BTreeSet<String>,
     pub collect_garbage: bool,
+    /// `-z execstack` is on the link line: objects asking for an executable stack are
+    /// accepted ([`protection`]).
+    pub executable_stack_allowed: bool,
 }
 
 /// The outcome of phases 1–5.
@@ -99,6 +105,12 @@ pub fn prepare(request: &SelectionRequest<'_>, program: &str) -> Result<Prepared
     resolution
         .undefined
         .retain(|name, _| !symbols::is_linker_defined(name, request.linker_defined));
+    protection::check_executable_stack(
+        &resolution.loaded,
+        request.executable_stack_allowed,
+        program,
+    )
+    .map_err(Error::WriteExecute)?;
     let selection = selection::select(&resolution, request.manifest, request.all_components);
     if !selection.missing.is_empty() && !request.stub_missing {
         let reports =

@@ -38,10 +38,18 @@ pub const PROGRAM: &str = "unikcc";
 /// Everything else is left at the compiler's defaults. Position-independent code:
 /// Debian's compilers emit PIE objects; LLD links them into the static,
 /// fixed-address image and relaxes their GOT loads to direct addressing, so
-/// `-fno-pic` would change nothing but the flags a user sees. The stack protector
-/// (on by default in some distributions' compilers) works: the runtime keeps the
-/// canary at `%fs:0x28` and provides `__stack_chk_fail`.
-const FIXED_COMPILER_FLAGS: &[&str] = &["-D__unik__=1"];
+/// `-fno-pic` would change nothing but the flags a user sees.
+/// - `-fstack-protector-strong -fstack-clash-protection`: hardening on by default, as
+///   in Debian's and Fedora's gcc. The runtime keeps the canary (random per boot) at
+///   `%fs:0x28` on x86_64 and in `__stack_chk_guard` on aarch64 and provides
+///   `__stack_chk_fail`; every stack has a guard page for the clash probes to hit. The
+///   user's `-fno-stack-protector` / `-fno-stack-clash-protection` come later on the
+///   line and win.
+const FIXED_COMPILER_FLAGS: &[&str] = &[
+    "-D__unik__=1",
+    "-fstack-protector-strong",
+    "-fstack-clash-protection",
+];
 
 /// Libraries the runtime archive itself provides (the C library and its usual
 /// companions); `-lm`, `-lpthread` & co. from existing makefiles are accepted and
@@ -84,7 +92,7 @@ pub fn main(arguments: &[OsString], environment: &Environment) -> i32 {
             eprint!("{}", errors.render(PROGRAM));
             1
         }
-        Err(Error::UndefinedSymbols(report)) => {
+        Err(Error::UndefinedSymbols(report) | Error::WriteExecute(report)) => {
             eprint!("{report}");
             1
         }
@@ -242,6 +250,7 @@ fn run(arguments: &[OsString], environment: &Environment) -> Result<i32> {
             &inputs,
             &linker_defined,
             &items,
+            link::protection::executable_stack_allowed(&items),
         )?)
     };
     if let Some(prepared) = &prepared {
@@ -283,6 +292,7 @@ fn select_components(
     inputs: &[link::LinkInput],
     linker_defined: &std::collections::BTreeSet<String>,
     items: &[OsString],
+    executable_stack_allowed: bool,
 ) -> Result<link::Prepared> {
     let manifest = crate::manifest::load(&sysroot.directory)?;
     let architecture = crate::manifest::object_architecture(spec)?;
@@ -298,6 +308,7 @@ fn select_components(
         linker_defined,
         option_roots: &option_roots,
         collect_garbage,
+        executable_stack_allowed,
     };
     let prepared = link::prepare(&request, PROGRAM)?;
     let mut stderr = std::io::stderr().lock();
@@ -602,6 +613,10 @@ fn link(
         // Dropping `temporary` deletes whatever the linker left.
         return Ok(status);
     }
+    let linked =
+        std::fs::read(&temporary).map_err(|source| Error::io("cannot read", output, source))?;
+    link::protection::check_segments(&linked, &output.display().to_string(), PROGRAM)
+        .map_err(Error::WriteExecute)?;
     temporary
         .persist(output)
         .map_err(|error| Error::io("cannot write", output, error.error))?;

@@ -25,9 +25,12 @@ impl Fixture {
         // The compiler shim writes a real (tiny) object: the link phases read it.
         let object = fixture.path("shim-object.o");
         fs::write(&object, shim_object()).unwrap();
+        // The linker shim writes a real (empty) ELF image: unikcc checks its segments.
+        let image = fixture.path("shim-image");
+        fs::write(&image, shim_image()).unwrap();
         let recorder = |name: &str, log: &str, fail_on: &str| {
             let write_output = if name == "ld.lld" {
-                format!("printf 'output of {name}' > \"$out\"")
+                format!("cp {} \"$out\"", image.display())
             } else {
                 format!("cp {} \"$out\"", object.display())
             };
@@ -116,6 +119,23 @@ impl Fixture {
 }
 
 /// An x86_64 relocatable object that defines `main` and needs nothing.
+/// An x86_64 ELF executable header with no segments and no sections: what the
+/// linker shim "links".
+pub(crate) fn shim_image() -> Vec<u8> {
+    let mut header = vec![0u8; 64];
+    header[..4].copy_from_slice(b"\x7fELF");
+    header[4] = 2; // ELFCLASS64
+    header[5] = 1; // ELFDATA2LSB
+    header[6] = 1; // EV_CURRENT
+    header[16] = 2; // ET_EXEC
+    header[18] = 62; // EM_X86_64
+    header[20] = 1; // e_version
+    header[52] = 64; // e_ehsize
+    header[54] = 56; // e_phentsize
+    header[58] = 64; // e_shentsize
+    header
+}
+
 pub(crate) fn shim_object() -> Vec<u8> {
     use object::write::{Object, StandardSection, Symbol, SymbolSection};
     let mut object = Object::new(
@@ -172,6 +192,8 @@ fn compiles_each_source_then_links_in_order() {
             "-isystem",
             &include,
             "-D__unik__=1",
+            "-fstack-protector-strong",
+            "-fstack-clash-protection",
             "-O2",
             "-DX=1",
             "-Iinc",
@@ -224,7 +246,7 @@ fn compiles_each_source_then_links_in_order() {
         temporary.starts_with(&fixture.text(".unikcc-")),
         "{temporary}"
     );
-    assert_eq!(fs::read_to_string(&output).unwrap(), "output of ld.lld");
+    assert_eq!(fs::read(&output).unwrap(), shim_image());
     assert!(fixture.leftovers("").is_empty());
 }
 
@@ -435,6 +457,8 @@ fn response_files_and_standard_input_reach_the_compiler() {
         compile[4..],
         strings(&[
             "-D__unik__=1",
+            "-fstack-protector-strong",
+            "-fstack-clash-protection",
             "-DGREETING=\"hi there\"",
             "-O1",
             "-c",
@@ -500,10 +524,7 @@ fn the_ld_entry_links_the_same_way_with_gnu_ld_options() {
         link[after_script + 1..after_script + 4],
         strings(&[&object, "-z", "now"])
     );
-    assert_eq!(
-        fs::read_to_string(fixture.path("app.img")).unwrap(),
-        "output of ld.lld"
-    );
+    assert_eq!(fs::read(fixture.path("app.img")).unwrap(), shim_image());
 }
 
 #[test]
