@@ -38,7 +38,7 @@ pub fn getrandom_length(length: usize, flags: u32) -> Result<usize, i32> {
 /// Fills `buffer` from the generator; EAGAIN without a hardware source.
 #[cfg(not(test))]
 pub fn fill(buffer: &mut [u8]) -> Result<(), i32> {
-    unik_kernel::random::fill(buffer).map_err(|_| EAGAIN)
+    crate::kernel::random::fill(buffer).map_err(|_| EAGAIN)
 }
 
 /// `getrandom(2)` for C callers and the system call: bytes written, or -1 with errno.

@@ -7,7 +7,7 @@
 //! the process anyway.
 
 #[cfg(not(test))]
-pub use unik_kernel::{BootInfo, boot_archive, console, exit};
+pub use unik_kernel::{BootInfo, boot_archive, console, exit, random};
 
 /// The stand-in console.
 #[cfg(test)]
