@@ -34,5 +34,13 @@ mod device_tree;
 #[cfg(test)]
 pub use self::host_test::{exit, serial};
 
+// The boot-time W^X checks' table walks are pure logic too.
+#[cfg(test)]
+#[path = "aarch64/page_walk.rs"]
+mod aarch64_page_walk;
+#[cfg(test)]
+#[path = "x86_64/page_walk.rs"]
+mod x86_64_page_walk;
+
 #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64", test)))]
 compile_error!("unik-kernel has no backend for this architecture (x86_64 and aarch64 only)");

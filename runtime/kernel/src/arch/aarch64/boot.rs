@@ -156,6 +156,17 @@ extern "C" fn unik_aarch64_boot(entry_register: u64, entry_level: u64) -> ! {
     // the boot data (tables, command line copy, TLS block); nothing uses the device
     // tree after this point (`machine` is not used below).
     unsafe { address_space.activate() };
+    match paging::verify_write_xor_execute() {
+        Ok(()) => {}
+        Err(paging::WriteExecuteError::Page { address, size }) => boot_failure(format_args!(
+            "W^X violation: {:#x}-{:#x} is mapped writable and executable; refusing to run",
+            address,
+            address + size
+        )),
+        Err(paging::WriteExecuteError::WriteExecuteNeverOff) => boot_failure(format_args!(
+            "W^X violation: SCTLR_EL1.WXN is off; refusing to run"
+        )),
+    }
 
     let (heap, spare) = crate::heap_after_boot(&plan, &allocator, verbose);
 

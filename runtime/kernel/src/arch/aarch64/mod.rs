@@ -8,6 +8,7 @@ mod entry;
 mod exceptions;
 mod exit;
 mod image;
+mod page_walk;
 mod paging;
 pub mod serial;
 pub mod threading;

@@ -295,6 +295,47 @@ impl AddressSpace {
     }
 }
 
+/// Why the live tables fail the W^X check.
+pub enum WriteExecuteError {
+    /// A translation is writable and executable at EL1.
+    Page { address: u64, size: u64 },
+    /// SCTLR_EL1.WXN is off.
+    WriteExecuteNeverOff,
+}
+
+/// The boot-time W^X self-check: walks the live tables (from TTBR0_EL1) and fails when
+/// any translation is writable and executable at EL1 — whatever WXN would do about it
+/// — or when SCTLR_EL1.WXN is off.
+pub fn verify_write_xor_execute() -> Result<(), WriteExecuteError> {
+    let (root, control): (u64, u64);
+    // SAFETY: reading TTBR0_EL1 and SCTLR_EL1 at EL1 has no side effect.
+    unsafe {
+        core::arch::asm!(
+            "mrs {root}, ttbr0_el1",
+            "mrs {control}, sctlr_el1",
+            root = out(reg) root,
+            control = out(reg) control,
+            options(nomem, nostack),
+        );
+    }
+    if control & SCTLR_WRITE_EXECUTE_NEVER == 0 {
+        return Err(WriteExecuteError::WriteExecuteNeverOff);
+    }
+    let read = |table: u64, index: usize| {
+        // SAFETY: every table is identity mapped (boot data mapped read-write by
+        // `build`, or a runtime table from the identity-mapped heap) and holds 512
+        // descriptors; the read has no side effect.
+        unsafe { ((table as usize + index * 8) as *const u64).read_volatile() }
+    };
+    match super::page_walk::find_writable_executable(root & descriptor::ADDRESS_MASK, &read) {
+        Some(found) => Err(WriteExecuteError::Page {
+            address: found.address,
+            size: found.size,
+        }),
+        None => Ok(()),
+    }
+}
+
 /// Whether reading 8 bytes at `address` is safe under the final tables: used by the
 /// crash report's backtrace, which must never fault. Only the boot stack qualifies
 /// (frame records live there), which keeps the check simple and exact.

@@ -86,6 +86,22 @@ extern "C" fn unik_x86_64_boot(information_address: u32, loader_magic: u32) -> !
     // boot data (tables, command line copy, TLS block); nothing uses the loader's
     // memory after this point.
     unsafe { address_space.activate() };
+    match paging::verify_write_xor_execute() {
+        Ok(()) => {}
+        Err(paging::WriteExecuteError::Page { address, size }) => boot_failure(format_args!(
+            "W^X violation: {:#x}-{:#x} is mapped writable and executable{}; refusing to run",
+            address,
+            address + size,
+            if cpu::has_execute_disable() {
+                ""
+            } else {
+                " (the CPU has no execute-disable, NX)"
+            }
+        )),
+        Err(paging::WriteExecuteError::WriteProtectOff) => boot_failure(format_args!(
+            "W^X violation: CR0.WP is off, read-only pages are writable by the kernel; refusing to run"
+        )),
+    }
 
     let (heap, spare) = crate::heap_after_boot(&plan, &allocator, verbose);
 

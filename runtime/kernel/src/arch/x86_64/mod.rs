@@ -18,6 +18,7 @@ mod ioapic;
 mod loader;
 mod mapping;
 mod multiboot2;
+mod page_walk;
 mod paging;
 mod pvh;
 pub mod serial;

@@ -230,6 +230,42 @@ impl AddressSpace {
     }
 }
 
+/// Why the live tables fail the W^X check.
+pub enum WriteExecuteError {
+    /// A translation is writable and executable.
+    Page { address: u64, size: u64 },
+    /// CR0.WP is off: ring 0 could write read-only pages.
+    WriteProtectOff,
+}
+
+/// The boot-time W^X self-check: walks the live tables (from CR3) and fails when any
+/// translation is writable and executable, or when CR0.WP does not make read-only
+/// pages read-only for the kernel too.
+pub fn verify_write_xor_execute() -> Result<(), WriteExecuteError> {
+    use ::x86_64::registers::control::{Cr0, Cr0Flags};
+    if !Cr0::read().contains(Cr0Flags::WRITE_PROTECT) {
+        return Err(WriteExecuteError::WriteProtectOff);
+    }
+    let (frame, _) = Cr3::read();
+    let read = |table: u64, index: usize| {
+        // SAFETY: every table frame is identity mapped (boot data, mapped read-write by
+        // `build`, or a runtime table frame from the identity-mapped heap) and holds
+        // 512 entries; the read has no side effect.
+        unsafe { ((table as usize + index * 8) as *const u64).read_volatile() }
+    };
+    match super::page_walk::find_writable_executable(
+        frame.start_address().as_u64(),
+        cpu::has_execute_disable(),
+        &read,
+    ) {
+        Some(found) => Err(WriteExecuteError::Page {
+            address: found.address,
+            size: found.size,
+        }),
+        None => Ok(()),
+    }
+}
+
 /// Whether reading 8 bytes at `address` is safe under the final tables: used by the
 /// crash report's backtrace, which must never fault. Only the boot stack qualifies
 /// (frame pointers live there), which keeps the check simple and exact.
