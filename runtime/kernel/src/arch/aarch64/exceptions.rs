@@ -267,6 +267,12 @@ fn write_report(
                     Ok(name) if !name.is_empty() => writeln!(console, "  in thread {id} ({name})")?,
                     _ => writeln!(console, "  in thread {id}")?,
                 }
+            } else if image::guard_pages()
+                .iter()
+                .any(|guard| guard.stack == image::Stack::Boot && guard.range().contains(address))
+            {
+                // The boot stack is the main thread's (thread 1, created first).
+                writeln!(console, "  in thread 1 (main)")?;
             }
             let (status_name, level) = fault_status(status);
             write!(console, "  {status_name}")?;

@@ -94,6 +94,13 @@ mod page_fault_error {
     pub const SHADOW_STACK: u64 = 1 << 6;
 }
 
+/// Whether `address` is in the guard page under the boot stack, `main`'s.
+fn is_boot_stack_guard(address: u64) -> bool {
+    image::guard_pages()
+        .iter()
+        .any(|guard| guard.stack == image::Stack::Boot && guard.range().contains(address))
+}
+
 /// What a page fault most likely was, from the faulting address and the error code.
 fn page_fault_cause(address: u64, error_code: u64) -> &'static str {
     use page_fault_error::*;
@@ -227,6 +234,9 @@ fn write_report(
             } else {
                 writeln!(console, "  in thread {id} ({name})")?;
             }
+        } else if is_boot_stack_guard(address) {
+            // The boot stack is the main thread's (thread 1, created first).
+            writeln!(console, "  in thread 1 (main)")?;
         }
         writeln!(
             console,

@@ -1,0 +1,336 @@
+//! Hardening, booted on every target: W^X (text, rodata and string literals read-only;
+//! stack, heap, .data and .bss never executable; page 0 unmapped; the boot-time check;
+//! the link-time refusals), stack protection (canary random per boot and checked,
+//! guard pages with the thread named), the random generator failing closed without a
+//! hardware source (C and Rust std), and the heap checks.
+
+mod common;
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::*;
+
+/// `unik run --cpu` models without a hardware random source.
+fn cpu_without_random_source(target: &str) -> &'static str {
+    match target {
+        "aarch64" => "cortex-a72",
+        _ => "max,-rdrand,-rdseed",
+    }
+}
+
+/// The fault report's words for a data access and for an instruction fetch.
+fn fault_words(target: &str) -> (&'static str, &'static str) {
+    match target {
+        "aarch64" => ("data abort", "instruction abort"),
+        _ => ("page fault", "instruction fetch"),
+    }
+}
+
+fn hardening_image(target: &str, dir: &Path) -> PathBuf {
+    build_image(target, &["c/hardening.c"], &["-pthread"], dir)
+}
+
+/// Boots the fixture in `mode`; it must have run up to its "before" line and not
+/// past the forbidden operation.
+fn stopped(image: &Path, run_options: &[&str], arguments: &[&str]) -> Outcome {
+    let outcome = boot(image, run_options, arguments);
+    assert!(
+        outcome.stdout.starts_with("before\n") && !outcome.stdout.contains("not stopped"),
+        "{image:?} {arguments:?}: {outcome:?}"
+    );
+    outcome
+}
+
+fn assert_report(outcome: &Outcome, status: i32, parts: &[&str], what: &str) {
+    assert_eq!(outcome.status, status, "{what}: {}", outcome.stderr);
+    for part in parts {
+        assert!(
+            outcome.stderr.contains(part),
+            "{what}: the report lacks {part:?}:\n{}",
+            outcome.stderr
+        );
+    }
+}
+
+#[test]
+fn forbidden_memory_accesses_fault() {
+    for target in targets() {
+        let dir = scratch();
+        let image = hardening_image(target, dir.path());
+        let (data, fetch) = fault_words(target);
+        let cases: [(&str, &[&str]); 9] = [
+            ("write-text", &[data, "write to read-only memory"]),
+            ("write-literal", &[data, "write to read-only memory"]),
+            (
+                "execute-stack",
+                &[fetch, "execute of non-executable memory"],
+            ),
+            ("execute-heap", &[fetch, "execute of non-executable memory"]),
+            ("execute-data", &[fetch, "execute of non-executable memory"]),
+            ("execute-bss", &[fetch, "execute of non-executable memory"]),
+            (
+                "read-0",
+                &[data, "at address 0x0: NULL pointer dereference"],
+            ),
+            (
+                "read-fff",
+                &[data, "at address 0xfff: NULL pointer dereference"],
+            ),
+            (
+                "recursion",
+                &[
+                    data,
+                    "stack overflow (guard page hit)\n  in thread 1 (main)\n",
+                ],
+            ),
+        ];
+        for (mode, parts) in cases {
+            let outcome = stopped(&image, &[], &[mode]);
+            assert_report(&outcome, 139, parts, &format!("{target} {mode}"));
+        }
+        let outcome = stopped(&image, &[], &["thread-recursion"]);
+        assert_report(
+            &outcome,
+            139,
+            &[
+                data,
+                "thread stack overflow (guard page hit)\n  in thread 2\n",
+            ],
+            &format!("{target} thread-recursion"),
+        );
+    }
+}
+
+#[test]
+fn a_smashed_canary_reaches_stack_chk_fail() {
+    for target in targets() {
+        let dir = scratch();
+        let image = hardening_image(target, dir.path());
+        let outcome = stopped(&image, &[], &["smash", "64"]);
+        assert!(!outcome.stdout.contains("returned"), "{outcome:?}");
+        assert_report(
+            &outcome,
+            134,
+            &["unik: stack smashing detected\n"],
+            &format!("{target} smash"),
+        );
+        // Within the buffer, nothing is reported.
+        let outcome = boot(&image, &[], &["smash", "8"]);
+        assert_eq!(
+            (outcome.stdout.as_str(), outcome.status),
+            ("before\nreturned\n", 0),
+            "{target}: {outcome:?}"
+        );
+    }
+}
+
+/// The canary a boot prints: (value, low byte, the same in a second thread).
+fn canary(image: &Path, run_options: &[&str]) -> (String, String, bool) {
+    let outcome = boot(image, run_options, &["guard"]);
+    assert_eq!(outcome.status, 0, "{outcome:?}");
+    let line = outcome
+        .stdout
+        .lines()
+        .nth(1)
+        .unwrap_or_default()
+        .to_string();
+    let words: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(words.len(), 9, "unexpected line {line:?}");
+    (words[1].to_string(), words[4].to_string(), words[8] == "1")
+}
+
+#[test]
+fn the_canary_is_random_per_boot_with_a_zero_low_byte() {
+    for target in targets() {
+        let dir = scratch();
+        let image = hardening_image(target, dir.path());
+        let mut seen = HashSet::new();
+        for _ in 0..4 {
+            let (value, low_byte, same_in_thread) = canary(&image, &[]);
+            assert_eq!(low_byte, "0", "{target}: canary {value}");
+            assert!(same_in_thread, "{target}: threads see another canary");
+            assert!(value.ends_with("00"), "{target}: {value}");
+            seen.insert(value);
+        }
+        assert_eq!(
+            seen.len(),
+            4,
+            "{target}: canaries repeat across boots: {seen:?}"
+        );
+        // Without a hardware random source: glibc's terminator canary, never a
+        // clock-derived one.
+        let (value, ..) = canary(&image, &["--cpu", cpu_without_random_source(target)]);
+        assert_eq!(value, "ff0a000000000000", "{target}");
+    }
+}
+
+#[test]
+fn getrandom_fails_closed_without_a_hardware_source() {
+    for target in targets() {
+        let dir = scratch();
+        let image = hardening_image(target, dir.path());
+        let outcome = boot(&image, &[], &["random"]);
+        assert_eq!(
+            (outcome.stdout.as_str(), outcome.status),
+            (
+                "before\ngetrandom: 16 bytes\nsyscall: 16 bytes\ngetentropy: ok\n",
+                0
+            ),
+            "{target}: {outcome:?}"
+        );
+        let outcome = boot(
+            &image,
+            &["--cpu", cpu_without_random_source(target)],
+            &["random"],
+        );
+        assert_eq!(
+            (outcome.stdout.as_str(), outcome.status),
+            (
+                "before\ngetrandom: Resource temporarily unavailable\n\
+                 syscall: Resource temporarily unavailable\n\
+                 getentropy: Resource temporarily unavailable\n",
+                0
+            ),
+            "{target}: {outcome:?}"
+        );
+    }
+}
+
+#[test]
+fn rust_std_hash_map_fails_closed_without_a_hardware_source() {
+    let manifest = repository().join("fixtures/rust/std-programs/Cargo.toml");
+    let target_directory = repository().join("target").join("rust-fixtures");
+    for target in targets() {
+        let outcome = run_command(
+            Command::new(env!("CARGO_BIN_EXE_cargo-unik"))
+                .args([
+                    "unik",
+                    "build",
+                    "--locked",
+                    "--release",
+                    "--bin",
+                    "collections",
+                ])
+                .args(["--target", target, "--manifest-path"])
+                .arg(&manifest)
+                .env("CARGO_TARGET_DIR", &target_directory),
+        );
+        assert_eq!(outcome.status, 0, "{target}: {}", outcome.stderr);
+        let image = target_directory
+            .join(format!("{target}-unknown-linux-gnu"))
+            .join("release")
+            .join("collections");
+        // HashMap::new draws its keys from getrandom: std panics with its message.
+        let outcome = boot(&image, &["--cpu", cpu_without_random_source(target)], &[]);
+        assert_report(
+            &outcome,
+            101,
+            &["panicked at", "failed to generate random data"],
+            &format!("{target} collections without a random source"),
+        );
+        assert_eq!(outcome.stdout, "", "{target}");
+    }
+}
+
+#[test]
+fn heap_misuse_aborts_with_a_report() {
+    for target in targets() {
+        let dir = scratch();
+        let image = hardening_image(target, dir.path());
+        for (mode, message) in [
+            ("double-free", "unik: free(): double free detected: 0x"),
+            ("interior-free", "unik: free(): invalid pointer: 0x"),
+            ("stack-free", "unik: free(): invalid pointer: 0x"),
+            ("overwritten-header", "unik: free(): corrupted chunk header"),
+        ] {
+            let outcome = stopped(&image, &[], &[mode]);
+            assert_report(&outcome, 134, &[message], &format!("{target} {mode}"));
+        }
+    }
+}
+
+#[test]
+fn an_executable_stack_object_is_refused_unless_asked_for() {
+    for target in targets() {
+        let dir = scratch();
+        let image = dir.path().join("app.img");
+        let link = |extra: &[&str]| {
+            run_command(
+                unikcc()
+                    .args(["--target", target, "-O2"])
+                    .arg(fixture("c/hello.c"))
+                    .arg(fixture("c/executable_stack.s"))
+                    .args(extra)
+                    .arg("-o")
+                    .arg(&image),
+            )
+        };
+        let refused = link(&[]);
+        assert_eq!(refused.status, 1, "{target}: {refused:?}");
+        assert!(
+            refused.stderr.contains(
+                "unikcc: error: executable_stack.o asks for an executable stack (its .note.GNU-stack section has the SHF_EXECINSTR flag)\n"
+            ),
+            "{target}: {}",
+            refused.stderr
+        );
+        assert!(!image.exists(), "{target}: an image was written");
+        let accepted = link(&["-Wl,-z,execstack"]);
+        assert_eq!(accepted.status, 0, "{target}: {}", accepted.stderr);
+        let outcome = boot(&image, &[], &[]);
+        assert_eq!(
+            (outcome.stdout.as_str(), outcome.status),
+            ("Hello, world!\n", 0),
+            "{target}: {outcome:?}"
+        );
+    }
+}
+
+#[test]
+fn a_writable_executable_section_is_refused() {
+    for target in targets() {
+        let dir = scratch();
+        let image = dir.path().join("rwx.img");
+        let outcome = run_command(
+            unikcc()
+                .args(["--target", target, "-O2"])
+                .arg(fixture("c/rwx_section.c"))
+                .arg("-o")
+                .arg(&image),
+        );
+        assert_eq!(outcome.status, 1, "{target}: {outcome:?}");
+        assert!(
+            outcome.stderr.contains(&format!(
+                "unikcc: error: {}: section .patchable_code is writable and executable (flags \"awx\")\n",
+                image.display()
+            )),
+            "{target}: {}",
+            outcome.stderr
+        );
+        assert!(!image.exists(), "{target}: an image was written");
+    }
+}
+
+#[test]
+fn the_boot_check_refuses_writable_executable_pages() {
+    // x86_64 without NX: every data page would be executable. (aarch64 has no CPU
+    // without execute-never; its walk is unit-tested in page_walk.rs.)
+    if !targets().contains(&"x86_64") {
+        return;
+    }
+    let dir = scratch();
+    let image = build_image("x86_64", &["c/hello.c"], &[], dir.path());
+    let outcome = boot(&image, &["--cpu", "max,-nx"], &[]);
+    assert_eq!(outcome.stdout, "", "{outcome:?}");
+    assert_report(
+        &outcome,
+        1,
+        &[
+            "unik: fatal: W^X violation: ",
+            "is mapped writable and executable (the CPU has no execute-disable, NX); refusing to run",
+        ],
+        "x86_64 without NX",
+    );
+}
