@@ -13,7 +13,7 @@ cargo clippy --locked --workspace --all-targets -- -D warnings
 (cd runtime && cargo clippy --locked --release --target x86_64-unknown-linux-gnu -p unik-runtime -- -D warnings)
 
 echo "== runtime unit tests (host)"
-(cd runtime && cargo test --locked -p unik-libc)
+(cd runtime && cargo test --locked -p unik-libc -p unik-kernel)
 
 echo "== toolchain unit tests and boot tests"
 cargo test --locked --workspace
