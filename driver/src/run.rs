@@ -1103,11 +1103,12 @@ mod tests {
     }
 
     #[test]
-    fn machine_memory_kvm_and_verbose_options() {
+    fn machine_cpu_memory_kvm_and_verbose_options() {
         let spec = TargetSpec::find("x86_64").unwrap();
         let mut run = options("app.img");
         run.machine = Some("q35".into());
         run.memory = Some("512M".into());
+        run.cpu = Some("host,-rdrand,-rdseed".into());
         run.verbose = true;
         let command = qemu_command(
             Path::new("qemu"),
@@ -1121,7 +1122,16 @@ mod tests {
         let arguments = arguments_of(&command);
         assert_eq!(
             arguments[..8],
-            ["-M", "q35", "-accel", "kvm", "-cpu", "host", "-m", "512M"]
+            [
+                "-M",
+                "q35",
+                "-accel",
+                "kvm",
+                "-cpu",
+                "host,-rdrand,-rdseed",
+                "-m",
+                "512M"
+            ]
         );
         assert!(
             arguments.contains(&"unik.verbose -- app.img".to_string()),
@@ -1190,24 +1200,6 @@ mod tests {
         });
         assert_eq!(arguments[..2], ["-M", "pc"]);
         assert!(!arguments.iter().any(|argument| argument.contains("pflash")));
-    }
-
-    #[test]
-    fn cpu_option_replaces_the_targets_model() {
-        let spec = TargetSpec::find("x86_64").unwrap();
-        let mut run = options("app.img");
-        run.cpu = Some("max,-rdrand,-rdseed".into());
-        let command = qemu_command(
-            Path::new("qemu"),
-            &spec,
-            &run,
-            Accelerator::Tcg,
-            Path::new("s"),
-            &Boot::direct("microvm"),
-        )
-        .unwrap();
-        let arguments = arguments_of(&command);
-        assert_eq!(arguments[4..6], ["-cpu", "max,-rdrand,-rdseed"]);
     }
 
     #[test]
