@@ -11,9 +11,9 @@
 //! 134, as glibc's `malloc_printerr` aborts):
 //!
 //! - an **invalid pointer**: not from this heap (outside it, misaligned) or not the
-//!   start of a block (an interior pointer) — two bitmaps with one bit per 16-byte
-//!   granule of the heap (together 1/64 of it) record where live blocks start and
-//!   where freed ones started;
+//!   start of a block (an interior pointer) — two bitmaps per heap region with one bit
+//!   per 16-byte granule (together 1/64 of the region) record where live blocks start
+//!   and where freed ones started;
 //! - a **double free**: no live block starts there, but a freed one did (and `malloc`
 //!   has not returned that address again since);
 //! - a **corrupted chunk header**: a live block starts there but its header fails its
@@ -27,7 +27,7 @@
 
 use core::alloc::Layout;
 use core::ptr::NonNull;
-use core::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 
 use talc::source::Manual;
 
@@ -120,17 +120,46 @@ impl Header {
     }
 }
 
-/// A heap: talc plus the header protocol and the block-start bitmap above.
-pub struct Heap {
-    talc: talc::TalcLock<spinning_top::RawSpinlock, Manual>,
-    /// The bitmaps (one bit per [`GRANULE`] from `region_start`), set by `claim`: where
-    /// live blocks start, then (`words` later) where freed blocks started.
+/// One region the heap claimed, with its block-start bitmaps.
+struct Region {
+    /// The bitmaps (one bit per [`GRANULE`] from `start`): where live blocks start,
+    /// then (`words` later) where freed blocks started. Null while unused.
     starts: AtomicPtr<AtomicU64>,
     words: AtomicUsize,
-    region_start: AtomicUsize,
-    /// The lowest address a block's user pointer can have, and the end of the heap.
+    start: AtomicUsize,
+    /// The lowest address a block's user pointer can have here, and the region's end.
     first_user: AtomicUsize,
-    region_end: AtomicUsize,
+    end: AtomicUsize,
+}
+
+impl Region {
+    const fn new() -> Self {
+        Region {
+            starts: AtomicPtr::new(core::ptr::null_mut()),
+            words: AtomicUsize::new(0),
+            start: AtomicUsize::new(0),
+            first_user: AtomicUsize::new(0),
+            end: AtomicUsize::new(0),
+        }
+    }
+
+    /// Whether `user` can be a block of this region (aligned, inside it).
+    fn holds(&self, user: usize) -> bool {
+        !self.starts.load(Ordering::Acquire).is_null()
+            && user >= self.first_user.load(Ordering::Relaxed)
+            && user < self.end.load(Ordering::Relaxed)
+    }
+}
+
+/// How many separate regions a heap takes (the kernel hands over one or two).
+const MAXIMUM_REGIONS: usize = 4;
+
+/// A heap: talc plus the header protocol and the block-start bitmaps above.
+pub struct Heap {
+    talc: talc::TalcLock<spinning_top::RawSpinlock, Manual>,
+    regions: [Region; MAXIMUM_REGIONS],
+    /// Serialises `claim`s (the bitmaps are set up before a region is published).
+    claiming: AtomicBool,
     secret: AtomicU64,
 }
 
@@ -138,26 +167,46 @@ impl Heap {
     pub const fn new() -> Self {
         Heap {
             talc: talc::TalcLock::new(Manual),
-            starts: AtomicPtr::new(core::ptr::null_mut()),
-            words: AtomicUsize::new(0),
-            region_start: AtomicUsize::new(0),
-            first_user: AtomicUsize::new(0),
-            region_end: AtomicUsize::new(0),
+            regions: [const { Region::new() }; MAXIMUM_REGIONS],
+            claiming: AtomicBool::new(false),
             secret: AtomicU64::new(0),
         }
     }
 
-    /// Gives the allocator the memory `start..start + length` (a heap takes one region);
-    /// the first 1/64 of it becomes the block-start bitmaps. `secret` keys the header
-    /// checks. Returns false when the region is too small (or a second one).
+    /// Gives the allocator the memory `start..start + length`; the first 1/64 of it
+    /// becomes the region's block-start bitmaps. `secret` keys the header checks (the
+    /// first claim's is kept). Returns false when the region is too small, or the heap
+    /// has [`MAXIMUM_REGIONS`] already.
     ///
     /// # Safety
     /// The region is readable and writable, and nothing else uses it for as long as the
     /// heap lives.
     pub unsafe fn claim(&self, start: *mut u8, length: usize, secret: u64) -> bool {
-        if !self.starts.load(Ordering::Acquire).is_null() {
-            return false;
+        while self
+            .claiming
+            .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            core::hint::spin_loop();
         }
+        // SAFETY: the caller's contract, passed on.
+        let claimed = unsafe { self.claim_locked(start, length, secret) };
+        self.claiming.store(false, Ordering::Release);
+        claimed
+    }
+
+    /// [`Heap::claim`] with the claim lock held.
+    ///
+    /// # Safety
+    /// As [`Heap::claim`].
+    unsafe fn claim_locked(&self, start: *mut u8, length: usize, secret: u64) -> bool {
+        let Some(region) = self
+            .regions
+            .iter()
+            .find(|region| region.starts.load(Ordering::Acquire).is_null())
+        else {
+            return false;
+        };
         let region_start = start as usize;
         let bitmap_start = region_start.next_multiple_of(align_of::<AtomicU64>());
         let Some(region_end) = region_start.checked_add(length) else {
@@ -171,42 +220,50 @@ impl Heap {
         // SAFETY: [bitmap_start, bitmap_end) lies inside the caller's region (checked
         // above), aligned for AtomicU64; zeroed before use, and never given to talc.
         unsafe { core::ptr::write_bytes(bitmap_start as *mut u8, 0, bitmap_end - bitmap_start) };
-        self.region_start.store(region_start, Ordering::Relaxed);
-        self.first_user
-            .store(bitmap_end + HEADER_SIZE, Ordering::Relaxed);
-        self.region_end.store(region_end, Ordering::Relaxed);
-        self.secret.store(secret, Ordering::Relaxed);
-        self.words.store(words, Ordering::Relaxed);
-        self.starts
-            .store(bitmap_start as *mut AtomicU64, Ordering::Release);
         // SAFETY: the rest of the region, handed over exclusively by the caller.
-        unsafe {
+        let claimed = unsafe {
             self.talc
                 .lock()
                 .claim(bitmap_end as *mut u8, region_end - bitmap_end)
         }
-        .is_some()
+        .is_some();
+        if !claimed {
+            return false;
+        }
+        if self.regions[0].starts.load(Ordering::Acquire).is_null() {
+            self.secret.store(secret, Ordering::Relaxed);
+        }
+        region.start.store(region_start, Ordering::Relaxed);
+        region
+            .first_user
+            .store(bitmap_end + HEADER_SIZE, Ordering::Relaxed);
+        region.end.store(region_end, Ordering::Relaxed);
+        region.words.store(words, Ordering::Relaxed);
+        region
+            .starts
+            .store(bitmap_start as *mut AtomicU64, Ordering::Release);
+        true
     }
 
-    /// The live-start and freed-start bitmap words for `user` (inside the heap), and
+    /// The region that can hold a block at `user`.
+    fn region_of(&self, user: usize) -> Option<&Region> {
+        if !user.is_multiple_of(MALLOC_ALIGNMENT) {
+            return None;
+        }
+        self.regions.iter().find(|region| region.holds(user))
+    }
+
+    /// The live-start and freed-start bitmap words for `user` (inside `region`), and
     /// its bit in both.
-    fn start_bits(&self, user: usize) -> (&AtomicU64, &AtomicU64, u64) {
-        let index = (user - self.region_start.load(Ordering::Relaxed)) / GRANULE;
-        let starts = self.starts.load(Ordering::Acquire);
-        let words = self.words.load(Ordering::Relaxed);
-        // SAFETY: `user` is inside the claimed region (callers check), so the word
-        // index is below `words`, each bitmap's length; the bitmaps live as long as
-        // the heap.
+    fn start_bits(region: &Region, user: usize) -> (&AtomicU64, &AtomicU64, u64) {
+        let index = (user - region.start.load(Ordering::Relaxed)) / GRANULE;
+        let starts = region.starts.load(Ordering::Acquire);
+        let words = region.words.load(Ordering::Relaxed);
+        // SAFETY: `user` is inside the region (callers check with `holds`), so the
+        // word index is below `words`, each bitmap's length; the bitmaps live as long
+        // as the heap.
         let (live, freed) = unsafe { (&*starts.add(index / 64), &*starts.add(words + index / 64)) };
         (live, freed, 1 << (index % 64))
-    }
-
-    /// Whether `user` can be a block of this heap at all (inside it, aligned).
-    fn plausible(&self, user: usize) -> bool {
-        user.is_multiple_of(MALLOC_ALIGNMENT)
-            && !self.starts.load(Ordering::Acquire).is_null()
-            && user >= self.first_user.load(Ordering::Relaxed)
-            && user < self.region_end.load(Ordering::Relaxed)
     }
 
     /// The `(offset, total_size)` of the live block at `user`, checked; with `claim`,
@@ -221,13 +278,11 @@ impl Heap {
         claim: bool,
     ) -> Result<(usize, usize), BlockError> {
         let address = user.as_ptr() as usize;
-        if !self.plausible(address) {
-            return Err(BlockError::InvalidPointer);
-        }
+        let region = self.region_of(address).ok_or(BlockError::InvalidPointer)?;
         let secret = self.secret.load(Ordering::Relaxed);
-        // SAFETY: user - 16 >= first_user - 16, inside the heap region (readable).
+        // SAFETY: user - 16 >= first_user - 16, inside the region (readable).
         let header = unsafe { user.cast::<Header>().sub(1).read() };
-        let (word, freed, bit) = self.start_bits(address);
+        let (word, freed, bit) = Self::start_bits(region, address);
         let live = if claim {
             word.fetch_and(!bit, Ordering::AcqRel) & bit != 0
         } else {
@@ -293,9 +348,12 @@ impl Heap {
                 LIVE_TAG,
             ))
         };
-        let (word, freed, bit) = self.start_bits(user.as_ptr() as usize);
-        freed.fetch_and(!bit, Ordering::AcqRel);
-        word.fetch_or(bit, Ordering::AcqRel);
+        // Talc hands out only memory of claimed regions, so one holds the block.
+        if let Some(region) = self.region_of(user.as_ptr() as usize) {
+            let (word, freed, bit) = Self::start_bits(region, user.as_ptr() as usize);
+            freed.fetch_and(!bit, Ordering::AcqRel);
+            word.fetch_or(bit, Ordering::AcqRel);
+        }
         Some(user)
     }
 
@@ -798,6 +856,26 @@ mod tests {
                 Err(BlockError::CorruptedHeader)
             );
             assert!(heap.reallocate(neighbour, 8).is_err());
+        }
+    }
+
+    #[test]
+    fn a_second_region_gets_its_own_checks() {
+        let mut first = vec![0u8; 1 << 14];
+        let mut second = vec![0u8; 1 << 18];
+        let heap = heap_over(&mut first);
+        // SAFETY: the buffer outlives the heap, and only the heap uses it.
+        assert!(unsafe { heap.claim(second.as_mut_ptr(), second.len(), 0) });
+        // Too big for the first region: it comes from the second.
+        let block = heap.allocate(100_000, 16).unwrap();
+        let address = block.as_ptr() as usize;
+        assert!(address > second.as_ptr() as usize);
+        // SAFETY: live block, then freed once; the interior pointer has 16 readable
+        // bytes below it.
+        unsafe {
+            assert_eq!(heap.release(block.add(64)), Err(BlockError::InvalidPointer));
+            assert_eq!(heap.release(block), Ok(()));
+            assert_eq!(heap.release(block), Err(BlockError::DoubleFree));
         }
     }
 

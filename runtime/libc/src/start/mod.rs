@@ -206,7 +206,7 @@ pub fn start(boot: &'static crate::kernel::BootInfo) -> ! {
     if boot.spare_len > 0 {
         // SAFETY: as above, for the second free range (BootInfo contract). A range too
         // small for the allocator is left unused: the program runs without it.
-        let _ = unsafe { HEAP.claim(boot.spare_start as *mut u8, boot.spare_len) };
+        let _ = unsafe { HEAP.claim(boot.spare_start as *mut u8, boot.spare_len, secret) };
     }
     COMMAND_LINE.with(|line| *line = boot.cmdline);
     let Ok((argc, argv)) = build_arguments(boot.cmdline) else {
