@@ -157,8 +157,11 @@ mod runtime {
                 crate::kernel::exit(2);
             }
         };
+        // smoltcp's seed (ports, TCP initial sequence numbers) from the random
+        // generator. Without a hardware random source it stays 0 (mixed with the
+        // clock, as before): the network still works, with predictable numbers.
         let mut seed_bytes = [0u8; 8];
-        unik_kernel::time::fill_random(&mut seed_bytes);
+        let _ = crate::kernel::random::fill(&mut seed_bytes);
         let seed = u64::from_le_bytes(seed_bytes) ^ now();
         let (nic, config, device) = match unik_kernel::network::NetworkDevice::open(
             line,
