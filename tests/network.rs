@@ -18,15 +18,6 @@ use std::time::Duration;
 
 use common::*;
 
-/// A host port nobody listens on right now (bound to port 0, then released).
-fn free_tcp_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn free_udp_port() -> u16 {
     UdpSocket::bind("127.0.0.1:0")
         .unwrap()
@@ -126,28 +117,6 @@ impl LossyOutput for Child {
         }
         stderr
     }
-}
-
-/// One HTTP/1.1 request on a kept-alive connection: the status line and the body.
-fn http_get(stream: &mut TcpStream, path: &str) -> (String, Vec<u8>) {
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: unik\r\n\r\n").unwrap();
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut status = String::new();
-    reader.read_line(&mut status).unwrap();
-    let mut length = 0usize;
-    loop {
-        let mut header = String::new();
-        reader.read_line(&mut header).unwrap();
-        if header == "\r\n" || header.is_empty() {
-            break;
-        }
-        if let Some(value) = header.strip_prefix("Content-Length: ") {
-            length = value.trim().parse().unwrap();
-        }
-    }
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body).unwrap();
-    (status.trim_end().to_string(), body)
 }
 
 #[test]

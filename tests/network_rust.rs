@@ -11,7 +11,7 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
+use std::net::{Shutdown, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -54,14 +54,6 @@ fn native_binary(binary: &str) -> PathBuf {
     );
     assert_eq!(outcome.status, 0, "native build:\n{}", outcome.stderr);
     target_directory.join("release").join(binary)
-}
-
-fn free_tcp_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// FNV-1a, as the echo server computes it.
@@ -178,35 +170,6 @@ fn std_net_echo_server_moves_10_mib_intact() {
     }
 }
 
-/// One HTTP/1.1 request on a kept-alive connection: the status line and the body.
-fn http_get(reader: &mut BufReader<TcpStream>, path: &str) -> (String, String) {
-    write!(
-        reader.get_mut(),
-        "GET {path} HTTP/1.1\r\nHost: unik\r\n\r\n"
-    )
-    .unwrap();
-    let mut status = String::new();
-    reader.read_line(&mut status).unwrap();
-    let mut length = 0usize;
-    loop {
-        let mut header = String::new();
-        reader.read_line(&mut header).unwrap();
-        if header == "\r\n" || header.is_empty() {
-            break;
-        }
-        let lower = header.to_ascii_lowercase();
-        if let Some(value) = lower.strip_prefix("content-length:") {
-            length = value.trim().parse().unwrap();
-        }
-    }
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body).unwrap();
-    (
-        status.trim_end().to_string(),
-        String::from_utf8(body).unwrap(),
-    )
-}
-
 const CONNECTIONS: usize = 50;
 const REQUESTS_PER_CONNECTION: usize = 20;
 
@@ -220,16 +183,16 @@ fn tokio_hyper_server_answers_1000_requests_from_50_connections() {
             let clients: Vec<_> = (0..CONNECTIONS)
                 .map(|_| {
                     std::thread::spawn(move || {
-                        let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+                        let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
                         stream
                             .set_read_timeout(Some(Duration::from_secs(
                                 GUEST_TIMEOUT_SECONDS.into(),
                             )))
                             .unwrap();
-                        let mut reader = BufReader::new(stream);
                         (0..REQUESTS_PER_CONNECTION)
                             .map(|request| {
-                                let (status, body) = http_get(&mut reader, &format!("/{request}"));
+                                let (status, body) = http_get(&mut stream, &format!("/{request}"));
+                                let body = String::from_utf8(body).unwrap();
                                 assert_eq!(status, "HTTP/1.1 200 OK");
                                 let number = body
                                     .strip_prefix("hello from unik ")
@@ -247,11 +210,11 @@ fn tokio_hyper_server_answers_1000_requests_from_50_connections() {
             let total = CONNECTIONS * REQUESTS_PER_CONNECTION;
             // Every request answered once: the numbers are exactly 1..=1000.
             assert_eq!(numbers, (1..=total).collect(), "answers on {target}");
-            let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-            let (status, body) = http_get(&mut BufReader::new(stream), "/quit");
+            let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+            let (status, body) = http_get(&mut stream, "/quit");
             assert_eq!(
-                (status.as_str(), body.as_str()),
-                ("HTTP/1.1 200 OK", "bye\n")
+                (status.as_str(), &body[..]),
+                ("HTTP/1.1 200 OK", &b"bye\n"[..])
             );
         });
         assert_eq!(status, 0, "hello_server on {target}: {stderr}");

@@ -281,3 +281,36 @@ pub fn assert_environment_reaches_getenv(image: &Path, run_options: &[&str]) {
     );
     assert_eq!(outcome.status, 0);
 }
+
+/// A host TCP port nobody listens on right now (bound to port 0, then released).
+pub fn free_tcp_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("a free port")
+        .local_addr()
+        .expect("its address")
+        .port()
+}
+
+/// One HTTP/1.1 request on a kept-alive connection: the status line and the body
+/// (read by its Content-Length, whatever the header's case).
+pub fn http_get(stream: &mut std::net::TcpStream, path: &str) -> (String, Vec<u8>) {
+    use std::io::{BufRead, Read, Write};
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: unik\r\n\r\n").expect("request sent");
+    let mut reader = std::io::BufReader::new(stream.try_clone().expect("a second handle"));
+    let mut status = String::new();
+    reader.read_line(&mut status).expect("status line");
+    let mut length = 0usize;
+    loop {
+        let mut header = String::new();
+        reader.read_line(&mut header).expect("header line");
+        if header == "\r\n" || header.is_empty() {
+            break;
+        }
+        if let Some(value) = header.to_ascii_lowercase().strip_prefix("content-length:") {
+            length = value.trim().parse().expect("a length");
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).expect("the body");
+    (status.trim_end().to_string(), body)
+}
