@@ -48,8 +48,11 @@ pub const POLLRDHUP: u32 = 0x2000;
 const TCP_BUFFER: usize = 64 * 1024;
 const UDP_PACKETS: usize = 64;
 const UDP_BUFFER: usize = 64 * 1024;
-/// Listening sockets kept ready per `listen` (its backlog, capped).
-const BACKLOG_LIMIT: usize = 8;
+/// Listening sockets kept ready per `listen` (its backlog, capped). Each holds its
+/// two buffers from `listen` on (smoltcp takes a socket's buffers when it is made), so
+/// the cap bounds a listener's memory: 64 × 128 KiB = 8 MiB. Enough for a burst of 50
+/// concurrent connects (tests/network_rust.rs); Linux queues up to `somaxconn` (4096).
+const BACKLOG_LIMIT: usize = 64;
 /// The ephemeral port range (Linux's ip_local_port_range default: 32768-60999).
 const EPHEMERAL_FIRST: u16 = 32768;
 const EPHEMERAL_LAST: u16 = 60999;
