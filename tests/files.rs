@@ -29,6 +29,30 @@ fn ram_file_system_operations_and_errors_match_linux() {
     }
 }
 
+/// statx(2) through `syscall()` (Rust std's way to `fs::metadata`): the same fields as
+/// stat and Linux's errors, including the EFAULT of std's NULL-path probe.
+#[test]
+fn statx_through_syscall_matches_linux() {
+    let dir = scratch();
+    let native_root = dir.path().join("native-statx");
+    let native = native(
+        &["c/files_statx.c"],
+        &[native_root.to_str().unwrap()],
+        dir.path(),
+    );
+    assert_eq!(native.status, 0, "native run failed: {}", native.stderr);
+    assert!(
+        native.stdout.contains("std's probe: -1 EFAULT"),
+        "{}",
+        native.stdout
+    );
+    for target in targets() {
+        let image = build_image(target, &["c/files_statx.c"], &[], dir.path());
+        let outcome = boot(&image, &[], &["/statx"]);
+        assert_same_as_native(&outcome, &native, &format!("files_statx on {target}"));
+    }
+}
+
 /// FNV-1a 64, as `files_tree.c` computes it.
 fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf29ce484222325, |hash, &byte| {

@@ -1,7 +1,7 @@
 /* unik libc: syscall(2), variadic, so it lives in the C layer. The Linux system call
  * numbers are per architecture (<sys/syscall.h>); this maps the ones the runtime
  * implements (futex, gettid, clock_gettime, sched_getaffinity, sched_yield, getpid,
- * nanosleep, clock_nanosleep, getrandom) to architecture-neutral operation codes and hands the six argument words
+ * nanosleep, clock_nanosleep, getrandom, statx) to architecture-neutral operation codes and hands the six argument words
  * to the Rust side (runtime/libc/src/syscall.rs). Unknown numbers: -1 with ENOSYS. */
 #define _GNU_SOURCE 1
 #include <stdarg.h>
@@ -19,6 +19,7 @@ enum {
   UNIK_SYSCALL_NANOSLEEP = 7,
   UNIK_SYSCALL_CLOCK_NANOSLEEP = 8,
   UNIK_SYSCALL_GETRANDOM = 9,
+  UNIK_SYSCALL_STATX = 10,
 };
 
 long __unik_syscall_dispatch(int operation, long a0, long a1, long a2, long a3, long a4, long a5);
@@ -42,6 +43,7 @@ long __unik_syscall(long number, ...) {
   case SYS_nanosleep: operation = UNIK_SYSCALL_NANOSLEEP; break;
   case SYS_clock_nanosleep: operation = UNIK_SYSCALL_CLOCK_NANOSLEEP; break;
   case SYS_getrandom: operation = UNIK_SYSCALL_GETRANDOM; break;
+  case SYS_statx: operation = UNIK_SYSCALL_STATX; break;
   default: operation = UNIK_SYSCALL_UNKNOWN; break;
   }
   return __unik_syscall_dispatch(operation, a0, a1, a2, a3, a4, a5);

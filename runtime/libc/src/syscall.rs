@@ -1,6 +1,6 @@
 //! The Rust side of `syscall(2)` (the variadic entry is `c/syscall.c`, which maps the
 //! architecture's numbers to [`Operation`]s): futex, gettid, clock_gettime,
-//! sched_getaffinity, sched_yield, getpid, nanosleep, clock_nanosleep, getrandom. What
+//! sched_getaffinity, sched_yield, getpid, nanosleep, clock_nanosleep, getrandom, statx. What
 //! Rust std and
 //! C programs call through `syscall()` directly. Failures return -1 with `errno` set,
 //! as glibc's `syscall` does.
@@ -24,6 +24,7 @@ enum Operation {
     Nanosleep = 7,
     ClockNanosleep = 8,
     Getrandom = 9,
+    Statx = 10,
 }
 
 // futex(2) operations and flags (Linux uapi linux/futex.h).
@@ -113,7 +114,6 @@ extern "C" fn __unik_syscall_dispatch(
     a4: c_long,
     a5: c_long,
 ) -> c_long {
-    let _ = a4;
     match operation {
         x if x == Operation::Futex as c_int => futex(a0, a1, a2, a3, a5),
         x if x == Operation::Gettid as c_int => c_long::from(unik_kernel::sched::current_id()),
@@ -166,6 +166,28 @@ extern "C" fn __unik_syscall_dispatch(
                 crate::entropy::getrandom_into(a0 as *mut u8, a1 as usize, a2 as u32) as c_long
             }
         }
+        x if x == Operation::Statx as c_int => match crate::fs::hooks::installed() {
+            // statx(directory, path, flags, mask, record): the files component's
+            // (fs/statx.rs); an image without files has no files to describe.
+            Some(hooks) => {
+                // SAFETY: statx(2)'s contract: a NUL-terminated path (NULL gives EFAULT)
+                // and a writable struct statx (NULL gives EFAULT).
+                let result = unsafe {
+                    (hooks.statx)(
+                        a0 as c_int,
+                        a1 as *const core::ffi::c_char,
+                        a2 as c_int,
+                        a3 as u32,
+                        a4 as *mut u8,
+                    )
+                };
+                match result {
+                    Ok(()) => 0,
+                    Err(error) => failure(error),
+                }
+            }
+            None => failure(ENOSYS),
+        },
         _ => failure(ENOSYS),
     }
 }

@@ -1,6 +1,6 @@
 /* unik libc: <sys/syscall.h>, the Linux system call numbers that syscall(2)
  * implements here (futex, gettid, clock_gettime, sched_getaffinity, sched_yield,
- * getpid, nanosleep, clock_nanosleep, getrandom; others fail with ENOSYS). The numbers are
+ * getpid, nanosleep, clock_nanosleep, getrandom, statx; others fail with ENOSYS). The numbers are
  * Linux's for each architecture (arch/x86/entry/syscalls/syscall_64.tbl,
  * include/uapi/asm-generic/unistd.h). */
 #ifndef _SYS_SYSCALL_H
@@ -16,6 +16,7 @@
 # define __NR_clock_gettime 228
 # define __NR_clock_nanosleep 230
 # define __NR_getrandom 318
+# define __NR_statx 332
 #elif defined __aarch64__
 # define __NR_futex 98
 # define __NR_nanosleep 101
@@ -26,6 +27,7 @@
 # define __NR_getpid 172
 # define __NR_gettid 178
 # define __NR_getrandom 278
+# define __NR_statx 291
 #else
 # error "unik: <sys/syscall.h> knows x86_64 and aarch64 only"
 #endif
@@ -39,5 +41,6 @@
 #define SYS_clock_gettime __NR_clock_gettime
 #define SYS_clock_nanosleep __NR_clock_nanosleep
 #define SYS_getrandom __NR_getrandom
+#define SYS_statx __NR_statx
 
 #endif

@@ -13,10 +13,9 @@ use super::tree::{Content, Errno, NewNode, PATH_MAX, Timestamp};
 use super::with;
 use crate::errno::{self, EACCES, EBADF, EFAULT, EINVAL, ENOENT, ERANGE};
 
-/// `AT_REMOVEDIR`, `AT_SYMLINK_NOFOLLOW`, `AT_EMPTY_PATH` (Linux fcntl.h).
+/// `AT_REMOVEDIR` (Linux fcntl.h).
 const AT_REMOVEDIR: c_int = 0x200;
-const AT_SYMLINK_NOFOLLOW: c_int = 0x100;
-const AT_EMPTY_PATH: c_int = 0x1000;
+use super::statx::AT_SYMLINK_NOFOLLOW;
 
 /// The `files` component's init function (runtime/components.toml).
 #[unsafe(no_mangle)]
@@ -261,25 +260,13 @@ pub unsafe extern "C" fn files_status(
     flags: c_int,
     out: *mut Status,
 ) -> c_int {
-    let result = with(|system| {
-        let object = if name.is_null() {
-            system.node_of(directory)?
-        } else {
-            // SAFETY: caller's contract.
-            let name = unsafe { path(name) }?;
-            if name.is_empty() && flags & AT_EMPTY_PATH != 0 {
-                system.node_of(directory)?
-            } else {
-                let start = system.start_directory(directory, name)?;
-                Object::Node(
-                    system
-                        .tree
-                        .resolve(start, name, flags & AT_SYMLINK_NOFOLLOW == 0)?,
-                )
-            }
-        };
-        system.status_of_object(object)
-    });
+    let result = if name.is_null() {
+        super::statx::status_at(directory, None, flags)
+    } else {
+        // SAFETY: caller's contract: NUL-terminated.
+        let name = unsafe { CStr::from_ptr(name) }.to_bytes();
+        super::statx::status_at(directory, Some(name), flags)
+    };
     match result {
         Ok(found) => {
             // SAFETY: caller's contract.

@@ -28,6 +28,8 @@ pub struct FileHooks {
     pub stream_for: fn(*const c_void) -> Option<&'static Global<Stream>>,
     /// Flushes every open file stream (exit, `fflush(NULL)`).
     pub flush_streams: fn() -> bool,
+    /// statx(2) for `syscall(SYS_statx, …)` (see fs/statx.rs for the contract).
+    pub statx: unsafe fn(i32, *const core::ffi::c_char, i32, u32, *mut u8) -> Result<(), i32>,
 }
 
 static INSTALLED: Global<Option<&'static FileHooks>> = Global::new(None);

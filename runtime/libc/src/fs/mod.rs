@@ -20,6 +20,7 @@ pub mod descriptors;
 pub mod gzip;
 pub mod hooks;
 pub mod readiness;
+pub mod statx;
 pub mod tree;
 pub mod waitable;
 
@@ -243,6 +244,7 @@ static HOOKS: hooks::FileHooks = hooks::FileHooks {
     is_terminal,
     stream_for,
     flush_streams,
+    statx: statx::statx,
 };
 
 /// The embedded tree: the `.unik_fs` section between the linker-script symbols
