@@ -192,28 +192,7 @@ fn fs_errors_name_the_directory() {
 
 #[test]
 fn the_files_component_is_linked_only_when_used() {
-    let dir = scratch();
-    for (fixture_name, expected) in [("c/hello.c", false), ("c/files_ramfs.c", true)] {
-        let outcome = run_command(
-            unikcc()
-                .arg("-v")
-                .arg(fixture(fixture_name))
-                .arg("-o")
-                .arg(dir.path().join("image")),
-        );
-        assert_eq!(outcome.status, 0, "{outcome:?}");
-        let components = outcome
-            .stderr
-            .lines()
-            .find(|line| line.starts_with("unikcc: components: "))
-            .unwrap_or_default()
-            .to_string();
-        assert_eq!(
-            components.split(' ').any(|name| name == "files"),
-            expected,
-            "{fixture_name}: {components}"
-        );
-    }
+    assert_linked_only_when_used("files", &[("c/hello.c", false), ("c/files_ramfs.c", true)]);
 }
 
 #[test]

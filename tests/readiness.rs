@@ -38,26 +38,8 @@ fn poll_select_epoll_eventfd_and_socketpair_match_linux() {
 
 #[test]
 fn the_readiness_component_is_linked_only_when_used() {
-    let dir = scratch();
-    for (fixture_name, expected) in [("c/files_pipe.c", false), ("c/readiness.c", true)] {
-        let outcome = run_command(
-            unikcc()
-                .arg("-v")
-                .arg(fixture(fixture_name))
-                .arg("-o")
-                .arg(dir.path().join("image")),
-        );
-        assert_eq!(outcome.status, 0, "{outcome:?}");
-        let components = outcome
-            .stderr
-            .lines()
-            .find(|line| line.starts_with("unikcc: components: "))
-            .unwrap_or_default()
-            .to_string();
-        assert_eq!(
-            components.split(' ').any(|name| name == "readiness"),
-            expected,
-            "{fixture_name}: {components}"
-        );
-    }
+    assert_linked_only_when_used(
+        "readiness",
+        &[("c/files_pipe.c", false), ("c/readiness.c", true)],
+    );
 }

@@ -314,3 +314,31 @@ pub fn http_get(stream: &mut std::net::TcpStream, path: &str) -> (String, Vec<u8
     reader.read_exact(&mut body).expect("the body");
     (status.trim_end().to_string(), body)
 }
+
+/// Links each fixture for the default target with `unikcc -v` and asserts whether
+/// `component` is among the components it reports (`unikcc: components: …`): a
+/// component must be linked exactly when the program uses it.
+pub fn assert_linked_only_when_used(component: &str, cases: &[(&str, bool)]) {
+    let dir = scratch();
+    for &(fixture_name, expected) in cases {
+        let outcome = run_command(
+            unikcc()
+                .arg("-v")
+                .arg(fixture(fixture_name))
+                .arg("-o")
+                .arg(dir.path().join("image")),
+        );
+        assert_eq!(outcome.status, 0, "{outcome:?}");
+        let components = outcome
+            .stderr
+            .lines()
+            .find(|line| line.starts_with("unikcc: components: "))
+            .unwrap_or_default()
+            .to_string();
+        assert_eq!(
+            components.split(' ').any(|name| name == component),
+            expected,
+            "{fixture_name}: {components}"
+        );
+    }
+}
