@@ -174,9 +174,6 @@ const CONNECTIONS: usize = 50;
 const REQUESTS_PER_CONNECTION: usize = 20;
 
 #[test]
-#[ignore = "with 64 pending connections per listen the server answers 50 concurrent \
-            connections from a Python client on x86_64, but this test still sees resets; \
-            open work (run it with --ignored)"]
 fn tokio_hyper_server_answers_1000_requests_from_50_connections() {
     for target in threaded_targets() {
         let image = build_network(target).join("hello_server");

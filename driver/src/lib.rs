@@ -12,6 +12,7 @@ pub mod doctor;
 pub mod embed;
 pub mod error;
 pub mod explain;
+pub mod forward_backlog;
 pub mod image_format;
 pub mod iso;
 pub mod link;

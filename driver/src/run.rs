@@ -14,7 +14,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -628,7 +628,12 @@ pub fn run(environment: &Environment, options: &RunOptions) -> Result<RunOutcome
             relay_lines(pipe, std::io::stderr, annotator, filter)
         }),
     ];
+    let widening = widen_forward_backlogs(child.id(), options);
     let outcome = wait_for_guest(&mut child, &qemu, options, &interrupted);
+    if let Some((finished, thread)) = widening {
+        finished.store(true, Ordering::Relaxed);
+        let _ = thread.join();
+    }
     // The pipes close when QEMU is gone: every byte the guest wrote is out before
     // `unik run` prints anything of its own.
     for relay in relays.into_iter().flatten() {
@@ -651,6 +656,42 @@ pub fn run(environment: &Environment, options: &RunOptions) -> Result<RunOutcome
         Some(status) => RunOutcome::Exited(status),
         None => RunOutcome::NoStatus(exit.code()),
     })
+}
+
+/// With `--net user -p HOST:GUEST` (TCP): a thread that raises the backlog of QEMU's
+/// listening sockets for the forwards as soon as QEMU made them (see
+/// [`crate::forward_backlog`]), so that bursts of concurrent connects are queued, not
+/// dropped. Set the flag when QEMU is gone, then join the thread.
+fn widen_forward_backlogs(
+    pid: u32,
+    options: &RunOptions,
+) -> Option<(Arc<AtomicBool>, JoinHandle<()>)> {
+    let ports: Vec<u16> = options
+        .network
+        .as_ref()?
+        .forwards
+        .iter()
+        .filter(|forward| forward.protocol == crate::network::Protocol::Tcp)
+        .map(|forward| forward.host)
+        .collect();
+    if ports.is_empty() {
+        return None;
+    }
+    let finished = Arc::new(AtomicBool::new(false));
+    let running = {
+        let finished = Arc::clone(&finished);
+        move || !finished.load(Ordering::Relaxed)
+    };
+    let thread = std::thread::spawn(move || {
+        if let Err(reason) = crate::forward_backlog::widen(pid, &ports, &running)
+            && running()
+        {
+            eprintln!(
+                "unik: warning: cannot widen QEMU's listen queue for -p ({reason}): more than 2 connects at once may be dropped or reset"
+            );
+        }
+    });
+    Some((finished, thread))
 }
 
 /// Builds the ISO of a firmware boot in `work` (with `unik.start-mark` on the command
