@@ -9,8 +9,9 @@
 //!   configuration, passed as `unik.ip=` … on the kernel command line (default DHCP).
 //!
 //! The device is virtio-net on the machine's virtio-mmio transports (QEMU microvm,
-//! aarch64 virt). On microvm, ACPI is switched off so that QEMU names the transports
-//! on the command line (`virtio_mmio.device=`), where the runtime finds them.
+//! aarch64 virt), or on the PCI bus of x86_64 q35 (`virtio-net-pci`, modern only). On
+//! microvm, ACPI is switched off so that QEMU names the transports on the command line
+//! (`virtio_mmio.device=`), where the runtime finds them.
 
 use std::net::Ipv4Addr;
 
@@ -69,7 +70,7 @@ pub enum NetworkError {
     #[error("--gateway needs --ip (the gateway is part of a static configuration)")]
     GatewayWithoutAddress,
     #[error(
-        "--net: the {machine} machine has no virtio-mmio transports (networking works on microvm, the default, and on aarch64 virt)"
+        "--net: the {machine} machine has no virtio-net the runtime drives (networking works on microvm, the default, q35 and aarch64 virt)"
     )]
     UnsupportedMachine { machine: String },
     #[error("-p {0}: the host port is forwarded twice")]
@@ -217,8 +218,11 @@ impl Network {
         words
     }
 
-    /// QEMU's `-netdev` and `-device` arguments.
-    pub fn qemu_arguments(&self) -> Vec<String> {
+    /// QEMU's `-netdev` and `-device` arguments for `machine` (what [`Network::machine`]
+    /// returned): virtio-net on a virtio-mmio transport, or on q35's PCI Express bus
+    /// (modern virtio only: the runtime drives the virtio 1.x PCI capabilities, with an
+    /// MSI-X interrupt).
+    pub fn qemu_arguments(&self, machine: &str) -> Vec<String> {
         let netdev = match &self.backend {
             Backend::User => {
                 let mut netdev = String::from("user,id=unik-net");
@@ -244,22 +248,31 @@ impl Network {
             "-netdev".to_string(),
             netdev,
             "-device".to_string(),
-            "virtio-net-device,netdev=unik-net".to_string(),
+            if machine_name(machine) == "q35" {
+                "virtio-net-pci,netdev=unik-net,disable-legacy=on".to_string()
+            } else {
+                "virtio-net-device,netdev=unik-net".to_string()
+            },
         ]
     }
 
     /// The machine option QEMU needs for the device: microvm without ACPI (so the
-    /// transports are on the command line); virt as it is; others refused.
+    /// transports are on the command line); virt and q35 (PCI) as they are; others
+    /// refused.
     pub fn machine(&self, machine: &str) -> Result<String, NetworkError> {
-        let base = machine.split(',').next().unwrap_or(machine);
-        match base {
+        match machine_name(machine) {
             "microvm" => Ok(format!("{machine},acpi=off")),
-            "virt" => Ok(machine.to_string()),
-            _ => Err(NetworkError::UnsupportedMachine {
+            "virt" | "q35" => Ok(machine.to_string()),
+            base => Err(NetworkError::UnsupportedMachine {
                 machine: base.to_string(),
             }),
         }
     }
+}
+
+/// The machine's name without its options (`microvm,acpi=off` → `microvm`).
+fn machine_name(machine: &str) -> &str {
+    machine.split(',').next().unwrap_or(machine)
 }
 
 /// `unik doctor`: whether this QEMU has user-mode networking (slirp is an optional
@@ -413,7 +426,7 @@ mod tests {
         .unwrap()
         .unwrap();
         assert_eq!(
-            network.qemu_arguments(),
+            network.qemu_arguments("microvm,acpi=off"),
             [
                 "-netdev",
                 "user,id=unik-net,hostfwd=tcp:127.0.0.1:8080-:80,hostfwd=udp:127.0.0.1:5353-:53",
@@ -431,9 +444,14 @@ mod tests {
         );
         assert_eq!(network.machine("microvm").unwrap(), "microvm,acpi=off");
         assert_eq!(network.machine("virt").unwrap(), "virt");
+        assert_eq!(network.machine("q35").unwrap(), "q35");
         assert_eq!(
-            network.machine("q35").unwrap_err().to_string(),
-            "--net: the q35 machine has no virtio-mmio transports (networking works on microvm, the default, and on aarch64 virt)"
+            network.qemu_arguments("q35")[3],
+            "virtio-net-pci,netdev=unik-net,disable-legacy=on"
+        );
+        assert_eq!(
+            network.machine("pc").unwrap_err().to_string(),
+            "--net: the pc machine has no virtio-net the runtime drives (networking works on microvm, the default, q35 and aarch64 virt)"
         );
         let tap = parse_backend("tap=a,b").unwrap();
         let network = Network {
@@ -444,7 +462,7 @@ mod tests {
             dns: Vec::new(),
         };
         assert_eq!(
-            network.qemu_arguments()[1],
+            network.qemu_arguments("virt")[1],
             "tap,id=unik-net,ifname=a,,b,script=no,downscript=no"
         );
         assert!(network.kernel_parameters().is_empty());

@@ -439,7 +439,7 @@ pub fn qemu_command(
         }
     }
     if let Some(network) = &options.network {
-        command.args(network.qemu_arguments());
+        command.args(network.qemu_arguments(&machine));
     }
     Ok(command)
 }

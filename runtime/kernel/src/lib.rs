@@ -20,6 +20,8 @@ pub mod network;
 pub mod random;
 mod report;
 pub mod virtio_mmio;
+#[cfg(not(test))]
+mod virtio_pci;
 // Threads and clocks need the arch's threading interface, which host tests lack.
 #[cfg(not(test))]
 pub mod sched;

@@ -1,6 +1,7 @@
 //! The network device: virtio-net over the virtio-mmio transport (virtio 1.2, 4.2 "Virtio
-//! Over MMIO"; 5.1 "Network Device"), driven by the `virtio-drivers` crate, with its
-//! interrupt line routed (x86_64: the I/O APIC; aarch64: a GIC SPI).
+//! Over MMIO"; 5.1 "Network Device") with its interrupt line routed (x86_64: the I/O
+//! APIC; aarch64: a GIC SPI), or over PCI (4.1, `crate::virtio_pci`: x86_64 q35) with
+//! an MSI-X message, driven by the `virtio-drivers` crate.
 //!
 //! Where the transports are: the `virtio_mmio.device=SIZE@ADDRESS:LINE` words a VMM
 //! appends to the command line (QEMU microvm, Firecracker; Linux's convention,
@@ -17,7 +18,8 @@ use core::ptr::NonNull;
 use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 
 use virtio_drivers::transport::mmio::{MmioTransport, VirtIOHeader};
-use virtio_drivers::transport::{DeviceType, Transport};
+use virtio_drivers::transport::pci::PciTransport;
+use virtio_drivers::transport::{DeviceType, SomeTransport, Transport};
 use virtio_drivers::{BufferDirection, Hal, PhysAddr};
 
 use crate::arch::threading as arch;
@@ -84,7 +86,9 @@ const QUEUE_SIZE: usize = 64;
 const RECEIVE_BUFFER_SIZE: usize = 2048;
 
 type VirtioNet =
-    virtio_drivers::device::net::VirtIONetRaw<IdentityHal, MmioTransport<'static>, QUEUE_SIZE>;
+    virtio_drivers::device::net::VirtIONetRaw<IdentityHal, SomeTransport<'static>, QUEUE_SIZE>;
+/// virtio-net's queues without multiqueue: receiveq1 and transmitq1 (virtio 1.2, 5.1.2).
+const QUEUES: u16 = 2;
 
 /// Why no network device could be opened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,6 +101,8 @@ pub enum NetworkError {
     Setup,
     /// Its interrupt line could not be routed.
     Interrupt(&'static str),
+    /// A virtio-net device on the PCI bus could not be set up.
+    Pci(crate::virtio_pci::PciError),
 }
 
 /// The opened network device. Every buffer the device reads or writes is a heap block
@@ -144,9 +150,10 @@ fn device_interrupt() {
 }
 
 impl NetworkDevice {
-    /// Opens the first virtio-net device and routes its interrupt to `on_interrupt`
-    /// (called with interrupts off: it may only wake threads). The scheduler must be
-    /// running (the interrupt controller is set up with its timer).
+    /// Opens the first virtio-net device (virtio-mmio transports first, then the PCI
+    /// bus) and routes its interrupt to `on_interrupt` (called with interrupts off: it
+    /// may only wake threads). The scheduler must be running (the interrupt controller
+    /// is set up with its timer).
     pub fn open(command_line: &[u8], on_interrupt: fn()) -> Result<NetworkDevice, NetworkError> {
         for transport in virtio_mmio_transports(command_line) {
             arch::map_device(transport.address, transport.size.max(0x200))
@@ -163,31 +170,54 @@ impl NetworkDevice {
             if mmio.device_type() != DeviceType::Network {
                 continue;
             }
-            let device = VirtioNet::new(mmio).map_err(|_| NetworkError::Setup)?;
-            let mut probe = [0u8; 64];
-            let header_length = device
-                .fill_buffer_header(&mut probe)
-                .map_err(|_| NetworkError::Setup)?;
-            let mut network = NetworkDevice {
-                device,
-                receiving: (0..QUEUE_SIZE).map(|_| None).collect(),
-                transmitting: (0..QUEUE_SIZE).map(|_| None).collect(),
-                header_length,
-            };
-            for _ in 0..QUEUE_SIZE {
-                network.post_receive_buffer(alloc::vec![0; RECEIVE_BUFFER_SIZE])?;
-            }
+            let mut network = NetworkDevice::start(SomeTransport::from(mmio), on_interrupt)?;
             INTERRUPT_REGISTERS.store(transport.address, Ordering::Release);
-            ON_INTERRUPT.store(
-                core::hint::black_box(on_interrupt as *mut ()),
-                Ordering::Release,
-            );
             network.device.enable_interrupts();
             crate::sched::enable_device_interrupt(transport.line, device_interrupt)
                 .map_err(NetworkError::Interrupt)?;
             return Ok(network);
         }
-        Err(NetworkError::NoDevice)
+        let Some(mut found) =
+            crate::virtio_pci::find(DeviceType::Network).map_err(NetworkError::Pci)?
+        else {
+            return Err(NetworkError::NoDevice);
+        };
+        let pci = PciTransport::new::<IdentityHal, _>(&mut found.root, found.function)
+            .map_err(|_| NetworkError::Pci(crate::virtio_pci::PciError::Transport))?;
+        let mut network = NetworkDevice::start(SomeTransport::from(pci), on_interrupt)?;
+        // A message interrupt needs no acknowledgement at the device: the handler only
+        // wakes (INTERRUPT_REGISTERS stays 0).
+        crate::virtio_pci::route_queue_interrupts(&mut found, QUEUES, device_interrupt)
+            .map_err(NetworkError::Pci)?;
+        network.device.enable_interrupts();
+        Ok(network)
+    }
+
+    /// Sets the device up over `transport` (features, queues, receive buffers) and
+    /// records the wake-up its interrupt calls.
+    fn start(
+        transport: SomeTransport<'static>,
+        on_interrupt: fn(),
+    ) -> Result<NetworkDevice, NetworkError> {
+        let device = VirtioNet::new(transport).map_err(|_| NetworkError::Setup)?;
+        let mut probe = [0u8; 64];
+        let header_length = device
+            .fill_buffer_header(&mut probe)
+            .map_err(|_| NetworkError::Setup)?;
+        let mut network = NetworkDevice {
+            device,
+            receiving: (0..QUEUE_SIZE).map(|_| None).collect(),
+            transmitting: (0..QUEUE_SIZE).map(|_| None).collect(),
+            header_length,
+        };
+        for _ in 0..QUEUE_SIZE {
+            network.post_receive_buffer(alloc::vec![0; RECEIVE_BUFFER_SIZE])?;
+        }
+        ON_INTERRUPT.store(
+            core::hint::black_box(on_interrupt as *mut ()),
+            Ordering::Release,
+        );
+        Ok(network)
     }
 
     /// The device's MAC address.

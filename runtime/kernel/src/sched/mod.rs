@@ -646,6 +646,17 @@ pub fn enable_device_interrupt(line: u32, handler: fn()) -> Result<(), &'static 
     unsafe { arch::route_device_interrupt(line, handler) }
 }
 
+/// Claims an interrupt vector for `handler` and returns the message (address, data) a
+/// PCI device writes to raise it (MSI/MSI-X); see [`enable_device_interrupt`].
+pub fn enable_message_interrupt(handler: fn()) -> Result<(u64, u32), &'static str> {
+    if !is_initialized() {
+        return Err("the scheduler is not running");
+    }
+    let _interrupts_off = InterruptsOff::new();
+    DEVICE_INTERRUPTS.store(true, core::sync::atomic::Ordering::Relaxed);
+    arch::route_message_interrupt(handler)
+}
+
 /// The idle thread: runs the scheduler when something is ready, reports a deadlock when
 /// nothing ever can be, halts otherwise.
 unsafe extern "C" fn idle_start(_argument: usize) -> ! {

@@ -326,6 +326,39 @@ pub unsafe fn route_device_interrupt(intid: u32, handler: fn()) -> Result<(), &'
     Ok(())
 }
 
+/// No PCI bus is driven on aarch64: QEMU virt's virtio devices are found as virtio-mmio
+/// transports in the device tree. The type has no values.
+pub enum PciConfiguration {}
+
+impl virtio_drivers::transport::pci::bus::ConfigurationAccess for PciConfiguration {
+    fn read_word(&self, _: virtio_drivers::transport::pci::bus::DeviceFunction, _: u8) -> u32 {
+        match *self {}
+    }
+
+    fn write_word(
+        &mut self,
+        _: virtio_drivers::transport::pci::bus::DeviceFunction,
+        _: u8,
+        _: u32,
+    ) {
+        match *self {}
+    }
+
+    unsafe fn unsafe_clone(&self) -> Self {
+        match *self {}
+    }
+}
+
+pub fn pci_configuration() -> Option<PciConfiguration> {
+    None
+}
+
+/// Message-signalled interrupts need a GIC ITS or v2m frame, which the runtime does not
+/// drive (no PCI device uses them here).
+pub fn route_message_interrupt(_handler: fn()) -> Result<(u64, u32), &'static str> {
+    Err("message-signalled interrupts are not supported on aarch64")
+}
+
 /// Maps device registers (identity, Device-nGnRnE) for a driver: the final tables map
 /// only the UARTs, the GIC and the RTC.
 pub fn map_device(address: u64, length: u64) -> Result<(), MappingError> {

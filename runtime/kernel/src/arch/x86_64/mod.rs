@@ -20,6 +20,7 @@ mod mapping;
 mod multiboot2;
 mod page_walk;
 mod paging;
+mod pci;
 mod pvh;
 pub mod serial;
 mod thread_tls;

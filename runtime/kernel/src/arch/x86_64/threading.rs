@@ -40,6 +40,10 @@ pub unsafe fn initialize_timer(on_timer: fn()) -> Result<(), &'static str> {
 }
 
 pub use super::ioapic::route as route_device_interrupt;
+pub use super::pci::{
+    PortConfiguration as PciConfiguration, configuration as pci_configuration,
+    route_message_interrupt,
+};
 
 /// Maps device registers (identity, uncached) for a driver.
 pub fn map_device(address: u64, length: u64) -> Result<(), MappingError> {
