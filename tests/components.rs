@@ -290,6 +290,37 @@ fn an_init_function_is_linked_only_with_its_component() {
     assert_eq!(init_table(&threads), init.into_iter().collect::<Vec<_>>());
 }
 
+/// The size in the image of one section (0 when it has none).
+fn section_size(image: &Path, name: &str) -> u64 {
+    use object::{Object, ObjectSection};
+    let bytes = std::fs::read(image).unwrap();
+    let file = object::File::parse(bytes.as_slice()).unwrap();
+    file.section_by_name(name)
+        .map_or(0, |section| section.size())
+}
+
+/// The unwind tables are linked only with an unwinder: hello's image carries none, a C
+/// program that walks its stack with `_Unwind_Backtrace` gets them (and their index)
+/// and sees the same frames as the native build.
+#[test]
+fn unwind_tables_are_linked_only_with_the_unwinder() {
+    let dir = scratch();
+    let native = native(&["c/unwind_backtrace.c"], &[], dir.path());
+    assert_eq!(native.status, 0, "{native:?}");
+    for target in targets() {
+        let hello = build_image(target, &["c/hello.c"], &[], dir.path());
+        assert_eq!(section_size(&hello, ".eh_frame"), 0, "{target}: hello");
+        assert_eq!(section_size(&hello, ".eh_frame_hdr"), 0, "{target}: hello");
+        assert!(!explain(&hello).contains("unwind "), "{target}");
+        let walker = build_image(target, &["c/unwind_backtrace.c"], &[], dir.path());
+        assert!(explain(&walker).contains("unwind "), "{target}");
+        assert!(section_size(&walker, ".eh_frame") > 0, "{target}");
+        assert!(section_size(&walker, ".eh_frame_hdr") > 0, "{target}");
+        let outcome = boot(&walker, &[], &[]);
+        assert_same_as_native(&outcome, &native, &format!("{target}: unwind_backtrace"));
+    }
+}
+
 #[test]
 fn images_are_byte_identical_across_builds() {
     let first = scratch();

@@ -16,8 +16,9 @@
 //! every rlib of std. Those arguments are read here ([`LinkArguments::parse`]); the
 //! objects and archives go through the same component selection as C objects
 //! ([`crate::link::prepare`]) and LLD links them with the runtime archive, the
-//! target's linker script, `--gc-sections` and `--eh-frame-hdr` (the unwinder finds
-//! the unwind tables through it: runtime/libc/src/unwind.rs).
+//! target's linker script, `--gc-sections` and, when the unwinder is linked,
+//! `--eh-frame-hdr` (it finds the unwind tables through it: runtime/libc/src/unwind.rs;
+//! without an unwinder the tables are dropped: [`crate::link::Prepared`]).
 //!
 //! std refers to many functions a given program never calls (sockets, processes,
 //! users): the selection follows only references from code the link keeps
@@ -687,11 +688,11 @@ fn link_image(arguments: &[OsString], environment: &Environment) -> Result<i32> 
             "-static",
             "-nostdlib",
             "--gc-sections",
-            "--eh-frame-hdr",
             "-z",
             "max-page-size=4096",
             "--build-id=none",
         ])
+        .args(prepared.unwind_table_arguments(work.path())?)
         .arg("-T")
         .arg(directory.join("lib").join("link.ld"));
     for item in &parsed.items {

@@ -26,7 +26,7 @@ pub mod symbols;
 
 use std::collections::BTreeSet;
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use unik_sysroot::manifest::Manifest;
@@ -74,6 +74,8 @@ pub struct Prepared {
     pub generated_object: Vec<u8>,
     /// Extra LLD arguments (`-u symbol` for `--all-components`).
     pub linker_arguments: Vec<OsString>,
+    /// Whether the image keeps its unwind tables (see [`needs_unwind_tables`]).
+    pub unwind_tables: bool,
     /// How long phases 1–5 took (shown by `-v`; the benchmark reads it).
     pub elapsed: Duration,
 }
@@ -150,11 +152,13 @@ pub fn prepare(request: &SelectionRequest<'_>, program: &str) -> Result<Prepared
             }
         }
     }
+    let unwind_tables = needs_unwind_tables(&selection, &resolution, request.all_components);
     Ok(Prepared {
         selection,
         record,
         generated_object,
         linker_arguments,
+        unwind_tables,
         elapsed: started.elapsed(),
     })
 }
@@ -186,4 +190,114 @@ pub fn explain_lines(record: &ComponentsRecord) -> Vec<String> {
         ));
     }
     lines
+}
+
+/// The component that reads the unwind tables (`_Unwind_*`, Rust panics and backtraces).
+const UNWINDER_COMPONENT: &str = "unwind";
+
+/// A linker script that drops the unwind tables: given before the target's script, as
+/// LLD places a section by the first rule that matches it, so this `/DISCARD/` wins over
+/// the target script's `.eh_frame` (which then stays empty, its symbols defined).
+pub const DISCARD_UNWIND_TABLES_SCRIPT: &str = "/* unikcc: the image links no unwinder (see `unik explain`) */\nSECTIONS\n{\n    /DISCARD/ : { *(.eh_frame) }\n}\n";
+
+/// The file name [`Prepared::unwind_table_arguments`] writes it under.
+const DISCARD_UNWIND_TABLES_FILE: &str = "unik-discard-unwind-tables.ld";
+
+/// Whether the image needs `.eh_frame`. Only an unwinder reads it: crash reports walk
+/// the frame pointers and symbolize on the host, so a C program without one carries
+/// about 4 KiB of tables nobody reads. Kept when the `unwind` component is selected,
+/// when a program input defines an unwinder of its own (`_Unwind_*`,
+/// `__register_frame*`) or names the tables' linker-script symbols (`__eh_frame*`),
+/// and with `--all-components`.
+fn needs_unwind_tables(
+    selection: &Selection,
+    resolution: &symbols::Resolution<'_>,
+    all_components: bool,
+) -> bool {
+    fn reads_unwind_tables(name: &str) -> bool {
+        name.starts_with("_Unwind_")
+            || name.starts_with("__register_frame")
+            || name.starts_with("__eh_frame")
+    }
+    all_components
+        || selection
+            .components
+            .iter()
+            .any(|selected| selected.component == UNWINDER_COMPONENT)
+        || resolution.loaded.iter().any(|object| {
+            object
+                .defined
+                .iter()
+                .chain(&object.undefined)
+                .any(|name| reads_unwind_tables(name))
+        })
+}
+
+impl Prepared {
+    /// The LLD arguments for the unwind tables, given before the target's linker
+    /// script: `--eh-frame-hdr` when the image keeps them (the unwinder finds them
+    /// through that index: runtime/libc/src/unwind.rs), else `-T` a script that drops
+    /// them, written into `directory` (the link's temporary directory).
+    pub fn unwind_table_arguments(&self, directory: &Path) -> Result<Vec<OsString>> {
+        if self.unwind_tables {
+            return Ok(vec![OsString::from("--eh-frame-hdr")]);
+        }
+        let script = directory.join(DISCARD_UNWIND_TABLES_FILE);
+        std::fs::write(&script, DISCARD_UNWIND_TABLES_SCRIPT)
+            .map_err(|source| Error::io("cannot write", &script, source))?;
+        Ok(vec![OsString::from("-T"), script.into_os_string()])
+    }
+}
+
+#[cfg(test)]
+mod unwind_table_tests {
+    use super::inputs::ObjectInput;
+    use super::needs_unwind_tables;
+    use super::selection::{Reason, Selected, Selection};
+    use super::symbols::Resolution;
+
+    fn object(defined: &[&str], undefined: &[&str]) -> ObjectInput {
+        ObjectInput {
+            display_name: "main.o".to_string(),
+            bytes: Vec::new(),
+            defined: defined.iter().map(|name| name.to_string()).collect(),
+            undefined: undefined.iter().map(|name| name.to_string()).collect(),
+        }
+    }
+
+    fn selection(components: &[&str]) -> Selection {
+        Selection {
+            components: components
+                .iter()
+                .map(|name| Selected {
+                    component: name.to_string(),
+                    reason: Reason::Always,
+                })
+                .collect(),
+            missing: Vec::new(),
+        }
+    }
+
+    fn needs(components: &[&str], input: &ObjectInput, all_components: bool) -> bool {
+        let resolution = Resolution {
+            loaded: vec![input],
+            undefined: Default::default(),
+        };
+        needs_unwind_tables(&selection(components), &resolution, all_components)
+    }
+
+    #[test]
+    fn only_an_unwinder_keeps_the_unwind_tables() {
+        let plain = object(&["main"], &["puts"]);
+        assert!(!needs(&["boot", "stdio"], &plain, false));
+        assert!(needs(&["boot", "stdio", "unwind"], &plain, false));
+        assert!(needs(&["boot", "stdio"], &plain, true), "--all-components");
+        // A program with an unwinder of its own, or reading the tables itself.
+        let own = object(&["main", "_Unwind_RaiseException"], &[]);
+        assert!(needs(&["boot"], &own, false));
+        let registers = object(&["main"], &["__register_frame_info"]);
+        assert!(needs(&["boot"], &registers, false));
+        let reads = object(&["main"], &["__eh_frame_start"]);
+        assert!(needs(&["boot"], &reads, false));
+    }
 }

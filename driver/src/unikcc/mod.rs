@@ -587,19 +587,27 @@ fn link(
     work: &tempfile::TempDir,
     output: &Path,
 ) -> Result<i32> {
+    let mut leading_arguments = Vec::new();
     if let Some(prepared) = prepared {
         // The generated object goes last among the inputs, before the runtime.
         let generated = work.path().join("unik-components.o");
         std::fs::write(&generated, &prepared.generated_object)
             .map_err(|source| Error::io("cannot write", &generated, source))?;
         items.push(generated.into_os_string());
+        leading_arguments = prepared.unwind_table_arguments(work.path())?;
     }
     let directory = match output.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
         _ => PathBuf::from("."),
     };
     if runner.print_only {
-        runner.run(link_command(linker, sysroot, &items, output))?;
+        runner.run(link_command(
+            linker,
+            sysroot,
+            &leading_arguments,
+            &items,
+            output,
+        ))?;
         return Ok(0);
     }
     let temporary = tempfile::Builder::new()
@@ -608,7 +616,13 @@ fn link(
         .tempfile_in(&directory)
         .map_err(|source| Error::io("cannot create the output in", &directory, source))?
         .into_temp_path();
-    let status = runner.run(link_command(linker, sysroot, &items, &temporary))?;
+    let status = runner.run(link_command(
+        linker,
+        sysroot,
+        &leading_arguments,
+        &items,
+        &temporary,
+    ))?;
     if status != 0 {
         // Dropping `temporary` deletes whatever the linker left.
         return Ok(status);
@@ -627,6 +641,7 @@ fn link(
 fn link_command(
     linker: &Linker,
     sysroot: &SysrootPaths,
+    leading_arguments: &[OsString],
     items: &[OsString],
     output: &Path,
 ) -> Command {
@@ -641,6 +656,7 @@ fn link_command(
             "max-page-size=4096",
             "--build-id=none",
         ])
+        .args(leading_arguments)
         .arg("-T")
         .arg(sysroot.linker_script())
         .args(items)

@@ -223,6 +223,13 @@ fn compiles_each_source_then_links_in_order() {
             "-z",
             "max-page-size=4096",
             "--build-id=none",
+            // No unwinder among the components: a script dropping the unwind
+            // tables goes first.
+            "-T",
+            &Path::new(&object_a)
+                .with_file_name("unik-discard-unwind-tables.ld")
+                .display()
+                .to_string(),
             "-T",
             &fixture.text("sysroot/x86_64/lib/link.ld"),
             // No -g: the runtime's DWARF is dropped.
