@@ -1,5 +1,6 @@
 //! Networking end to end, on every target: a C HTTP server in the guest answered through
-//! a forwarded port (`unik run --net user -p`), UDP echo, the guest as a TCP client of a
+//! a forwarded port (`unik run --net user -p`), through virtio-net on PCI (x86_64
+//! `--machine q35`) and on a TAP interface the test creates (root only), UDP echo, the guest as a TCP client of a
 //! server this test runs on the host (through QEMU's gateway 10.0.2.2) compared with the
 //! same client run natively, a connect to a closed port refused (blocking and
 //! non-blocking), and the errors for bad `--net`/`-p` arguments. Only loopback and
@@ -10,7 +11,7 @@
 mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::path::Path;
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::mpsc;
@@ -119,20 +120,27 @@ impl LossyOutput for Child {
     }
 }
 
-/// Boots the C HTTP server fixture with `--net user -p` and `machine_options`, and
-/// asks it what a browser would: two connections, keep-alive, a body larger than the
-/// TCP buffers, the peer's address, a missing page, then /quit.
-fn exercise_http_server(target: &str, image: &Path, machine_options: &[&str]) {
-    let port = free_tcp_port();
-    let forward = format!("{port}:8080");
-    let mut options = machine_options.to_vec();
-    options.extend(["--net", "user", "-p", &forward]);
-    let mut guest = Guest::start(image, &options, &["8080"]);
+/// Boots the C HTTP server fixture with `run_options` (it listens on port 8080), and
+/// asks it at `address` what a browser would: two connections, keep-alive, a body
+/// larger than the TCP buffers, the peer's address (`host_as_seen`), a missing page,
+/// then /quit.
+fn exercise_http_server(
+    target: &str,
+    image: &Path,
+    run_options: &[&str],
+    address: SocketAddr,
+    host_as_seen: &str,
+) {
+    let mut guest = Guest::start(image, run_options, &["8080"]);
     assert_eq!(guest.wait_for("listening"), "listening on port 8080");
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(GUEST_TIMEOUT_SECONDS.into())))
-        .unwrap();
+    let connect = || {
+        let stream = TcpStream::connect_timeout(&address, Duration::from_secs(30)).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(GUEST_TIMEOUT_SECONDS.into())))
+            .unwrap();
+        stream
+    };
+    let mut stream = connect();
     let (status, body) = http_get(&mut stream, "/hello");
     assert_eq!(status, "HTTP/1.1 200 OK", "{target}");
     assert_eq!(body, b"hello from the server\n", "{target}");
@@ -141,13 +149,12 @@ fn exercise_http_server(target: &str, image: &Path, machine_options: &[&str]) {
     assert_eq!(status, "HTTP/1.1 200 OK", "{target}");
     assert_eq!(body.len(), 300_000, "{target}");
     assert!(body.iter().all(|&byte| byte == b'x'), "{target}");
-    // Through QEMU's user network the host appears as the gateway.
     let (_, body) = http_get(&mut stream, "/peer");
-    assert_eq!(body, b"10.0.2.2\n", "{target}");
+    assert_eq!(body, format!("{host_as_seen}\n").as_bytes(), "{target}");
     let (status, _) = http_get(&mut stream, "/missing");
     assert_eq!(status, "HTTP/1.1 404 Not Found", "{target}");
     // A second connection at the same time (a second server thread).
-    let mut second = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let mut second = connect();
     let (_, body) = http_get(&mut second, "/hello");
     assert_eq!(body, b"hello from the server\n", "{target}");
     let (_, body) = http_get(&mut stream, "/quit");
@@ -161,12 +168,23 @@ fn exercise_http_server(target: &str, image: &Path, machine_options: &[&str]) {
     );
 }
 
+/// The server behind `--net user -p` (and `machine_options`): through QEMU's user
+/// network the host appears as the gateway 10.0.2.2.
+fn exercise_forwarded_http_server(target: &str, image: &Path, machine_options: &[&str]) {
+    let port = free_tcp_port();
+    let forward = format!("{port}:8080");
+    let mut options = machine_options.to_vec();
+    options.extend(["--net", "user", "-p", &forward]);
+    let address = SocketAddr::from(([127, 0, 0, 1], port));
+    exercise_http_server(target, image, &options, address, "10.0.2.2");
+}
+
 #[test]
 fn http_server_in_the_guest_answers_a_host_client() {
     let dir = scratch();
     for target in targets() {
         let image = build_image(target, &["c/net_http_server.c"], &[], dir.path());
-        exercise_http_server(target, &image, &[]);
+        exercise_forwarded_http_server(target, &image, &[]);
     }
 }
 
@@ -180,7 +198,83 @@ fn http_server_over_virtio_net_pci_on_q35() {
     }
     let dir = scratch();
     let image = build_image("x86_64", &["c/net_http_server.c"], &[], dir.path());
-    exercise_http_server("x86_64 q35", &image, &["--machine", "q35"]);
+    exercise_forwarded_http_server("x86_64 q35", &image, &["--machine", "q35"]);
+}
+
+/// A TAP interface this test made (`ip tuntap add`), with the host's address on it;
+/// deleted when dropped.
+struct TapInterface {
+    name: String,
+}
+
+impl TapInterface {
+    /// Creates `name` with `host/24` and brings it up; Err says why it could not (not
+    /// root, no /dev/net/tun, no `ip`).
+    fn create(name: &str, host: &str) -> Result<TapInterface, String> {
+        if !Path::new("/dev/net/tun").exists() {
+            return Err("no /dev/net/tun".into());
+        }
+        let ip = |arguments: &[&str]| -> Result<(), String> {
+            let output = Command::new("ip")
+                .args(arguments)
+                .output()
+                .map_err(|error| format!("ip: {error}"))?;
+            if output.status.success() {
+                Ok(())
+            } else {
+                Err(format!(
+                    "ip {}: {}",
+                    arguments.join(" "),
+                    String::from_utf8_lossy(&output.stderr).trim()
+                ))
+            }
+        };
+        ip(&["tuntap", "add", name, "mode", "tap"])?;
+        let interface = TapInterface { name: name.into() };
+        ip(&["addr", "add", &format!("{host}/24"), "dev", name])?;
+        ip(&["link", "set", name, "up"])?;
+        Ok(interface)
+    }
+}
+
+impl Drop for TapInterface {
+    fn drop(&mut self) {
+        let _ = Command::new("ip")
+            .args(["link", "del", &self.name])
+            .output();
+    }
+}
+
+/// `--net tap=NAME --ip`: the server on a TAP interface the test creates (root only),
+/// reached at the guest's own address; the host is the peer on that link. A subnet
+/// per test process, so that parallel runs do not share one.
+#[test]
+fn http_server_on_a_tap_interface() {
+    let id = std::process::id();
+    let subnet = format!("10.123.{}", id % 250);
+    let (host, guest) = (format!("{subnet}.1"), format!("{subnet}.2"));
+    let name = format!("unik-t{}", id % 100_000);
+    let _tap = match TapInterface::create(&name, &host) {
+        Ok(tap) => tap,
+        Err(reason) => {
+            eprintln!("skipped: cannot create a TAP interface ({reason}); run as root");
+            return;
+        }
+    };
+    let dir = scratch();
+    for target in targets() {
+        let image = build_image(target, &["c/net_http_server.c"], &[], dir.path());
+        let tap = format!("tap={name}");
+        let ip = format!("{guest}/24");
+        let address = SocketAddr::new(guest.parse().unwrap(), 8080);
+        exercise_http_server(
+            target,
+            &image,
+            &["--net", &tap, "--ip", &ip],
+            address,
+            &host,
+        );
+    }
 }
 
 #[test]
