@@ -23,33 +23,30 @@ fn has_rdseed() -> bool {
     __cpuid(0).eax >= 7 && __cpuid_count(7, 0).ebx & (1 << 18) != 0
 }
 
-/// One attempt of RDSEED (`seed = true`) or RDRAND; `None` when the CPU reported no
-/// value ready (CF = 0).
-fn read_generator(seed: bool) -> Option<u64> {
-    let value: u64;
-    let success: u8;
-    // SAFETY: the instruction exists (the callers check CPUID); it only writes the two
-    // registers named and the flags.
-    unsafe {
-        if seed {
-            core::arch::asm!(
-                "rdseed {value}",
-                "setc {success}",
-                value = out(reg) value,
-                success = out(reg_byte) success,
-                options(nomem, nostack),
-            );
-        } else {
-            core::arch::asm!(
-                "rdrand {value}",
-                "setc {success}",
-                value = out(reg) value,
-                success = out(reg_byte) success,
-                options(nomem, nostack),
-            );
+/// One RDSEED; `None` when the CPU reported no value ready (CF = 0). The intrinsic is
+/// the instruction plus `setc` (Intel SDM vol. 2, RDSEED).
+#[target_feature(enable = "rdseed")]
+fn rdseed() -> Option<u64> {
+    let mut value = 0;
+    (core::arch::x86_64::_rdseed64_step(&mut value) == 1).then_some(value)
+}
+
+/// One RDRAND; `None` when the CPU reported no value ready (CF = 0).
+#[target_feature(enable = "rdrand")]
+fn rdrand() -> Option<u64> {
+    let mut value = 0;
+    (core::arch::x86_64::_rdrand64_step(&mut value) == 1).then_some(value)
+}
+
+/// The first value of up to `attempts` tries of `step` (a spin-loop hint in between).
+fn first_success(attempts: u32, mut step: impl FnMut() -> Option<u64>) -> Option<u64> {
+    (0..attempts).find_map(|_| {
+        let value = step();
+        if value.is_none() {
+            core::hint::spin_loop();
         }
-    }
-    (success != 0).then_some(value)
+        value
+    })
 }
 
 /// 64 bits from the CPU's random number generator: RDSEED (the conditioned entropy
@@ -59,20 +56,14 @@ pub fn hardware_random() -> Option<u64> {
     // Intel's DRNG guide (5.2.1, 5.3.1): RDRAND may fail transiently, retry up to 10
     // times; RDSEED fails more often under load, so it gets more tries (with `pause`)
     // before RDRAND is used instead.
-    if has_rdseed() {
-        for _ in 0..100 {
-            if let Some(value) = read_generator(true) {
-                return Some(value);
-            }
-            core::hint::spin_loop();
-        }
-    }
-    if has_rdrand() {
-        for _ in 0..10 {
-            if let Some(value) = read_generator(false) {
-                return Some(value);
-            }
-        }
-    }
-    None
+    let seeded = if has_rdseed() {
+        // SAFETY: CPUID says the CPU has RDSEED (the function's only requirement).
+        first_success(100, || unsafe { rdseed() })
+    } else {
+        None
+    };
+    seeded.or_else(|| {
+        // SAFETY: CPUID says the CPU has RDRAND.
+        has_rdrand().then(|| first_success(10, || unsafe { rdrand() }))?
+    })
 }
