@@ -8,17 +8,8 @@ mod common;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use common::*;
-
-/// `unik run --cpu` models without a hardware random source.
-fn cpu_without_random_source(target: &str) -> &'static str {
-    match target {
-        "aarch64" => "cortex-a72",
-        _ => "max,-rdrand,-rdseed",
-    }
-}
 
 /// The fault report's words for a data access and for an instruction fetch.
 fn fault_words(target: &str) -> (&'static str, &'static str) {
@@ -161,7 +152,7 @@ fn the_canary_is_random_per_boot_with_a_zero_low_byte() {
         );
         // Without a hardware random source: glibc's terminator canary, never a
         // clock-derived one.
-        let (value, ..) = canary(&image, &["--cpu", cpu_without_random_source(target)]);
+        let (value, ..) = canary(&image, &["--cpu", cpu_without_random_instruction(target)]);
         assert_eq!(value, "ff0a000000000000", "{target}");
     }
 }
@@ -182,7 +173,7 @@ fn getrandom_fails_closed_without_a_hardware_source() {
         );
         let outcome = boot(
             &image,
-            &["--cpu", cpu_without_random_source(target)],
+            &["--cpu", cpu_without_random_instruction(target)],
             &["random"],
         );
         assert_eq!(
@@ -200,30 +191,14 @@ fn getrandom_fails_closed_without_a_hardware_source() {
 
 #[test]
 fn rust_std_hash_map_fails_closed_without_a_hardware_source() {
-    let manifest = repository().join("fixtures/rust/std-programs/Cargo.toml");
-    let target_directory = repository().join("target").join("rust-fixtures");
     for target in targets() {
-        let outcome = run_command(
-            Command::new(env!("CARGO_BIN_EXE_cargo-unik"))
-                .args([
-                    "unik",
-                    "build",
-                    "--locked",
-                    "--release",
-                    "--bin",
-                    "collections",
-                ])
-                .args(["--target", target, "--manifest-path"])
-                .arg(&manifest)
-                .env("CARGO_TARGET_DIR", &target_directory),
-        );
-        assert_eq!(outcome.status, 0, "{target}: {}", outcome.stderr);
-        let image = target_directory
-            .join(format!("{target}-unknown-linux-gnu"))
-            .join("release")
-            .join("collections");
+        let image = std_program_image(target, "collections");
         // HashMap::new draws its keys from getrandom: std panics with its message.
-        let outcome = boot(&image, &["--cpu", cpu_without_random_source(target)], &[]);
+        let outcome = boot(
+            &image,
+            &["--cpu", cpu_without_random_instruction(target)],
+            &[],
+        );
         assert_report(
             &outcome,
             101,

@@ -123,6 +123,33 @@ pub fn boot(image: &Path, run_options: &[&str], arguments: &[&str]) -> Outcome {
     run_command(&mut command)
 }
 
+/// A `unik run --cpu` model without a random number instruction: x86_64 without
+/// RDRAND and RDSEED; on aarch64 an Armv8.0 core (RNDR, FEAT_RNG, is Armv8.5).
+pub fn cpu_without_random_instruction(target: &str) -> &'static str {
+    match target {
+        "aarch64" => "cortex-a72",
+        _ => "max,-rdrand,-rdseed",
+    }
+}
+
+/// Builds `binary` of `fixtures/rust/std-programs` for `target` with `cargo unik build
+/// --release` (into the shared `target/rust-fixtures`) and returns its image.
+pub fn std_program_image(target: &str, binary: &str) -> PathBuf {
+    let target_directory = repository().join("target").join("rust-fixtures");
+    let outcome = run_command(
+        Command::new(env!("CARGO_BIN_EXE_cargo-unik"))
+            .args(["unik", "build", "--locked", "--release", "--bin", binary])
+            .args(["--target", target, "--manifest-path"])
+            .arg(fixture("rust/std-programs/Cargo.toml"))
+            .env("CARGO_TARGET_DIR", &target_directory),
+    );
+    assert_eq!(outcome.status, 0, "{target}: {}", outcome.stderr);
+    target_directory
+        .join(format!("{target}-unknown-linux-gnu"))
+        .join("release")
+        .join(binary)
+}
+
 /// Builds the same C fixtures natively with the host's gcc and glibc and runs them:
 /// the reference a deterministic fixture's unikernel run must equal.
 pub fn native(sources: &[&str], arguments: &[&str], dir: &Path) -> Outcome {
