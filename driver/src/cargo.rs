@@ -268,6 +268,7 @@ fn subcommand(arguments: &[OsString], environment: &Environment) -> Result<i32> 
         verbose: false,
         dry_run: false,
         network: None,
+        rng: false,
     };
     let outcome = crate::run::run(environment, &options)?;
     if let Some(message) = outcome.message() {

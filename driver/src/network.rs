@@ -261,10 +261,11 @@ impl Network {
     /// refused.
     pub fn machine(&self, machine: &str) -> Result<String, NetworkError> {
         match machine_name(machine) {
-            "microvm" => Ok(format!("{machine},acpi=off")),
-            "virt" | "q35" => Ok(machine.to_string()),
-            base => Err(NetworkError::UnsupportedMachine {
-                machine: base.to_string(),
+            "q35" => Ok(machine.to_string()),
+            base => crate::run::with_virtio_mmio(machine).ok_or_else(|| {
+                NetworkError::UnsupportedMachine {
+                    machine: base.to_string(),
+                }
             }),
         }
     }

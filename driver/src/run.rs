@@ -104,6 +104,66 @@ pub struct RunOptions {
     pub dry_run: bool,
     /// `--net` and friends (None: no network device).
     pub network: Option<crate::network::Network>,
+    /// `--rng`: a virtio-rng device, the random generator's seed source on a CPU
+    /// without RDRAND/RDSEED or RNDR.
+    pub rng: bool,
+}
+
+/// The machine option for virtio-mmio devices (`--net`, `--rng`): microvm without ACPI
+/// (so that QEMU names the transports on the command line, `virtio_mmio.device=`, where
+/// the runtime finds them), virt as it is (its device tree lists them); `None` for a
+/// machine without virtio-mmio transports.
+pub fn with_virtio_mmio(machine: &str) -> Option<String> {
+    match machine.split(',').next().unwrap_or(machine) {
+        "microvm" if machine.split(',').any(|option| option == "acpi=off") => {
+            Some(machine.to_string())
+        }
+        "microvm" => Some(format!("{machine},acpi=off")),
+        "virt" => Some(machine.to_string()),
+        _ => None,
+    }
+}
+
+/// Whether QEMU's CPU `model` (with `--cpu`'s feature syntax) surely lacks a random
+/// number instruction: an x86_64 model with both RDRAND and RDSEED switched off, or an
+/// Armv8.0-8.2 core (FEAT_RNG, RNDR, is Armv8.5). For `unik run`'s hint; other models
+/// may lack one too (the guest then says so).
+pub fn cpu_lacks_random_instruction(arch: Architecture, model: &str) -> bool {
+    let mut parts = model.split(',');
+    let name = parts.next().unwrap_or_default();
+    let features: Vec<&str> = parts.collect();
+    let off = |feature: &str| {
+        features.iter().any(|word| {
+            word.strip_prefix('-') == Some(feature) || word.strip_prefix(feature) == Some("=off")
+        })
+    };
+    match arch {
+        Architecture::Aarch64(_) => matches!(
+            name,
+            "cortex-a35"
+                | "cortex-a53"
+                | "cortex-a55"
+                | "cortex-a57"
+                | "cortex-a72"
+                | "cortex-a76"
+                | "neoverse-n1"
+                | "a64fx"
+        ),
+        _ => off("rdrand") && off("rdseed"),
+    }
+}
+
+/// `unik run`'s hint for `--net` on a CPU without a random number instruction and
+/// without `--rng`: the guest's sockets would fail (they need random sequence numbers
+/// and ports, and never fall back to the clock).
+pub fn network_randomness_hint(arch: Architecture, options: &RunOptions) -> Option<String> {
+    let model = options.cpu.as_deref()?;
+    (options.network.is_some() && !options.rng && cpu_lacks_random_instruction(arch, model))
+        .then(|| {
+            format!(
+                "unik run: hint: the CPU `{model}` has no random number instruction, so the guest's sockets will fail (no seed for TCP sequence numbers and ports); add --rng to give it a virtio-rng device"
+            )
+        })
 }
 
 /// Reads the image's ELF header and returns its target.
@@ -333,6 +393,14 @@ pub fn qemu_command(
     if let Some(network) = &options.network {
         machine = network.machine(&machine)?;
     }
+    if options.rng {
+        machine = with_virtio_mmio(&machine).ok_or_else(|| {
+            Error::Usage(format!(
+                "--rng: the {} machine has no virtio-mmio transports (virtio-rng works on microvm, the default, and on aarch64 virt)",
+                machine.split(',').next().unwrap_or(&machine)
+            ))
+        })?;
+    }
     let memory = options.memory.as_deref().unwrap_or(&spec.qemu.memory);
     let mut command = Command::new(qemu);
     command
@@ -441,6 +509,10 @@ pub fn qemu_command(
     if let Some(network) = &options.network {
         command.args(network.qemu_arguments(&machine));
     }
+    if options.rng {
+        // QEMU's default backend for it (rng-builtin) reads the host's getrandom().
+        command.args(["-device", "virtio-rng-device"]);
+    }
     Ok(command)
 }
 
@@ -527,6 +599,9 @@ pub fn run(environment: &Environment, options: &RunOptions) -> Result<RunOutcome
         is_arm64_image_file(&options.image),
     )?;
     let qemu = discovery::find_qemu(environment, &spec)?;
+    if let Some(hint) = network_randomness_hint(spec.arch, options) {
+        eprintln!("{hint}");
+    }
     let accelerator = match options.accelerator {
         Accelerator::Auto if discovery::kvm_usable().is_ok() => Accelerator::Kvm,
         Accelerator::Auto => Accelerator::Tcg,
@@ -935,6 +1010,7 @@ mod tests {
             environment: Vec::new(),
             machine: None,
             cpu: None,
+            rng: false,
             accelerator: Accelerator::Tcg,
             memory: None,
             timeout: None,
@@ -1178,6 +1254,84 @@ mod tests {
             arguments.contains(&"unik.verbose -- app.img".to_string()),
             "{arguments:?}"
         );
+    }
+
+    #[test]
+    fn rng_adds_a_virtio_rng_device_on_a_virtio_mmio_machine() {
+        let spec = TargetSpec::find("x86_64").unwrap();
+        let mut run = options("app.img");
+        run.rng = true;
+        let command_for = |run: &RunOptions, machine: &str| {
+            qemu_command(
+                Path::new("qemu"),
+                &spec,
+                run,
+                Accelerator::Tcg,
+                Path::new("s"),
+                &Boot::direct(machine),
+            )
+        };
+        let arguments = arguments_of(&command_for(&run, "microvm").unwrap());
+        assert_eq!(arguments[..2], ["-M", "microvm,acpi=off"]);
+        assert_eq!(
+            arguments[arguments.len() - 2..],
+            ["-device", "virtio-rng-device"]
+        );
+        // With --net too: one acpi=off, both devices.
+        run.network = Some(
+            crate::network::NetworkArguments {
+                net: Some("user"),
+                ..Default::default()
+            }
+            .parse()
+            .unwrap()
+            .unwrap(),
+        );
+        let arguments = arguments_of(&command_for(&run, "microvm").unwrap());
+        assert_eq!(arguments[..2], ["-M", "microvm,acpi=off"]);
+        assert!(arguments.contains(&"virtio-net-device,netdev=unik-net".to_string()));
+        assert!(arguments.contains(&"virtio-rng-device".to_string()));
+        run.network = None;
+        assert_eq!(
+            command_for(&run, "q35").unwrap_err().to_string(),
+            "--rng: the q35 machine has no virtio-mmio transports (virtio-rng works on microvm, the default, and on aarch64 virt)"
+        );
+        assert_eq!(
+            with_virtio_mmio("virt,gic-version=3").as_deref(),
+            Some("virt,gic-version=3")
+        );
+        assert_eq!(with_virtio_mmio("raspi4b"), None);
+    }
+
+    #[test]
+    fn cpus_known_to_lack_a_random_instruction_get_the_network_hint() {
+        let x86_64 = TargetSpec::find("x86_64").unwrap().arch;
+        let aarch64 = TargetSpec::find("aarch64").unwrap().arch;
+        assert!(cpu_lacks_random_instruction(x86_64, "max,-rdrand,-rdseed"));
+        assert!(cpu_lacks_random_instruction(
+            x86_64,
+            "host,rdrand=off,rdseed=off"
+        ));
+        assert!(!cpu_lacks_random_instruction(x86_64, "max,-rdrand"));
+        assert!(!cpu_lacks_random_instruction(x86_64, "max"));
+        assert!(cpu_lacks_random_instruction(aarch64, "cortex-a57"));
+        assert!(cpu_lacks_random_instruction(aarch64, "cortex-a72,pmu=off"));
+        assert!(!cpu_lacks_random_instruction(aarch64, "max"));
+        let mut run = options("app.img");
+        run.cpu = Some("cortex-a72".into());
+        assert_eq!(network_randomness_hint(aarch64, &run), None, "no --net");
+        run.network = crate::network::NetworkArguments {
+            net: Some("user"),
+            ..Default::default()
+        }
+        .parse()
+        .unwrap();
+        assert_eq!(
+            network_randomness_hint(aarch64, &run).unwrap(),
+            "unik run: hint: the CPU `cortex-a72` has no random number instruction, so the guest's sockets will fail (no seed for TCP sequence numbers and ports); add --rng to give it a virtio-rng device"
+        );
+        run.rng = true;
+        assert_eq!(network_randomness_hint(aarch64, &run), None, "--rng given");
     }
 
     #[test]

@@ -156,6 +156,10 @@ struct RunArguments {
     /// DNS server for the guest (repeatable; default: DHCP's).
     #[arg(long, value_name = "ADDRESS")]
     dns: Vec<String>,
+    /// Give the guest a virtio-rng device: the random generator's seed source on a
+    /// CPU without RDRAND/RDSEED or RNDR (microvm and virt).
+    #[arg(long)]
+    rng: bool,
     /// The image built by unikcc.
     image: PathBuf,
     /// Arguments for the program (after `--`).
@@ -234,6 +238,7 @@ fn execute(command: Command, environment: &Environment) -> unik::Result<u8> {
                     dns: &arguments.dns,
                 }
                 .parse()?,
+                rng: arguments.rng,
             };
             let outcome = unik::run::run(environment, &options)?;
             if let Some(message) = outcome.message() {
@@ -255,6 +260,7 @@ fn execute(command: Command, environment: &Environment) -> unik::Result<u8> {
                 dry_run: false,
                 initrd: arguments.initrd,
                 network: None,
+                rng: false,
             };
             let (parameters, program_arguments) = unik::run::command_line_words(&options)?;
             let words = unik::iso::command_line_words(&parameters, &program_arguments);

@@ -19,9 +19,13 @@ mod memory;
 pub mod network;
 pub mod random;
 mod report;
+#[cfg(not(test))]
+pub mod virtio;
 pub mod virtio_mmio;
 #[cfg(not(test))]
 mod virtio_pci;
+#[cfg(not(test))]
+pub mod virtio_rng;
 // Threads and clocks need the arch's threading interface, which host tests lack.
 #[cfg(not(test))]
 pub mod sched;

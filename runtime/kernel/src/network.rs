@@ -3,82 +3,19 @@
 //! APIC; aarch64: a GIC SPI), or over PCI (4.1, `crate::virtio_pci`: x86_64 q35) with
 //! an MSI-X message, driven by the `virtio-drivers` crate.
 //!
-//! Where the transports are: the `virtio_mmio.device=SIZE@ADDRESS:LINE` words a VMM
-//! appends to the command line (QEMU microvm, Firecracker; Linux's convention,
-//! `Documentation/admin-guide/kernel-parameters.txt`), and on aarch64 the device tree's
-//! `virtio,mmio` nodes. Only the `net` component reaches this module.
-//!
-//! DMA: the heap is identity mapped (physical = virtual) and QEMU's virtio devices are
-//! cache coherent, so buffers are shared by their address.
+//! The virtio-mmio transports and the DMA glue are `virtio`'s. Only the `net` component
+//! reaches this module.
 
 extern crate alloc;
 
 use alloc::vec::Vec;
-use core::ptr::NonNull;
 use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 
-use virtio_drivers::transport::mmio::{MmioTransport, VirtIOHeader};
 use virtio_drivers::transport::pci::PciTransport;
-use virtio_drivers::transport::{DeviceType, SomeTransport, Transport};
-use virtio_drivers::{BufferDirection, Hal, PhysAddr};
+use virtio_drivers::transport::{DeviceType, SomeTransport};
 
-use crate::arch::threading as arch;
-use crate::memory::PAGE_SIZE;
-pub use crate::virtio_mmio::VirtioMmio;
-
-/// Every virtio-mmio transport the command line and the firmware name.
-pub fn virtio_mmio_transports(command_line: &[u8]) -> Vec<VirtioMmio> {
-    let mut found = crate::virtio_mmio::in_command_line(command_line);
-    for transport in arch::virtio_mmio_transports() {
-        if !found.iter().any(|known| known.address == transport.address) {
-            found.push(transport);
-        }
-    }
-    found
-}
-
-/// The DMA and MMIO glue virtio-drivers needs.
-struct IdentityHal;
-
-// SAFETY: dma_alloc hands out zeroed, page-aligned heap blocks that nothing else uses
-// until dma_dealloc frees them; physical = virtual for the heap and for device
-// registers (identity mapping, mapped by `open` before use); sharing a buffer gives the
-// device its address, valid while virtio-drivers holds the buffer.
-unsafe impl Hal for IdentityHal {
-    fn dma_alloc(pages: usize, _direction: BufferDirection) -> (PhysAddr, NonNull<u8>) {
-        let size = pages * PAGE_SIZE as usize;
-        let Ok(layout) = core::alloc::Layout::from_size_align(size, PAGE_SIZE as usize) else {
-            return (0, NonNull::dangling());
-        };
-        // SAFETY: a non-zero-sized layout (virtio-drivers asks for at least one page).
-        let block = unsafe { alloc::alloc::alloc_zeroed(layout) };
-        match NonNull::new(block) {
-            Some(block) => (block.as_ptr() as PhysAddr, block),
-            // virtio-drivers has no failure path here: a null queue fails the device
-            // set-up when the device rejects the address, which `open` reports.
-            None => (0, NonNull::dangling()),
-        }
-    }
-
-    unsafe fn dma_dealloc(_paddr: PhysAddr, vaddr: NonNull<u8>, pages: usize) -> i32 {
-        let size = pages * PAGE_SIZE as usize;
-        if let Ok(layout) = core::alloc::Layout::from_size_align(size, PAGE_SIZE as usize) {
-            // SAFETY: allocated by dma_alloc with this layout (virtio-drivers' contract).
-            unsafe { alloc::alloc::dealloc(vaddr.as_ptr(), layout) };
-        }
-        0
-    }
-
-    unsafe fn mmio_phys_to_virt(paddr: PhysAddr, _size: usize) -> NonNull<u8> {
-        NonNull::new(paddr as *mut u8).unwrap_or(NonNull::dangling())
-    }
-
-    unsafe fn share(buffer: NonNull<[u8]>, _direction: BufferDirection) -> PhysAddr {
-        buffer.as_ptr() as *mut u8 as PhysAddr
-    }
-
-    unsafe fn unshare(_paddr: PhysAddr, _buffer: NonNull<[u8]>, _direction: BufferDirection) {}
-}
+use crate::virtio::{IdentityHal, open_transport};
+pub use crate::virtio::{VirtioMmio, virtio_mmio_transports};
 
 /// Descriptors per virtqueue.
 const QUEUE_SIZE: usize = 64;
@@ -155,21 +92,9 @@ impl NetworkDevice {
     /// may only wake threads). The scheduler must be running (the interrupt controller
     /// is set up with its timer).
     pub fn open(command_line: &[u8], on_interrupt: fn()) -> Result<NetworkDevice, NetworkError> {
-        for transport in virtio_mmio_transports(command_line) {
-            arch::map_device(transport.address, transport.size.max(0x200))
-                .map_err(|_| NetworkError::Mapping)?;
-            let Some(header) = NonNull::new(transport.address as *mut VirtIOHeader) else {
-                continue;
-            };
-            // SAFETY: the transport's register window, mapped as device memory above and
-            // used by nothing else (each transport is opened at most once: `net` opens
-            // one device, once).
-            let Ok(mmio) = (unsafe { MmioTransport::new(header, transport.size as usize) }) else {
-                continue;
-            };
-            if mmio.device_type() != DeviceType::Network {
-                continue;
-            }
+        if let Some((mmio, transport)) =
+            open_transport(command_line, DeviceType::Network).map_err(|_| NetworkError::Mapping)?
+        {
             let mut network = NetworkDevice::start(SomeTransport::from(mmio), on_interrupt)?;
             INTERRUPT_REGISTERS.store(transport.address, Ordering::Release);
             network.device.enable_interrupts();

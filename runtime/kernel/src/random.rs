@@ -9,7 +9,10 @@
 //!   next 32 bytes, so the state in memory never reveals earlier output.
 //! - Seed: 32 bytes from the CPU's hardware source, drawn on first use — RDSEED, else
 //!   RDRAND on x86_64 (Intel DRNG guide 5.2: RDSEED is the conditioned entropy source,
-//!   RDRAND a DRBG over it); RNDR on aarch64 (FEAT_RNG).
+//!   RDRAND a DRBG over it); RNDR on aarch64 (FEAT_RNG). On a CPU without one, a
+//!   device source when one was registered ([`set_device_source`]: the `rng-virtio`
+//!   component's virtio-rng driver, at program start — what the boot draws before
+//!   that, the canary and AT_RANDOM, stays unrandomized there).
 //! - Reseed policy: after every [`RESEED_INTERVAL_BYTES`] of output, 32 fresh hardware
 //!   bytes are mixed into the key (new key = own output XOR hardware bytes). A reseed
 //!   that finds the hardware failing keeps the current key (it is already secret) and
@@ -85,24 +88,32 @@ mod global {
     use super::{Generator, NoEntropy};
     use crate::arch::threading as arch;
 
-    struct Locked {
-        taken: AtomicBool,
-        generator: UnsafeCell<Option<Generator>>,
+    /// The generator and the device source, behind one lock.
+    struct State {
+        generator: Option<Generator>,
+        /// 64 bits from a device (virtio-rng), for a CPU without a random instruction.
+        device_source: Option<fn() -> Option<u64>>,
     }
 
-    // SAFETY: `generator` is only touched by `with_generator`, which holds `taken`
-    // (acquire/release) for the whole access.
+    struct Locked {
+        taken: AtomicBool,
+        state: UnsafeCell<State>,
+    }
+
+    // SAFETY: `state` is only touched by `locked`, which holds `taken` (acquire/release)
+    // for the whole access.
     unsafe impl Sync for Locked {}
 
     static GENERATOR: Locked = Locked {
         taken: AtomicBool::new(false),
-        generator: UnsafeCell::new(None),
+        state: UnsafeCell::new(State {
+            generator: None,
+            device_source: None,
+        }),
     };
 
-    /// Runs `body` with the generator (seeded on first use) under the lock.
-    fn with_generator<T>(
-        body: impl FnOnce(&mut Generator, &mut dyn FnMut() -> Option<u64>) -> T,
-    ) -> Result<T, NoEntropy> {
+    /// Runs `body` on the state under the lock (interrupts off).
+    fn locked<T>(body: impl FnOnce(&mut State) -> T) -> T {
         let interrupts = arch::disable_interrupts();
         while GENERATOR
             .taken
@@ -111,23 +122,37 @@ mod global {
         {
             core::hint::spin_loop();
         }
-        // SAFETY: the lock is held: no other reference to the generator exists.
-        let slot = unsafe { &mut *GENERATOR.generator.get() };
-        let mut source = arch::hardware_random;
-        let result = match slot {
-            Some(generator) => Ok(body(generator, &mut source)),
-            None => match Generator::seeded(&mut source) {
-                Ok(generator) => Ok(body(slot.insert(generator), &mut source)),
-                Err(error) => Err(error),
-            },
-        };
+        // SAFETY: the lock is held: no other reference to the state exists.
+        let result = body(unsafe { &mut *GENERATOR.state.get() });
         GENERATOR.taken.store(false, Ordering::Release);
         arch::restore_interrupts(interrupts);
         result
     }
 
-    /// Fills `buffer` with random bytes; [`NoEntropy`] (the buffer untouched) when the
-    /// CPU has no hardware random source.
+    /// Makes `source` (64 bits from a device, `None` when it fails) the seed source for
+    /// a CPU without a random number instruction. The source is called with the
+    /// generator's lock held and interrupts off: it must not block or allocate.
+    pub fn set_device_source(source: fn() -> Option<u64>) {
+        locked(|state| state.device_source = Some(source));
+    }
+
+    /// Runs `body` with the generator (seeded on first use) under the lock.
+    fn with_generator<T>(
+        body: impl FnOnce(&mut Generator, &mut dyn FnMut() -> Option<u64>) -> T,
+    ) -> Result<T, NoEntropy> {
+        locked(|state| {
+            let device = state.device_source;
+            let mut source = move || arch::hardware_random().or_else(|| device?());
+            if state.generator.is_none() {
+                state.generator = Some(Generator::seeded(&mut source)?);
+            }
+            let generator = state.generator.as_mut().ok_or(NoEntropy)?;
+            Ok(body(generator, &mut source))
+        })
+    }
+
+    /// Fills `buffer` with random bytes; [`NoEntropy`] (the buffer untouched) when there
+    /// is no random source (no CPU instruction, no device source).
     pub fn fill(buffer: &mut [u8]) -> Result<(), NoEntropy> {
         with_generator(|generator, source| {
             // Requests are served in pieces so that the lock (and interrupts off) is
@@ -153,7 +178,7 @@ mod global {
 }
 
 #[cfg(not(test))]
-pub use global::{fill, has_hardware_source, random_u64};
+pub use global::{fill, has_hardware_source, random_u64, set_device_source};
 
 /// glibc's terminator canary, the value `_dl_setup_stack_chk_guard` uses when the
 /// kernel gave no AT_RANDOM: bytes 0, …, 0, `\n`, 0xff (little-endian). A string copy

@@ -21,7 +21,7 @@ struct unik_status {
   unsigned long size;
   unsigned long blocks;
   unsigned int block_size;
-  unsigned int terminal;
+  unsigned int device_number;
   long accessed[2];
   long modified[2];
   long changed[2];
@@ -96,8 +96,9 @@ static void unik_fill(struct stat *status, const struct unik_status *found) {
   filled.st_size = (off_t)found->size;
   filled.st_blksize = (blksize_t)found->block_size;
   filled.st_blocks = (blkcnt_t)found->blocks;
-  /* A serial line is a tty: /dev/ttyS0 is 4:64. */
-  filled.st_rdev = found->terminal ? ((4ul << 8) | 64ul) : 0;
+  /* major << 8 | minor: glibc's makedev for majors below 4096 and minors below 256
+   * (the console 4:64 like /dev/ttyS0, /dev/null 1:3 …). */
+  filled.st_rdev = found->device_number;
   filled.st_atim.tv_sec = found->accessed[0];
   filled.st_atim.tv_nsec = found->accessed[1];
   filled.st_mtim.tv_sec = found->modified[0];

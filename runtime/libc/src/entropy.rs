@@ -2,8 +2,9 @@
 //! and the `/dev/urandom` and `/dev/random` devices: all served by the kernel's one
 //! generator (`unik_kernel::random`: ChaCha20 seeded from the CPU's hardware source).
 //!
-//! Failing closed: on a CPU without a hardware random source the generator is never
-//! seeded, and every request fails with **EAGAIN** — what Linux's `getrandom` returns
+//! Failing closed: on a CPU without a hardware random source (and without a virtio-rng
+//! device, `crate::entropy_device`) the generator is never seeded, and every request
+//! fails with **EAGAIN** — what Linux's `getrandom` returns
 //! with GRND_NONBLOCK while its pool is not initialised, and here the pool never will
 //! be. Blocking (what Linux does without GRND_NONBLOCK) would hang the program forever,
 //! so every flag gets the non-blocking answer. EAGAIN, and not ENOSYS or EPERM, also
@@ -35,7 +36,7 @@ pub fn getrandom_length(length: usize, flags: u32) -> Result<usize, i32> {
     Ok(length.min(GETRANDOM_MAXIMUM))
 }
 
-/// Fills `buffer` from the generator; EAGAIN without a hardware source.
+/// Fills `buffer` from the generator; EAGAIN without a random source.
 #[cfg(not(test))]
 pub fn fill(buffer: &mut [u8]) -> Result<(), i32> {
     crate::kernel::random::fill(buffer).map_err(|_| EAGAIN)

@@ -37,6 +37,7 @@ pub mod auxv;
 pub mod ctype;
 pub mod cxx_abi;
 pub mod entropy;
+pub mod entropy_device;
 pub mod errno;
 pub mod fs;
 pub mod global;

@@ -1,6 +1,7 @@
 /* unik: <sys/random.h> — getrandom and getentropy, as glibc declares them. Both draw
    from the runtime's ChaCha20 generator, seeded from the CPU's hardware source
-   (RDSEED/RDRAND, RNDR); without one they fail with EAGAIN (never predictable bytes). */
+   (RDSEED/RDRAND, RNDR) or a virtio-rng device (unik run --rng); without either they
+   fail with EAGAIN (never predictable bytes). */
 #ifndef _SYS_RANDOM_H
 #define _SYS_RANDOM_H 1
 
@@ -17,11 +18,11 @@ extern "C" {
 #define GRND_INSECURE 0x04
 
 /* Up to LENGTH random bytes (at most 32 MiB - 1) into BUFFER; the count, or -1 with
-   errno (EAGAIN: no hardware random source; EINVAL: bad flags; EFAULT). */
+   errno (EAGAIN: no random source; EINVAL: bad flags; EFAULT). */
 ssize_t getrandom(void *__buffer, size_t __length, unsigned int __flags);
 
 /* LENGTH (at most 256) random bytes into BUFFER; 0, or -1 with errno (EIO: too long,
-   EAGAIN: no hardware random source). */
+   EAGAIN: no random source). */
 int getentropy(void *__buffer, size_t __length);
 
 #ifdef __cplusplus

@@ -10,7 +10,10 @@ use alloc::vec::Vec;
 
 use super::cpio;
 use super::readiness;
-use super::tree::{Content, Errno, NewNode, ROOT, TYPE_DIRECTORY, TYPE_MASK, TYPE_SYMLINK, Tree};
+use super::tree::{
+    Content, Device, Errno, NewNode, ROOT, TYPE_CHARACTER_DEVICE, TYPE_DIRECTORY, TYPE_MASK,
+    TYPE_SYMLINK, Tree,
+};
 use crate::errno::{
     EACCES, EAGAIN, EBADF, EEXIST, EFBIG, EINVAL, EISDIR, EMFILE, ENOENT, ENOMEM, ENOTDIR, EPIPE,
     ESPIPE,
@@ -91,6 +94,11 @@ pub enum Transfer {
         index: usize,
         nonblocking: bool,
     },
+    /// `/dev/random` or `/dev/urandom`: the bytes come from the random generator,
+    /// without the table's lock.
+    Random {
+        nonblocking: bool,
+    },
 }
 
 /// Linux's default pipe capacity (pipe(7)) and PIPE_BUF, the size up to which a write
@@ -149,7 +157,9 @@ pub struct Status {
     pub size: u64,
     pub blocks: u64,
     pub block_size: u32,
-    pub terminal: u32,
+    /// A character device's number, Linux's `major << 8 | minor` (the console: 4:64,
+    /// like /dev/ttyS0; /dev/null: 1:3 …); 0 for everything else.
+    pub device_number: u32,
     pub accessed: [i64; 2],
     pub modified: [i64; 2],
     pub changed: [i64; 2],
@@ -205,6 +215,24 @@ impl FileSystem {
                 }));
             }
         }
+    }
+
+    /// Makes `/dev` (0755) with the character devices of [`Device::ALL`] (0666, as
+    /// udev makes them). Runs before the archives are loaded, so an embedded tree or an
+    /// initrd can put its own files there (initramfs order: later entries win).
+    pub fn create_devices(&mut self) -> Result<(), Errno> {
+        self.tree.ensure_root();
+        let directory = match self.tree.lookup(ROOT, b"dev")? {
+            Some(directory) => directory,
+            None => self.tree.create(ROOT, b"dev", NewNode::Directory, 0o755)?,
+        };
+        for (name, device) in Device::ALL {
+            if self.tree.lookup(directory, name)?.is_none() {
+                self.tree
+                    .create(directory, name, NewNode::Device(device), 0o666)?;
+            }
+        }
+        Ok(())
     }
 
     /// Copies an archive's entries into the tree (directories made as needed; later
@@ -427,7 +455,7 @@ impl FileSystem {
         match &node.content {
             Content::Directory(_) if writes || flags.bits & O_CREAT != 0 => return Err(EISDIR),
             Content::Symlink(_) => return Err(crate::errno::ELOOP),
-            Content::File(_) if flags.directory => return Err(ENOTDIR),
+            Content::File(_) | Content::Device(_) if flags.directory => return Err(ENOTDIR),
             _ => {}
         }
         // The permission bits are checked for writes only: the program is root, and
@@ -577,6 +605,15 @@ impl FileSystem {
         let node = self.tree.node(number).ok_or(EBADF)?;
         let bytes = match &node.content {
             Content::File(bytes) => bytes,
+            // Devices keep no offset (Linux's null and zero read_iter ignore it).
+            Content::Device(Device::Null) => return Ok(Transfer::Done(0)),
+            Content::Device(Device::Zero) => {
+                buffer.fill(0);
+                return Ok(Transfer::Done(buffer.len()));
+            }
+            Content::Device(Device::Random | Device::Urandom) => {
+                return Ok(Transfer::Random { nonblocking });
+            }
             _ => return Err(EISDIR),
         };
         let start = usize::try_from(offset)
@@ -617,8 +654,13 @@ impl FileSystem {
         let append = description.status & O_APPEND != 0;
         let current = description.offset;
         let node = self.tree.node_mut(number).ok_or(EBADF)?;
-        let Content::File(bytes) = &mut node.content else {
-            return Err(EISDIR);
+        let bytes = match &mut node.content {
+            Content::File(bytes) => bytes,
+            // Every device takes and discards what is written (Linux mixes what is
+            // written to the random devices into its pool without crediting it; the
+            // generator here reseeds from hardware only).
+            Content::Device(_) => return Ok(Transfer::Done(data.len())),
+            _ => return Err(EISDIR),
         };
         let offset = if append {
             bytes.len() as u64
@@ -822,7 +864,13 @@ impl FileSystem {
             return Err(ESPIPE);
         };
         let current = description.offset as i64;
-        let size = self.tree.node(number).ok_or(EBADF)?.size() as i64;
+        let node = self.tree.node(number).ok_or(EBADF)?;
+        if matches!(node.content, Content::Device(_)) {
+            // Linux: null_lseek and zero's set the position to 0, the random devices'
+            // noop_llseek keeps it (always 0: their reads do not advance it).
+            return Ok(0);
+        }
+        let size = node.size() as i64;
         let position = match whence {
             0 => Some(offset),
             1 => current.checked_add(offset),
@@ -853,7 +901,8 @@ impl FileSystem {
                 Ok(())
             }
             Content::Directory(_) => Err(EISDIR),
-            Content::Symlink(_) => Err(EINVAL),
+            // do_truncate: anything but a regular file is EINVAL.
+            Content::Symlink(_) | Content::Device(_) => Err(EINVAL),
         }
     }
 
@@ -889,7 +938,7 @@ impl FileSystem {
                 mode: 0o020620,
                 links: 1,
                 block_size: 1024,
-                terminal: 1,
+                device_number: (4 << 8) | 64,
                 ..Status::default()
             }),
             Object::Pipe(index) => Ok(Status {
@@ -912,7 +961,10 @@ impl FileSystem {
                     size,
                     blocks: size.div_ceil(4096) * 8,
                     block_size: 4096,
-                    terminal: 0,
+                    device_number: match node.content {
+                        Content::Device(device) => device.number(),
+                        _ => 0,
+                    },
                     accessed: [node.accessed.seconds, node.accessed.nanoseconds],
                     modified: [node.modified.seconds, node.modified.nanoseconds],
                     changed: [node.changed.seconds, node.changed.nanoseconds],
@@ -935,12 +987,7 @@ impl FileSystem {
         let list = self.tree.entries(number)?;
         let mut out = Vec::new();
         for (name, child) in list.into_iter().skip(start as usize) {
-            let kind = match self.tree.node(child).map(|node| node.mode() & TYPE_MASK) {
-                Some(TYPE_DIRECTORY) => 4,
-                Some(TYPE_SYMLINK) => 10,
-                _ => 8,
-            };
-            out.push((child as u64 + 1, kind, name));
+            out.push((child as u64 + 1, self.entry_type(child), name));
         }
         Ok((out, start))
     }
@@ -959,14 +1006,20 @@ impl FileSystem {
         let Some((name, child)) = self.tree.entry_at(number, index)? else {
             return Ok(None);
         };
-        let kind = match self.tree.node(child).map(|node| node.mode() & TYPE_MASK) {
-            Some(TYPE_DIRECTORY) => 4,
-            Some(TYPE_SYMLINK) => 10,
-            _ => 8,
-        };
+        let kind = self.entry_type(child);
         let name = super::tree::copy(name)?;
         self.description(descriptor)?.offset = index + 1;
         Ok(Some((child as u64 + 1, kind, name)))
+    }
+
+    /// A directory entry's `d_type` (dirent.h): DT_DIR, DT_LNK, DT_CHR or DT_REG.
+    fn entry_type(&self, node: usize) -> u8 {
+        match self.tree.node(node).map(|node| node.mode() & TYPE_MASK) {
+            Some(TYPE_DIRECTORY) => 4,
+            Some(TYPE_SYMLINK) => 10,
+            Some(TYPE_CHARACTER_DEVICE) => 2,
+            _ => 8,
+        }
     }
 
     pub fn set_directory_offset(&mut self, descriptor: i32, offset: u64) -> Result<(), Errno> {
@@ -997,10 +1050,94 @@ mod tests {
         let mut buffer = [0u8; 64];
         match system.read(descriptor, &mut buffer, None).unwrap() {
             Transfer::Done(count) => buffer[..count].to_vec(),
-            Transfer::Console(_) | Transfer::Wait(_) | Transfer::Socket { .. } => {
+            Transfer::Console(_)
+            | Transfer::Wait(_)
+            | Transfer::Socket { .. }
+            | Transfer::Random { .. } => {
                 panic!("not a file")
             }
         }
+    }
+
+    #[test]
+    fn dev_holds_linuxs_character_devices() {
+        let mut system = FileSystem::new();
+        system.create_devices().unwrap();
+        // The devices are made once; an archive entry of the same name replaces one.
+        system.create_devices().unwrap();
+        let read_write = flags(O_RDWR);
+        let null = system.open(AT_FDCWD, b"/dev/null", read_write, 0).unwrap();
+        assert_eq!(read_all(&mut system, null), b"");
+        assert!(matches!(
+            system.write(null, b"gone", None),
+            Ok(Transfer::Done(4))
+        ));
+        assert_eq!(system.seek(null, 100, 0), Ok(0));
+        let zero = system.open(AT_FDCWD, b"/dev/zero", read_write, 0).unwrap();
+        let mut buffer = [7u8; 10];
+        assert!(matches!(
+            system.read(zero, &mut buffer, Some(3)),
+            Ok(Transfer::Done(10))
+        ));
+        assert_eq!(buffer, [0; 10]);
+        for (path, open_flags, nonblocking) in [
+            (&b"/dev/urandom"[..], O_RDONLY, false),
+            (b"/dev/random", O_RDONLY | O_NONBLOCK, true),
+        ] {
+            let random = system.open(AT_FDCWD, path, flags(open_flags), 0).unwrap();
+            assert!(
+                matches!(
+                    system.read(random, &mut buffer, None),
+                    Ok(Transfer::Random { nonblocking: found }) if found == nonblocking
+                ),
+                "{path:?}"
+            );
+        }
+        for (name, device) in Device::ALL {
+            let number = system.tree.resolve(ROOT, b"/dev", true).unwrap();
+            let node = system.tree.lookup(number, name).unwrap().unwrap();
+            let status = system.status_of_object(Object::Node(node)).unwrap();
+            assert_eq!(status.mode, 0o020666, "{name:?}");
+            assert_eq!((status.size, status.blocks), (0, 0));
+            assert_eq!(status.device_number, device.number());
+            assert_eq!(system.truncate_node(node, 0), Err(EINVAL));
+        }
+        assert_eq!(Device::Urandom.number(), (1 << 8) | 9);
+        let with_directory = Flags {
+            bits: O_RDONLY,
+            directory: true,
+            no_follow: false,
+        };
+        assert_eq!(
+            system.open(AT_FDCWD, b"/dev/zero", with_directory, 0),
+            Err(ENOTDIR)
+        );
+        let dev = system.open(AT_FDCWD, b"/dev", flags(O_RDONLY), 0).unwrap();
+        let (entries, _) = system.directory_entries(dev).unwrap();
+        let listed: Vec<(u8, &[u8])> = entries
+            .iter()
+            .map(|(_, kind, name)| (*kind, name.as_slice()))
+            .collect();
+        assert_eq!(
+            listed,
+            [
+                (4, &b"."[..]),
+                (4, b".."),
+                (2, b"null"),
+                (2, b"random"),
+                (2, b"urandom"),
+                (2, b"zero")
+            ]
+        );
+        // An archive's regular file replaces a device (initramfs: later entries win).
+        assert_eq!(
+            system.load_archive(&linked_entry("dev/null", 9, 1, b"file")),
+            Ok(1)
+        );
+        let file = system
+            .open(AT_FDCWD, b"/dev/null", flags(O_RDONLY), 0)
+            .unwrap();
+        assert_eq!(read_all(&mut system, file), b"file");
     }
 
     #[test]

@@ -202,6 +202,13 @@ pub unsafe extern "C" fn pread(
     let buffer = unsafe { core::slice::from_raw_parts_mut(data.cast::<u8>(), count) };
     match with(|system| system.read(descriptor, buffer, Some(offset as u64))) {
         Ok(Transfer::Done(count)) => count as isize,
+        Ok(Transfer::Random { nonblocking }) => match super::random_read(buffer, nonblocking) {
+            Ok(count) => count as isize,
+            Err(error) => {
+                errno::set(error);
+                -1
+            }
+        },
         // pread/pwrite never reach the console or a pipe (ESPIPE first).
         Ok(Transfer::Console(_) | Transfer::Wait(_) | Transfer::Socket { .. }) => -1,
         Err(error) => {
@@ -235,7 +242,12 @@ pub unsafe extern "C" fn pwrite(
     match with(|system| system.write(descriptor, bytes, Some(offset as u64))) {
         Ok(Transfer::Done(count)) => count as isize,
         // pread/pwrite never reach the console or a pipe (ESPIPE first).
-        Ok(Transfer::Console(_) | Transfer::Wait(_) | Transfer::Socket { .. }) => -1,
+        Ok(
+            Transfer::Console(_)
+            | Transfer::Wait(_)
+            | Transfer::Socket { .. }
+            | Transfer::Random { .. },
+        ) => -1,
         Err(error) => {
             errno::set(error);
             -1

@@ -82,6 +82,18 @@ fn socket_write(index: usize, bytes: &[u8], nonblocking: bool) -> Result<usize, 
     }
 }
 
+/// A read of `/dev/random` or `/dev/urandom`: the random generator's bytes. Without a
+/// random source it fails closed: EAGAIN on a non-blocking descriptor (what Linux
+/// returns before its pool is seeded), else EIO — Linux would block until the pool is
+/// seeded, which here is never, and a hang tells the program nothing.
+pub(super) fn random_read(buffer: &mut [u8], nonblocking: bool) -> Result<usize, Errno> {
+    match crate::kernel::random::fill(buffer) {
+        Ok(()) => Ok(buffer.len()),
+        Err(_) if nonblocking => Err(crate::errno::EAGAIN),
+        Err(_) => Err(crate::errno::EIO),
+    }
+}
+
 /// read(2) on any descriptor; blocks on an empty pipe whose write end is open.
 pub fn read(descriptor: i32, buffer: &mut [u8]) -> Result<usize, Errno> {
     loop {
@@ -95,6 +107,7 @@ pub fn read(descriptor: i32, buffer: &mut [u8]) -> Result<usize, Errno> {
             Transfer::Socket { index, nonblocking } => {
                 return socket_read(index, buffer, nonblocking);
             }
+            Transfer::Random { nonblocking } => return random_read(buffer, nonblocking),
         }
     }
 }
@@ -117,6 +130,8 @@ pub fn write(descriptor: i32, bytes: &[u8]) -> Result<usize, Errno> {
             Ok(Transfer::Socket { index, nonblocking }) => {
                 return socket_write(index, bytes, nonblocking);
             }
+            // Writes to the random devices are discarded by the table itself.
+            Ok(Transfer::Random { .. }) => return Ok(bytes.len()),
             // A non-blocking pipe that filled up after part of the data went in.
             Err(_) if written > 0 => return Ok(written),
             Err(error) => return Err(error),
@@ -264,7 +279,8 @@ fn embedded_archive() -> &'static [u8] {
     unsafe { core::slice::from_raw_parts(start, length) }
 }
 
-/// The `files` component's init function: loads the embedded tree, then the boot
+/// The `files` component's init function: makes `/dev` (null, zero, random, urandom),
+/// loads the embedded tree, then the boot
 /// archive (`unik run --initrd`) over it into the RAM file system, and routes the
 /// console code's descriptor operations here.
 ///
@@ -277,6 +293,9 @@ fn embedded_archive() -> &'static [u8] {
 /// see.
 #[cfg(not(test))]
 pub fn initialize(initrd: &[u8]) {
+    if with(FileSystem::create_devices).is_err() {
+        fatal(&[b"cannot make /dev: out of memory"]);
+    }
     if let Err(malformed) = with(|system| system.load_archive(embedded_archive())) {
         archive_failure("embedded file tree", "", malformed);
     }

@@ -113,11 +113,10 @@ pub fn record(status: &Status) -> [u8; RECORD_SIZE] {
         put(offset, &seconds.to_le_bytes());
         put(offset + 8, &(nanoseconds as u32).to_le_bytes());
     }
-    // stx_rdev_major/minor (128, 132): the console is a serial line, 4:64 as stat says.
-    if status.terminal != 0 {
-        put(128, &4u32.to_le_bytes());
-        put(132, &64u32.to_le_bytes());
-    }
+    // stx_rdev_major/minor (128, 132): a character device's (the console 4:64,
+    // /dev/null 1:3 …).
+    put(128, &(status.device_number >> 8).to_le_bytes());
+    put(132, &(status.device_number & 0xff).to_le_bytes());
     // stx_dev_major/minor (136, 140): Linux's encoding of the 64-bit dev_t.
     let major = ((status.device >> 8) & 0xfff) | ((status.device >> 32) & !0xfff);
     let minor = (status.device & 0xff) | ((status.device >> 12) & !0xff);
@@ -148,7 +147,7 @@ mod tests {
             size: 12345,
             blocks: 32,
             block_size: 4096,
-            terminal: 0,
+            device_number: 0,
             accessed: [1_700_000_000, 5],
             modified: [1_700_000_001, 6],
             changed: [1_700_000_002, 7],
@@ -178,7 +177,7 @@ mod tests {
         // makedev(0x12345, 0x6789a) as glibc's <sys/sysmacros.h> builds it.
         let status = Status {
             device: 0x0001_2000_6783_459a,
-            terminal: 1,
+            device_number: (4 << 8) | 64,
             ..Status::default()
         };
         let bytes = record(&status);

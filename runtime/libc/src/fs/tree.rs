@@ -1,5 +1,5 @@
 //! The writable RAM file system: one tree of nodes (regular files, directories,
-//! symbolic links) that the embedded archive is copied into at start and that the
+//! symbolic links, the character devices of `/dev`) that the embedded archive is copied into at start and that the
 //! program then changes freely.
 //!
 //! Every operation is safe Rust returning `Err(errno)` with the value Linux gives for
@@ -33,6 +33,43 @@ pub const TYPE_MASK: u32 = 0o170000;
 pub const TYPE_REGULAR: u32 = 0o100000;
 pub const TYPE_DIRECTORY: u32 = 0o040000;
 pub const TYPE_SYMLINK: u32 = 0o120000;
+pub const TYPE_CHARACTER_DEVICE: u32 = 0o020000;
+
+/// The character devices every Linux system has in `/dev`, with Linux's numbers
+/// (Documentation/admin-guide/devices.txt, major 1 "Memory devices").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Device {
+    /// `/dev/null` (1:3): reads end at once, writes are discarded.
+    Null,
+    /// `/dev/zero` (1:5): reads give zero bytes, writes are discarded.
+    Zero,
+    /// `/dev/random` (1:8) and `/dev/urandom` (1:9): both read the random generator
+    /// (as on Linux since 5.6, where they differ only before the pool is seeded).
+    Random,
+    Urandom,
+}
+
+impl Device {
+    /// Each device with its name in `/dev`.
+    pub const ALL: [(&'static [u8], Device); 4] = [
+        (b"null", Device::Null),
+        (b"zero", Device::Zero),
+        (b"random", Device::Random),
+        (b"urandom", Device::Urandom),
+    ];
+
+    /// The device number, Linux's `major << 8 | minor` (the encoding of dev_t for
+    /// majors below 4096 and minors below 256).
+    pub fn number(self) -> u32 {
+        let minor = match self {
+            Device::Null => 3,
+            Device::Zero => 5,
+            Device::Random => 8,
+            Device::Urandom => 9,
+        };
+        (1 << 8) | minor
+    }
+}
 
 /// A timestamp: seconds and nanoseconds since the epoch.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -47,6 +84,7 @@ pub enum Content {
     /// Entries by name; "." and ".." are implicit.
     Directory(BTreeMap<Vec<u8>, usize>),
     Symlink(Vec<u8>),
+    Device(Device),
 }
 
 #[derive(Debug)]
@@ -72,6 +110,7 @@ impl Node {
             Content::File(_) => TYPE_REGULAR,
             Content::Directory(_) => TYPE_DIRECTORY,
             Content::Symlink(_) => TYPE_SYMLINK,
+            Content::Device(_) => TYPE_CHARACTER_DEVICE,
         };
         kind | (self.permissions & 0o7777)
     }
@@ -85,6 +124,7 @@ impl Node {
             Content::File(bytes) | Content::Symlink(bytes) => bytes.len() as u64,
             // Linux tmpfs reports entries * 20 (BOGO_DIRENT_SIZE) + 2 * 20 for "." and "..".
             Content::Directory(entries) => (entries.len() as u64 + 2) * 20,
+            Content::Device(_) => 0,
         }
     }
 
@@ -107,6 +147,7 @@ pub enum NewNode<'a> {
     File,
     Directory,
     Symlink(&'a [u8]),
+    Device(Device),
 }
 
 /// The whole tree. Node numbers index `nodes`; a freed slot is reused.
@@ -131,7 +172,7 @@ impl Tree {
         }
     }
 
-    fn ensure_root(&mut self) {
+    pub fn ensure_root(&mut self) {
         if self.nodes.is_empty() {
             self.nodes.push(Some(Node {
                 content: Content::Directory(BTreeMap::new()),
@@ -298,6 +339,7 @@ impl Tree {
             NewNode::File => Content::File(Vec::new()),
             NewNode::Directory => Content::Directory(BTreeMap::new()),
             NewNode::Symlink(target) => Content::Symlink(copy(target)?),
+            NewNode::Device(device) => Content::Device(device),
         };
         let node = Node {
             content,

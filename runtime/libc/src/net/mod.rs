@@ -39,7 +39,7 @@ mod runtime {
     use super::device::Nic;
     use super::stack::{Errno, Stack};
     use super::{ResolveError, config};
-    use crate::errno::{EAGAIN, EINPROGRESS};
+    use crate::errno::{EAGAIN, EINPROGRESS, EIO};
     use crate::fs::readiness;
     use crate::global::Global;
     use crate::thread::sync::{futex_wait, futex_wake};
@@ -75,7 +75,7 @@ mod runtime {
         body: impl FnOnce(&mut Stack<Nic>) -> Result<R, Errno>,
     ) -> Result<R, Errno> {
         STACK.with(|stack| {
-            let stack = stack.get_or_insert_with(create);
+            let stack = made(stack)?;
             let mut changed = stack.poll(now());
             let result = body(stack);
             changed |= stack.poll(now());
@@ -142,11 +142,31 @@ mod runtime {
             .filter(move |_| has_separator)
     }
 
+    /// The stack in `slot`, made first if there is none (EIO when it cannot be: no
+    /// random source).
+    fn made(slot: &mut Option<Stack<Nic>>) -> Result<&mut Stack<Nic>, Errno> {
+        if slot.is_none() {
+            *slot = Some(create()?);
+        }
+        slot.as_mut().ok_or(EIO)
+    }
+
+    /// Whether the missing random source was reported already (once per run).
+    static NO_RANDOM_SOURCE_REPORTED: core::sync::atomic::AtomicBool =
+        core::sync::atomic::AtomicBool::new(false);
+
     /// The stack, made on the first socket call (not at program start: Rust std refers
     /// to the socket functions from every program, which then links this component
     /// without ever using it): the device (or the loopback), the configuration, the
     /// descriptor hooks and the network thread.
-    fn create() -> Stack<Nic> {
+    ///
+    /// smoltcp's seed (TCP initial sequence numbers, ephemeral ports, DHCP transaction
+    /// ids) comes from the random generator. Without a random source (no RDRAND/RDSEED
+    /// or RNDR, no virtio-rng device) there is no stack: guessable sequence numbers
+    /// would let anyone on the path inject into connections, so the socket calls fail
+    /// with EIO (and one line on stderr names the cause) instead of falling back to
+    /// the clock.
+    fn create() -> Result<Stack<Nic>, Errno> {
         let line = crate::start::kernel_command_line();
         let config = match config::parse(parameters(line)) {
             Ok(config) => config,
@@ -157,12 +177,16 @@ mod runtime {
                 crate::kernel::exit(2);
             }
         };
-        // smoltcp's seed (ports, TCP initial sequence numbers) from the random
-        // generator. Without a hardware random source it stays 0 (mixed with the
-        // clock, as before): the network still works, with predictable numbers.
         let mut seed_bytes = [0u8; 8];
-        let _ = crate::kernel::random::fill(&mut seed_bytes);
-        let seed = u64::from_le_bytes(seed_bytes) ^ now();
+        if crate::kernel::random::fill(&mut seed_bytes).is_err() {
+            if !NO_RANDOM_SOURCE_REPORTED.swap(true, Ordering::Relaxed) {
+                crate::kernel::console::write_err(
+                    b"unik: sockets need random numbers (TCP sequence numbers, ports) and there is no random source: the CPU has no random number instruction (RDRAND/RDSEED, RNDR) and there is no virtio-rng device (`unik run --rng` adds one); socket calls fail with EIO\n",
+                );
+            }
+            return Err(EIO);
+        }
+        let seed = u64::from_le_bytes(seed_bytes);
         let (nic, config, device) = match unik_kernel::network::NetworkDevice::open(
             line,
             on_interrupt,
@@ -200,7 +224,7 @@ mod runtime {
                 crate::kernel::exit(134);
             }
         }
-        stack
+        Ok(stack)
     }
 
     /// At the program's exit: what was sent before it still reaches the peers (as a
@@ -252,7 +276,7 @@ mod runtime {
             return Ok(1);
         }
         let query = STACK.with(|stack| {
-            let stack = stack.get_or_insert_with(create);
+            let stack = made(stack).map_err(|_| ResolveError::NoNetwork)?;
             let query = stack.start_query(name);
             if stack.poll(now()) {
                 notify_readiness();
