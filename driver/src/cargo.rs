@@ -72,15 +72,16 @@ const PROVIDED_BY_THE_RUNTIME: &[&str] = &[
 const USAGE: &str = "\
 usage: cargo unik build [--target x86_64|aarch64] [--fs DIR] [--stub-missing] [cargo build options]
        cargo unik run [--target x86_64|aarch64] [--fs DIR] [--initrd ARCHIVE] [--stub-missing]
-                      [--env KEY=VALUE]... [--timeout SECS] [--accel tcg|kvm|auto] [cargo build options]
-                      [-- program arguments]
+                      [--env KEY=VALUE]... [--timeout SECS] [--accel tcg|kvm|auto] [--rng]
+                      [cargo build options] [-- program arguments]
 
 Builds the package's binary for the ordinary <arch>-unknown-linux-gnu target with
 stable Rust and links it into a bootable unik image; `run` boots it with `unik run`
 semantics and exits with the program's status. `--fs DIR` embeds DIR as the
 image's file tree (mounted at /, writable in RAM), as `unikcc --fs` does;
 `--initrd ARCHIVE` (run) unpacks a cpio newc archive over it at boot, as
-`unik run --initrd` does.
+`unik run --initrd` does; `--rng` (run) gives the guest a virtio-rng device, as
+`unik run --rng` does.
 `--stub-missing` links a stub (warns when called, fails with ENOSYS) for each
 function the program calls that no component provides, instead of failing.
 ";
@@ -137,6 +138,8 @@ pub struct Invocation {
     pub initrd: Option<PathBuf>,
     /// `--stub-missing`: stubs instead of the undefined-symbol error.
     pub stub_missing: bool,
+    /// `--rng` (`run` only): a virtio-rng device, as `unik run --rng`.
+    pub rng: bool,
 }
 
 impl Invocation {
@@ -169,6 +172,7 @@ impl Invocation {
             file_system: None,
             initrd: None,
             stub_missing: false,
+            rng: false,
         };
         while let Some(word) = words.next() {
             let text = word.to_string_lossy();
@@ -198,6 +202,7 @@ impl Invocation {
                 "--fs" => invocation.file_system = Some(PathBuf::from(value(name)?)),
                 "--initrd" if run => invocation.initrd = Some(PathBuf::from(value(name)?)),
                 "--stub-missing" => invocation.stub_missing = true,
+                "--rng" if run => invocation.rng = true,
                 "--env" if run => invocation.environment.push(value(name)?.into()),
                 "--accel" if run => invocation.accelerator = Some(value(name)?),
                 "--timeout" if run => {
@@ -268,7 +273,7 @@ fn subcommand(arguments: &[OsString], environment: &Environment) -> Result<i32> 
         verbose: false,
         dry_run: false,
         network: None,
-        rng: false,
+        rng: invocation.rng,
     };
     let outcome = crate::run::run(environment, &options)?;
     if let Some(message) = outcome.message() {

@@ -20,6 +20,7 @@ fn subcommand_splits_its_own_options_from_cargos() {
         "--timeout",
         "30",
         "--initrd=tree.cpio",
+        "--rng",
         "--",
         "x",
         "--release",
@@ -36,12 +37,14 @@ fn subcommand_splits_its_own_options_from_cargos() {
     assert_eq!(invocation.environment, words(&["A=1"]));
     assert_eq!(invocation.timeout, Some(Duration::from_secs(30)));
     assert_eq!(invocation.initrd, Some(PathBuf::from("tree.cpio")));
-    // Only `run` boots: for `build`, --initrd is cargo's (which refuses it).
-    let build = Invocation::parse(&words(&["unik", "build", "--initrd", "x"]))
+    assert!(invocation.rng);
+    // Only `run` boots: for `build`, --initrd and --rng are cargo's (which refuses them).
+    let build = Invocation::parse(&words(&["unik", "build", "--initrd", "x", "--rng"]))
         .unwrap()
         .unwrap();
     assert_eq!(build.initrd, None);
-    assert_eq!(build.cargo_arguments, words(&["--initrd", "x"]));
+    assert!(!build.rng);
+    assert_eq!(build.cargo_arguments, words(&["--initrd", "x", "--rng"]));
 }
 
 #[test]
