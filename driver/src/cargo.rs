@@ -274,6 +274,8 @@ fn subcommand(arguments: &[OsString], environment: &Environment) -> Result<i32> 
         dry_run: false,
         network: None,
         rng: invocation.rng,
+        qemu_arguments: Vec::new(),
+        no_exit_device: false,
     };
     let outcome = crate::run::run(environment, &options)?;
     if let Some(message) = outcome.message() {

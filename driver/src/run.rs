@@ -14,7 +14,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -107,6 +107,11 @@ pub struct RunOptions {
     /// `--rng`: a virtio-rng device, the random generator's seed source on a CPU
     /// without RDRAND/RDSEED or RNDR.
     pub rng: bool,
+    /// `--qemu-arg ARG`s: appended to QEMU's command line as they are.
+    pub qemu_arguments: Vec<OsString>,
+    /// `--no-exit-device`: no isa-debug-exit / debugcon / semihosting, as on hardware;
+    /// the status comes from the runtime's `unik: exit status N` line.
+    pub no_exit_device: bool,
 }
 
 /// The machine option for virtio-mmio devices (`--net`, `--rng`): microvm without ACPI
@@ -429,6 +434,9 @@ pub fn qemu_command(
                 OsString::from("media=cdrom,if=ide,index=2,format=raw,readonly=on,file=");
             cdrom.push(option_value(&firmware.iso));
             command.arg("-drive").arg(cdrom).args(["-boot", "order=d"]);
+            // A PC's display adapter (text mode at 0xb8000, a linear framebuffer for
+            // UEFI's GOP), with no window: what GRUB hands over as the screen.
+            command.args(["-device", "VGA"]);
         }
     }
     if !matches!(boot.path, BootPath::Firmware(_)) {
@@ -480,8 +488,10 @@ pub fn qemu_command(
     }
     let mut status_chardev = OsString::from("file,id=unik-status,path=");
     status_chardev.push(option_value(status_file));
-    match &spec.exit_device {
-        ExitDevice::IsaDebugExit { port, status_port } => {
+    let exit_device = (!options.no_exit_device).then_some(&spec.exit_device);
+    match exit_device {
+        None => {}
+        Some(ExitDevice::IsaDebugExit { port, status_port }) => {
             command
                 .arg("-device")
                 .arg(format!("isa-debug-exit,iobase={port:#x},iosize=0x4"));
@@ -499,7 +509,7 @@ pub fn qemu_command(
         // file. `target=native` is QEMU's own implementation of the calls: it also
         // lets the guest open host files and run host commands, so an image is
         // trusted like a native program of the user's (README, "unik run").
-        ExitDevice::Semihosting => {
+        Some(ExitDevice::Semihosting) => {
             command.arg("-chardev").arg(&status_chardev).args([
                 "-semihosting-config",
                 "enable=on,target=native,chardev=unik-status",
@@ -513,6 +523,7 @@ pub fn qemu_command(
         // QEMU's default backend for it (rng-builtin) reads the host's getrandom().
         command.args(["-device", "virtio-rng-device"]);
     }
+    command.args(&options.qemu_arguments);
     Ok(command)
 }
 
@@ -536,11 +547,32 @@ pub fn decode_status(contents: &[u8]) -> Option<i32> {
         })
 }
 
+/// Whether the guest's last word on the status channel was `reboot` (written just
+/// before it resets the machine, which QEMU's `-no-reboot` turns into its end): an
+/// `exit N` line after it (the reset failed) wins.
+pub fn rebooted(contents: &[u8]) -> bool {
+    let complete = match contents.iter().rposition(|&byte| byte == b'\n') {
+        Some(end) => &contents[..end],
+        None => return false,
+    };
+    complete
+        .split(|&byte| byte == b'\n')
+        .rev()
+        .find(|line| *line == b"reboot" || line.starts_with(b"exit "))
+        .is_some_and(|line| line == b"reboot")
+}
+
+/// The exit status `unik run` returns when the guest rebooted (the status
+/// `systemd-nspawn` gives a container that asked for a reboot).
+pub const REBOOTED_STATUS: i32 = 133;
+
 /// What happened to a run, for the caller to report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RunOutcome {
     /// The guest reported this status.
     Exited(i32),
+    /// The guest reset the machine (reboot(2)); QEMU's `-no-reboot` stopped it.
+    Rebooted,
     /// `--dry-run`: nothing ran.
     DryRun,
     /// QEMU stopped without a status line (QEMU error, triple fault, …); QEMU's own
@@ -557,6 +589,7 @@ impl RunOutcome {
     pub fn exit_status(&self) -> i32 {
         match self {
             RunOutcome::Exited(status) => *status,
+            RunOutcome::Rebooted => REBOOTED_STATUS,
             RunOutcome::DryRun => 0,
             RunOutcome::NoStatus(_) => 1,
             RunOutcome::TimedOut(_) => TIMED_OUT_STATUS,
@@ -568,6 +601,9 @@ impl RunOutcome {
     pub fn message(&self) -> Option<String> {
         match self {
             RunOutcome::Exited(_) | RunOutcome::DryRun | RunOutcome::Interrupted(_) => None,
+            RunOutcome::Rebooted => Some(format!(
+                "unik run: the guest rebooted (exit status {REBOOTED_STATUS})"
+            )),
             RunOutcome::NoStatus(code) => Some(format!(
                 "unik run: the guest stopped without an exit status (QEMU exit code {})",
                 code.map_or_else(
@@ -686,6 +722,8 @@ pub fn run(environment: &Environment, options: &RunOptions) -> Result<RunOutcome
         program: qemu.clone(),
         source,
     })?;
+    // The runtime's `unik: exit status N` line (machines without an exit device).
+    let console_status = Arc::new(AtomicI32::new(NO_CONSOLE_STATUS));
     let relays = [
         child
             .stdout
@@ -700,7 +738,13 @@ pub fn run(environment: &Environment, options: &RunOptions) -> Result<RunOutcome
                 BootPath::Firmware(_) if !options.verbose => boot.console_filter(),
                 _ => ConsoleFilter::passing(),
             };
-            relay_lines(pipe, std::io::stderr, annotator, filter)
+            relay_lines(
+                pipe,
+                std::io::stderr,
+                annotator,
+                filter,
+                Arc::clone(&console_status),
+            )
         }),
     ];
     let widening = widen_forward_backlogs(child.id(), options);
@@ -727,7 +771,12 @@ pub fn run(environment: &Environment, options: &RunOptions) -> Result<RunOutcome
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => Vec::new(),
         Err(error) => return Err(Error::io("cannot read", &status_file, error)),
     };
-    Ok(match decode_status(&contents) {
+    if rebooted(&contents) {
+        return Ok(RunOutcome::Rebooted);
+    }
+    let from_console = Some(console_status.load(Ordering::Relaxed))
+        .filter(|&status| options.no_exit_device && status != NO_CONSOLE_STATUS);
+    Ok(match decode_status(&contents).or(from_console) {
         Some(status) => RunOutcome::Exited(status),
         None => RunOutcome::NoStatus(exit.code()),
     })
@@ -847,6 +896,7 @@ fn relay_lines<W: Write + 'static>(
     stream: fn() -> W,
     mut annotator: Option<Annotator>,
     mut filter: ConsoleFilter,
+    console_status: Arc<AtomicI32>,
 ) -> JoinHandle<()> {
     std::thread::spawn(move || {
         let write = |bytes: &[u8]| {
@@ -884,6 +934,9 @@ fn relay_lines<W: Write + 'static>(
                         output.append(&mut pending);
                         passing = true;
                     } else if complete && !boot_path::is_qemu_noise(&pending) {
+                        if let Some(status) = console_exit_status(&pending) {
+                            console_status.store(status, Ordering::Relaxed);
+                        }
                         match annotator.as_mut() {
                             Some(annotator) => output.extend(annotate(annotator, &pending)),
                             None => output.extend_from_slice(&pending),
@@ -906,6 +959,20 @@ fn relay_lines<W: Write + 'static>(
             write(&dropped);
         }
     })
+}
+
+/// No `unik: exit status N` line seen (yet).
+const NO_CONSOLE_STATUS: i32 = -1;
+
+/// The status of the runtime's `unik: exit status N` line (what it prints on the
+/// error console where the machine has no exit device).
+fn console_exit_status(line: &[u8]) -> Option<i32> {
+    let text = std::str::from_utf8(line)
+        .ok()?
+        .trim_end_matches(['\n', '\r']);
+    let number = text.strip_prefix("unik: exit status ")?;
+    let status: i32 = number.parse().ok()?;
+    (number.len() <= 3 && (0..=255).contains(&status)).then_some(status)
 }
 
 /// One complete line (its newline included) through the annotator, keeping a carriage
@@ -1018,6 +1085,8 @@ mod tests {
             verbose: false,
             dry_run: false,
             network: None,
+            qemu_arguments: Vec::new(),
+            no_exit_device: false,
         }
     }
 
@@ -1043,6 +1112,36 @@ mod tests {
         assert_eq!(decode_status(b"exit 0042\n"), None);
         assert_eq!(decode_status(b"exit 4x\n"), None);
         assert_eq!(decode_status(b"exit 3\nexit 9"), Some(3));
+    }
+
+    #[test]
+    fn the_console_exit_status_line_is_read_exactly() {
+        assert_eq!(console_exit_status(b"unik: exit status 3\n"), Some(3));
+        assert_eq!(console_exit_status(b"unik: exit status 255\r\n"), Some(255));
+        for line in [
+            &b"unik: exit status 256\n"[..],
+            b"unik: exit status -1\n",
+            b"unik: exit status\n",
+            b"my unik: exit status 3\n",
+            b"unik: exit status 0003\n",
+        ] {
+            assert_eq!(console_exit_status(line), None, "{line:?}");
+        }
+    }
+
+    #[test]
+    fn a_reboot_line_is_the_last_word_unless_an_exit_follows() {
+        assert!(rebooted(b"reboot\n"));
+        assert!(rebooted(b"exit 3\nreboot\n"));
+        assert!(!rebooted(b"reboot\nexit 1\n"), "the reset failed");
+        assert!(!rebooted(b"reboot"), "incomplete line");
+        assert!(!rebooted(b"rebooted\n"));
+        assert!(!rebooted(b""));
+        assert_eq!(RunOutcome::Rebooted.exit_status(), 133);
+        assert_eq!(
+            RunOutcome::Rebooted.message().as_deref(),
+            Some("unik run: the guest rebooted (exit status 133)")
+        );
     }
 
     #[test]
@@ -1335,6 +1434,47 @@ mod tests {
     }
 
     #[test]
+    fn extra_qemu_arguments_go_last_and_the_exit_device_can_go() {
+        let spec = TargetSpec::find("x86_64").unwrap();
+        let mut run = options("app.img");
+        run.qemu_arguments = vec!["-monitor".into(), "unix:/t/m,server=on,wait=off".into()];
+        run.no_exit_device = true;
+        let command = qemu_command(
+            Path::new("qemu"),
+            &spec,
+            &run,
+            Accelerator::Tcg,
+            Path::new("s"),
+            &Boot::direct("microvm"),
+        )
+        .unwrap();
+        let arguments = arguments_of(&command);
+        assert_eq!(
+            arguments[arguments.len() - 2..],
+            ["-monitor", "unix:/t/m,server=on,wait=off"]
+        );
+        assert!(
+            !arguments
+                .iter()
+                .any(|argument| argument.contains("isa-debug-exit")
+                    || argument.contains("isa-debugcon")
+                    || argument.contains("unik-status")),
+            "{arguments:?}"
+        );
+        let spec = TargetSpec::find("aarch64").unwrap();
+        let command = qemu_command(
+            Path::new("qemu"),
+            &spec,
+            &run,
+            Accelerator::Tcg,
+            Path::new("s"),
+            &Boot::direct("virt"),
+        )
+        .unwrap();
+        assert!(!arguments_of(&command).contains(&"-semihosting-config".to_string()));
+    }
+
+    #[test]
     fn firmware_machines_boot_the_iso_with_their_firmware() {
         let spec = TargetSpec::find("x86_64").unwrap();
         let run = options("/images/hello.img");
@@ -1373,6 +1513,8 @@ mod tests {
             "media=cdrom,if=ide,index=2,format=raw,readonly=on,file=/t/boot.iso",
             "-boot",
             "order=d",
+            "-device",
+            "VGA",
             "-chardev",
         ];
         assert!(

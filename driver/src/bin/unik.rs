@@ -160,6 +160,15 @@ struct RunArguments {
     /// CPU without RDRAND/RDSEED or RNDR (microvm and virt).
     #[arg(long)]
     rng: bool,
+    /// An argument appended to QEMU's command line as it is (repeatable), e.g.
+    /// `--qemu-arg=-monitor --qemu-arg=unix:/tmp/m,server=on,wait=off`.
+    #[arg(long = "qemu-arg", value_name = "ARG", allow_hyphen_values = true)]
+    qemu_arguments: Vec<OsString>,
+    /// Boot without QEMU's exit device (isa-debug-exit, semihosting), as on hardware:
+    /// the runtime prints `unik: exit status N` and switches the machine off (ACPI,
+    /// PSCI); that line gives the status.
+    #[arg(long)]
+    no_exit_device: bool,
     /// The image built by unikcc.
     image: PathBuf,
     /// Arguments for the program (after `--`).
@@ -239,6 +248,8 @@ fn execute(command: Command, environment: &Environment) -> unik::Result<u8> {
                 }
                 .parse()?,
                 rng: arguments.rng,
+                qemu_arguments: arguments.qemu_arguments,
+                no_exit_device: arguments.no_exit_device,
             };
             let outcome = unik::run::run(environment, &options)?;
             if let Some(message) = outcome.message() {
@@ -261,6 +272,8 @@ fn execute(command: Command, environment: &Environment) -> unik::Result<u8> {
                 initrd: arguments.initrd,
                 network: None,
                 rng: false,
+                qemu_arguments: Vec::new(),
+                no_exit_device: false,
             };
             let (parameters, program_arguments) = unik::run::command_line_words(&options)?;
             let words = unik::iso::command_line_words(&parameters, &program_arguments);
