@@ -2,7 +2,8 @@
 //! QEMU `pc` and OVMF (UEFI) + GRUB EFI on QEMU `q35`, from the hybrid ISO `unik iso`
 //! makes (`unik run --machine pc-grub|uefi`). The same image boots through PVH in the
 //! other test files. Output and exit status are asserted against native runs; the
-//! ACPI power-off (no exit device) is checked on QEMU directly; `unik iso` errors.
+//! ACPI power-off is checked with `unik run --no-exit-device`; the framebuffer console
+//! (EGA text, RGB) is read back through the QEMU monitor; `unik iso` and its errors.
 
 mod common;
 
@@ -195,54 +196,6 @@ fn the_boot_log_names_multiboot2_and_the_acpi_power_off() {
     );
 }
 
-/// Boots the ISO on QEMU without isa-debug-exit: the runtime prints the status and
-/// switches the machine off through ACPI (FADT PM1a control, `\_S5`), so QEMU ends
-/// by itself.
-fn boot_iso_without_exit_device(iso: &Path, machine: &str, dir: &Path) -> Outcome {
-    let _one_at_a_time = FIRMWARE_BOOTS
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let mut command = Command::new("timeout");
-    command.arg(FIRMWARE_TIMEOUT_SECONDS.to_string());
-    command.args([
-        "qemu-system-x86_64",
-        "-accel",
-        "tcg",
-        "-cpu",
-        "max",
-        "-m",
-        "128M",
-        "-nodefaults",
-        "-no-user-config",
-        "-nographic",
-        "-no-reboot",
-        "-serial",
-        "stdio",
-        "-boot",
-        "order=d",
-        "-cdrom",
-    ]);
-    command.arg(iso);
-    if machine == "uefi" {
-        let variables = dir.join("OVMF_VARS.fd");
-        std::fs::copy("/usr/share/OVMF/OVMF_VARS_4M.fd", &variables).expect("OVMF vars");
-        command.args([
-            "-M",
-            "q35",
-            "-drive",
-            "if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd",
-            "-drive",
-        ]);
-        command.arg(format!(
-            "if=pflash,format=raw,unit=1,file={}",
-            variables.display()
-        ));
-    } else {
-        command.args(["-M", "pc"]);
-    }
-    run_command(&mut command)
-}
-
 #[test]
 fn without_an_exit_device_acpi_switches_the_machine_off() {
     if !x86_64_tested() || !firmware_tools_present() {
@@ -250,24 +203,26 @@ fn without_an_exit_device_acpi_switches_the_machine_off() {
     }
     let dir = scratch();
     let image = build_image("x86_64", &["c/exit_status.c"], &[], dir.path());
+    // `unik iso` writes the ISO `unik run --machine` builds for itself.
     let iso = dir.path().join("exit.iso");
-    let made = run_command(
-        unik()
-            .args(["iso", "-o"])
-            .arg(&iso)
-            .arg(&image)
-            .args(["--", "exit", "3"]),
-    );
+    let made = run_command(unik().args(["iso", "-o"]).arg(&iso).arg(&image));
     assert_eq!(made.status, 0, "unik iso: {made:?}");
+    assert!(iso.metadata().is_ok_and(|data| data.len() > 1024 * 1024));
     for machine in MACHINES {
-        let outcome = boot_iso_without_exit_device(&iso, machine, dir.path());
-        // QEMU ends with 0 on an ACPI power-off; `timeout` would end it with 124.
-        assert_eq!(outcome.status, 0, "{machine}: {outcome:?}");
+        // No isa-debug-exit: the runtime prints the status and switches the machine off
+        // through ACPI (FADT PM1a control, `\_S5`), so QEMU ends by itself (at the
+        // timeout otherwise, with 124).
+        let outcome = boot_through(machine, &image, &["--no-exit-device"], &["exit", "3"]);
+        assert_eq!(outcome.status, 3, "{machine}: {outcome:?}");
         assert!(
-            outcome.stdout.contains("leaving with 3")
-                && outcome.stdout.ends_with("unik: exit status 3\n"),
+            outcome.stdout.contains("leaving with 3"),
             "{machine}: {}",
             outcome.stdout
+        );
+        assert!(
+            outcome.stderr.ends_with("unik: exit status 3\n"),
+            "{machine}: {}",
+            outcome.stderr
         );
     }
 }
@@ -382,5 +337,213 @@ fn the_initrd_travels_as_a_multiboot2_module() {
     for machine in MACHINES {
         let outcome = boot_through(machine, &image, &["--initrd", archive_text], &["/"]);
         assert_same_as_native(&outcome, &reference, &format!("initrd through {machine}"));
+    }
+}
+
+/// What the screen shows, as lines of text, and how the run ended.
+struct Screen {
+    lines: Vec<String>,
+    outcome: Outcome,
+}
+
+/// Boots the `screen.c` fixture (built with `--framebuffer-console`) through
+/// `machine` with a QEMU monitor on a socket; once the program waits on stdin, has the
+/// monitor run `command` (with `{file}` standing for a file in `dir`), decodes that
+/// file with `decode`, then lets the program end.
+fn screen_of(machine: &str, image: &Path, command: &str, decode: Decoder, dir: &Path) -> Screen {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::os::unix::net::UnixStream;
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+
+    let _one_at_a_time = FIRMWARE_BOOTS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let socket = dir.join(format!("{machine}.monitor"));
+    let file = dir.join(format!("{machine}.screen"));
+    let mut child = unik()
+        .args(["run", "--machine", machine, "--timeout"])
+        .arg(FIRMWARE_TIMEOUT_SECONDS.to_string())
+        .arg("--qemu-arg=-monitor")
+        .arg(format!(
+            "--qemu-arg=unix:{},server=on,wait=off",
+            socket.display()
+        ))
+        .arg(image)
+        .args(["--", "two words"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("unik run starts");
+    let (sender, receiver) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().expect("stdout");
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            text.push_str(&line);
+            text.push('\n');
+            if line.starts_with("waiting") {
+                let _ = sender.send(());
+            }
+        }
+        text
+    });
+    let mut stderr = child.stderr.take().expect("stderr");
+    let error_reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        text
+    });
+    let waiting = receiver
+        .recv_timeout(Duration::from_secs(u64::from(FIRMWARE_TIMEOUT_SECONDS)))
+        .is_ok();
+    let mut lines = Vec::new();
+    if waiting {
+        let mut monitor = UnixStream::connect(&socket).expect("the QEMU monitor");
+        monitor
+            .set_read_timeout(Some(Duration::from_secs(60)))
+            .expect("a read timeout");
+        let read_prompt = |monitor: &mut UnixStream| {
+            let mut seen = Vec::new();
+            let mut byte = [0u8; 1];
+            while !seen.ends_with(b"(qemu) ") && monitor.read(&mut byte).unwrap_or(0) == 1 {
+                seen.push(byte[0]);
+            }
+        };
+        read_prompt(&mut monitor);
+        let command = command.replace("{file}", &file.display().to_string());
+        monitor
+            .write_all(format!("{command}\n").as_bytes())
+            .expect("a monitor command");
+        read_prompt(&mut monitor);
+        // The monitor writes the file before it prompts again; give a slow disk a moment.
+        let started = Instant::now();
+        while !file.exists() && started.elapsed() < Duration::from_secs(10) {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        lines = decode(&std::fs::read(&file).expect("the monitor's dump"));
+    }
+    let mut stdin = child.stdin.take().expect("stdin");
+    let _ = stdin.write_all(b"go\n");
+    drop(stdin);
+    let status = child.wait().expect("unik run ends");
+    let outcome = Outcome {
+        status: status.code().unwrap_or(-1),
+        stdout: reader.join().expect("the stdout reader"),
+        stderr: error_reader.join().expect("the stderr reader"),
+    };
+    assert!(waiting, "{machine}: the program never waited: {outcome:?}");
+    Screen { lines, outcome }
+}
+
+/// Turns the monitor's dump into the screen's rows of text.
+type Decoder = fn(&[u8]) -> Vec<String>;
+
+/// The rows of an EGA text buffer (80x25 cells of character, attribute).
+fn ega_text_lines(bytes: &[u8]) -> Vec<String> {
+    bytes
+        .chunks(160)
+        .map(|row| {
+            row.chunks_exact(2)
+                .map(|cell| char::from(cell[0]))
+                .collect::<String>()
+                .trim_end()
+                .to_string()
+        })
+        .collect()
+}
+
+/// The rows of text on a binary PPM screenshot, read back cell by cell (8x16 pixels,
+/// each row of the font8x8 glyph drawn twice, as runtime/kernel/src/framebuffer.rs
+/// draws them): a cell whose lit pixels are exactly a glyph's is that character,
+/// anything else `?`.
+fn rgb_text_lines(bytes: &[u8]) -> Vec<String> {
+    let mut fields = Vec::new();
+    let mut at = 0;
+    while fields.len() < 4 {
+        while bytes[at].is_ascii_whitespace() {
+            at += 1;
+        }
+        let start = at;
+        while !bytes[at].is_ascii_whitespace() {
+            at += 1;
+        }
+        fields.push(String::from_utf8_lossy(&bytes[start..at]).into_owned());
+    }
+    assert_eq!(fields[0], "P6", "a binary PPM");
+    let width: usize = fields[1].parse().expect("the width");
+    let height: usize = fields[2].parse().expect("the height");
+    let pixels = &bytes[at + 1..];
+    let lit = |x: usize, y: usize| pixels[(y * width + x) * 3..][..3].iter().any(|&c| c > 0x40);
+    let glyphs = font8x8::legacy::BASIC_LEGACY;
+    (0..height / 16)
+        .map(|row| {
+            (0..width / 8)
+                .map(|column| {
+                    let cell: Vec<u8> = (0..16)
+                        .map(|y| {
+                            (0..8).fold(0u8, |bits, x| {
+                                bits | (u8::from(lit(column * 8 + x, row * 16 + y)) << x)
+                            })
+                        })
+                        .collect();
+                    let doubled = cell.chunks_exact(2).all(|pair| pair[0] == pair[1]);
+                    let rows: Vec<u8> = cell.iter().step_by(2).copied().collect();
+                    (0x20u8..0x7f)
+                        .find(|&character| doubled && glyphs[usize::from(character)] == *rows)
+                        .map_or('?', char::from)
+                })
+                .collect::<String>()
+                .trim_end()
+                .to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn the_console_is_mirrored_on_the_screen_ega_text_and_rgb() {
+    if !x86_64_tested() || !firmware_tools_present() {
+        return;
+    }
+    let dir = scratch();
+    let image = build_image(
+        "x86_64",
+        &["c/screen.c"],
+        &["--framebuffer-console"],
+        dir.path(),
+    );
+    let expected = [
+        "unik on the screen: stdout",
+        "unik on the screen: stderr",
+        "argument 1: two words",
+        "waiting for a line on stdin",
+    ];
+    let cases: [(&str, &str, Decoder); 2] = [
+        // SeaBIOS + GRUB leave VGA text mode: the cells at 0xb8000.
+        (
+            "pc-grub",
+            "pmemsave 0xb8000 4000 \"{file}\"",
+            ega_text_lines,
+        ),
+        // OVMF's GOP framebuffer, as the display shows it.
+        ("uefi", "screendump \"{file}\"", rgb_text_lines),
+    ];
+    for (machine, command, decode) in cases {
+        let screen = screen_of(machine, &image, command, decode, dir.path());
+        assert_eq!(screen.outcome.status, 3, "{machine}: {:?}", screen.outcome);
+        assert!(
+            screen.outcome.stdout.ends_with("got go\n"),
+            "{machine}: {:?}",
+            screen.outcome
+        );
+        // The program's lines, in order, from the top of the screen (stderr's in its
+        // place between them).
+        assert_eq!(
+            screen.lines[..expected.len()],
+            expected,
+            "{machine}: the screen shows {:#?}",
+            screen.lines
+        );
     }
 }

@@ -157,7 +157,11 @@ pub fn grub_word(word: &[u8]) -> Result<String> {
 
 /// The grub.cfg: serial console on COM1 (and the machine's console), no menu, the
 /// image loaded with `multiboot2` and the command line `words`, the initrd (if any)
-/// with `module2` (the runtime takes the first Multiboot2 module as its initrd).
+/// with `module2` (the runtime takes the first Multiboot2 module as its initrd). On
+/// BIOS machines the screen stays in EGA text mode (`gfxpayload=text`, set after
+/// `multiboot2`, whose framebuffer header tag asks for "auto"); under UEFI, which has
+/// no text mode, GRUB hands over the GOP framebuffer (its video drivers are modules:
+/// `insmod all_video`).
 pub fn grub_config(image_name: &str, words: &[Vec<u8>], initrd: bool) -> Result<String> {
     let mut line = format!("multiboot2 /{IMAGE_IN_ISO}");
     for word in words {
@@ -174,10 +178,12 @@ pub fn grub_config(image_name: &str, words: &[Vec<u8>], initrd: bool) -> Result<
          serial --unit=0 --speed=115200 --word=8 --parity=no --stop=1\n\
          terminal_input serial console\n\
          terminal_output serial console\n\
+         insmod all_video\n\
          set timeout=0\n\
          set timeout_style=hidden\n\
          menuentry {title} {{\n\
          \x20   {line}\n\
+         \x20   if [ \"$grub_platform\" = pc ]; then set gfxpayload=text; fi\n\
          \x20   boot\n\
          }}\n"
     ))
@@ -355,10 +361,22 @@ mod tests {
             "{config}"
         );
         assert!(config.contains("menuentry 'unik: app.img' {\n"), "{config}");
+        // The screen: video drivers, and text mode on BIOS set after `multiboot2`
+        // (whose framebuffer header tag sets gfxpayload itself).
+        assert!(config.contains("insmod all_video\n"), "{config}");
+        assert!(
+            config.contains(
+                "'x y'\n    if [ \"$grub_platform\" = pc ]; then set gfxpayload=text; fi\n"
+            ),
+            "{config}"
+        );
         assert!(!config.contains("module2"), "{config}");
         let config = grub_config("app.img", &words, true).unwrap();
         assert!(
-            config.contains("'x y'\n    module2 /boot/initrd.cpio\n    boot\n"),
+            config.contains(
+                "'x y'\n    module2 /boot/initrd.cpio\n    \
+                 if [ \"$grub_platform\" = pc ]; then set gfxpayload=text; fi\n    boot\n"
+            ),
             "{config}"
         );
     }

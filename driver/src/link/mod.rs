@@ -107,6 +107,14 @@ pub fn prepare(request: &SelectionRequest<'_>, program: &str) -> Result<Prepared
     resolution
         .undefined
         .retain(|name, _| !symbols::is_linker_defined(name, request.linker_defined));
+    // `-u NAME` of a runtime symbol asks for it as an undefined reference would (LLD
+    // then takes it from the archive): its component is selected
+    // (`unikcc --framebuffer-console` is `-u` of that component's init function).
+    for name in request.option_roots {
+        if request.manifest.symbols.contains_key(name) {
+            resolution.undefined.entry(name.clone()).or_default();
+        }
+    }
     protection::check_executable_stack(
         &resolution.loaded,
         request.executable_stack_allowed,

@@ -70,7 +70,8 @@ pub fn select(resolution: &Resolution<'_>, manifest: &Manifest, all_components: 
                 object: resolution
                     .first_reference(symbol)
                     .map(|object| object.display_name.clone())
-                    .unwrap_or_default(),
+                    // No object refers to it: a `-u` option asked for it.
+                    .unwrap_or_else(|| "-u".to_string()),
             });
         } else if !manifest.toolchain_symbols.contains(symbol) {
             missing.push(symbol.clone());

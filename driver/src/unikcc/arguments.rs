@@ -219,6 +219,8 @@ enum Action {
     PrintOnly,
     AllComponents,
     StubMissing,
+    /// `--framebuffer-console`: link the `framebuffer-console` component.
+    FramebufferConsole,
     Explain,
     FileSystem,
     OutputFormat,
@@ -250,6 +252,9 @@ struct OptionRow {
     action: Action,
     missing: Missing,
 }
+
+/// The init function of the `framebuffer-console` component (runtime/components.toml).
+pub const FRAMEBUFFER_CONSOLE_INIT: &str = "__unik_init_framebuffer_console";
 
 const fn row(name: &'static str, value: Value, action: Action) -> OptionRow {
     OptionRow {
@@ -315,6 +320,11 @@ const OPTIONS: &[OptionRow] = &[
     row("--cc", Value::EqualsOrSeparate, Action::CCompiler),
     row("--all-components", Value::None, Action::AllComponents),
     row("--stub-missing", Value::None, Action::StubMissing),
+    row(
+        "--framebuffer-console",
+        Value::None,
+        Action::FramebufferConsole,
+    ),
     row("--explain", Value::None, Action::Explain),
     row("--fs", Value::EqualsOrSeparate, Action::FileSystem),
     row("--format", Value::EqualsOrSeparate, Action::OutputFormat),
@@ -952,6 +962,11 @@ fn apply(
         Action::PrintOnly => invocation.print_only = true,
         Action::AllComponents => invocation.all_components = true,
         Action::StubMissing => invocation.stub_missing = true,
+        // Its init function is the component's only symbol: `-u` makes the link (and
+        // the component selection, which follows `-u` roots) take it.
+        Action::FramebufferConsole => invocation.inputs.extend(
+            ["-u", FRAMEBUFFER_CONSOLE_INIT].map(|word| Input::LinkerFlag(OsString::from(word))),
+        ),
         Action::Explain => invocation.explain = true,
         Action::FileSystem => invocation.file_system = Some(PathBuf::from(value_text())),
         Action::OutputFormat => {

@@ -14,6 +14,7 @@ mod arch;
 mod boot_cell;
 mod command_line;
 pub mod console;
+pub mod framebuffer;
 mod memory;
 #[cfg(not(test))]
 pub mod network;
@@ -100,6 +101,16 @@ pub fn exit(status: i32) -> ! {
     // Masking like a Linux exit status (the low 8 bits of the value given to _exit).
     let status = (status & 0xff) as u8;
     arch::exit(status)
+}
+
+/// Restarts the machine (reboot(2) with RB_AUTOBOOT): writes `reboot` on the status
+/// channel `unik run` reads (x86_64's debug console, aarch64's semihosting), then
+/// resets through the machine's mechanisms in turn (x86_64: the ACPI reset register,
+/// the 8042 keyboard controller, port 0xcf9, a triple fault; aarch64: PSCI
+/// SYSTEM_RESET, the Raspberry Pi's watchdog). If the machine is still running after
+/// them, prints `unik: reboot failed` and ends the run with status 1.
+pub fn reboot() -> ! {
+    arch::reboot()
 }
 
 /// Set by the first runtime panic.

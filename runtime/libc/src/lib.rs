@@ -39,6 +39,8 @@ pub mod cxx_abi;
 pub mod entropy;
 pub mod entropy_device;
 pub mod errno;
+#[cfg(not(test))]
+pub mod framebuffer_console;
 pub mod fs;
 pub mod global;
 pub mod kernel;
@@ -48,6 +50,7 @@ pub mod memory;
 pub mod net;
 pub mod netdb;
 pub mod process;
+pub mod reboot;
 pub mod rust_support;
 pub mod scanf;
 pub mod start;

@@ -22,3 +22,7 @@ pub mod serial {
 pub fn exit(status: u8) -> ! {
     panic!("the kernel called exit({status}) in a host test")
 }
+
+pub fn reboot() -> ! {
+    panic!("the kernel called reboot() in a host test")
+}

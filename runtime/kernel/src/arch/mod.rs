@@ -4,6 +4,7 @@
 //! - `serial`: `Channel`, `write(Channel, &[u8])`, `read(&mut [u8]) -> usize` for the
 //!   console;
 //! - `exit(u8) -> !`: ends the virtual machine with that status;
+//! - `reboot() -> !`: resets the machine (reboot(2)'s RB_AUTOBOOT);
 //! - its boot entry, which ends in `crate::finish_boot`.
 //!
 //! Host unit tests (`cargo test`) get a stand-in backend: the boot code cannot link
@@ -14,13 +15,13 @@
 mod x86_64;
 
 #[cfg(all(target_arch = "x86_64", not(test)))]
-pub use self::x86_64::{exit, serial, threading};
+pub use self::x86_64::{exit, reboot, serial, threading};
 
 #[cfg(all(target_arch = "aarch64", not(test)))]
 mod aarch64;
 
 #[cfg(all(target_arch = "aarch64", not(test)))]
-pub use self::aarch64::{exit, serial, threading};
+pub use self::aarch64::{exit, reboot, serial, threading};
 
 #[cfg(test)]
 mod host_test;
@@ -32,7 +33,7 @@ mod host_test;
 mod device_tree;
 
 #[cfg(test)]
-pub use self::host_test::{exit, serial};
+pub use self::host_test::{exit, reboot, serial};
 
 // The boot-time W^X checks' table walks are pure logic too.
 #[cfg(test)]

@@ -31,8 +31,10 @@ const SYS_EXIT: u64 = 0x18;
 /// Semihosting 2.0, 5.5.2 "SYS_EXIT": the reason code for a normal application exit.
 const ADP_STOPPED_APPLICATION_EXIT: u64 = 0x2_0026;
 
-/// PSCI 1.0 (Arm DEN 0022), 5.1.9 "SYSTEM_OFF": function ID, SMC32 convention.
+/// PSCI 1.0 (Arm DEN 0022), 5.1.9 "SYSTEM_OFF" and 5.1.10 "SYSTEM_RESET": function
+/// IDs, SMC32 convention.
 const PSCI_SYSTEM_OFF: u64 = 0x8400_0008;
+const PSCI_SYSTEM_RESET: u64 = 0x8400_0009;
 
 /// Set by the exception handler when the semihosting probe trapped.
 static SEMIHOSTING_ABSENT: AtomicBool = AtomicBool::new(false);
@@ -171,9 +173,38 @@ pub fn exit(status: u8) -> ! {
     halt_forever()
 }
 
+/// Resets the machine (lib.rs `reboot`): `reboot` on the semihosting status channel
+/// for `unik run`, then PSCI SYSTEM_RESET, then the Raspberry Pi's watchdog with boot
+/// partition 0 (a normal boot; Linux's bcm2835_restart). Still running after a moment:
+/// reports it and ends the run with status 1.
+pub fn reboot() -> ! {
+    if !SEMIHOSTING_ABSENT.load(Ordering::Relaxed) {
+        // SAFETY: semihosting answered the boot probe; SYS_WRITE0 reads the
+        // NUL-terminated string at x1 (a static, mapped).
+        unsafe { unik_semihosting_call(SYS_WRITE0, c"reboot\n".as_ptr() as u64) };
+    }
+    psci_call(PSCI_SYSTEM_RESET);
+    watchdog_reset(0);
+    // The watchdog fires after PM_WDOG_TICKS (about 160 µs): wait well past that.
+    let counter_frequency = super::threading::counter_frequency();
+    let start = super::cpu::virtual_counter();
+    while super::cpu::virtual_counter().wrapping_sub(start) < counter_frequency / 10 {
+        core::hint::spin_loop();
+    }
+    crate::console::write_err(b"unik: reboot failed: the machine did not reset\n");
+    exit(1)
+}
+
 /// Halts a Raspberry Pi through its watchdog (see the module documentation). Returns
 /// only if there is no watchdog (or the reset has not happened yet).
 fn watchdog_halt() {
+    watchdog_reset(PM_RSTS_PARTITION_HALT);
+}
+
+/// Resets a Raspberry Pi through its watchdog, the firmware booting `partition` (its
+/// bits spread over RSTS's even bits 0-10; 63 = halt, 0 = the normal boot). Returns
+/// only if there is no watchdog (or the reset has not happened yet).
+fn watchdog_reset(partition: u32) {
     let base = WATCHDOG.load(Ordering::Relaxed);
     if base == 0 {
         return;
@@ -186,7 +217,7 @@ fn watchdog_halt() {
         let status = core::ptr::read_volatile(register(PM_RSTS));
         core::ptr::write_volatile(
             register(PM_RSTS),
-            (status & !PM_PASSWORD_MASK) | PM_PASSWORD | PM_RSTS_PARTITION_HALT,
+            (status & !(PM_PASSWORD_MASK | PM_RSTS_PARTITION_HALT)) | PM_PASSWORD | partition,
         );
         core::ptr::write_volatile(register(PM_WDOG), PM_PASSWORD | PM_WDOG_TICKS);
         let control = core::ptr::read_volatile(register(PM_RSTC));
@@ -202,18 +233,25 @@ fn watchdog_halt() {
 /// PSCI SYSTEM_OFF through the device tree's conduit. Returns only if there is no PSCI
 /// (or it refused).
 fn system_off() {
+    psci_call(PSCI_SYSTEM_OFF);
+}
+
+/// A PSCI call without arguments (SYSTEM_OFF, SYSTEM_RESET) through the device tree's
+/// conduit. Returns only if there is no PSCI (or it refused).
+fn psci_call(function: u64) {
     match PSCI_CONDUIT.load(Ordering::Relaxed) {
         CONDUIT_HVC => {
-            // SAFETY: the device tree says PSCI answers `hvc`; SYSTEM_OFF does not
-            // return on success. SMCCC 1.1 lets the call clobber x0-x17.
+            // SAFETY: the device tree says PSCI answers `hvc`; SYSTEM_OFF and
+            // SYSTEM_RESET do not return on success. SMCCC 1.1 lets the call clobber
+            // x0-x17.
             unsafe {
-                core::arch::asm!("hvc #0", inout("x0") PSCI_SYSTEM_OFF => _, clobber_abi("C"));
+                core::arch::asm!("hvc #0", inout("x0") function => _, clobber_abi("C"));
             }
         }
         CONDUIT_SMC => {
             // SAFETY: as above, with `smc`.
             unsafe {
-                core::arch::asm!("smc #0", inout("x0") PSCI_SYSTEM_OFF => _, clobber_abi("C"));
+                core::arch::asm!("smc #0", inout("x0") function => _, clobber_abi("C"));
             }
         }
         _ => {}

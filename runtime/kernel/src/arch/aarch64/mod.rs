@@ -14,4 +14,4 @@ pub mod serial;
 pub mod threading;
 mod tls;
 
-pub use exit::exit;
+pub use exit::{exit, reboot};

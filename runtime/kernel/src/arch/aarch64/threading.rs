@@ -43,7 +43,7 @@ pub enum PageAccess {
     Device,
 }
 
-fn counter_frequency() -> u64 {
+pub(super) fn counter_frequency() -> u64 {
     let frequency: u64;
     // SAFETY: CNTFRQ_EL0 is readable at EL1.
     unsafe { core::arch::asm!("mrs {}, cntfrq_el0", out(reg) frequency, options(nomem, nostack)) };

@@ -18,6 +18,10 @@ use super::loader::{is_accessible, read_physical};
 /// Bits 0..16: the PM1a control I/O port; bits 16..19: SLP_TYPa for S5; bit 31: found.
 static POWER_OFF: AtomicU32 = AtomicU32::new(0);
 
+/// The reset register found at boot (0: none). Bits 0..16: the I/O port; bits 16..24:
+/// the value to write; bit 31: found.
+static RESET: AtomicU32 = AtomicU32::new(0);
+
 const FOUND: u32 = 1 << 31;
 const SYSTEM_TABLE_HEADER_SIZE: u64 = 36;
 /// Larger tables than this are taken for garbage (QEMU's DSDT is about 8 KiB).
@@ -54,8 +58,8 @@ pub enum Findings {
     },
 }
 
-/// Finds the FADT and the DSDT's `\_S5` and records the power-off controls (the reset
-/// register is only reported, for the boot log). `rsdp` is the loader's; without it
+/// Finds the FADT and the DSDT's `\_S5` and records the power-off controls and the
+/// reset register. `rsdp` is the loader's; without it
 /// the BIOS areas are searched when `search_bios` (a PC firmware put it there; PVH
 /// loaders always pass theirs).
 ///
@@ -101,6 +105,10 @@ pub unsafe fn discover(rsdp: Option<u64>, search_bios: bool) -> Findings {
             let value = read_physical::<u8>(fadt + 128);
             if let (ADDRESS_SPACE_IO, Ok(port)) = (space, u16::try_from(address)) {
                 reset = Some(Reset { port, value });
+                RESET.store(
+                    FOUND | u32::from(value) << 16 | u32::from(port),
+                    Ordering::Relaxed,
+                );
             }
         }
         if let Some(found) = power_off {
@@ -123,6 +131,15 @@ pub fn power_off_controls() -> Option<PowerOff> {
     (value & FOUND != 0).then_some(PowerOff {
         control_port: value as u16,
         sleep_type: ((value >> 16) & 7) as u16,
+    })
+}
+
+/// The reset register [`discover`] found (FADT RESET_REG in I/O space).
+pub fn reset_register() -> Option<Reset> {
+    let value = RESET.load(Ordering::Relaxed);
+    (value & FOUND != 0).then_some(Reset {
+        port: value as u16,
+        value: (value >> 16) as u8,
     })
 }
 

@@ -32,6 +32,7 @@ extern "C" fn unik_x86_64_boot(information_address: u32, loader_magic: u32) -> !
         Err(error) => boot_failure(format_args!("{error}")),
     };
     let verbose = command_line::is_verbose(start_info.command_line());
+    crate::framebuffer::record(start_info.framebuffer);
     // PC firmware leaves the RSDP in the BIOS areas; a PVH loader passes its own.
     // SAFETY: the bootstrap identity map is active.
     let acpi =
@@ -204,6 +205,22 @@ fn log_memory(start_info: &LoaderInfo, ram: &memory::RamMap, image: PhysicalRang
     }
     if ram.dropped > 0 {
         let _ = writeln!(console, "unik:   ({} more RAM ranges ignored)", ram.dropped);
+    }
+    if let Some(framebuffer) = start_info.framebuffer {
+        let kind = match (framebuffer.format, crate::framebuffer::found()) {
+            (_, None) => "not usable for the console",
+            (crate::framebuffer::Format::Text, Some(_)) => "EGA text",
+            (crate::framebuffer::Format::Rgb { .. }, Some(_)) => "RGB",
+        };
+        let _ = writeln!(
+            console,
+            "unik: framebuffer at {:#x}: {}x{}, {} bits per pixel, pitch {}, {kind}",
+            framebuffer.address,
+            framebuffer.width,
+            framebuffer.height,
+            framebuffer.bits_per_pixel,
+            framebuffer.pitch
+        );
     }
     if !cpu::has_execute_disable() {
         let _ = writeln!(

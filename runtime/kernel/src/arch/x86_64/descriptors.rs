@@ -126,3 +126,23 @@ pub unsafe fn initialize() {
     // SAFETY: the IDT is a static, complete and never changed after this point.
     unsafe { interrupt_descriptor_table.load_unsafe() };
 }
+
+/// Resets the CPU with a triple fault: an empty IDT (limit 0) leaves the breakpoint no
+/// handler, nor the double fault that follows (Intel SDM vol. 3A 7.15, "Interrupt 8:
+/// Double Fault": a fault while delivering it shuts the processor down, which the
+/// chipset turns into a reset).
+///
+/// # Safety
+/// Nothing after this call runs: the machine resets (or, where a shutdown does not
+/// reset it, stops).
+pub unsafe fn triple_fault() {
+    let empty = ::x86_64::structures::DescriptorTablePointer {
+        limit: 0,
+        base: VirtAddr::zero(),
+    };
+    // SAFETY: the caller's contract: loading an IDT no vector fits is the point.
+    unsafe {
+        ::x86_64::instructions::tables::lidt(&empty);
+        core::arch::asm!("int3", options(nomem, nostack));
+    }
+}

@@ -65,6 +65,13 @@ unik_multiboot2_header:
     .long 12
     .long unik_multiboot2_entry
     .p2align 3
+    /* Framebuffer tag (type 5, 3.1.10), optional (flags bit 0): width, height, depth 0
+       = no preference. GRUB then hands over the screen it set up (EGA text, or a linear
+       RGB framebuffer under UEFI) in a framebuffer info tag. */
+    .word 5, 1
+    .long 20
+    .long 0, 0, 0
+    .p2align 3
     /* End tag. */
     .word 0, 0
     .long 8

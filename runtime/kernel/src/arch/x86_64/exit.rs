@@ -88,6 +88,60 @@ pub fn exit(status: u8) -> ! {
     halt_forever()
 }
 
+/// The 8042 keyboard controller: status port (bit 1: input buffer full) and the
+/// command that pulses the CPU reset line (Intel 8042 "pulse output port", 0xfe).
+const KEYBOARD_CONTROLLER_STATUS: u16 = 0x64;
+const KEYBOARD_CONTROLLER_INPUT_FULL: u8 = 1 << 1;
+const KEYBOARD_CONTROLLER_PULSE_RESET: u8 = 0xfe;
+/// The chipset's reset control register (PIIX3/ICH "RST_CNT" at 0xcf9): bit 1 system
+/// reset, bit 2 reset CPU (the write that acts), bit 3 full (cold) reset.
+const RESET_CONTROL_PORT: u16 = 0xcf9;
+const RESET_CONTROL_SYSTEM: u8 = 0x02;
+const RESET_CONTROL_CPU_FULL: u8 = 0x0c;
+
+/// Resets the machine (lib.rs `reboot`): `reboot` on the debug console for `unik run`,
+/// then the ACPI reset register (when the FADT has one), the 8042's reset pulse, the
+/// 0xcf9 reset control, and a triple fault, each given a moment to act (Linux's
+/// `reboot=` methods acpi, kbd, pci, triple, in its default order).
+pub fn reboot() -> ! {
+    let mut debug_console = Port::<u8>::new(DEBUG_CONSOLE_PORT);
+    for &byte in b"reboot\n" {
+        // SAFETY: port 0xe9 is QEMU's debug console or unassigned; no memory is touched.
+        unsafe { debug_console.write(byte) };
+    }
+    ::x86_64::instructions::interrupts::disable();
+    if let Some(reset) = super::acpi::reset_register() {
+        // SAFETY: the FADT names this I/O port and value as the machine's reset
+        // (ACPI 6.4, 4.8.3.6 "Reset Register"); resetting is the intent.
+        unsafe { Port::<u8>::new(reset.port).write(reset.value) };
+        wait_for_exit_device();
+    }
+    let mut keyboard_status = Port::<u8>::new(KEYBOARD_CONTROLLER_STATUS);
+    for _ in 0..100_000 {
+        // SAFETY: reading the 8042's status touches no memory (0xff without one).
+        if unsafe { keyboard_status.read() } & KEYBOARD_CONTROLLER_INPUT_FULL == 0 {
+            break;
+        }
+        core::hint::spin_loop();
+    }
+    // SAFETY: the 8042's command port (or nothing); 0xfe pulses the reset line.
+    unsafe { keyboard_status.write(KEYBOARD_CONTROLLER_PULSE_RESET) };
+    wait_for_exit_device();
+    let mut reset_control = Port::<u8>::new(RESET_CONTROL_PORT);
+    // SAFETY: the chipset's reset control register (or nothing): the first write
+    // selects a system reset, the second starts it.
+    unsafe {
+        reset_control.write(RESET_CONTROL_SYSTEM);
+        reset_control.write(RESET_CONTROL_SYSTEM | RESET_CONTROL_CPU_FULL);
+    }
+    wait_for_exit_device();
+    // SAFETY: an empty IDT makes the breakpoint a triple fault, which resets the CPU;
+    // nothing runs after it.
+    unsafe { super::descriptors::triple_fault() };
+    crate::console::write_err(b"unik: reboot failed: the machine did not reset\n");
+    exit(1)
+}
+
 /// About 0.1 s at 1 GHz: far longer than QEMU takes to act on isa-debug-exit, short
 /// enough not to matter where there is no such device.
 const EXIT_DEVICE_WAIT_TICKS: u64 = 100_000_000;

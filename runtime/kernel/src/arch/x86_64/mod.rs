@@ -27,4 +27,4 @@ mod thread_tls;
 pub mod threading;
 mod tls;
 
-pub use exit::exit;
+pub use exit::{exit, reboot};

@@ -11,6 +11,7 @@
 //! | 1 | boot command line | NUL-terminated string at +8 |
 //! | 3 | module | u32 mod_start, u32 mod_end, string |
 //! | 6 | memory map | u32 entry_size, u32 entry_version, entries at +16: u64 base, u64 length, u32 type (1 = available) |
+//! | 8 | framebuffer info (3.6.12) | u64 address, u32 pitch, u32 width, u32 height, u8 bpp, u8 type (1 RGB, 2 EGA text), u16 reserved; RGB: u8 position and u8 size of red, green, blue at +32 |
 //! | 14 | ACPI old RSDP | a copy of the RSDP (ACPI 1.0) at +8 |
 //! | 15 | ACPI new RSDP | a copy of the RSDP (ACPI 2.0+) at +8 |
 
@@ -20,6 +21,7 @@ use super::loader::{
     LoaderError, LoaderInfo, MemoryMapTable, Protocol, command_line_length, is_accessible,
     read_physical,
 };
+use crate::framebuffer::{Channel, Format, Framebuffer};
 use crate::memory::PhysicalRange;
 
 /// The Multiboot2 header's magic (3.1.2), in the image.
@@ -31,6 +33,10 @@ const TAG_END: u32 = 0;
 const TAG_COMMAND_LINE: u32 = 1;
 const TAG_MODULE: u32 = 3;
 const TAG_MEMORY_MAP: u32 = 6;
+const TAG_FRAMEBUFFER: u32 = 8;
+/// Framebuffer types (3.6.12): direct RGB, EGA text.
+const FRAMEBUFFER_TYPE_RGB: u8 = 1;
+const FRAMEBUFFER_TYPE_TEXT: u8 = 2;
 const TAG_ACPI_OLD: u32 = 14;
 const TAG_ACPI_NEW: u32 = 15;
 /// A memory map entry is at least `u64 base, u64 length, u32 type, u32 reserved`.
@@ -118,6 +124,7 @@ pub unsafe fn read(address: u64) -> Result<LoaderInfo, LoaderError> {
         },
         rsdp: None,
         initrd: None,
+        framebuffer: None,
     };
     let mut have_memory_map = false;
     let mut have_module = false;
@@ -169,6 +176,8 @@ pub unsafe fn read(address: u64) -> Result<LoaderInfo, LoaderError> {
                 };
                 have_memory_map = true;
             }
+            // SAFETY: inside the tag (size checked in `framebuffer_at`), identity mapped.
+            TAG_FRAMEBUFFER => info.framebuffer = unsafe { framebuffer_at(tag, tag_size) },
             // The newer RSDP (with the XSDT) wins over the old one.
             TAG_ACPI_NEW => info.rsdp = Some(tag + 8),
             TAG_ACPI_OLD if info.rsdp.is_none() => info.rsdp = Some(tag + 8),
@@ -184,4 +193,41 @@ pub unsafe fn read(address: u64) -> Result<LoaderInfo, LoaderError> {
     info.command_line_length =
         unsafe { command_line_length(Protocol::Multiboot2, info.command_line_address)? };
     Ok(info)
+}
+
+/// The framebuffer a framebuffer info tag describes (None: a palette type, or a tag
+/// too short for its type).
+///
+/// # Safety
+/// The tag's `size` bytes at `tag` must be identity mapped.
+unsafe fn framebuffer_at(tag: u64, size: u32) -> Option<Framebuffer> {
+    if size < 32 {
+        return None;
+    }
+    // SAFETY: every read is inside the tag (at least 32 bytes, 38 for RGB: checked).
+    unsafe {
+        let format = match read_physical::<u8>(tag + 29) {
+            FRAMEBUFFER_TYPE_TEXT => Format::Text,
+            FRAMEBUFFER_TYPE_RGB if size >= 38 => {
+                let channel = |at: u64| Channel {
+                    position: read_physical::<u8>(tag + at),
+                    size: read_physical::<u8>(tag + at + 1),
+                };
+                Format::Rgb {
+                    red: channel(32),
+                    green: channel(34),
+                    blue: channel(36),
+                }
+            }
+            _ => return None,
+        };
+        Some(Framebuffer {
+            address: read_physical::<u64>(tag + 8),
+            pitch: read_physical::<u32>(tag + 16),
+            width: read_physical::<u32>(tag + 20),
+            height: read_physical::<u32>(tag + 24),
+            bits_per_pixel: read_physical::<u8>(tag + 28),
+            format,
+        })
+    }
 }
