@@ -905,6 +905,7 @@ fn relay_lines<W: Write + 'static>(
         };
         let mut buffer = [0u8; 4096];
         let mut pending: Vec<u8> = Vec::new();
+        let mut whole_line: Vec<u8> = Vec::new();
         // The current line went out in part already.
         let mut passing = false;
         loop {
@@ -923,6 +924,14 @@ fn relay_lines<W: Write + 'static>(
                     None => (chunk, &[][..], false),
                 };
                 chunk = rest;
+                // Every line as the guest wrote it, however it went out.
+                whole_line.extend_from_slice(line);
+                if complete {
+                    if let Some(status) = console_exit_status(&whole_line) {
+                        console_status.store(status, Ordering::Relaxed);
+                    }
+                    whole_line.clear();
+                }
                 if passing {
                     output.extend_from_slice(line);
                 } else {
@@ -934,9 +943,6 @@ fn relay_lines<W: Write + 'static>(
                         output.append(&mut pending);
                         passing = true;
                     } else if complete && !boot_path::is_qemu_noise(&pending) {
-                        if let Some(status) = console_exit_status(&pending) {
-                            console_status.store(status, Ordering::Relaxed);
-                        }
                         match annotator.as_mut() {
                             Some(annotator) => output.extend(annotate(annotator, &pending)),
                             None => output.extend_from_slice(&pending),
@@ -1318,24 +1324,34 @@ mod tests {
         );
     }
 
+    /// QEMU's arguments for `run` of the target `target` booted directly on `machine`.
+    fn direct_arguments(
+        target: &str,
+        run: &RunOptions,
+        accelerator: Accelerator,
+        machine: &str,
+    ) -> Vec<String> {
+        let spec = TargetSpec::find(target).unwrap();
+        let command = qemu_command(
+            Path::new("qemu"),
+            &spec,
+            run,
+            accelerator,
+            Path::new("s"),
+            &Boot::direct(machine),
+        )
+        .unwrap();
+        arguments_of(&command)
+    }
+
     #[test]
     fn machine_cpu_memory_kvm_and_verbose_options() {
-        let spec = TargetSpec::find("x86_64").unwrap();
         let mut run = options("app.img");
         run.machine = Some("q35".into());
         run.memory = Some("512M".into());
         run.cpu = Some("host,-rdrand,-rdseed".into());
         run.verbose = true;
-        let command = qemu_command(
-            Path::new("qemu"),
-            &spec,
-            &run,
-            Accelerator::Kvm,
-            Path::new("s"),
-            &Boot::direct("q35"),
-        )
-        .unwrap();
-        let arguments = arguments_of(&command);
+        let arguments = direct_arguments("x86_64", &run, Accelerator::Kvm, "q35");
         assert_eq!(
             arguments[..8],
             [
@@ -1435,20 +1451,10 @@ mod tests {
 
     #[test]
     fn extra_qemu_arguments_go_last_and_the_exit_device_can_go() {
-        let spec = TargetSpec::find("x86_64").unwrap();
         let mut run = options("app.img");
         run.qemu_arguments = vec!["-monitor".into(), "unix:/t/m,server=on,wait=off".into()];
         run.no_exit_device = true;
-        let command = qemu_command(
-            Path::new("qemu"),
-            &spec,
-            &run,
-            Accelerator::Tcg,
-            Path::new("s"),
-            &Boot::direct("microvm"),
-        )
-        .unwrap();
-        let arguments = arguments_of(&command);
+        let arguments = direct_arguments("x86_64", &run, Accelerator::Tcg, "microvm");
         assert_eq!(
             arguments[arguments.len() - 2..],
             ["-monitor", "unix:/t/m,server=on,wait=off"]
@@ -1461,17 +1467,8 @@ mod tests {
                     || argument.contains("unik-status")),
             "{arguments:?}"
         );
-        let spec = TargetSpec::find("aarch64").unwrap();
-        let command = qemu_command(
-            Path::new("qemu"),
-            &spec,
-            &run,
-            Accelerator::Tcg,
-            Path::new("s"),
-            &Boot::direct("virt"),
-        )
-        .unwrap();
-        assert!(!arguments_of(&command).contains(&"-semihosting-config".to_string()));
+        let arguments = direct_arguments("aarch64", &run, Accelerator::Tcg, "virt");
+        assert!(!arguments.contains(&"-semihosting-config".to_string()));
     }
 
     #[test]

@@ -24,6 +24,8 @@ pub fn set_mirror(mirror: Mirror) {
     MIRROR.store(pointer, Ordering::Release);
 }
 
+// Not inlined: every console write calls it, and most images have no mirror.
+#[inline(never)]
 fn mirror(bytes: &[u8], error: bool) {
     let pointer = MIRROR.load(Ordering::Acquire);
     if !pointer.is_null() {

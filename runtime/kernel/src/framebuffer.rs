@@ -94,7 +94,8 @@ pub const CELL_HEIGHT: u32 = 16;
 const TEXT_ATTRIBUTE_OUTPUT: u8 = 0x07;
 const TEXT_ATTRIBUTE_ERROR: u8 = 0x0c;
 
-/// What the boot path found (None: no framebuffer, or one the console cannot use).
+/// What the boot path found (None: no framebuffer). Checked by the component, so
+/// that images without it carry no more than this record.
 static FOUND: BootCell<Option<Framebuffer>> = BootCell::new(None);
 
 /// Records the loader's framebuffer. Called by the boot path, at most once, before
@@ -102,10 +103,10 @@ static FOUND: BootCell<Option<Framebuffer>> = BootCell::new(None);
 pub fn record(framebuffer: Option<Framebuffer>) {
     // SAFETY: the boot path calls this once, before `unik_main` (the only readers run
     // after it).
-    unsafe { *FOUND.get_mut() = framebuffer.filter(Framebuffer::is_usable) };
+    unsafe { *FOUND.get_mut() = framebuffer };
 }
 
-/// The framebuffer the loader handed over, if the console can use it.
+/// The framebuffer the loader handed over, as it described it.
 pub fn found() -> Option<Framebuffer> {
     // SAFETY: written only by `record`, during boot.
     unsafe { *FOUND.get() }
@@ -379,6 +380,12 @@ pub fn start_console() {
     let Some(framebuffer) = found() else {
         return;
     };
+    if crate::is_verbose() {
+        log(&framebuffer);
+    }
+    if !framebuffer.is_usable() {
+        return;
+    }
     if crate::arch::threading::map_device(framebuffer.address, framebuffer.size()).is_err() {
         return;
     }
@@ -392,6 +399,26 @@ pub fn start_console() {
     };
     SCREEN.with(|slot| *slot = Some(screen));
     crate::console::set_mirror(mirror);
+}
+
+/// The `unik.verbose` line about the framebuffer.
+#[cfg(not(test))]
+fn log(framebuffer: &Framebuffer) {
+    use core::fmt::Write;
+    let kind = match framebuffer.format {
+        _ if !framebuffer.is_usable() => "not usable for the console",
+        Format::Text => "EGA text",
+        Format::Rgb { .. } => "RGB",
+    };
+    let _ = writeln!(
+        crate::report::ErrorConsole,
+        "unik: framebuffer at {:#x}: {}x{}, {} bits per pixel, pitch {}, {kind}",
+        framebuffer.address,
+        framebuffer.width,
+        framebuffer.height,
+        framebuffer.bits_per_pixel,
+        framebuffer.pitch
+    );
 }
 
 /// The console mirror: draws what went to stdout (`error` false) or stderr.
@@ -418,6 +445,17 @@ mod tests {
         }
     }
 
+    /// The cells of a `columns` x `rows` text screen after `writes` (text, is stderr).
+    fn text_screen(columns: u32, rows: u32, writes: &[(&[u8], bool)]) -> Vec<u8> {
+        let framebuffer = text_framebuffer(columns, rows);
+        let mut bytes = vec![0u8; framebuffer.size() as usize];
+        let mut screen = Screen::new(framebuffer, &mut bytes).unwrap();
+        for (text, error) in writes {
+            screen.write(text, *error);
+        }
+        bytes
+    }
+
     fn text_of(bytes: &[u8], columns: usize, row: usize) -> String {
         bytes[row * columns * 2..(row + 1) * columns * 2]
             .chunks_exact(2)
@@ -441,22 +479,20 @@ mod tests {
 
     #[test]
     fn lines_wrap_and_scroll() {
-        let framebuffer = text_framebuffer(4, 2);
-        let mut bytes = vec![0u8; framebuffer.size() as usize];
-        let mut screen = Screen::new(framebuffer, &mut bytes).unwrap();
-        screen.write(b"one\ntwo\nthreefour", false);
+        let bytes = text_screen(4, 2, &[(b"one\ntwo\nthreefour", false)]);
         assert_eq!(text_of(&bytes, 4, 0), "efou");
         assert_eq!(text_of(&bytes, 4, 1), "r");
     }
 
     #[test]
     fn escapes_tabs_backspace_and_utf8() {
-        let framebuffer = text_framebuffer(20, 2);
-        let mut bytes = vec![0u8; framebuffer.size() as usize];
-        let mut screen = Screen::new(framebuffer, &mut bytes).unwrap();
-        screen.write(
-            b"\x1b]unik;start\x07\x1b[1;31mA\tB\x08C\xc3\xa9D\x1b]x\x1b\\E",
-            false,
+        let bytes = text_screen(
+            20,
+            2,
+            &[(
+                b"\x1b]unik;start\x07\x1b[1;31mA\tB\x08C\xc3\xa9D\x1b]x\x1b\\E",
+                false,
+            )],
         );
         assert_eq!(text_of(&bytes, 20, 0), "A       C?DE");
     }

@@ -72,6 +72,14 @@ impl BootInfo {
 static BOOT_INFO: core::sync::atomic::AtomicPtr<BootInfo> =
     core::sync::atomic::AtomicPtr::new(core::ptr::null_mut());
 
+/// Whether the command line asked for the boot log (`unik.verbose`), for code that
+/// runs after boot (component inits).
+fn is_verbose() -> bool {
+    let boot = BOOT_INFO.load(core::sync::atomic::Ordering::Acquire);
+    // SAFETY: as in `boot_archive`.
+    unsafe { boot.as_ref() }.is_some_and(|boot| command_line::is_verbose(boot.cmdline))
+}
+
 /// The boot archive (see [`BootInfo::initrd`]); empty without one.
 pub fn boot_archive() -> &'static [u8] {
     let boot = BOOT_INFO.load(core::sync::atomic::Ordering::Acquire);

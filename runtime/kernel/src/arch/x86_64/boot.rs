@@ -206,22 +206,6 @@ fn log_memory(start_info: &LoaderInfo, ram: &memory::RamMap, image: PhysicalRang
     if ram.dropped > 0 {
         let _ = writeln!(console, "unik:   ({} more RAM ranges ignored)", ram.dropped);
     }
-    if let Some(framebuffer) = start_info.framebuffer {
-        let kind = match (framebuffer.format, crate::framebuffer::found()) {
-            (_, None) => "not usable for the console",
-            (crate::framebuffer::Format::Text, Some(_)) => "EGA text",
-            (crate::framebuffer::Format::Rgb { .. }, Some(_)) => "RGB",
-        };
-        let _ = writeln!(
-            console,
-            "unik: framebuffer at {:#x}: {}x{}, {} bits per pixel, pitch {}, {kind}",
-            framebuffer.address,
-            framebuffer.width,
-            framebuffer.height,
-            framebuffer.bits_per_pixel,
-            framebuffer.pitch
-        );
-    }
     if !cpu::has_execute_disable() {
         let _ = writeln!(
             console,
