@@ -348,9 +348,16 @@ struct Screen {
 
 /// Boots the `screen.c` fixture (built with `--framebuffer-console`) through
 /// `machine` with a QEMU monitor on a socket; once the program waits on stdin, has the
-/// monitor run `command` (with `{file}` standing for a file in `dir`), decodes that
-/// file with `decode`, then lets the program end.
-fn screen_of(machine: &str, image: &Path, command: &str, decode: Decoder, dir: &Path) -> Screen {
+/// monitor run `command` (with `{file}` standing for a file in `dir`) until `decode`
+/// finds `last_line` in that file (20 tries at most), then lets the program end.
+fn screen_of(
+    machine: &str,
+    image: &Path,
+    command: &str,
+    decode: Decoder,
+    last_line: &str,
+    dir: &Path,
+) -> Screen {
     use std::io::{BufRead, BufReader, Read, Write};
     use std::os::unix::net::UnixStream;
     use std::process::Stdio;
@@ -413,16 +420,24 @@ fn screen_of(machine: &str, image: &Path, command: &str, decode: Decoder, dir: &
         };
         read_prompt(&mut monitor);
         let command = command.replace("{file}", &file.display().to_string());
-        monitor
-            .write_all(format!("{command}\n").as_bytes())
-            .expect("a monitor command");
-        read_prompt(&mut monitor);
-        // The monitor writes the file before it prompts again; give a slow disk a moment.
-        let started = Instant::now();
-        while !file.exists() && started.elapsed() < Duration::from_secs(10) {
-            std::thread::sleep(Duration::from_millis(100));
+        // The serial line comes before its copy on the screen is drawn: dump until the
+        // last line is there (or a while has passed; the caller's assertion then fails).
+        for _ in 0..20 {
+            let _ = std::fs::remove_file(&file);
+            monitor
+                .write_all(format!("{command}\n").as_bytes())
+                .expect("a monitor command");
+            read_prompt(&mut monitor);
+            let started = Instant::now();
+            while !file.exists() && started.elapsed() < Duration::from_secs(10) {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            lines = decode(&std::fs::read(&file).expect("the monitor's dump"));
+            if lines.iter().any(|line| line == last_line) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(500));
         }
-        lines = decode(&std::fs::read(&file).expect("the monitor's dump"));
     }
     let mut stdin = child.stdin.take().expect("stdin");
     let _ = stdin.write_all(b"go\n");
@@ -530,7 +545,8 @@ fn the_console_is_mirrored_on_the_screen_ega_text_and_rgb() {
         ("uefi", "screendump \"{file}\"", rgb_text_lines),
     ];
     for (machine, command, decode) in cases {
-        let screen = screen_of(machine, &image, command, decode, dir.path());
+        let last_line = expected[expected.len() - 1];
+        let screen = screen_of(machine, &image, command, decode, last_line, dir.path());
         assert_eq!(screen.outcome.status, 3, "{machine}: {:?}", screen.outcome);
         assert!(
             screen.outcome.stdout.ends_with("got go\n"),
