@@ -188,17 +188,31 @@ fn http_server_in_the_guest_answers_a_host_client() {
     }
 }
 
-/// x86_64 q35: the same server through virtio-net on the PCI bus (modern virtio PCI
+/// x86_64 PCs: the same server through virtio-net on the PCI bus (modern virtio PCI
 /// capabilities, BARs mapped uncached, an MSI-X interrupt: without it the blocked
-/// accept would never wake).
+/// accept would never wake), on q35 and pc booted directly (qboot assigns the BARs),
+/// and through the firmware boot paths (OVMF on q35, SeaBIOS on pc, then GRUB) when
+/// their tools are installed.
 #[test]
-fn http_server_over_virtio_net_pci_on_q35() {
+fn http_server_over_virtio_net_pci() {
     if !targets().contains(&"x86_64") {
         return;
     }
     let dir = scratch();
     let image = build_image("x86_64", &["c/net_http_server.c"], &[], dir.path());
-    exercise_forwarded_http_server("x86_64 q35", &image, &["--machine", "q35"]);
+    let mut machines = vec!["q35", "pc"];
+    if Path::new("/usr/bin/grub-mkrescue").exists() && Path::new("/usr/share/OVMF").exists() {
+        machines.extend(["uefi", "pc-grub"]);
+    } else {
+        eprintln!("skipped: --machine uefi and pc-grub (grub-mkrescue or OVMF missing)");
+    }
+    for machine in machines {
+        exercise_forwarded_http_server(
+            &format!("x86_64 {machine}"),
+            &image,
+            &["--machine", machine],
+        );
+    }
 }
 
 /// A TAP interface this test made (`ip tuntap add`), with the host's address on it;

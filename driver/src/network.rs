@@ -9,9 +9,9 @@
 //!   configuration, passed as `unik.ip=` … on the kernel command line (default DHCP).
 //!
 //! The device is virtio-net on the machine's virtio-mmio transports (QEMU microvm,
-//! aarch64 virt), or on the PCI bus of x86_64 q35 (`virtio-net-pci`, modern only). On
-//! microvm, ACPI is switched off so that QEMU names the transports on the command line
-//! (`virtio_mmio.device=`), where the runtime finds them.
+//! aarch64 virt), or on the PCI bus of x86_64 q35 and pc (`virtio-net-pci`, modern
+//! only). On microvm, ACPI is switched off so that QEMU names the transports on the
+//! command line (`virtio_mmio.device=`), where the runtime finds them.
 
 use std::net::Ipv4Addr;
 
@@ -70,7 +70,7 @@ pub enum NetworkError {
     #[error("--gateway needs --ip (the gateway is part of a static configuration)")]
     GatewayWithoutAddress,
     #[error(
-        "--net: the {machine} machine has no virtio-net the runtime drives (networking works on microvm, the default, q35 and aarch64 virt)"
+        "--net: the {machine} machine has no virtio-net the runtime drives (networking works on microvm, the default, q35, pc and aarch64 virt)"
     )]
     UnsupportedMachine { machine: String },
     #[error("-p {0}: the host port is forwarded twice")]
@@ -219,7 +219,7 @@ impl Network {
     }
 
     /// QEMU's `-netdev` and `-device` arguments for `machine` (what [`Network::machine`]
-    /// returned): virtio-net on a virtio-mmio transport, or on q35's PCI Express bus
+    /// returned): virtio-net on a virtio-mmio transport, or on the PCI bus of q35 and pc
     /// (modern virtio only: the runtime drives the virtio 1.x PCI capabilities, with an
     /// MSI-X interrupt).
     pub fn qemu_arguments(&self, machine: &str) -> Vec<String> {
@@ -248,7 +248,7 @@ impl Network {
             "-netdev".to_string(),
             netdev,
             "-device".to_string(),
-            if machine_name(machine) == "q35" {
+            if matches!(machine_name(machine), "q35" | "pc") {
                 "virtio-net-pci,netdev=unik-net,disable-legacy=on".to_string()
             } else {
                 "virtio-net-device,netdev=unik-net".to_string()
@@ -257,11 +257,11 @@ impl Network {
     }
 
     /// The machine option QEMU needs for the device: microvm without ACPI (so the
-    /// transports are on the command line); virt and q35 (PCI) as they are; others
+    /// transports are on the command line); virt, q35 and pc (PCI) as they are; others
     /// refused.
     pub fn machine(&self, machine: &str) -> Result<String, NetworkError> {
         match machine_name(machine) {
-            "q35" => Ok(machine.to_string()),
+            "q35" | "pc" => Ok(machine.to_string()),
             base => crate::run::with_virtio_mmio(machine).ok_or_else(|| {
                 NetworkError::UnsupportedMachine {
                     machine: base.to_string(),
@@ -446,13 +446,16 @@ mod tests {
         assert_eq!(network.machine("microvm").unwrap(), "microvm,acpi=off");
         assert_eq!(network.machine("virt").unwrap(), "virt");
         assert_eq!(network.machine("q35").unwrap(), "q35");
+        assert_eq!(network.machine("pc").unwrap(), "pc");
+        for machine in ["q35", "pc,accel=tcg"] {
+            assert_eq!(
+                network.qemu_arguments(machine)[3],
+                "virtio-net-pci,netdev=unik-net,disable-legacy=on"
+            );
+        }
         assert_eq!(
-            network.qemu_arguments("q35")[3],
-            "virtio-net-pci,netdev=unik-net,disable-legacy=on"
-        );
-        assert_eq!(
-            network.machine("pc").unwrap_err().to_string(),
-            "--net: the pc machine has no virtio-net the runtime drives (networking works on microvm, the default, q35 and aarch64 virt)"
+            network.machine("isapc").unwrap_err().to_string(),
+            "--net: the isapc machine has no virtio-net the runtime drives (networking works on microvm, the default, q35, pc and aarch64 virt)"
         );
         let tap = parse_backend("tap=a,b").unwrap();
         let network = Network {

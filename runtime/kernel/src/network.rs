@@ -1,6 +1,6 @@
 //! The network device: virtio-net over the virtio-mmio transport (virtio 1.2, 4.2 "Virtio
 //! Over MMIO"; 5.1 "Network Device") with its interrupt line routed (x86_64: the I/O
-//! APIC; aarch64: a GIC SPI), or over PCI (4.1, `crate::virtio_pci`: x86_64 q35) with
+//! APIC; aarch64: a GIC SPI), or over PCI (4.1, `crate::virtio_pci`: x86_64 q35, pc) with
 //! an MSI-X message, driven by the `virtio-drivers` crate.
 //!
 //! The virtio-mmio transports and the DMA glue are `virtio`'s. Only the `net` component
