@@ -171,7 +171,11 @@ fn transmit(
         with_stack(|stack| Ok((stack.options(index)?.send_timeout, stack.kind(index)?)))?;
     let nonblocking = nonblocking || flags & MSG_DONTWAIT != 0;
     if kind == Kind::Datagram {
-        return blocking(nonblocking, timeout, |stack| stack.send(index, data, to));
+        // A first datagram may go out before DHCP's lease: it waits for it.
+        return match super::once_configured(nonblocking, |stack| stack.send(index, data, to)) {
+            Err(EAGAIN) => blocking(nonblocking, timeout, |stack| stack.send(index, data, to)),
+            other => other,
+        };
     }
     // A blocking stream send returns once every byte is queued (send(2)).
     let mut sent = 0;

@@ -39,7 +39,7 @@ mod runtime {
     use super::device::Nic;
     use super::stack::{Errno, Stack};
     use super::{ResolveError, config};
-    use crate::errno::{EAGAIN, EINPROGRESS, EIO};
+    use crate::errno::{EAGAIN, EINPROGRESS, EIO, ENETUNREACH};
     use crate::fs::readiness;
     use crate::global::Global;
     use crate::thread::sync::{futex_wait, futex_wake};
@@ -247,13 +247,39 @@ mod runtime {
         }
     }
 
+    /// How long a blocking call that needs an address waits for DHCP's first lease.
+    const CONFIGURATION_WAIT: u64 = 10_000_000_000;
+
+    /// Runs `operation` on the stack; when it is blocking and fails with ENETUNREACH
+    /// because DHCP has not configured the interface yet, waits for the configuration
+    /// (up to 10 s) and tries again. The stack starts at the program's first socket
+    /// call, so a client's first connect races DHCP (under TCG a lease takes a while);
+    /// a Linux process started once the network is up never sees that window.
+    pub fn once_configured<R>(
+        nonblocking: bool,
+        mut operation: impl FnMut(&mut Stack<Nic>) -> Result<R, Errno>,
+    ) -> Result<R, Errno> {
+        let deadline = now().saturating_add(CONFIGURATION_WAIT);
+        loop {
+            let seen = readiness::generation();
+            let (result, configuring) =
+                with_stack(|stack| Ok((operation(stack), stack.configuring())))?;
+            match result {
+                Err(ENETUNREACH) if !nonblocking && configuring && now() < deadline => {
+                    readiness::wait(seen, Some(deadline));
+                }
+                other => return other,
+            }
+        }
+    }
+
     /// connect(2) with blocking: starts the connection, then (blocking) waits for it.
     pub fn connect(
         index: usize,
         nonblocking: bool,
         address: super::stack::Address,
     ) -> Result<(), Errno> {
-        match with_stack(|stack| stack.connect(index, address)) {
+        match once_configured(nonblocking, |stack| stack.connect(index, address)) {
             Err(EINPROGRESS) if !nonblocking => {
                 blocking(false, 0, |stack| match stack.connect_result(index) {
                     Err(EINPROGRESS) => Err(EAGAIN),

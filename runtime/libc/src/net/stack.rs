@@ -247,6 +247,12 @@ impl<D: Device> Stack<D> {
         self.interface.ipv4_addr().map(|address| address.octets())
     }
 
+    /// Whether DHCP has not configured the interface yet (no address, no route: a
+    /// connect or send now fails with ENETUNREACH).
+    pub fn configuring(&self) -> bool {
+        self.dhcp.is_some() && self.address().is_none()
+    }
+
     /// Runs the stack: receives, processes timers, transmits. True when a socket's state
     /// may have changed (then readiness waiters must look again).
     pub fn poll(&mut self, now: u64) -> bool {
@@ -1138,6 +1144,34 @@ mod tests {
         });
         assert_eq!(error, Err(ECONNREFUSED));
         assert_eq!(stack.send(client, b"x", None), Err(ENOTCONN));
+    }
+
+    #[test]
+    fn before_dhcp_the_network_is_unreachable_and_configuring() {
+        let config = NetworkConfig {
+            address: None,
+            gateway: None,
+            dns: Vec::new(),
+        };
+        let mut stack = Stack::new(
+            Loopback::new(Medium::Ethernet),
+            [2, 0, 0, 0, 0, 1],
+            &config,
+            0,
+            7,
+        );
+        assert!(stack.configuring());
+        let client = stack.open(Kind::Stream).unwrap();
+        let server = Address {
+            ip: [10, 0, 2, 2],
+            port: 80,
+        };
+        assert_eq!(
+            stack.connect(client, server),
+            Err(crate::errno::ENETUNREACH)
+        );
+        // A static configuration is never waited for.
+        assert!(!self::stack().configuring());
     }
 
     #[test]
