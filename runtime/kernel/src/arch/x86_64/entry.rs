@@ -277,19 +277,21 @@ unik_long_mode_entry:
 // Exception entry stubs. The CPU has switched to the IST stack and pushed SS, RSP,
 // RFLAGS, CS, RIP and, for some vectors, an error code (SDM vol. 3A 7.14.2). Each stub
 // pushes a zero error code where the CPU does not, then its vector, and the common
-// part saves the general registers, so the stack holds an `ExceptionFrame`.
+// part saves the general registers, so the stack holds an `ExceptionFrame`. The stubs'
+// labels are assembler-local (.L): 32 names in every image's symbol table that no
+// report needs (the stub table and the common part keep theirs).
 core::arch::global_asm!(
     r#"
     .pushsection .text.unik_exceptions, "ax", @progbits
     .code64
     .irp vector, 0,1,2,3,4,5,6,7,9,15,16,18,19,20,22,23,24,25,26,27,28,31
-unik_exception_\vector:
+.Lunik_exception_\vector:
     pushq $0
     pushq $\vector
     jmp unik_exception_common
     .endr
     .irp vector, 8,10,11,12,13,14,17,21,29,30
-unik_exception_\vector:
+.Lunik_exception_\vector:
     pushq $\vector
     jmp unik_exception_common
     .endr
@@ -322,7 +324,7 @@ unik_exception_common:
     .globl unik_exception_stub_table
 unik_exception_stub_table:
     .irp vector, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
-    .quad unik_exception_\vector
+    .quad .Lunik_exception_\vector
     .endr
     .popsection
 "#,
