@@ -59,6 +59,34 @@ fn hello_links_only_the_components_it_uses() {
     }
 }
 
+/// The symbol table is compacted after the link (driver/src/link/symbol_table.rs):
+/// Rust's legacy name hashes and AArch64 mapping symbols are gone, the names stay.
+#[test]
+fn the_symbol_table_has_no_name_hashes_or_mapping_symbols() {
+    fn is_hashed(name: &str) -> bool {
+        name.starts_with("_ZN")
+            && name.split('.').next().is_some_and(|mangled| {
+                mangled.len() > 20
+                    && mangled.ends_with('E')
+                    && mangled[mangled.len() - 20..].starts_with("17h")
+            })
+    }
+    for target in targets() {
+        let dir = scratch();
+        let image = build_image(target, &["c/hello.c"], &[], dir.path());
+        let names = symbol_names(&image);
+        let hashed: Vec<&String> = names.iter().filter(|name| is_hashed(name)).collect();
+        assert!(hashed.is_empty(), "{target}: {hashed:?}");
+        assert!(
+            !names.iter().any(|name| name == "$x" || name == "$d"),
+            "{target}: mapping symbols"
+        );
+        for kept in ["main", "puts", "_ZN11unik_kernel11finish_bootE"] {
+            assert!(names.iter().any(|name| name == kept), "{target}: {kept}");
+        }
+    }
+}
+
 #[test]
 fn a_program_using_qsort_gets_stdlib_and_hello_does_not() {
     for target in targets() {

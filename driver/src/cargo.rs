@@ -733,6 +733,10 @@ fn link_image(arguments: &[OsString], environment: &Environment) -> Result<i32> 
             let _ = std::fs::remove_file(&output);
             return Err(Error::WriteExecute(report));
         }
+        if let Some(compacted) = link::symbol_table::compact(&linked) {
+            std::fs::write(&output, compacted)
+                .map_err(|source| Error::io("cannot write", &output, source))?;
+        }
     }
     // A board's image in its own format, as unikcc writes it (raspi4b: kernel8.img).
     if status.success() && spec.output_format == crate::image_format::OutputFormat::Image {

@@ -14,7 +14,9 @@
 //!    selection and the stubs;
 //! 6. LLD links the inputs, the generated object and the runtime archive with
 //!    `--gc-sections` (the caller runs it, then refuses an image with a writable and
-//!    executable segment: [`protection::check_segments`]).
+//!    executable segment: [`protection::check_segments`]);
+//! 7. [`symbol_table`]: the caller compacts the image's symbol table (Rust's name
+//!    hashes and AArch64 mapping symbols go).
 
 pub mod diagnostics;
 pub mod generated;
@@ -22,6 +24,7 @@ pub mod inputs;
 pub mod liveness;
 pub mod protection;
 pub mod selection;
+pub mod symbol_table;
 pub mod symbols;
 
 use std::collections::BTreeSet;

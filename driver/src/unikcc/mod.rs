@@ -631,6 +631,10 @@ fn link(
         std::fs::read(&temporary).map_err(|source| Error::io("cannot read", output, source))?;
     link::protection::check_segments(&linked, &output.display().to_string(), PROGRAM)
         .map_err(Error::WriteExecute)?;
+    if let Some(compacted) = link::symbol_table::compact(&linked) {
+        std::fs::write(&temporary, compacted)
+            .map_err(|source| Error::io("cannot write", output, source))?;
+    }
     temporary
         .persist(output)
         .map_err(|error| Error::io("cannot write", output, error.error))?;

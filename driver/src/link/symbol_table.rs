@@ -1,0 +1,265 @@
+//! After the link: a smaller symbol table with the same names for every reader. Two
+//! things go:
+//!
+//! - the hash of Rust's legacy mangling: a legacy name ends in `17h` and 16 hex digits
+//!   before its final `E` (`_ZN4core3fmt5write17h0123456789abcdefE`), a hash that only
+//!   tells apart otherwise equal names and that demanglers hide. It is 20 of the 60-odd
+//!   bytes of a typical runtime name. The shortened name (`_ZN4core3fmt5writeE`) is
+//!   still legacy mangling: crash-report naming (`unik run`), `unik size`, `nm -C` and
+//!   gdb read it as they read the full one. v0 names (`_R…`) and C names stay;
+//! - AArch64 mapping symbols (`$x`, `$d`, with or without a `.suffix`: AAELF64 §5.6.5),
+//!   which mark where code and literal data start for disassemblers; an aarch64 hello
+//!   world carries over 500 of them (12 KiB of symbol table).
+//!
+//! LLD writes `.symtab`, `.shstrtab` and `.strtab` last, then the section header table;
+//! they are written again there, in the same order. An image laid out otherwise is left
+//! as it is.
+
+use std::collections::HashMap;
+
+use object::elf;
+use object::read::elf::{FileHeader, SectionHeader, Sym};
+
+type Endian = object::Endianness;
+type SectionHeader64 = elf::SectionHeader64<Endian>;
+type Symbol64 = elf::Sym64<Endian>;
+
+/// `17h` and the 16 hex digits after it.
+const HASH_LENGTH: usize = 19;
+
+/// `name` without its legacy Rust hash, or `None` when it has none. A suffix after
+/// the final `E` (`.0`, `.llvm.123`: LLVM's names for copies) is kept.
+pub fn without_rust_hash(name: &[u8]) -> Option<Vec<u8>> {
+    if !name.starts_with(b"_ZN") {
+        return None;
+    }
+    let start = name
+        .windows(3)
+        .enumerate()
+        .filter(|(_, window)| *window == b"17h")
+        .map(|(index, _)| index)
+        .find(|&index| {
+            let digits = index + 3;
+            name.len() > digits + 16
+                && name[digits..digits + 16]
+                    .iter()
+                    .all(|byte| byte.is_ascii_hexdigit())
+                && name[digits + 16] == b'E'
+                && name.get(digits + 17).is_none_or(|&byte| byte == b'.')
+        })?;
+    let mut shortened = Vec::with_capacity(name.len() - HASH_LENGTH);
+    shortened.extend_from_slice(&name[..start]);
+    shortened.extend_from_slice(&name[start + HASH_LENGTH..]);
+    Some(shortened)
+}
+
+/// Whether `name` is an AArch64 mapping symbol (`$x`, `$d`, `$x.<anything>`, …).
+pub fn is_mapping_symbol(name: &[u8]) -> bool {
+    matches!(name, [b'$', b'x' | b'd'] | [b'$', b'x' | b'd', b'.', ..])
+}
+
+/// The byte range of a section in the file.
+fn file_range(section: &SectionHeader64, endian: Endian) -> Option<(usize, usize)> {
+    let start = usize::try_from(section.sh_offset(endian)).ok()?;
+    let length = usize::try_from(section.sh_size(endian)).ok()?;
+    Some((start, start.checked_add(length)?))
+}
+
+/// The image with the smaller symbol table, or `None` when nothing changes or the
+/// layout is not LLD's (see the module docs).
+pub fn compact(image: &[u8]) -> Option<Vec<u8>> {
+    let header = elf::FileHeader64::<Endian>::parse(image).ok()?;
+    let endian = header.endian().ok()?;
+    let sections = header.sections(endian, image).ok()?;
+    if usize::from(header.e_shentsize(endian)) != size_of::<SectionHeader64>() {
+        return None;
+    }
+    let (table_index, table) = sections
+        .iter()
+        .enumerate()
+        .find(|(_, section)| section.sh_type(endian) == elf::SHT_SYMTAB)?;
+    let strings_index = table.sh_link(endian) as usize;
+    let names_index = header.shstrndx(endian, image).ok()? as usize;
+    let strings = sections.section(object::SectionIndex(strings_index)).ok()?;
+    let tail = [table_index, strings_index, names_index];
+    // The tail: those three sections, and nothing else, from the symbol table on; then
+    // the section headers, which end the file.
+    let (tail_start, _) = file_range(table, endian)?;
+    for (index, section) in sections.iter().enumerate() {
+        if tail.contains(&index) || section.sh_type(endian) == elf::SHT_NOBITS {
+            continue;
+        }
+        let (_, end) = file_range(section, endian)?;
+        if end > tail_start {
+            return None;
+        }
+    }
+    let headers_offset = usize::try_from(header.e_shoff(endian)).ok()?;
+    let headers_length = size_of::<SectionHeader64>() * sections.len();
+    if headers_offset.checked_add(headers_length) != Some(image.len()) {
+        return None;
+    }
+    for index in tail {
+        let (start, end) = file_range(sections.section(object::SectionIndex(index)).ok()?, endian)?;
+        if start < tail_start || end > headers_offset {
+            return None;
+        }
+    }
+
+    let old_strings = strings.data(endian, image).ok()?;
+    let symbols: &[Symbol64] = table.data_as_array(endian, image).ok()?;
+    let first_global = table.sh_info(endian) as usize;
+    let mut new_symbols: Vec<u8> = Vec::with_capacity(table.sh_size(endian) as usize);
+    let mut new_first_global = 0;
+    let mut new_strings = vec![0u8];
+    let mut placed: HashMap<Vec<u8>, u32> = HashMap::new();
+    let mut changed = false;
+    for (index, symbol) in symbols.iter().enumerate() {
+        if index == first_global {
+            new_first_global = new_symbols.len() / size_of::<Symbol64>();
+        }
+        let offset = symbol.st_name(endian) as usize;
+        let name = old_strings.get(offset..)?;
+        let name = &name[..name.iter().position(|&byte| byte == 0)?];
+        let local = symbol.st_bind() == elf::STB_LOCAL;
+        if index != 0 && local && is_mapping_symbol(name) {
+            changed = true;
+            continue;
+        }
+        let name = match without_rust_hash(name) {
+            Some(shortened) => {
+                changed = true;
+                shortened
+            }
+            None => name.to_vec(),
+        };
+        let name_offset = if name.is_empty() {
+            0
+        } else {
+            let next = u32::try_from(new_strings.len()).ok()?;
+            *placed.entry(name).or_insert_with_key(|name| {
+                new_strings.extend_from_slice(name);
+                new_strings.push(0);
+                next
+            })
+        };
+        let entry_start = table_start(table, endian)? + index * size_of::<Symbol64>();
+        let mut entry = image[entry_start..entry_start + size_of::<Symbol64>()].to_vec();
+        // st_name is the first field of Elf64_Sym (gABI, "Symbol Table").
+        entry[..4].copy_from_slice(&encode_u32(endian, name_offset));
+        new_symbols.extend_from_slice(&entry);
+    }
+    if first_global >= symbols.len() {
+        new_first_global = new_symbols.len() / size_of::<Symbol64>();
+    }
+    if !changed {
+        return None;
+    }
+
+    let mut output = image[..tail_start].to_vec();
+    let mut headers = image[headers_offset..].to_vec();
+    let mut order = tail;
+    order.sort_by_key(|&index| {
+        sections
+            .section(object::SectionIndex(index))
+            .map(|section| section.sh_offset(endian))
+            .unwrap_or(0)
+    });
+    for index in order {
+        let section = sections.section(object::SectionIndex(index)).ok()?;
+        let contents: &[u8] = if index == table_index {
+            &new_symbols
+        } else if index == strings_index {
+            &new_strings
+        } else {
+            section.data(endian, image).ok()?
+        };
+        let alignment = usize::try_from(section.sh_addralign(endian)).ok()?.max(1);
+        while !output.len().is_multiple_of(alignment) {
+            output.push(0);
+        }
+        // Elf64_Shdr: sh_offset at 24, sh_size at 32, sh_info at 44.
+        let at = index * size_of::<SectionHeader64>();
+        headers[at + 24..at + 32].copy_from_slice(&encode_u64(endian, output.len() as u64));
+        headers[at + 32..at + 40].copy_from_slice(&encode_u64(endian, contents.len() as u64));
+        if index == table_index {
+            headers[at + 44..at + 48]
+                .copy_from_slice(&encode_u32(endian, u32::try_from(new_first_global).ok()?));
+        }
+        output.extend_from_slice(contents);
+    }
+    while !output.len().is_multiple_of(8) {
+        output.push(0);
+    }
+    // e_shoff: offset 40 in Elf64_Ehdr.
+    let new_headers_offset = output.len() as u64;
+    output[40..48].copy_from_slice(&encode_u64(endian, new_headers_offset));
+    output.extend_from_slice(&headers);
+    Some(output)
+}
+
+fn table_start(table: &SectionHeader64, endian: Endian) -> Option<usize> {
+    usize::try_from(table.sh_offset(endian)).ok()
+}
+
+fn encode_u32(endian: Endian, value: u32) -> [u8; 4] {
+    match endian {
+        Endian::Little => value.to_le_bytes(),
+        Endian::Big => value.to_be_bytes(),
+    }
+}
+
+fn encode_u64(endian: Endian, value: u64) -> [u8; 8] {
+    match endian {
+        Endian::Little => value.to_le_bytes(),
+        Endian::Big => value.to_be_bytes(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{is_mapping_symbol, without_rust_hash};
+
+    fn shortened(name: &str) -> Option<String> {
+        without_rust_hash(name.as_bytes()).map(|name| String::from_utf8(name).unwrap())
+    }
+
+    #[test]
+    fn drops_only_a_legacy_rust_hash() {
+        assert_eq!(
+            shortened("_ZN4core3fmt5write17h0123456789abcdefE").as_deref(),
+            Some("_ZN4core3fmt5writeE")
+        );
+        // LLVM's suffixes for copies stay.
+        assert_eq!(
+            shortened("_ZN4unik5TIMER17h0480d379137079b2E.0").as_deref(),
+            Some("_ZN4unik5TIMERE.0")
+        );
+        assert_eq!(
+            shortened("_ZN4unik3run17h0480d379137079b2E.llvm.77").as_deref(),
+            Some("_ZN4unik3runE.llvm.77")
+        );
+        for kept in [
+            "main",
+            "_RNvNtCs1234_4core3fmt5write",
+            "_ZN4core3fmt5writeE",
+            // Not 16 hex digits, or no E right after them.
+            "_ZN4core3fmt5write17h0123456789abcdeE",
+            "_ZN4core3fmt5write17h0123456789abcdefX",
+            "_ZN4core3fmt5write17h0123456789abcdefEx",
+            "x_ZN4core3fmt5write17h0123456789abcdefE",
+        ] {
+            assert_eq!(shortened(kept), None, "{kept}");
+        }
+    }
+
+    #[test]
+    fn mapping_symbols_are_dollar_x_and_dollar_d() {
+        for name in ["$x", "$d", "$x.12", "$d.rodata"] {
+            assert!(is_mapping_symbol(name.as_bytes()), "{name}");
+        }
+        for name in ["$a", "$t", "x", "$xy", "$", "", "main", "$d1"] {
+            assert!(!is_mapping_symbol(name.as_bytes()), "{name}");
+        }
+    }
+}
