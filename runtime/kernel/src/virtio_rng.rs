@@ -6,7 +6,9 @@
 //! The device is the whole protocol of one virtqueue: the driver posts a writable
 //! buffer, the device fills it with random bytes from the host. The driver polls for
 //! the answer (no interrupt): it is asked only for seeds (32 bytes at the first request,
-//! 32 more after every MiB of output), under the generator's lock.
+//! 32 more after every MiB of output), under the generator's lock. A host-side rate
+//! limit (Firecracker's, QEMU's `max-bytes`) makes that wait longer; QEMU's default
+//! backend answers at once.
 
 extern crate alloc;
 
