@@ -38,7 +38,8 @@ fn virtio_rng_seeds_the_generator_on_a_cpu_without_a_random_instruction() {
             (outcome.stdout.as_str(), outcome.status),
             (
                 "/dev/urandom: 32 bytes\n/dev/urandom (O_NONBLOCK): 32 bytes\n\
-                 /dev/random: 32 bytes\n/dev/random (O_NONBLOCK): 32 bytes\n",
+                 /dev/random: 32 bytes\n/dev/random (O_NONBLOCK): 32 bytes\n\
+                 poll /dev/urandom: readable\n",
                 0
             ),
             "{target}: {outcome:?}"
@@ -64,14 +65,15 @@ fn the_random_devices_fail_closed_without_a_source() {
             &["devices"],
         );
         // Linux blocks a blocking read until its pool is seeded, which here is never:
-        // EIO instead; O_NONBLOCK gets Linux's EAGAIN.
+        // EIO instead; O_NONBLOCK gets Linux's EAGAIN, and poll never says readable.
         assert_eq!(
             (outcome.stdout.as_str(), outcome.status),
             (
                 "/dev/urandom: Input/output error\n\
                  /dev/urandom (O_NONBLOCK): Resource temporarily unavailable\n\
                  /dev/random: Input/output error\n\
-                 /dev/random (O_NONBLOCK): Resource temporarily unavailable\n",
+                 /dev/random (O_NONBLOCK): Resource temporarily unavailable\n\
+                 poll /dev/urandom: not readable\n",
                 0
             ),
             "{target}: {outcome:?}"

@@ -23,7 +23,7 @@ use super::descriptors::{FileSystem, O_CLOEXEC, O_NONBLOCK, O_RDWR, Object, Tran
 use super::readiness::{
     self, POLLERR, POLLHUP, POLLNVAL, POLLRDHUP, READABLE, Readiness, WRITABLE,
 };
-use super::tree::Errno;
+use super::tree::{Content, Device, Errno};
 use crate::errno::{EAGAIN, EBADF, EEXIST, EINVAL, ELOOP, ENOENT, ENOMEM, EPERM};
 
 /// eventfd(2) flags (the same values as O_CLOEXEC and O_NONBLOCK on Linux).
@@ -286,7 +286,18 @@ impl FileSystem {
                 events: WRITABLE,
                 generation: 0,
             },
-            // Regular files and directories are always ready (poll(2)).
+            // The random devices are readable once the generator has a source (Linux's
+            // random_poll: once the pool is seeded), which without one is never.
+            Object::Node(number) if self.is_random_device(number) => Readiness {
+                events: if crate::kernel::random::fill(&mut []).is_ok() {
+                    READABLE | WRITABLE
+                } else {
+                    WRITABLE
+                },
+                generation: 0,
+            },
+            // Regular files, directories, /dev/null and /dev/zero are always ready
+            // (poll(2)).
             Object::Node(_) => Readiness {
                 events: READABLE | WRITABLE,
                 generation: 0,
@@ -382,6 +393,16 @@ impl FileSystem {
         }
     }
 
+    /// Whether node `number` is `/dev/random` or `/dev/urandom`.
+    fn is_random_device(&self, number: usize) -> bool {
+        self.tree.node(number).is_some_and(|node| {
+            matches!(
+                node.content,
+                Content::Device(Device::Random | Device::Urandom)
+            )
+        })
+    }
+
     /// epoll_ctl(2): `event` is (events, data), ignored for EPOLL_CTL_DEL.
     pub fn epoll_control(
         &mut self,
@@ -394,8 +415,9 @@ impl FileSystem {
         let slot = self.slot(descriptor)?;
         let object = self.description(descriptor)?.object;
         match object {
-            // Regular files and directories cannot be watched (epoll_ctl(2): EPERM).
-            Object::Node(_) => return Err(EPERM),
+            // Regular files, directories, /dev/null and /dev/zero cannot be watched
+            // (epoll_ctl(2): EPERM, they have no poll operation); the random devices can.
+            Object::Node(number) if !self.is_random_device(number) => return Err(EPERM),
             Object::Epoll(_) if descriptor == epoll => return Err(EINVAL),
             Object::Epoll(inner)
                 if operation == EPOLL_CTL_ADD && self.contains(inner, index, 0) =>
@@ -604,6 +626,31 @@ mod tests {
             system.read(blocking, &mut value, None),
             Ok(Transfer::Wait(_))
         ));
+    }
+
+    #[test]
+    fn only_the_random_devices_can_be_watched_and_fail_closed_unreadable() {
+        use super::super::descriptors::{AT_FDCWD, Flags};
+        let mut system = FileSystem::new();
+        system.create_devices().unwrap();
+        let epoll = system.epoll_create(0).unwrap();
+        let open = |system: &mut FileSystem, path: &[u8]| {
+            system.open(AT_FDCWD, path, Flags::default(), 0).unwrap()
+        };
+        let null = open(&mut system, b"/dev/null");
+        assert_eq!(system.readiness(null).events, READABLE | WRITABLE);
+        assert_eq!(
+            system.epoll_control(epoll, EPOLL_CTL_ADD, null, (POLLIN, 0)),
+            Err(EPERM)
+        );
+        let random = open(&mut system, b"/dev/urandom");
+        assert_eq!(
+            system.epoll_control(epoll, EPOLL_CTL_ADD, random, (POLLIN, 0)),
+            Ok(())
+        );
+        // The host tests' generator has no source: never readable, as Linux's before
+        // its pool is seeded.
+        assert_eq!(system.readiness(random).events, WRITABLE);
     }
 
     #[test]
