@@ -4,11 +4,12 @@
 //! a linear RGB framebuffer with the `font8x8` crate's glyphs (each glyph row twice).
 //! Lines scroll up at the bottom.
 //!
-//! The boot path only records what the loader said ([`record`]); the drawing code is
-//! the `framebuffer-console` component's (runtime/components.toml), linked only into
-//! images built with `unikcc --framebuffer-console`: its init function calls
-//! [`start_console`], which maps the framebuffer and installs the console mirror. No
-//! other code refers to the drawing, so other images do not carry it.
+//! The boot path only keeps a copy of what the loader said; `arch::framebuffer`
+//! decodes it. The decoding and the drawing are the `framebuffer-console` component's
+//! (runtime/components.toml), linked only into images built with `unikcc
+//! --framebuffer-console`: its init function calls [`start_console`], which maps the
+//! framebuffer and installs the console mirror. No other code refers to them, so other
+//! images do not carry them.
 //!
 //! Output is a terminal's: `\n` starts the next line at its first column, `\r` goes to
 //! the first column, `\t` to the next multiple of 8, backspace one column back; other
@@ -17,8 +18,6 @@
 
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicBool, Ordering};
-
-use crate::boot_cell::BootCell;
 
 /// Where a colour channel's bits are in an RGB pixel (Multiboot2 3.6.12).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -93,24 +92,6 @@ pub const CELL_HEIGHT: u32 = 16;
 /// EGA attributes: light grey on black for stdout, light red on black for stderr.
 const TEXT_ATTRIBUTE_OUTPUT: u8 = 0x07;
 const TEXT_ATTRIBUTE_ERROR: u8 = 0x0c;
-
-/// What the boot path found (None: no framebuffer). Checked by the component, so
-/// that images without it carry no more than this record.
-static FOUND: BootCell<Option<Framebuffer>> = BootCell::new(None);
-
-/// Records the loader's framebuffer. Called by the boot path, at most once, before
-/// anything reads it.
-pub fn record(framebuffer: Option<Framebuffer>) {
-    // SAFETY: the boot path calls this once, before `unik_main` (the only readers run
-    // after it).
-    unsafe { *FOUND.get_mut() = framebuffer };
-}
-
-/// The framebuffer the loader handed over, as it described it.
-pub fn found() -> Option<Framebuffer> {
-    // SAFETY: written only by `record`, during boot.
-    unsafe { *FOUND.get() }
-}
 
 /// A place to draw: `bytes` is the framebuffer's memory (mapped).
 pub struct Screen<'a> {
@@ -377,7 +358,7 @@ const LOCK_ATTEMPTS: u32 = 1 << 24;
 /// goes on alone). Called once, by the `framebuffer-console` component's init.
 #[cfg(not(test))]
 pub fn start_console() {
-    let Some(framebuffer) = found() else {
+    let Some(framebuffer) = crate::arch::framebuffer() else {
         return;
     };
     if crate::is_verbose() {

@@ -5,6 +5,7 @@
 //!   console;
 //! - `exit(u8) -> !`: ends the virtual machine with that status;
 //! - `reboot() -> !`: resets the machine (reboot(2)'s RB_AUTOBOOT);
+//! - `framebuffer()`: the screen the loader set up, if any (the framebuffer console's);
 //! - its boot entry, which ends in `crate::finish_boot`.
 //!
 //! Host unit tests (`cargo test`) get a stand-in backend: the boot code cannot link
@@ -15,13 +16,13 @@
 mod x86_64;
 
 #[cfg(all(target_arch = "x86_64", not(test)))]
-pub use self::x86_64::{exit, reboot, serial, threading};
+pub use self::x86_64::{exit, framebuffer, reboot, serial, threading};
 
 #[cfg(all(target_arch = "aarch64", not(test)))]
 mod aarch64;
 
 #[cfg(all(target_arch = "aarch64", not(test)))]
-pub use self::aarch64::{exit, reboot, serial, threading};
+pub use self::aarch64::{exit, framebuffer, reboot, serial, threading};
 
 #[cfg(test)]
 mod host_test;

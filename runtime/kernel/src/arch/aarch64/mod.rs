@@ -15,3 +15,8 @@ pub mod threading;
 mod tls;
 
 pub use exit::{exit, reboot};
+
+/// No loader hands an aarch64 image a framebuffer (the console is the UART).
+pub fn framebuffer() -> Option<crate::framebuffer::Framebuffer> {
+    None
+}

@@ -32,7 +32,6 @@ extern "C" fn unik_x86_64_boot(information_address: u32, loader_magic: u32) -> !
         Err(error) => boot_failure(format_args!("{error}")),
     };
     let verbose = command_line::is_verbose(start_info.command_line());
-    crate::framebuffer::record(start_info.framebuffer);
     // PC firmware leaves the RSDP in the BIOS areas; a PVH loader passes its own.
     // SAFETY: the bootstrap identity map is active.
     let acpi =

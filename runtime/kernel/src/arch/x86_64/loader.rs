@@ -64,8 +64,6 @@ pub struct LoaderInfo {
     pub rsdp: Option<u64>,
     /// The first boot module (PVH module list, Multiboot2 `module` tag): the initrd.
     pub initrd: Option<PhysicalRange>,
-    /// The framebuffer the loader set up (Multiboot2 framebuffer info tag).
-    pub framebuffer: Option<crate::framebuffer::Framebuffer>,
 }
 
 /// Why the loader's information is unusable.

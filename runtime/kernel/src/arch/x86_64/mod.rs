@@ -28,3 +28,4 @@ pub mod threading;
 mod tls;
 
 pub use exit::{exit, reboot};
+pub use multiboot2::framebuffer;

@@ -21,6 +21,7 @@ use super::loader::{
     LoaderError, LoaderInfo, MemoryMapTable, Protocol, command_line_length, is_accessible,
     read_physical,
 };
+use crate::boot_cell::BootCell;
 use crate::framebuffer::{Channel, Format, Framebuffer};
 use crate::memory::PhysicalRange;
 
@@ -124,7 +125,6 @@ pub unsafe fn read(address: u64) -> Result<LoaderInfo, LoaderError> {
         },
         rsdp: None,
         initrd: None,
-        framebuffer: None,
     };
     let mut have_memory_map = false;
     let mut have_module = false;
@@ -176,8 +176,8 @@ pub unsafe fn read(address: u64) -> Result<LoaderInfo, LoaderError> {
                 };
                 have_memory_map = true;
             }
-            // SAFETY: inside the tag (size checked in `framebuffer_at`), identity mapped.
-            TAG_FRAMEBUFFER => info.framebuffer = unsafe { framebuffer_at(tag, tag_size) },
+            // SAFETY: inside the tag, identity mapped; boot runs this once.
+            TAG_FRAMEBUFFER => unsafe { keep_framebuffer_tag(tag, tag_size) },
             // The newer RSDP (with the XSDT) wins over the old one.
             TAG_ACPI_NEW => info.rsdp = Some(tag + 8),
             TAG_ACPI_OLD if info.rsdp.is_none() => info.rsdp = Some(tag + 8),
@@ -195,39 +195,65 @@ pub unsafe fn read(address: u64) -> Result<LoaderInfo, LoaderError> {
     Ok(info)
 }
 
-/// The framebuffer a framebuffer info tag describes (None: a palette type, or a tag
-/// too short for its type).
+/// The framebuffer info tag's bytes after its header (up to [`FRAMEBUFFER_FIELDS`]
+/// bytes, zeros after a shorter tag): copied at boot and decoded by [`framebuffer`],
+/// which only the `framebuffer-console` component calls, so that other images carry
+/// just this copy.
+static FRAMEBUFFER_TAG: BootCell<Option<[u8; FRAMEBUFFER_FIELDS]>> = BootCell::new(None);
+/// The fields [`framebuffer`] reads: through the RGB channels (the tag's byte 38).
+const FRAMEBUFFER_FIELDS: usize = 30;
+
+/// Keeps the framebuffer info tag at `tag` of `size` bytes.
 ///
 /// # Safety
-/// The tag's `size` bytes at `tag` must be identity mapped.
-unsafe fn framebuffer_at(tag: u64, size: u32) -> Option<Framebuffer> {
-    if size < 32 {
-        return None;
-    }
-    // SAFETY: every read is inside the tag (at least 32 bytes, 38 for RGB: checked).
+/// The tag's `size` bytes at `tag` must be identity mapped; called by the boot path,
+/// before anything reads the copy.
+unsafe fn keep_framebuffer_tag(tag: u64, size: u32) {
+    let mut fields = [0u8; FRAMEBUFFER_FIELDS];
+    let length = (size as usize).saturating_sub(8).min(FRAMEBUFFER_FIELDS);
+    // SAFETY: `length` bytes from the tag's +8 are inside it (the caller's contract);
+    // the boot path is the only writer of the copy, before any reader.
     unsafe {
-        let format = match read_physical::<u8>(tag + 29) {
-            FRAMEBUFFER_TYPE_TEXT => Format::Text,
-            FRAMEBUFFER_TYPE_RGB if size >= 38 => {
-                let channel = |at: u64| Channel {
-                    position: read_physical::<u8>(tag + at),
-                    size: read_physical::<u8>(tag + at + 1),
-                };
-                Format::Rgb {
-                    red: channel(32),
-                    green: channel(34),
-                    blue: channel(36),
-                }
-            }
-            _ => return None,
-        };
-        Some(Framebuffer {
-            address: read_physical::<u64>(tag + 8),
-            pitch: read_physical::<u32>(tag + 16),
-            width: read_physical::<u32>(tag + 20),
-            height: read_physical::<u32>(tag + 24),
-            bits_per_pixel: read_physical::<u8>(tag + 28),
-            format,
-        })
+        core::ptr::copy_nonoverlapping((tag + 8) as *const u8, fields.as_mut_ptr(), length);
+        *FRAMEBUFFER_TAG.get_mut() = Some(fields);
     }
+}
+
+/// The framebuffer GRUB described (Multiboot2 3.6.12), None without a framebuffer
+/// info tag or for a palette one. Offsets below are from the tag's start.
+pub fn framebuffer() -> Option<Framebuffer> {
+    // SAFETY: written once during boot, read after it.
+    let fields = unsafe { *FRAMEBUFFER_TAG.get() }?;
+    let byte = |offset: usize| fields[offset - 8];
+    let word = |offset: usize| {
+        u32::from_le_bytes([
+            byte(offset),
+            byte(offset + 1),
+            byte(offset + 2),
+            byte(offset + 3),
+        ])
+    };
+    let format = match byte(29) {
+        FRAMEBUFFER_TYPE_TEXT => Format::Text,
+        FRAMEBUFFER_TYPE_RGB => {
+            let channel = |offset: usize| Channel {
+                position: byte(offset),
+                size: byte(offset + 1),
+            };
+            Format::Rgb {
+                red: channel(32),
+                green: channel(34),
+                blue: channel(36),
+            }
+        }
+        _ => return None,
+    };
+    Some(Framebuffer {
+        address: u64::from(word(8)) | u64::from(word(12)) << 32,
+        pitch: word(16),
+        width: word(20),
+        height: word(24),
+        bits_per_pixel: byte(28),
+        format,
+    })
 }

@@ -147,7 +147,6 @@ pub unsafe fn read(address: u64) -> Result<LoaderInfo, LoaderError> {
         },
         rsdp: (rsdp != 0).then_some(rsdp),
         initrd,
-        framebuffer: None,
     })
 }
 
