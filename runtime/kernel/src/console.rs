@@ -36,6 +36,8 @@ fn mirror(bytes: &[u8], error: bool) {
 }
 
 /// Writes bytes to the console (stdout: COM1) exactly as given (no newline translation).
+// Not inlined (nor `write_err`): one copy of the mirror call, not one per caller.
+#[inline(never)]
 pub fn write(bytes: &[u8]) {
     serial::write(serial::Channel::Output, bytes);
     mirror(bytes, false);
@@ -44,6 +46,7 @@ pub fn write(bytes: &[u8]) {
 /// Writes to the error console (stderr: COM2 at 0x2f8 when the machine has one,
 /// detected at boot with the 16550 scratch register; COM1 otherwise).
 /// Crash reports and every runtime message use this channel.
+#[inline(never)]
 pub fn write_err(bytes: &[u8]) {
     serial::write(serial::Channel::Error, bytes);
     mirror(bytes, true);
