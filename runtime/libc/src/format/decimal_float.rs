@@ -57,6 +57,36 @@ fn render<'buffer>(
     &writer.buffer[..length]
 }
 
+/// The sign prefix of a float conversion (`%f %e %g %a` and their capitals), or `None`
+/// after writing an infinity or NaN whole. The sign bit decides, so -0.0 prints "-0" and a
+/// negative NaN "-nan" as in glibc.
+pub(super) fn sign_of_finite(
+    out: &mut CountingSink<'_>,
+    specification: &Specification,
+    value: f64,
+    uppercase: bool,
+) -> Option<&'static [u8]> {
+    let sign = specification.sign_prefix(value.is_sign_negative());
+    if value.is_finite() {
+        return Some(sign);
+    }
+    let text: &[u8] = match (value.is_nan(), uppercase) {
+        (true, false) => b"nan",
+        (true, true) => b"NAN",
+        (false, false) => b"inf",
+        (false, true) => b"INF",
+    };
+    // glibc pads infinities and NaNs with spaces even with the `0` flag.
+    write_field(
+        out,
+        specification,
+        false,
+        &[Piece::Bytes(sign)],
+        &[Piece::Bytes(text)],
+    );
+    None
+}
+
 pub(super) fn write(
     out: &mut CountingSink<'_>,
     specification: &Specification,
@@ -64,33 +94,9 @@ pub(super) fn write(
     style: FloatStyle,
     uppercase: bool,
 ) {
-    // The sign bit decides, so -0.0 prints "-0" and a negative NaN "-nan" as in glibc.
-    let sign: &[u8] = if value.is_sign_negative() {
-        b"-"
-    } else if specification.force_sign {
-        b"+"
-    } else if specification.space_for_sign {
-        b" "
-    } else {
-        b""
-    };
-    if !value.is_finite() {
-        let text: &[u8] = match (value.is_nan(), uppercase) {
-            (true, false) => b"nan",
-            (true, true) => b"NAN",
-            (false, false) => b"inf",
-            (false, true) => b"INF",
-        };
-        // glibc pads infinities and NaNs with spaces even with the `0` flag.
-        write_field(
-            out,
-            specification,
-            false,
-            &[Piece::Bytes(sign)],
-            &[Piece::Bytes(text)],
-        );
+    let Some(sign) = sign_of_finite(out, specification, value, uppercase) else {
         return;
-    }
+    };
     let magnitude = value.abs();
     match style {
         FloatStyle::Fixed => write_fixed(out, specification, sign, magnitude),

@@ -5,6 +5,7 @@
 //! fraction is rounded to nearest, ties to even, and a carry out of the fraction
 //! increments the leading digit (`%.0a` of 1.5 is `0x2p+0`), again as glibc does.
 
+use super::decimal_float::sign_of_finite;
 use super::output::{CountingSink, Piece, write_field};
 use super::specification::{Specification, decimal_digits};
 
@@ -19,32 +20,9 @@ pub(super) fn write(
     value: f64,
     uppercase: bool,
 ) {
-    let sign: &[u8] = if value.is_sign_negative() {
-        b"-"
-    } else if specification.force_sign {
-        b"+"
-    } else if specification.space_for_sign {
-        b" "
-    } else {
-        b""
-    };
-    if !value.is_finite() {
-        let text: &[u8] = match (value.is_nan(), uppercase) {
-            (true, false) => b"nan",
-            (true, true) => b"NAN",
-            (false, false) => b"inf",
-            (false, true) => b"INF",
-        };
-        write_field(
-            out,
-            specification,
-            false,
-            &[Piece::Bytes(sign)],
-            &[Piece::Bytes(text)],
-        );
+    let Some(sign) = sign_of_finite(out, specification, value, uppercase) else {
         return;
-    }
-
+    };
     let bits = value.to_bits();
     let biased_exponent = ((bits >> FRACTION_BITS) & 0x7ff) as i32;
     let mut fraction = bits & ((1u64 << FRACTION_BITS) - 1);

@@ -5,7 +5,7 @@ use super::specification::Specification;
 
 /// `%d`/`%i`: the sign comes from the value, or from the `+` and space flags.
 pub(super) fn write_signed(out: &mut CountingSink<'_>, specification: &Specification, value: i64) {
-    let sign = sign_prefix(specification, value < 0);
+    let sign = specification.sign_prefix(value < 0);
     write_number(out, specification, sign, value.unsigned_abs(), 10, false);
 }
 
@@ -30,20 +30,8 @@ pub(super) fn write_pointer(
 ) {
     let mut as_hex = *specification;
     as_hex.alternate_form = true;
-    let sign = sign_prefix(specification, false);
+    let sign = specification.sign_prefix(false);
     write_number(out, &as_hex, sign, address, 16, false);
-}
-
-fn sign_prefix(specification: &Specification, negative: bool) -> &'static [u8] {
-    if negative {
-        b"-"
-    } else if specification.force_sign {
-        b"+"
-    } else if specification.space_for_sign {
-        b" "
-    } else {
-        b""
-    }
 }
 
 fn write_number(

@@ -270,7 +270,7 @@ fn convert(
             };
             write_padded(out, specification, &[Piece::Bytes(&[character])]);
         }
-        Conversion::String => {
+        conversion @ (Conversion::String | Conversion::WideString) => {
             let address = arguments.pointer();
             if address == 0 {
                 write_padded(
@@ -278,6 +278,8 @@ fn convert(
                     specification,
                     &[Piece::Bytes(null_string_text(specification))],
                 );
+            } else if conversion == Conversion::WideString {
+                write_wide_string(out, specification, address, arguments)?;
             } else {
                 let text = arguments.string(address, specification.precision);
                 let text = match specification.precision {
@@ -285,18 +287,6 @@ fn convert(
                     _ => text,
                 };
                 write_padded(out, specification, &[Piece::Bytes(text)]);
-            }
-        }
-        Conversion::WideString => {
-            let address = arguments.pointer();
-            if address == 0 {
-                write_padded(
-                    out,
-                    specification,
-                    &[Piece::Bytes(null_string_text(specification))],
-                );
-            } else {
-                write_wide_string(out, specification, address, arguments)?;
             }
         }
         Conversion::Count => {

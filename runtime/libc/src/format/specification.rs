@@ -86,6 +86,22 @@ pub(super) struct Specification {
     pub(super) conversion: Conversion,
 }
 
+impl Specification {
+    /// What stands before a number's digits: `-` when it is negative, else what the `+`
+    /// or space flag asks for.
+    pub(super) fn sign_prefix(&self, negative: bool) -> &'static [u8] {
+        if negative {
+            b"-"
+        } else if self.force_sign {
+            b"+"
+        } else if self.space_for_sign {
+            b" "
+        } else {
+            b""
+        }
+    }
+}
+
 /// Where a `*` width or precision, or the converted value, comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum ArgumentReference {
@@ -173,13 +189,9 @@ pub(super) fn parse(text: &[u8]) -> ParseOutcome {
 
     if peek(position) == b'*' {
         position += 1;
-        references.width = Some(match read_position(text, position) {
-            Some((argument, after)) => {
-                position = after;
-                ArgumentReference::Position(argument)
-            }
-            None => ArgumentReference::Next,
-        });
+        let (reference, after) = read_reference(text, position);
+        references.width = Some(reference);
+        position = after;
     } else if let Some((width, after_digits)) = read_decimal(text, position) {
         let Some(width) = width.filter(|&width| width <= MAXIMUM_FIELD) else {
             return ParseOutcome::Overflow;
@@ -192,13 +204,9 @@ pub(super) fn parse(text: &[u8]) -> ParseOutcome {
         position += 1;
         if peek(position) == b'*' {
             position += 1;
-            references.precision = Some(match read_position(text, position) {
-                Some((argument, after)) => {
-                    position = after;
-                    ArgumentReference::Position(argument)
-                }
-                None => ArgumentReference::Next,
-            });
+            let (reference, after) = read_reference(text, position);
+            references.precision = Some(reference);
+            position = after;
         } else if let Some((precision, after_digits)) = read_decimal(text, position) {
             let Some(precision) = precision.filter(|&precision| precision <= MAXIMUM_FIELD) else {
                 return ParseOutcome::Overflow;
@@ -306,6 +314,15 @@ pub(super) fn apply_width_argument(specification: &mut Specification, raw: u64) 
 /// precision were omitted."
 pub(super) fn apply_precision_argument(specification: &mut Specification, raw: u64) {
     specification.precision = usize::try_from(raw as u32 as i32).ok();
+}
+
+/// Where the argument of a `*` (just read) comes from: `N$` at `position` names one,
+/// otherwise it is the next; with the position after what was read.
+fn read_reference(text: &[u8], position: usize) -> (ArgumentReference, usize) {
+    match read_position(text, position) {
+        Some((argument, after)) => (ArgumentReference::Position(argument), after),
+        None => (ArgumentReference::Next, position),
+    }
 }
 
 /// Reads `N$` with N ≥ 1 at `position`: (N, position after the `$`).
