@@ -506,3 +506,64 @@ fn the_libc_surface_std_uses_matches_glibc() {
         assert_same_as_native(&outcome, &reference, &format!("rust_surface {target}"));
     }
 }
+
+/// The DWARF expressions (`DW_CFA_def_cfa_expression`, `DW_CFA_expression`,
+/// `DW_CFA_val_expression`) in an image's `.eh_frame`.
+fn unwind_expressions(image: &Path) -> usize {
+    use gimli::{
+        BaseAddresses, CallFrameInstruction, CieOrFde, EhFrame, LittleEndian, UnwindSection,
+    };
+    use object::{Object, ObjectSection};
+    let bytes = std::fs::read(image).expect("read the image");
+    let file = object::File::parse(&*bytes).expect("an ELF image");
+    let Some(section) = file.section_by_name(".eh_frame") else {
+        return 0;
+    };
+    let eh_frame = EhFrame::new(section.data().expect(".eh_frame data"), LittleEndian);
+    let bases = BaseAddresses::default().set_eh_frame(section.address());
+    let is_expression = |instruction: &CallFrameInstruction<usize>| {
+        matches!(
+            instruction,
+            CallFrameInstruction::DefCfaExpression { .. }
+                | CallFrameInstruction::Expression { .. }
+                | CallFrameInstruction::ValExpression { .. }
+        )
+    };
+    let mut count = 0;
+    let mut entries = eh_frame.entries(&bases);
+    while let Some(entry) = entries.next().expect("a well-formed .eh_frame") {
+        let mut instructions = match entry {
+            CieOrFde::Cie(cie) => cie.instructions(&eh_frame, &bases),
+            CieOrFde::Fde(partial) => {
+                let fde = partial
+                    .parse(|_, bases, offset| eh_frame.cie_from_offset(bases, offset))
+                    .expect("an FDE with its CIE");
+                fde.instructions(&eh_frame, &bases)
+            }
+        };
+        while let Some(instruction) = instructions.next().expect("well-formed CFI") {
+            count += usize::from(is_expression(&instruction));
+        }
+    }
+    count
+}
+
+#[test]
+fn unwind_tables_need_no_dwarf_expressions() {
+    // The runtime's unwinder is built without DWARF expression support (it would be
+    // ~17 KiB of every Rust image; runtime/libc/Cargo.toml): a frame whose rule is an
+    // expression would end a panic's unwinding. rustc and clang write none for these
+    // targets; this holds them to it.
+    for target in common::targets() {
+        for profile in PROFILES {
+            let directory = build("std-programs", target, profile);
+            for binary in ["hello", "panic", "backtrace", "catch_unwind", "threads"] {
+                assert_eq!(
+                    unwind_expressions(&image(&directory, binary)),
+                    0,
+                    "{target} {profile} {binary}: DWARF expressions in .eh_frame"
+                );
+            }
+        }
+    }
+}
