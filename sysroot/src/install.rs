@@ -30,7 +30,7 @@ pub struct SysrootInputs<'a> {
 pub fn install_into(destination: &Path, inputs: &SysrootInputs<'_>) -> Result<()> {
     let library = destination.join("lib");
     create_directory(&library)?;
-    copy_file(inputs.runtime_archive, &library.join(RUNTIME_ARCHIVE))?;
+    install_archive(inputs.runtime_archive, &library.join(RUNTIME_ARCHIVE))?;
 
     let layout = SpecFields::from_spec(inputs.target_spec_text);
     let script_name = layout.script.as_deref().unwrap_or(inputs.target_name);
@@ -195,6 +195,17 @@ fn remove_leftovers(root: &Path, target_name: &str) {
 
 fn create_directory(path: &Path) -> Result<()> {
     fs::create_dir_all(path).map_err(|error| Error::io("cannot create", path, error))
+}
+
+/// Copies the built runtime archive with its unwind tables cut down to the unwinder's
+/// ([`crate::unwind_tables`]).
+fn install_archive(from: &Path, to: &Path) -> Result<()> {
+    let mut bytes = fs::read(from).map_err(|error| Error::io("cannot read", from, error))?;
+    crate::unwind_tables::compact_archive(&mut bytes).map_err(|problem| Error::CorruptArchive {
+        path: from.to_path_buf(),
+        problem,
+    })?;
+    fs::write(to, bytes).map_err(|error| Error::io("cannot write", to, error))
 }
 
 fn copy_file(from: &Path, to: &Path) -> Result<()> {

@@ -29,6 +29,7 @@ mod install;
 mod lock;
 pub mod manifest;
 pub mod stamp;
+pub mod unwind_tables;
 
 use std::fmt;
 use std::fs;
@@ -86,6 +87,9 @@ pub enum Error {
     /// The component declarations disagree with the built archive.
     #[error(transparent)]
     Manifest(#[from] manifest::ManifestError),
+    /// The built archive could not be read as one.
+    #[error("{path}: {problem}")]
+    CorruptArchive { path: PathBuf, problem: String },
     /// No cache directory could be derived from the environment.
     #[error(
         "cannot choose a sysroot directory: none of UNIK_SYSROOT_DIR, XDG_CACHE_HOME, HOME is set"

@@ -22,7 +22,7 @@ pub const STAMP_FILE: &str = "stamp";
 
 /// First line of every stamp; bump it when the sysroot layout changes so old
 /// caches are rebuilt.
-const STAMP_VERSION: &str = "unik-sysroot-stamp 1";
+const STAMP_VERSION: &str = "unik-sysroot-stamp 2";
 
 /// The stamp the sysroot for `target_name` built from `source_dir` must carry.
 pub fn compute(source_dir: &Path, target_name: &str) -> Result<String> {
@@ -148,7 +148,7 @@ mod tests {
         let first = compute(directory.path(), "x86_64").unwrap();
         let second = compute(directory.path(), "x86_64").unwrap();
         assert_eq!(first, second);
-        assert!(first.starts_with("unik-sysroot-stamp 1\n"));
+        assert!(first.starts_with("unik-sysroot-stamp 2\n"));
     }
 
     #[test]
