@@ -584,7 +584,7 @@ fn check_requirements(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn component(name: &str, requires: &[&str]) -> Component {
@@ -711,8 +711,8 @@ mod tests {
         object.write().unwrap()
     }
 
-    /// A GNU `ar` archive of the members.
-    fn archive(members: &[(&str, Vec<u8>)]) -> Vec<u8> {
+    /// A GNU `ar` archive of the members (no symbol index).
+    pub(crate) fn archive(members: &[(&str, Vec<u8>)]) -> Vec<u8> {
         let mut bytes = b"!<arch>\n".to_vec();
         for (name, data) in members {
             let header = format!(

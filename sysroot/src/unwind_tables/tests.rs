@@ -86,28 +86,7 @@ fn object(names: &[&str]) -> (Vec<u8>, Vec<usize>) {
     (object.write().unwrap(), starts)
 }
 
-/// A GNU ar archive of `members` (name, bytes), without a symbol index.
-fn archive(members: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut bytes = b"!<arch>\n".to_vec();
-    for (name, data) in members {
-        let header = format!(
-            "{:<16}{:<12}{:<6}{:<6}{:<8}{:<10}`\n",
-            format!("{name}/"),
-            0,
-            0,
-            0,
-            644,
-            data.len()
-        );
-        assert_eq!(header.len(), 60);
-        bytes.extend_from_slice(header.as_bytes());
-        bytes.extend_from_slice(data);
-        if data.len() % 2 == 1 {
-            bytes.push(b'\n');
-        }
-    }
-    bytes
-}
+use crate::manifest::tests::archive;
 
 /// The first member's `.eh_frame` bytes and its relocations (offset, target section
 /// name or "", ELF type).
@@ -152,7 +131,7 @@ fn keeps_the_cie_and_the_unwinders_fdes_and_moves_no_byte_of_the_archive() {
         "_Unwind_Backtrace",
     ];
     let (member, starts) = object(&names);
-    let mut bytes = archive(&[("a.o", &member), ("notes.txt", b"text")]);
+    let mut bytes = archive(&[("a.o", member), ("notes.txt", b"text".to_vec())]);
     let original = bytes.clone();
     let (data_before, _) = eh_frame_of(&bytes);
 
@@ -223,7 +202,7 @@ fn keeps_the_cie_and_the_unwinders_fdes_and_moves_no_byte_of_the_archive() {
 #[test]
 fn members_with_only_unwinder_functions_or_no_object_are_left_alone() {
     let (member, _) = object(&["_Unwind_RaiseException"]);
-    let mut bytes = archive(&[("a.o", &member), ("notes.txt", b"no elf here")]);
+    let mut bytes = archive(&[("a.o", member), ("notes.txt", b"no elf here".to_vec())]);
     let original = bytes.clone();
     assert_eq!(compact_archive(&mut bytes).unwrap(), Compacted::default());
     assert_eq!(bytes, original);
@@ -244,7 +223,7 @@ fn a_cie_pointer_to_no_cie_leaves_the_member_alone() {
         + starts[0]
         + 4;
     member[at..at + 4].copy_from_slice(&((starts[0] + 4 - 8) as u32).to_le_bytes());
-    let mut bytes = archive(&[("a.o", &member)]);
+    let mut bytes = archive(&[("a.o", member)]);
     let original = bytes.clone();
     assert_eq!(compact_archive(&mut bytes).unwrap(), Compacted::default());
     assert_eq!(bytes, original);
