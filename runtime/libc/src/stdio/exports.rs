@@ -113,6 +113,16 @@ pub unsafe extern "C" fn puts(string: *const c_char) -> c_int {
     }
 }
 
+/// The bytes of `count` elements of `size` bytes for fread/fwrite: `None` when there are
+/// none, or (errno EINVAL) when the product overflows.
+fn element_bytes(size: usize, count: usize) -> Option<usize> {
+    let Some(total) = size.checked_mul(count) else {
+        errno::set(errno::EINVAL);
+        return None;
+    };
+    (total != 0).then_some(total)
+}
+
 /// C `fwrite` (C11 7.21.8.2): the number of whole elements written.
 ///
 /// # Safety
@@ -124,13 +134,9 @@ pub unsafe extern "C" fn fwrite(
     count: usize,
     file: *mut c_void,
 ) -> usize {
-    let Some(total) = size.checked_mul(count) else {
-        errno::set(errno::EINVAL);
+    let Some(total) = element_bytes(size, count) else {
         return 0;
     };
-    if total == 0 {
-        return 0;
-    }
     // SAFETY: caller's contract.
     let bytes = unsafe { core::slice::from_raw_parts(data.cast::<u8>(), total) };
     if write_to(file, bytes) { count } else { 0 }
@@ -148,13 +154,9 @@ pub unsafe extern "C" fn fread(
     count: usize,
     file: *mut c_void,
 ) -> usize {
-    let Some(total) = size.checked_mul(count) else {
-        errno::set(errno::EINVAL);
+    let Some(total) = element_bytes(size, count) else {
         return 0;
     };
-    if total == 0 {
-        return 0;
-    }
     // SAFETY: caller's contract.
     let out = unsafe { core::slice::from_raw_parts_mut(data.cast::<u8>(), total) };
     let read = with_stream(file, 0, |stream| stream.read_bytes(&mut Console, out));

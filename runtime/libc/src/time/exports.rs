@@ -193,19 +193,7 @@ extern "C" fn pause() -> c_int {
 
 /// The static `struct tm` and `asctime` buffer of the non-reentrant functions (glibc
 /// shares one `tm` between gmtime and localtime).
-static STATIC_TM: Global<Tm> = Global::new(Tm {
-    second: 0,
-    minute: 0,
-    hour: 0,
-    day_of_month: 0,
-    month: 0,
-    year: 0,
-    day_of_week: 0,
-    day_of_year: 0,
-    is_dst: 0,
-    gmt_offset: 0,
-    zone: core::ptr::null(),
-});
+static STATIC_TM: Global<Tm> = Global::new(Tm::ZERO);
 static STATIC_ASCTIME: Global<[u8; 64]> = Global::new([0; 64]);
 
 fn convert(time: *const i64, result: *mut Tm, zone: *const u8) -> *mut Tm {

@@ -74,21 +74,26 @@ pub struct Tm {
     pub zone: *const u8,
 }
 
+impl Tm {
+    /// All fields zero and no zone name: a fresh `struct tm`.
+    pub const ZERO: Tm = Tm {
+        second: 0,
+        minute: 0,
+        hour: 0,
+        day_of_month: 0,
+        month: 0,
+        year: 0,
+        day_of_week: 0,
+        day_of_year: 0,
+        is_dst: 0,
+        gmt_offset: 0,
+        zone: core::ptr::null(),
+    };
+}
+
 impl Default for Tm {
     fn default() -> Tm {
-        Tm {
-            second: 0,
-            minute: 0,
-            hour: 0,
-            day_of_month: 0,
-            month: 0,
-            year: 0,
-            day_of_week: 0,
-            day_of_year: 0,
-            is_dst: 0,
-            gmt_offset: 0,
-            zone: core::ptr::null(),
-        }
+        Tm::ZERO
     }
 }
 
