@@ -190,32 +190,18 @@ pub unsafe extern "C" fn pread(
     count: usize,
     offset: i64,
 ) -> isize {
-    if offset < 0 {
-        errno::set(EINVAL);
-        return -1;
-    }
-    let count = count.min(isize::MAX as usize);
-    if count == 0 {
-        return 0;
-    }
-    // SAFETY: caller's contract.
-    let buffer = unsafe { core::slice::from_raw_parts_mut(data.cast::<u8>(), count) };
-    match with(|system| system.read(descriptor, buffer, Some(offset as u64))) {
-        Ok(Transfer::Done(count)) => count as isize,
-        Ok(Transfer::Random { nonblocking }) => match super::random_read(buffer, nonblocking) {
-            Ok(count) => count as isize,
-            Err(error) => {
-                errno::set(error);
-                -1
+    positioned(count, offset, |count, offset| {
+        // SAFETY: caller's contract.
+        let buffer = unsafe { core::slice::from_raw_parts_mut(data.cast::<u8>(), count) };
+        match with(|system| system.read(descriptor, buffer, Some(offset)))? {
+            Transfer::Done(count) => Ok(count as isize),
+            Transfer::Random { nonblocking } => {
+                super::random_read(buffer, nonblocking).map(|count| count as isize)
             }
-        },
-        // pread/pwrite never reach the console or a pipe (ESPIPE first).
-        Ok(Transfer::Console(_) | Transfer::Wait(_) | Transfer::Socket { .. }) => -1,
-        Err(error) => {
-            errno::set(error);
-            -1
+            // pread/pwrite never reach the console or a pipe (ESPIPE first).
+            Transfer::Console(_) | Transfer::Wait(_) | Transfer::Socket { .. } => Ok(-1),
         }
-    }
+    })
 }
 
 /// POSIX `pwrite`.
@@ -229,6 +215,27 @@ pub unsafe extern "C" fn pwrite(
     count: usize,
     offset: i64,
 ) -> isize {
+    positioned(count, offset, |count, offset| {
+        // SAFETY: caller's contract.
+        let bytes = unsafe { core::slice::from_raw_parts(data.cast::<u8>(), count) };
+        match with(|system| system.write(descriptor, bytes, Some(offset)))? {
+            Transfer::Done(count) => Ok(count as isize),
+            // pread/pwrite never reach the console or a pipe (ESPIPE first).
+            Transfer::Console(_)
+            | Transfer::Wait(_)
+            | Transfer::Socket { .. }
+            | Transfer::Random { .. } => Ok(-1),
+        }
+    })
+}
+
+/// What pread and pwrite share: EINVAL for a negative offset, the count capped at
+/// `isize::MAX`, nothing done for a count of 0, errno set from `transfer`'s error.
+fn positioned(
+    count: usize,
+    offset: i64,
+    transfer: impl FnOnce(usize, u64) -> Result<isize, Errno>,
+) -> isize {
     if offset < 0 {
         errno::set(EINVAL);
         return -1;
@@ -237,22 +244,7 @@ pub unsafe extern "C" fn pwrite(
     if count == 0 {
         return 0;
     }
-    // SAFETY: caller's contract.
-    let bytes = unsafe { core::slice::from_raw_parts(data.cast::<u8>(), count) };
-    match with(|system| system.write(descriptor, bytes, Some(offset as u64))) {
-        Ok(Transfer::Done(count)) => count as isize,
-        // pread/pwrite never reach the console or a pipe (ESPIPE first).
-        Ok(
-            Transfer::Console(_)
-            | Transfer::Wait(_)
-            | Transfer::Socket { .. }
-            | Transfer::Random { .. },
-        ) => -1,
-        Err(error) => {
-            errno::set(error);
-            -1
-        }
-    }
+    value(transfer(count, offset as u64))
 }
 
 #[unsafe(export_name = "__unik_lseek")]
