@@ -689,17 +689,8 @@ fn link_image(arguments: &[OsString], environment: &Environment) -> Result<i32> 
     std::fs::write(&generated, &prepared.generated_object)
         .map_err(|source| Error::io("cannot write", &generated, source))?;
     let linker = discovery::find_linker(environment)?;
-    let mut command = Command::new(&linker.path);
+    let mut command = linker.image_link_command();
     command
-        .args(&linker.leading_arguments)
-        .args([
-            "-static",
-            "-nostdlib",
-            "--gc-sections",
-            "-z",
-            "max-page-size=4096",
-            "--build-id=none",
-        ])
         .args(prepared.unwind_table_arguments(work.path())?)
         .arg("-T")
         .arg(directory.join("lib").join("link.ld"));

@@ -219,6 +219,22 @@ impl Linker {
             leading_arguments,
         }
     }
+
+    /// The start of every image link (unikcc and cargo unik): a static link
+    /// without the host's libraries, sections kept only when reached, 4 KiB pages, no
+    /// build id (images are reproducible from their inputs).
+    pub fn image_link_command(&self) -> Command {
+        let mut command = Command::new(&self.path);
+        command.args(&self.leading_arguments).args([
+            "-static",
+            "-nostdlib",
+            "--gc-sections",
+            "-z",
+            "max-page-size=4096",
+            "--build-id=none",
+        ]);
+        command
+    }
 }
 
 /// The linker: `$UNIK_LD`, else the `rust-lld` of the host's rustc sysroot (every

@@ -649,17 +649,8 @@ fn link_command(
     items: &[OsString],
     output: &Path,
 ) -> Command {
-    let mut command = Command::new(&linker.path);
+    let mut command = linker.image_link_command();
     command
-        .args(&linker.leading_arguments)
-        .args([
-            "-static",
-            "-nostdlib",
-            "--gc-sections",
-            "-z",
-            "max-page-size=4096",
-            "--build-id=none",
-        ])
         .args(leading_arguments)
         .arg("-T")
         .arg(sysroot.linker_script())
