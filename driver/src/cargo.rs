@@ -6,9 +6,9 @@
 //! `cargo build --target <triple>` with this binary as the target's linker
 //! (`CARGO_TARGET_<TRIPLE>_LINKER`) and these code-generation flags (`RUSTFLAGS`):
 //!
-//! - `-C target-feature=+crt-static` and `-C relocation-model=static`: a static,
-//!   non-PIE executable, which is what the runtime's linker scripts lay out at the
-//!   target's load address (runtime/README.md, "Memory layout");
+//! - `-C target-feature=+crt-static`: a static executable; with the target's default
+//!   relocation model (PIE) rustc asks for a static PIE, which is what every unik image
+//!   is (the runtime moves it to a random address at boot: README, "ASLR");
 //! - `-C link-arg=--unik-link-target=<name>`: marks the link as a unik image link (see
 //!   below) and names the target.
 //!
@@ -271,6 +271,7 @@ fn subcommand(arguments: &[OsString], environment: &Environment) -> Result<i32> 
         timeout: invocation.timeout,
         initrd: invocation.initrd.clone(),
         verbose: false,
+        no_aslr: false,
         dry_run: false,
         network: None,
         rng: invocation.rng,
@@ -288,7 +289,6 @@ fn subcommand(arguments: &[OsString], environment: &Environment) -> Result<i32> 
 pub fn rust_flags(spec: &TargetSpec, sysroot_stamp: &str) -> Vec<String> {
     vec![
         "-Ctarget-feature=+crt-static".to_string(),
-        "-Crelocation-model=static".to_string(),
         format!("-Clink-arg={LINK_MARKER}{}", spec.name),
         format!("-Clink-arg={SYSROOT_MARKER}{sysroot_stamp}"),
     ]
@@ -549,13 +549,11 @@ impl LinkArguments {
                             parsed.items.push(LinkItem::Option(keyword.into()));
                         }
                     } else if option == "-pie" || option == "--pie" {
-                        return Err(not_static("-Wl,-pie"));
+                        // Every image is a static PIE already (IMAGE_LINK_FLAGS).
                     } else if !option.is_empty() && !is_dropped_linker_option(option) {
                         parsed.items.push(LinkItem::Option(option.into()));
                     }
                 }
-            } else if text == "-pie" || text == "-static-pie" {
-                return Err(not_static(&text));
             } else if text == "-shared" {
                 return Err(Error::Usage(
                     "a unik image is an executable: shared libraries (cdylib, dylib) cannot be linked into one"
@@ -563,8 +561,9 @@ impl LinkArguments {
                 ));
             } else if text.starts_with('-') {
                 // The driver's own flags (`-m64`, `-nodefaultlibs`, `-static`,
-                // `-no-pie`, `-fuse-ld=…`, `-B…`, `-nostartfiles`): the link below
-                // is always static, without start files or default libraries.
+                // `-static-pie`, `-pie`, `-no-pie`, `-fuse-ld=…`, `-B…`,
+                // `-nostartfiles`): the link below is always a static PIE, without
+                // start files or default libraries.
             } else {
                 parsed.items.push(LinkItem::Input(PathBuf::from(word)));
             }
@@ -580,14 +579,6 @@ impl LinkArguments {
             .retain(|item| !matches!(item, LinkItem::Option(option) if option.is_empty()));
         Ok(parsed)
     }
-}
-
-fn not_static(flag: &str) -> Error {
-    Error::Usage(format!(
-        "rustc asked for a position-independent executable ({flag}); unik images are static and \
-         linked at the target's load address: build with `cargo unik`, which passes \
-         -C relocation-model=static -C target-feature=+crt-static"
-    ))
 }
 
 /// The archive of `-l<name>` in the search directories (`None` when the runtime
@@ -723,6 +714,11 @@ fn link_image(arguments: &[OsString], environment: &Environment) -> Result<i32> 
             // No image with W+X segments is left behind.
             let _ = std::fs::remove_file(&output);
             return Err(Error::WriteExecute(report));
+        }
+        if let Err(error) = link::check_relocations(&output, &output) {
+            // Like a failed link: no image is left behind.
+            let _ = std::fs::remove_file(&output);
+            return Err(error);
         }
         if let Some(compacted) = link::symbol_table::compact(&linked) {
             std::fs::write(&output, compacted)

@@ -220,19 +220,14 @@ impl Linker {
         }
     }
 
-    /// The start of every image link (unikcc and cargo unik): a static link
-    /// without the host's libraries, sections kept only when reached, 4 KiB pages, no
-    /// build id (images are reproducible from their inputs).
+    /// The start of every image link (unikcc and cargo unik): the leading arguments
+    /// and [`crate::link::IMAGE_LINK_FLAGS`] (a static PIE without the host's
+    /// libraries, sections kept only when reached, 4 KiB pages, no build id).
     pub fn image_link_command(&self) -> Command {
         let mut command = Command::new(&self.path);
-        command.args(&self.leading_arguments).args([
-            "-static",
-            "-nostdlib",
-            "--gc-sections",
-            "-z",
-            "max-page-size=4096",
-            "--build-id=none",
-        ]);
+        command
+            .args(&self.leading_arguments)
+            .args(crate::link::IMAGE_LINK_FLAGS);
         command
     }
 }

@@ -7,6 +7,17 @@ use std::path::PathBuf;
 /// Everything the driver library can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// The linked image has dynamic relocations the runtime cannot apply at boot.
+    #[error(
+        "{image}: {relocation}{more}: the runtime moves the image at boot (ASLR) applying only \
+         RELATIVE relocations; ifuncs (IRELATIVE) and symbols bound at run time are not supported"
+    )]
+    UnsupportedRelocation {
+        image: String,
+        relocation: String,
+        more: String,
+    },
+
     #[error("invalid target spec {file}: {message}")]
     TargetSpec { file: String, message: String },
 

@@ -100,6 +100,9 @@ pub struct RunOptions {
     pub initrd: Option<PathBuf>,
     /// Boot log (`unik.verbose`) and the QEMU command on stderr.
     pub verbose: bool,
+    /// Boot without address space layout randomization (`unik.no_aslr`): the image at
+    /// its link address, heap and stack unmoved, the same addresses every run.
+    pub no_aslr: bool,
     /// Print the QEMU command and run nothing.
     pub dry_run: bool,
     /// `--net` and friends (None: no network device).
@@ -348,7 +351,7 @@ fn option_value(path: &Path) -> OsString {
     OsString::from(text.replace(',', ",,"))
 }
 
-/// The kernel command line: `--env` entries, `unik.verbose`, `--`, the image's
+/// The kernel command line: `--env` entries, `unik.verbose`, `unik.no_aslr`, `--`, the image's
 /// file name, the arguments (runtime/README.md, "Program start and exit").
 pub fn kernel_command_line(options: &RunOptions) -> Result<Vec<u8>> {
     let (parameters, arguments) = command_line_words(options)?;
@@ -368,6 +371,9 @@ pub fn command_line_words(options: &RunOptions) -> Result<(Vec<OsString>, Vec<Os
     }
     if let Some(network) = &options.network {
         parameters.extend(network.kernel_parameters().into_iter().map(OsString::from));
+    }
+    if options.no_aslr {
+        parameters.push(OsString::from("unik.no_aslr"));
     }
     let name = options
         .image
@@ -668,6 +674,12 @@ pub fn run(environment: &Environment, options: &RunOptions) -> Result<RunOutcome
             };
             let (replacement, chosen) = backtrace_environment(value);
             style = chosen;
+            // std's frames are bare run addresses, and std prints no image base: a
+            // run that asks for backtraces boots at the link address so the host can
+            // name them (crash reports carry the base and need no such help).
+            if value != "0" {
+                guest_options.no_aslr = true;
+            }
             if let Some(replacement) = replacement {
                 *entry = OsString::from(replacement);
             }
@@ -1089,6 +1101,7 @@ mod tests {
             timeout: None,
             initrd: None,
             verbose: false,
+            no_aslr: false,
             dry_run: false,
             network: None,
             qemu_arguments: Vec::new(),
@@ -1342,6 +1355,18 @@ mod tests {
         )
         .unwrap();
         arguments_of(&command)
+    }
+
+    #[test]
+    fn no_aslr_is_a_boot_parameter_before_the_arguments() {
+        let mut run = options("app.img");
+        run.no_aslr = true;
+        run.verbose = true;
+        run.arguments = vec!["unik.no_aslr".into()];
+        assert_eq!(
+            kernel_command_line(&run).unwrap(),
+            b"unik.verbose unik.no_aslr -- app.img unik.no_aslr"
+        );
     }
 
     #[test]

@@ -60,7 +60,12 @@ pub fn measure(
         path: path.to_path_buf(),
         message: error.to_string(),
     })?;
-    if file.kind() != object::ObjectKind::Executable {
+    // Images are static PIEs (ET_DYN: the runtime moves them at boot); older ones
+    // were ET_EXEC.
+    if !matches!(
+        file.kind(),
+        object::ObjectKind::Executable | object::ObjectKind::Dynamic
+    ) {
         return Err(Error::NotAnImage {
             path: path.to_path_buf(),
             message: format!("an ELF {:?} file, not a linked image", file.kind()),

@@ -136,6 +136,9 @@ struct RunArguments {
     /// Print the QEMU command and the runtime's boot log.
     #[arg(short, long)]
     verbose: bool,
+    /// Boot without address space layout randomization (same addresses every run).
+    #[arg(long)]
+    no_aslr: bool,
     /// Print the QEMU command and run nothing.
     #[arg(long)]
     dry_run: bool,
@@ -238,6 +241,7 @@ fn execute(command: Command, environment: &Environment) -> unik::Result<u8> {
                 timeout: arguments.timeout,
                 initrd: arguments.initrd,
                 verbose: arguments.verbose,
+                no_aslr: arguments.no_aslr,
                 dry_run: arguments.dry_run,
                 network: unik::network::NetworkArguments {
                     net: arguments.net.as_deref(),
@@ -268,6 +272,7 @@ fn execute(command: Command, environment: &Environment) -> unik::Result<u8> {
                 memory: None,
                 timeout: None,
                 verbose: arguments.verbose,
+                no_aslr: false,
                 dry_run: false,
                 initrd: arguments.initrd,
                 network: None,

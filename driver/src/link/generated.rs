@@ -62,7 +62,10 @@ pub fn generate(
         let section = object.add_section(
             Vec::new(),
             INIT_SECTION.as_bytes().to_vec(),
-            SectionKind::ReadOnlyData,
+            // Writable in the object: its pointers get R_*_RELATIVE relocations in the
+            // PIE, which `-z text` allows only in writable input sections (the runtime
+            // maps the table read-only once it has relocated it).
+            SectionKind::ReadOnlyDataWithRel,
         );
         object.append_section_data(section, &vec![0; init_functions.len() * 8], 8);
         for (index, function) in init_functions.iter().enumerate() {

@@ -13,9 +13,11 @@
 //! 5. [`generated`]: one generated object carries the init table, the recorded
 //!    selection and the stubs;
 //! 6. LLD links the inputs, the generated object and the runtime archive with
-//!    `--gc-sections` (the caller runs it, then refuses an image with a writable and
-//!    executable segment: [`protection::check_segments`]);
-//! 7. [`symbol_table`]: the caller compacts the image's symbol table (Rust's name
+//!    `--gc-sections` (the caller runs it, with [`IMAGE_LINK_FLAGS`], then refuses an
+//!    image with a writable and executable segment: [`protection::check_segments`]);
+//! 7. [`relocations`]: the image's dynamic relocations must all be RELATIVE
+//!    ([`check_relocations`]);
+//! 8. [`symbol_table`]: the caller compacts the image's symbol table (Rust's name
 //!    hashes and AArch64 mapping symbols go).
 
 pub mod diagnostics;
@@ -23,6 +25,7 @@ pub mod generated;
 pub mod inputs;
 pub mod liveness;
 pub mod protection;
+pub mod relocations;
 pub mod selection;
 pub mod symbol_table;
 pub mod symbols;
@@ -37,6 +40,51 @@ use unik_sysroot::manifest::Manifest;
 use crate::error::{Error, Result};
 use generated::{ComponentsRecord, RECORD_FORMAT};
 use selection::Selection;
+
+/// The LLD options every image link gets (unikcc, unikld and cargo unik): a static,
+/// freestanding link with the target's linker script, as a static PIE so the runtime
+/// can move the image to a random address at boot (runtime/kernel/src/relocation.rs):
+/// `-pie --no-dynamic-linker` (no interpreter), `-z text` (no relocation of code),
+/// `-z now`, and `--apply-dynamic-relocs` (the relocated words also hold their
+/// link-time values, so an image booted without ASLR runs unrelocated).
+pub const IMAGE_LINK_FLAGS: &[&str] = &[
+    "-static",
+    "-pie",
+    "--no-dynamic-linker",
+    "-z",
+    "text",
+    "-z",
+    "now",
+    "--apply-dynamic-relocs",
+    "-nostdlib",
+    "--gc-sections",
+    "-z",
+    "max-page-size=4096",
+    "--build-id=none",
+];
+
+/// Phase 7: fails when the linked image at `path` (named `output` in the message) has
+/// a dynamic relocation other than RELATIVE.
+pub fn check_relocations(path: &std::path::Path, output: &std::path::Path) -> Result<()> {
+    let data = std::fs::read(path).map_err(|source| Error::io("cannot read", path, source))?;
+    let found =
+        relocations::unsupported(&data).map_err(|message| Error::UnsupportedRelocation {
+            image: output.display().to_string(),
+            relocation: format!("cannot read the linked image ({message})"),
+            more: String::new(),
+        })?;
+    let Some(first) = found.first() else {
+        return Ok(());
+    };
+    Err(Error::UnsupportedRelocation {
+        image: output.display().to_string(),
+        relocation: first.to_string(),
+        more: match found.len() {
+            1 => String::new(),
+            count => format!(" (and {} more)", count - 1),
+        },
+    })
+}
 
 /// One input file of the link line and how messages name it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -631,6 +631,7 @@ fn link(
         std::fs::read(&temporary).map_err(|source| Error::io("cannot read", output, source))?;
     link::protection::check_segments(&linked, &output.display().to_string(), PROGRAM)
         .map_err(Error::WriteExecute)?;
+    link::check_relocations(&temporary, output)?;
     if let Some(compacted) = link::symbol_table::compact(&linked) {
         std::fs::write(&temporary, compacted)
             .map_err(|source| Error::io("cannot write", output, source))?;

@@ -214,15 +214,11 @@ fn compiles_each_source_then_links_in_order() {
     let links = fixture.invocations("linker.log");
     assert_eq!(links.len(), 1);
     let link = &links[0];
+    let expected = strings(crate::link::IMAGE_LINK_FLAGS);
+    assert_eq!(link[..expected.len()], expected);
     assert_eq!(
-        link[..link.len() - 1],
+        link[expected.len()..link.len() - 1],
         strings(&[
-            "-static",
-            "-nostdlib",
-            "--gc-sections",
-            "-z",
-            "max-page-size=4096",
-            "--build-id=none",
             // No unwinder among the components: a script dropping the unwind
             // tables goes first.
             "-T",

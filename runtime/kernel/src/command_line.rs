@@ -51,7 +51,12 @@ fn parameters(command_line: &[u8]) -> impl Iterator<Item = &[u8]> {
 
 /// Whether `unik.verbose` is among the parameters: print the boot log.
 pub fn is_verbose(command_line: &[u8]) -> bool {
-    parameters(command_line).any(|word| word == b"unik.verbose")
+    has_parameter(command_line, b"unik.verbose")
+}
+
+/// Whether the boot parameter `name` (a word before `--`) is on the command line.
+pub fn has_parameter(command_line: &[u8], name: &[u8]) -> bool {
+    parameters(command_line).any(|word| word == name)
 }
 
 /// Whether `unik.start-mark` is among the parameters: write [`START_MARK`] on the

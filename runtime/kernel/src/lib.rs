@@ -11,6 +11,7 @@
 #![cfg_attr(test, allow(dead_code))]
 
 mod arch;
+pub mod aslr;
 mod boot_cell;
 mod command_line;
 pub mod console;
@@ -173,14 +174,17 @@ fn memory_plan_failure(error: memory::MemoryError, memory_map: &str) -> ! {
     }
 }
 
-/// The RAM for the allocator once the early allocations are done: the heap and the
-/// spare range (see [`BootInfo`]), logged with `unik.verbose`.
+/// The RAM for the allocator once the early allocations are done: the heap (its start
+/// moved by a random number of pages, ASLR: [`aslr::heap_shift`]) and the spare range
+/// (see [`BootInfo`]), logged with `unik.verbose`.
 fn heap_after_boot(
     plan: &memory::MemoryPlan,
     allocator: &memory::BootAllocator,
+    heap_random: u64,
     verbose: bool,
 ) -> (memory::PhysicalRange, memory::PhysicalRange) {
     let heap = memory::final_heap(plan, allocator);
+    let heap = heap.skip(aslr::heap_shift(heap, heap_random));
     let spare = memory::spare_ram(plan, allocator);
     if verbose {
         let mut console = ErrorConsole;

@@ -41,6 +41,14 @@ impl PhysicalRange {
         self.start <= address && address < self.end
     }
 
+    /// The range without its first `bytes` bytes (empty when it is shorter).
+    pub fn skip(&self, bytes: u64) -> Self {
+        Self {
+            start: self.start.saturating_add(bytes).min(self.end),
+            end: self.end,
+        }
+    }
+
     /// The whole pages inside the range.
     pub fn page_aligned_inside(&self) -> Self {
         let start = align_up(self.start, PAGE_SIZE).unwrap_or(u64::MAX);

@@ -17,6 +17,10 @@ pub mod serial {
     pub fn input_pending() -> bool {
         false
     }
+
+    pub fn has_error_channel() -> bool {
+        false
+    }
 }
 
 pub fn exit(status: u8) -> ! {

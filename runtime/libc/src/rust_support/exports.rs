@@ -192,8 +192,9 @@ pub struct ObjectInfo {
 
 type ObjectCallback = unsafe extern "C" fn(*mut ObjectInfo, usize, *mut c_void) -> c_int;
 
-/// glibc `dl_iterate_phdr`: the image is the only object, linked at its run address
-/// (load bias 0); its program headers are the ones the ELF header points to.
+/// glibc `dl_iterate_phdr`: the image is the only object; its load bias is how far
+/// the kernel moved it from its link address (ASLR, 0 without), its program headers
+/// are the ones the ELF header points to.
 ///
 /// # Safety
 /// `callback` is a valid function of that type.
@@ -201,7 +202,7 @@ type ObjectCallback = unsafe extern "C" fn(*mut ObjectInfo, usize, *mut c_void) 
 pub unsafe extern "C" fn dl_iterate_phdr(callback: ObjectCallback, data: *mut c_void) -> c_int {
     let headers = crate::auxv::exports::program_headers();
     let mut info = ObjectInfo {
-        address: 0,
+        address: unik_kernel::aslr::image_offset(),
         name: c"".as_ptr(),
         program_headers: headers.address as *const c_void,
         header_count: headers.count as u16,

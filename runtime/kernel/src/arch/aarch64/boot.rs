@@ -13,7 +13,7 @@ use super::device_tree::{
     self, DeviceTreeError, GicVersion, InterruptController, MachineDescription, PsciConduit, Timer,
 };
 use super::entry::bootstrap_normal;
-use super::{cpu, exit, image, paging, serial, tls};
+use super::{aslr, cpu, exit, image, paging, serial, tls};
 use crate::boot_cell::BootCell;
 use crate::memory::{BootAllocator, MemoryPlan, PhysicalRange};
 use crate::report::{ByteSize, ErrorConsole};
@@ -60,9 +60,59 @@ enum DeviceTreeSource {
     StartOfRam,
 }
 
-/// Called by the entry code with x0 as it was at entry and the entry exception level.
+/// Called by the entry code with x0 as it was at entry and the entry exception level:
+/// moves the image to its random base (aslr.rs) and continues there.
 #[unsafe(no_mangle)]
 extern "C" fn unik_aarch64_boot(entry_register: u64, entry_level: u64) -> ! {
+    let command_line = early_command_line(entry_register);
+    // SAFETY: first Rust code, once, on the boot stack, under the bootstrap map.
+    let (layout, disabled) = crate::aslr::or_unmoved(unsafe { aslr::choose(command_line) });
+    // SAFETY: `choose` mapped and relocated the image at the offset (or left it, 0);
+    // nothing on the current stacks is needed again.
+    unsafe {
+        aslr::enter(
+            layout.offset,
+            layout.stack_shift,
+            [
+                entry_register,
+                entry_level,
+                layout.offset,
+                layout.heap_random,
+                disabled,
+            ],
+        )
+    }
+}
+
+/// The command line, read before the move without reporting anything (the boot path
+/// reads the device tree again, and reports its problems, after it): empty when there
+/// is no usable device tree.
+fn early_command_line(entry_register: u64) -> &'static [u8] {
+    let normal = bootstrap_normal();
+    let Some((address, _)) = locate_device_tree(entry_register, normal) else {
+        return &[];
+    };
+    // SAFETY: as in the boot path below: the blob lies inside the bootstrap map's normal
+    // memory and nothing else uses it.
+    let Ok(blob) = (unsafe { device_tree::blob_at(address, normal.end) }) else {
+        return &[];
+    };
+    if device_tree::validate(blob, address).is_err() {
+        return &[];
+    }
+    let blob: &'static [u8] = blob;
+    device_tree::describe(blob).map_or(&[], |machine| machine.command_line)
+}
+
+/// The boot path at the image's run address (aslr.rs `enter`).
+pub(super) extern "C" fn boot(
+    entry_register: u64,
+    entry_level: u64,
+    image_offset: u64,
+    heap_random: u64,
+    aslr_disabled: u64,
+) -> ! {
+    crate::aslr::record(image_offset, aslr_disabled);
     exit::probe_semihosting();
     let normal = bootstrap_normal();
     serial::initialize_early(normal);
@@ -101,8 +151,9 @@ extern "C" fn unik_aarch64_boot(entry_register: u64, entry_level: u64) -> ! {
         };
     }
     let verbose = command_line::is_verbose(machine.command_line);
+    crate::aslr::report(verbose);
 
-    let image = image::whole();
+    let image = crate::aslr::physical(image::whole(), image_offset);
     let initrd = machine.initrd;
     let plan = MemoryPlan::new(&machine.ram, image, initrd)
         .unwrap_or_else(|error| crate::memory_plan_failure(error, "the device tree"));
@@ -121,16 +172,17 @@ extern "C" fn unik_aarch64_boot(entry_register: u64, entry_level: u64) -> ! {
 
     let mut allocator = BootAllocator::new(plan.after_image);
     // SAFETY: the bootstrap map is active and the plan's RAM is unused.
-    let address_space = match unsafe { paging::build(&plan, &devices, &mut allocator) } {
-        Ok(address_space) => address_space,
-        Err(paging::PagingError::OutOfTableFrames) => boot_failure(format_args!(
-            "out of memory for translation tables; give the machine more memory"
-        )),
-        Err(paging::PagingError::Overlap { address }) => boot_failure(format_args!(
-            "translation tables: {address:#x} mapped twice (overlapping sections in the \
+    let address_space =
+        match unsafe { paging::build(&plan, &devices, &mut allocator, image_offset) } {
+            Ok(address_space) => address_space,
+            Err(paging::PagingError::OutOfTableFrames) => boot_failure(format_args!(
+                "out of memory for translation tables; give the machine more memory"
+            )),
+            Err(paging::PagingError::Overlap { address }) => boot_failure(format_args!(
+                "translation tables: {address:#x} mapped twice (overlapping sections in the \
              linker script, or a device inside RAM)"
-        )),
-    };
+            )),
+        };
 
     // The command line moves into the boot data: the device tree lies below the image,
     // which the final tables leave unmapped.
@@ -168,7 +220,7 @@ extern "C" fn unik_aarch64_boot(entry_register: u64, entry_level: u64) -> ! {
         )),
     }
 
-    let (heap, spare) = crate::heap_after_boot(&plan, &allocator, verbose);
+    let (heap, spare) = crate::heap_after_boot(&plan, &allocator, heap_random, verbose);
 
     // SAFETY: boot writes the BootInfo once, here, before anything reads it.
     let boot_info = unsafe { BOOT_INFO.get_mut() };
@@ -191,6 +243,22 @@ extern "C" fn unik_aarch64_boot(entry_register: u64, entry_level: u64) -> ! {
 /// never address 0 (RAM starts there on the Raspberry Pi, whose firmware and QEMU's
 /// `raspi4b` always pass x0).
 fn find_device_tree(entry_register: u64, normal: PhysicalRange) -> (u64, DeviceTreeSource) {
+    locate_device_tree(entry_register, normal).unwrap_or_else(|| {
+        boot_failure(format_args!(
+            "{}",
+            DeviceTreeError::NotFound {
+                register: entry_register,
+                ram_start: normal.start,
+            }
+        ))
+    })
+}
+
+/// [`find_device_tree`] without the report: `None` when neither place has one.
+fn locate_device_tree(
+    entry_register: u64,
+    normal: PhysicalRange,
+) -> Option<(u64, DeviceTreeSource)> {
     let readable = |address: u64| {
         address != 0
             && address.is_multiple_of(8)
@@ -199,19 +267,13 @@ fn find_device_tree(entry_register: u64, normal: PhysicalRange) -> (u64, DeviceT
     };
     // SAFETY: `readable` keeps the read inside the bootstrap map's normal memory.
     if readable(entry_register) && unsafe { device_tree::has_magic(entry_register) } {
-        return (entry_register, DeviceTreeSource::Register);
+        return Some((entry_register, DeviceTreeSource::Register));
     }
     // SAFETY: the start of RAM is inside the bootstrap map.
     if readable(normal.start) && unsafe { device_tree::has_magic(normal.start) } {
-        return (normal.start, DeviceTreeSource::StartOfRam);
+        return Some((normal.start, DeviceTreeSource::StartOfRam));
     }
-    boot_failure(format_args!(
-        "{}",
-        DeviceTreeError::NotFound {
-            register: entry_register,
-            ram_start: normal.start,
-        }
-    ))
+    None
 }
 
 /// Copies the command line into the boot data, where it stays for the run.

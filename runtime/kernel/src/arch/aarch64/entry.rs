@@ -28,9 +28,11 @@ use crate::memory::PAGE_SIZE;
 pub const BOOTSTRAP_BLOCK_SIZE: u64 = 1 << 30;
 const BOOTSTRAP_BLOCKS: u64 = 4;
 
-/// The normal-memory GiB of the bootstrap map: the one the image is in.
+/// The normal-memory GiB of the bootstrap map: the one the image is (physically) in.
 pub fn bootstrap_normal() -> crate::memory::PhysicalRange {
-    let start = super::image::whole().start & !(BOOTSTRAP_BLOCK_SIZE - 1);
+    // Before the move (aslr.rs) the offset is 0 and the image runs where it lies.
+    let image_start = super::image::whole().start - crate::aslr::image_offset();
+    let start = image_start & !(BOOTSTRAP_BLOCK_SIZE - 1);
     crate::memory::PhysicalRange {
         start,
         end: start + BOOTSTRAP_BLOCK_SIZE,
@@ -81,8 +83,9 @@ const SCTLR_RESERVED_ONES: u64 = 0x30d0_0800;
 /// Device memory (UART, GIC), never executable.
 const BOOTSTRAP_DEVICE_BLOCK: u64 = 0x1 | (ATTRIBUTE_INDEX_DEVICE << 2) | (1 << 10) | (3 << 53);
 /// The image's GiB: normal memory, read-write-execute for EL1 (replaced by the final
-/// tables, which split it by section), not accessible at EL0.
-const BOOTSTRAP_NORMAL_BLOCK: u64 =
+/// tables, which split it by section), not accessible at EL0. Also the attributes of
+/// the image's randomized bootstrap blocks (aslr.rs).
+pub const BOOTSTRAP_NORMAL_BLOCK: u64 =
     0x1 | (ATTRIBUTE_INDEX_NORMAL << 2) | (3 << 8) | (1 << 10) | (1 << 54);
 
 unsafe extern "C" {
@@ -93,6 +96,8 @@ unsafe extern "C" {
     pub static unik_exception_stack_guard: u8;
     /// Unmapped page under the nested-exception stack.
     pub static unik_nested_exception_stack_guard: u8;
+    /// Bootstrap level 2 table for the image's randomized mapping (aslr.rs).
+    pub static mut unik_boot_random_level_2_table: [u64; 512];
 }
 
 // The entry point.
@@ -101,6 +106,10 @@ core::arch::global_asm!(
     .pushsection .bss.unik_boot_translation_table, "aw", %nobits
     .p2align 12
 unik_boot_level_1_table:
+    .skip 4096
+    /* The image's randomized bootstrap mapping (aslr.rs): one level 2 table. */
+    .globl unik_boot_random_level_2_table
+unik_boot_random_level_2_table:
     .skip 4096
     .popsection
 

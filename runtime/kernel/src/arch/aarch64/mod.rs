@@ -1,6 +1,7 @@
 //! aarch64 (QEMU `virt`): ELF entry at EL2 or EL1, device tree, PL011 console,
 //! semihosting / PSCI exit, exceptions, translation tables and the main thread's TLS.
 
+mod aslr;
 mod boot;
 mod cpu;
 mod device_tree;

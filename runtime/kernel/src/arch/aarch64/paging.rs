@@ -1,5 +1,7 @@
-//! The final translation tables: an identity map (virtual = physical) built from the
-//! image's sections, so each part has only the access it needs (DESIGN.md decision 6):
+//! The final translation tables, built from the image's sections so each part has only
+//! the access it needs (DESIGN.md decision 6): the image at its run addresses (a random
+//! base with ASLR, aslr.rs; the link address without), everything else an identity map
+//! (virtual = physical):
 //!
 //! | range | access |
 //! |---|---|
@@ -157,22 +159,26 @@ impl Builder<'_> {
         Ok(())
     }
 
-    /// Identity-maps the whole pages of `range`; with `large_pages`, 1 GiB and 2 MiB
-    /// blocks where the range allows (fewer tables, fewer TLB misses for the heap).
+    /// Maps the whole pages of the physical `range` at `offset` bytes above it (0: an
+    /// identity map); with `large_pages` (identity maps only), 1 GiB and 2 MiB blocks
+    /// where the range allows (fewer tables, fewer TLB misses for the heap).
     fn map(
         &mut self,
         range: PhysicalRange,
+        offset: u64,
         access: Access,
         large_pages: bool,
     ) -> Result<(), PagingError> {
+        let large_pages = large_pages && offset == 0;
         let attributes = leaf_attributes(access);
         let start = crate::memory::align_down(range.start, PAGE_SIZE);
         let end = crate::memory::align_up(range.end, PAGE_SIZE).unwrap_or(u64::MAX);
         let mut address = start;
         while address < end {
-            let level_1_index = ((address >> 30) as usize) % ENTRIES_PER_TABLE;
-            let level_2_index = ((address >> 21) as usize) % ENTRIES_PER_TABLE;
-            let level_3_index = ((address >> 12) as usize) % ENTRIES_PER_TABLE;
+            let virtual_address = address.wrapping_add(offset);
+            let level_1_index = ((virtual_address >> 30) as usize) % ENTRIES_PER_TABLE;
+            let level_2_index = ((virtual_address >> 21) as usize) % ENTRIES_PER_TABLE;
+            let level_3_index = ((virtual_address >> 12) as usize) % ENTRIES_PER_TABLE;
             let remaining = end - address;
             if large_pages
                 && address.is_multiple_of(LEVEL_1_BLOCK_SIZE)
@@ -240,25 +246,33 @@ pub unsafe fn build(
     plan: &MemoryPlan,
     devices: &[PhysicalRange],
     allocator: &mut BootAllocator,
+    image_offset: u64,
 ) -> Result<AddressSpace, PagingError> {
     let mut builder = Builder { allocator, root: 0 };
     builder.root = builder.allocate_table()?;
 
-    builder.map(image::text(), Access::Execute, false)?;
-    builder.map(image::rodata(), Access::Read, false)?;
-    builder.map(image::data(), Access::Write, false)?;
+    // The image only at its run addresses, `image_offset` above its physical place
+    // (ASLR, aslr.rs); the read-only range also holds the relocated words (RELRO).
+    for (range, access) in [
+        (image::text(), Access::Execute),
+        (image::rodata(), Access::Read),
+        (image::data(), Access::Write),
+    ] {
+        let physical = crate::aslr::physical(range, image_offset);
+        builder.map(physical, image_offset, access, false)?;
+    }
     for guard in image::guard_pages() {
         builder.unmap_page(guard.start);
     }
     // Boot data (these very tables, the command line, the TLS block) and the heap.
-    builder.map(plan.after_image, Access::Write, true)?;
+    builder.map(plan.after_image, 0, Access::Write, true)?;
     if plan.heap != plan.after_image {
-        builder.map(plan.heap, Access::Write, true)?;
+        builder.map(plan.heap, 0, Access::Write, true)?;
     }
     // The boot archive: read by the files component, never written or executed.
-    builder.map(plan.initrd, Access::Read, true)?;
+    builder.map(plan.initrd, 0, Access::Read, true)?;
     for device in devices.iter().filter(|device| !device.is_empty()) {
-        builder.map(*device, Access::Device, false)?;
+        builder.map(*device, 0, Access::Device, false)?;
     }
     Ok(AddressSpace { root: builder.root })
 }

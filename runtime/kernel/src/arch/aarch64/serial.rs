@@ -119,6 +119,11 @@ pub fn initialize_early(normal: PhysicalRange) {
     .initialize();
 }
 
+/// Whether stderr has its own UART (otherwise it shares stdout's).
+pub fn has_error_channel() -> bool {
+    ERROR_UART.load(Ordering::Relaxed) != 0
+}
+
 /// Writes bytes unchanged to the channel's UART.
 pub fn write(channel: Channel, bytes: &[u8]) {
     let output = OUTPUT_UART.load(Ordering::Relaxed);

@@ -9,7 +9,7 @@
 use core::fmt::Write;
 
 use super::loader::{self, LoaderInfo, Protocol};
-use super::{acpi, cpu, descriptors, image, paging, serial, tls};
+use super::{acpi, aslr, cpu, descriptors, image, paging, serial, tls};
 use crate::boot_cell::BootCell;
 use crate::memory::{self, BootAllocator, MemoryPlan, PhysicalRange};
 use crate::report::{ByteSize, ErrorConsole};
@@ -18,9 +18,46 @@ use crate::{BootInfo, boot_failure, command_line};
 static BOOT_INFO: BootCell<BootInfo> = BootCell::new(BootInfo::EMPTY);
 
 /// Called by the entry code with the physical address of the loader's boot information
-/// (`hvm_start_info` or the Multiboot2 information) and the magic that says which.
+/// (`hvm_start_info` or the Multiboot2 information) and the magic that says which:
+/// moves the image to its random base (aslr.rs) and continues there.
 #[unsafe(no_mangle)]
 extern "C" fn unik_x86_64_boot(information_address: u32, loader_magic: u32) -> ! {
+    // SAFETY: the bootstrap identity map is active; unreadable boot information is
+    // reported after the move (the same read again), here it only means no parameters.
+    let information =
+        unsafe { LoaderInfo::read(u64::from(information_address), loader_magic) }.ok();
+    let command_line = information
+        .as_ref()
+        .map_or(&[][..], |information| information.command_line());
+    // SAFETY: first Rust code, once, on the boot stack, under the bootstrap tables.
+    let (layout, disabled) = crate::aslr::or_unmoved(unsafe { aslr::choose(command_line) });
+    // SAFETY: `choose` mapped and relocated the image at the offset (or left it, 0);
+    // nothing on this stack is needed again.
+    unsafe {
+        aslr::enter(
+            layout.offset,
+            layout.stack_shift,
+            [
+                u64::from(information_address) | (u64::from(loader_magic) << 32),
+                layout.offset,
+                layout.heap_random,
+                disabled,
+            ],
+        )
+    }
+}
+
+/// The boot path at the image's run address (aslr.rs `enter`); the first argument
+/// holds the boot information's address (low half) and the loader's magic (high).
+pub(super) extern "C" fn boot(
+    information_and_magic: u64,
+    image_offset: u64,
+    heap_random: u64,
+    aslr_disabled: u64,
+) -> ! {
+    crate::aslr::record(image_offset, aslr_disabled);
+    let information_address = information_and_magic as u32;
+    let loader_magic = (information_and_magic >> 32) as u32;
     serial::initialize();
     // SAFETY: first thing after the entry code, once, interrupts off.
     unsafe { descriptors::initialize() };
@@ -32,13 +69,14 @@ extern "C" fn unik_x86_64_boot(information_address: u32, loader_magic: u32) -> !
         Err(error) => boot_failure(format_args!("{error}")),
     };
     let verbose = command_line::is_verbose(start_info.command_line());
+    crate::aslr::report(verbose);
     // PC firmware leaves the RSDP in the BIOS areas; a PVH loader passes its own.
     // SAFETY: the bootstrap identity map is active.
     let acpi =
         unsafe { acpi::discover(start_info.rsdp, start_info.protocol == Protocol::Multiboot2) };
 
     let ram = start_info.ram_map();
-    let image = image::whole();
+    let image = crate::aslr::physical(image::whole(), image_offset);
     // The early allocations start after the image: the loader's data lying there (GRUB
     // puts its information anywhere) must survive until it is read.
     let planned = loader_data_after(image, &start_info);
@@ -52,7 +90,7 @@ extern "C" fn unik_x86_64_boot(information_address: u32, loader_magic: u32) -> !
 
     let mut allocator = BootAllocator::new(plan.after_image);
     // SAFETY: the bootstrap map is active and the plan's RAM is unused.
-    let address_space = match unsafe { paging::build(&plan, &mut allocator) } {
+    let address_space = match unsafe { paging::build(&plan, &mut allocator, image_offset) } {
         Ok(address_space) => address_space,
         Err(paging::PagingError::OutOfTableFrames) => boot_failure(format_args!(
             "out of memory for page tables; give the machine more memory"
@@ -103,7 +141,7 @@ extern "C" fn unik_x86_64_boot(information_address: u32, loader_magic: u32) -> !
         )),
     }
 
-    let (heap, spare) = crate::heap_after_boot(&plan, &allocator, verbose);
+    let (heap, spare) = crate::heap_after_boot(&plan, &allocator, heap_random, verbose);
 
     // SAFETY: boot writes the BootInfo once, here, before anything reads it.
     let boot_info = unsafe { BOOT_INFO.get_mut() };

@@ -36,6 +36,9 @@ unsafe extern "C" {
     pub static unik_double_fault_stack_top: u8;
     /// 32 addresses: the entry stub of each exception vector.
     pub static unik_exception_stub_table: [u64; 32];
+    /// Bootstrap tables for the image's randomized mapping (aslr.rs).
+    pub static mut unik_boot_random_pdpt: [u64; 512];
+    pub static mut unik_boot_random_pd: [u64; 512];
 }
 
 // The PVH entry note, the Multiboot2 header and the 32-bit entries.
@@ -63,7 +66,7 @@ unik_multiboot2_header:
     /* Entry address tag (type 3): the 32-bit entry below, not the ELF's PVH-era e_entry. */
     .word 3, 0
     .long 12
-    .long unik_multiboot2_entry
+    .long unik_multiboot2_entry_physical   /* linker script: absolute */
     .p2align 3
     /* Framebuffer tag (type 5, 3.1.10), optional (flags bit 0): width, height, depth 0
        = no preference. GRUB then hands over the screen it set up (EGA text, or a linear
@@ -84,7 +87,7 @@ unik_multiboot2_header_end:
     .long 4                 /* descsz: a 32-bit physical address */
     .long 18                /* XEN_ELFNOTE_PHYS32_ENTRY */
     .asciz "Xen"
-    .long unik_pvh_entry
+    .long unik_pvh_entry_physical   /* linker script: the entry's link address, absolute */
     .popsection
 
     .pushsection .bss.unik_boot_page_tables, "aw", @nobits
@@ -94,6 +97,13 @@ unik_boot_pml4:
 unik_boot_pdpt:
     .skip 4096
 unik_boot_pd:
+    .skip 4096
+    /* The image's randomized bootstrap mapping (aslr.rs): one PDPT and one PD. */
+    .globl unik_boot_random_pdpt
+unik_boot_random_pdpt:
+    .skip 4096
+    .globl unik_boot_random_pd
+unik_boot_random_pd:
     .skip 4096
     .popsection
 
@@ -127,9 +137,7 @@ unik_boot_gdt:
     .quad 0
     .quad 0x00af9a000000ffff    /* present, ring 0, code, execute/read, L=1 */
     .quad 0x00cf92000000ffff    /* present, ring 0, data, read/write */
-unik_boot_gdt_pointer:
-    .word unik_boot_gdt_pointer - unik_boot_gdt - 1
-    .quad unik_boot_gdt
+unik_boot_gdt_end:
     .popsection
 
     .pushsection .text.unik_boot, "ax", @progbits
@@ -149,26 +157,40 @@ unik_pvh_entry:
 unik_entry_32:
     cli
     cld
-    /* Keep the start_info address in %esi: the code below clobbers %ebx (cpuid). */
+    /* Position independent: the loader puts the image at its link address, but no
+       code before the relocation (aslr.rs) may depend on that. The run address comes
+       from a call; with no stack at entry (pvh.pandoc, Multiboot2), the first word of
+       the boot information serves as one, saved and put back. The loader magic waits
+       in %edx until the boot stack holds it. Keep the information's address in %esi:
+       the code below clobbers %ebx (cpuid). */
+    movl %ebp, %edx
+    movl (%ebx), %eax
+    leal 4(%ebx), %esp
+    call 0f
+0:
+    popl %ebp                 /* %ebp = the run address of 0b */
+    movl %eax, (%ebx)
     movl %ebx, %esi
 
     /* Zero .bss (the loader may not have): the boot page tables and stacks are in it. */
-    movl $__bss_start, %edi
-    movl $__bss_end, %ecx
+    leal (__bss_start - 0b)(%ebp), %edi
+    leal (__bss_end - 0b)(%ebp), %ecx
     subl %edi, %ecx
     shrl $2, %ecx
     xorl %eax, %eax
     rep stosl
 
-    movl $unik_boot_stack_top, %esp
+    leal (unik_boot_stack_top - 0b)(%ebp), %esp
+    pushl %edx                /* the loader magic, read back before the call below */
 
     /* Bootstrap page tables: identity map of the first GiB with 2 MiB pages, enough for
-       the image, the boot data after it and the PVH structures. Rust replaces them. */
-    movl $unik_boot_pdpt + 0x3, %eax      /* present | writable */
-    movl %eax, unik_boot_pml4
-    movl $unik_boot_pd + 0x3, %eax
-    movl %eax, unik_boot_pdpt
-    movl $unik_boot_pd, %edi
+       the image, the boot data after it and the PVH structures. Rust adds the image's
+       randomized mapping (aslr.rs) and then replaces them. */
+    leal (unik_boot_pdpt + 0x3 - 0b)(%ebp), %eax      /* present | writable */
+    movl %eax, (unik_boot_pml4 - 0b)(%ebp)
+    leal (unik_boot_pd + 0x3 - 0b)(%ebp), %eax
+    movl %eax, (unik_boot_pdpt - 0b)(%ebp)
+    leal (unik_boot_pd - 0b)(%ebp), %edi
     movl $0x83, %eax                      /* present | writable | page size (2 MiB) */
     movl $512, %ecx
 1:
@@ -183,7 +205,7 @@ unik_entry_32:
     movl %cr4, %eax
     orl $(1 << 5), %eax
     movl %eax, %cr4
-    movl $unik_boot_pml4, %eax
+    leal (unik_boot_pml4 - 0b)(%ebp), %eax
     movl %eax, %cr3
 
     /* EFER (MSR 0xc0000080): LME (bit 8), and NXE (bit 11) when CPUID 0x80000001
@@ -211,8 +233,17 @@ unik_entry_32:
     andl $~(1 << 2), %eax
     movl %eax, %cr0
 
-    lgdt unik_boot_gdt_pointer
-    ljmpl $0x08, $unik_long_mode_entry
+    /* The GDT pointer (16-bit limit, 32-bit base) built on the stack, from the run
+       address; then a far return into 64-bit code (lret pops EIP, then CS). */
+    leal (unik_boot_gdt - 0b)(%ebp), %eax
+    pushl %eax
+    pushw $(unik_boot_gdt_end - unik_boot_gdt - 1)
+    lgdt (%esp)
+    addl $6, %esp
+    leal (unik_long_mode_entry - 0b)(%ebp), %eax
+    pushl $0x08
+    pushl %eax
+    lret
 
     .code64
 unik_long_mode_entry:
@@ -258,7 +289,8 @@ unik_long_mode_entry:
     /* unik_x86_64_boot(boot information address, loader magic). A zero frame pointer
        ends every backtrace here. */
     movl %esi, %edi
-    movl %ebp, %esi
+    movl (%rsp), %esi         /* the loader magic pushed above */
+    addq $4, %rsp             /* the stack's top again: 16-byte aligned for the call */
     xorl %ebp, %ebp
     call unik_x86_64_boot
     ud2
@@ -319,7 +351,7 @@ unik_exception_common:
     ud2
     .popsection
 
-    .pushsection .rodata.unik_exception_stub_table, "a", @progbits
+    .pushsection .data.rel.ro.unik_exception_stub_table, "aw", @progbits
     .p2align 3
     .globl unik_exception_stub_table
 unik_exception_stub_table:

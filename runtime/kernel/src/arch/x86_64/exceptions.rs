@@ -293,6 +293,7 @@ fn write_report(
         }
         writeln!(console)?;
     }
+    crate::aslr::write_image_base(console)?;
     write_backtrace(console, frame)
 }
 

@@ -4,6 +4,7 @@
 
 mod acpi;
 mod apic;
+mod aslr;
 mod boot;
 mod clock;
 mod context;

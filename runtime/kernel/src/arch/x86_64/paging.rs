@@ -1,5 +1,7 @@
-//! The final page tables: an identity map (virtual = physical) built from the image's
-//! sections, so each part has only the access it needs (DESIGN.md decision 6):
+//! The final page tables, built from the image's sections so each part has only the
+//! access it needs (DESIGN.md decision 6): the image at its run addresses (a random
+//! base with ASLR, aslr.rs; the link address without), everything else an identity map
+//! (virtual = physical):
 //!
 //! | range | access |
 //! |---|---|
@@ -96,11 +98,13 @@ impl Builder<'_> {
         flags
     }
 
-    /// Identity-maps the whole pages of `range`; with `large_pages`, 2 MiB pages where
-    /// the range allows (fewer tables, fewer TLB misses for the heap).
+    /// Maps the whole pages of the physical `range` at `offset` bytes above it (0: an
+    /// identity map); with `large_pages`, 2 MiB pages where the range allows (fewer
+    /// tables, fewer TLB misses for the heap).
     fn map(
         &mut self,
         range: PhysicalRange,
+        offset: u64,
         access: Access,
         large_pages: bool,
     ) -> Result<(), PagingError> {
@@ -114,9 +118,11 @@ impl Builder<'_> {
             let large_fits =
                 address.is_multiple_of(Size2MiB::SIZE) && range.end - address >= Size2MiB::SIZE;
             if large_pages && large_fits {
-                let page = Page::<Size2MiB>::containing_address(VirtAddr::new_truncate(address));
+                let page = Page::<Size2MiB>::containing_address(VirtAddr::new_truncate(
+                    address.wrapping_add(offset),
+                ));
                 let frame = PhysFrame::<Size2MiB>::containing_address(PhysAddr::new(address));
-                // SAFETY: an identity mapping of RAM for this address space; the tables
+                // SAFETY: a mapping of RAM for this address space; the tables
                 // are not active yet, so nothing observes the change (flush ignored).
                 unsafe {
                     self.mapper
@@ -131,7 +137,9 @@ impl Builder<'_> {
                 }
                 address += Size2MiB::SIZE;
             } else {
-                let page = Page::<Size4KiB>::containing_address(VirtAddr::new_truncate(address));
+                let page = Page::<Size4KiB>::containing_address(VirtAddr::new_truncate(
+                    address.wrapping_add(offset),
+                ));
                 let frame = PhysFrame::<Size4KiB>::containing_address(PhysAddr::new(address));
                 // SAFETY: as above.
                 unsafe {
@@ -168,7 +176,9 @@ pub struct AddressSpace {
 }
 
 /// Builds the final page tables from the image's sections and the memory plan. The
-/// tables themselves come from `allocator` (the boot data after the image, mapped RW).
+/// image is mapped only at its run addresses, `image_offset` bytes above its physical
+/// place (ASLR, aslr.rs); everything else is identity mapped. The tables themselves
+/// come from `allocator` (the boot data after the image, mapped RW).
 ///
 /// # Safety
 /// The bootstrap identity map must be active (the builder writes the new tables
@@ -176,6 +186,7 @@ pub struct AddressSpace {
 pub unsafe fn build(
     plan: &MemoryPlan,
     allocator: &mut BootAllocator,
+    image_offset: u64,
 ) -> Result<AddressSpace, PagingError> {
     let mut frames = TableFrames { allocator };
     let level_4_frame = frames
@@ -199,19 +210,26 @@ pub unsafe fn build(
         execute_disable: cpu::has_execute_disable(),
     };
 
-    builder.map(image::text(), Access::Execute, false)?;
-    builder.map(image::rodata(), Access::Read, false)?;
-    builder.map(image::data(), Access::Write, false)?;
+    // The image's ranges are run addresses; the read-only range also holds the words
+    // the relocation wrote (RELRO).
+    for (range, access) in [
+        (image::text(), Access::Execute),
+        (image::rodata(), Access::Read),
+        (image::data(), Access::Write),
+    ] {
+        let physical = crate::aslr::physical(range, image_offset);
+        builder.map(physical, image_offset, access, false)?;
+    }
     for guard in image::guard_pages() {
         builder.unmap_page(guard.start);
     }
     // Boot data (these very tables, the command line, the TLS block) and the heap.
-    builder.map(plan.after_image, Access::Write, true)?;
+    builder.map(plan.after_image, 0, Access::Write, true)?;
     if plan.heap != plan.after_image {
-        builder.map(plan.heap, Access::Write, true)?;
+        builder.map(plan.heap, 0, Access::Write, true)?;
     }
     // The boot archive: read by the files component, never written or executed.
-    builder.map(plan.initrd, Access::Read, true)?;
+    builder.map(plan.initrd, 0, Access::Read, true)?;
     Ok(AddressSpace {
         level_4_frame: builder.level_4_frame,
     })

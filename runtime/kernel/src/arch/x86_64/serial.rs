@@ -116,6 +116,11 @@ pub fn initialize() {
     }
 }
 
+/// Whether stderr has its own UART (COM2; otherwise it shares COM1 with stdout).
+pub fn has_error_channel() -> bool {
+    COM2_PRESENT.load(Ordering::Relaxed)
+}
+
 /// Writes bytes unchanged to the channel's UART. Before [`initialize`] (or on a machine
 /// without any UART) the bytes still go to COM1: a missing device ignores them, and the
 /// transmit-empty bit of a missing device reads as set (0xff), so this never blocks.
