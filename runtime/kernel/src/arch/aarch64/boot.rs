@@ -13,7 +13,7 @@ use super::device_tree::{
     self, DeviceTreeError, GicVersion, InterruptController, MachineDescription, PsciConduit, Timer,
 };
 use super::entry::bootstrap_normal;
-use super::{aslr, cpu, exit, image, paging, serial, tls};
+use super::{aslr, exit, image, paging, serial, tls};
 use crate::boot_cell::BootCell;
 use crate::memory::{BootAllocator, MemoryPlan, PhysicalRange};
 use crate::report::{ByteSize, ErrorConsole};

@@ -44,12 +44,6 @@ pub fn hardware_random() -> Option<u64> {
     None
 }
 
-/// 64 random bits from RNDR, `None` without FEAT_RNG: what ASLR takes its bases from
-/// (aslr.rs), never a weaker source.
-pub fn hardware_random() -> Option<u64> {
-    random_number_register()
-}
-
 /// The virtual counter (CNTVCT_EL0): ticks at the system counter frequency.
 pub fn virtual_counter() -> u64 {
     let value: u64;
