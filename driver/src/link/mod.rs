@@ -43,10 +43,12 @@ use selection::Selection;
 
 /// The LLD options every image link gets (unikcc, unikld and cargo unik): a static,
 /// freestanding link with the target's linker script, as a static PIE so the runtime
-/// can move the image to a random address at boot (runtime/kernel/src/relocation.rs):
+/// can move the image to a random address at boot (runtime/kernel/src/aslr.rs):
 /// `-pie --no-dynamic-linker` (no interpreter), `-z text` (no relocation of code),
-/// `-z now`, and `--apply-dynamic-relocs` (the relocated words also hold their
-/// link-time values, so an image booted without ASLR runs unrelocated).
+/// `-z now`, `--apply-dynamic-relocs` (the relocated words also hold their link-time
+/// values, so an image booted without ASLR runs unrelocated) and
+/// `--pack-dyn-relocs=relr` (RELATIVE relocations as `.relr.dyn` bitmaps: 8 bytes
+/// for up to 63 pointers instead of 24 bytes each).
 pub const IMAGE_LINK_FLAGS: &[&str] = &[
     "-static",
     "-pie",
@@ -56,6 +58,7 @@ pub const IMAGE_LINK_FLAGS: &[&str] = &[
     "-z",
     "now",
     "--apply-dynamic-relocs",
+    "--pack-dyn-relocs=relr",
     "-nostdlib",
     "--gc-sections",
     "-z",

@@ -4,7 +4,8 @@
 //! `link::IMAGE_LINK_FLAGS`) linked at the target's load address, where the loader
 //! puts it. At boot the arch code (`arch::*::aslr`) picks a random base, maps the image
 //! there in its bootstrap tables, calls [`relocate`] to write every `R_*_RELATIVE`
-//! word of `.rela.dyn` for the new base, and continues on the new addresses; the final
+//! word (`.relr.dyn`, and `.rela.dyn` for the unaligned ones) for the new base, and
+//! continues on the new addresses; the final
 //! page tables map the image only there (the read-only range, which holds the relocated
 //! words, read-only: RELRO). The heap start and the initial stack pointer move by
 //! random amounts too ([`heap_shift`], [`stack_shift`]).
@@ -34,9 +35,12 @@ struct RelocationEntry {
 
 #[cfg(not(test))]
 unsafe extern "C" {
-    /// The linker scripts bracket `.rela.dyn` with these.
+    /// The linker scripts bracket `.rela.dyn` and `.relr.dyn` with these (equal when
+    /// the section is empty, and so left out).
     static __rela_dyn_start: u8;
     static __rela_dyn_end: u8;
+    static __relr_dyn_start: u8;
+    static __relr_dyn_end: u8;
 }
 
 /// Where the image runs and how the heap and stack move (the arch's choice).
@@ -247,9 +251,49 @@ fn relocation_entries() -> &'static [RelocationEntry] {
     let start = (&raw const __rela_dyn_start) as usize;
     let end = (&raw const __rela_dyn_end) as usize;
     let count = (end - start) / core::mem::size_of::<RelocationEntry>();
-    // SAFETY: [__rela_dyn_start, __rela_dyn_end) is the `.rela.dyn` output section:
-    // 8-aligned (linker script), an array of Elf64_Rela, loaded and never written.
+    // SAFETY: [__rela_dyn_start, __rela_dyn_end) is the `.rela.dyn` output section (or
+    // empty): 8-aligned (linker script), an array of Elf64_Rela, loaded and never
+    // written.
     unsafe { core::slice::from_raw_parts(start as *const RelocationEntry, count) }
+}
+
+#[cfg(not(test))]
+fn relr_entries() -> &'static [u64] {
+    let start = (&raw const __relr_dyn_start) as usize;
+    let end = (&raw const __relr_dyn_end) as usize;
+    let count = (end - start) / core::mem::size_of::<u64>();
+    // SAFETY: [__relr_dyn_start, __relr_dyn_end) is the `.relr.dyn` output section (or
+    // empty): 8-aligned (linker script), an array of Elf64_Relr words, loaded and
+    // never written.
+    unsafe { core::slice::from_raw_parts(start as *const u64, count) }
+}
+
+/// Calls `relocate` with the address of every word a `.relr.dyn` table lists (the
+/// generic ABI's SHT_RELR, "Relative relocation table"): an even entry is the
+/// address of one word and sets the next address to the word after it; an odd
+/// entry is a bitmap whose bit `i` (1..=63) stands for the word `i - 1` words past
+/// the next address, which then moves 63 words on.
+fn for_each_relr_location(entries: &[u64], mut relocate: impl FnMut(u64)) {
+    const WORD: u64 = 8;
+    const BITMAP_WORDS: u64 = 63;
+    let mut next = 0u64;
+    for &entry in entries {
+        if entry & 1 == 0 {
+            relocate(entry);
+            next = entry.wrapping_add(WORD);
+        } else {
+            let mut bits = entry >> 1;
+            let mut location = next;
+            while bits != 0 {
+                if bits & 1 != 0 {
+                    relocate(location);
+                }
+                bits >>= 1;
+                location = location.wrapping_add(WORD);
+            }
+            next = next.wrapping_add(BITMAP_WORDS * WORD);
+        }
+    }
 }
 
 /// Whether every dynamic relocation is of type `relative_type` (so [`relocate`] can
@@ -262,8 +306,9 @@ fn only_relative(relative_type: u32) -> bool {
 }
 
 /// Writes every RELATIVE relocation for an image that will run `offset` bytes above
-/// its link address: the word at (link address) `entry.offset` becomes
-/// `entry.addend + link-to-run offset`.
+/// its link address. A `.relr.dyn` word holds its link-time value (the addend is
+/// implicit) and gains `offset`; the word at (link address) `entry.offset` of a
+/// `.rela.dyn` entry becomes `entry.addend + offset`.
 ///
 /// # Safety
 /// The image runs at its link address, every location is writable there (the
@@ -271,11 +316,22 @@ fn only_relative(relative_type: u32) -> bool {
 /// [`only_relative`] holds.
 #[cfg(not(test))]
 unsafe fn relocate(offset: u64) {
-    for entry in relocation_entries() {
+    // Both tables' bounds are taken before the first write: code may read a symbol's
+    // address from the GOT, which the first pass already moves to the run address.
+    // `black_box` keeps the compiler from reading them again after the writes.
+    let (relr, rela) = core::hint::black_box((relr_entries(), relocation_entries()));
+    for_each_relr_location(relr, |address| {
+        let location = address as *mut u64;
+        // SAFETY: the caller's contract; LLD lists in `.relr.dyn` only 8-aligned words
+        // inside the image's loaded sections (`-z text`: never in code).
+        unsafe { location.write_volatile(location.read_volatile().wrapping_add(offset)) };
+    });
+    for entry in rela {
         let location = entry.offset as *mut u64;
-        // SAFETY: the caller's contract; LLD puts RELATIVE relocations only at 8-aligned
-        // words inside the image's loaded sections (`-z text`: never in code).
-        unsafe { location.write_volatile((entry.addend as u64).wrapping_add(offset)) };
+        // SAFETY: the caller's contract; the words LLD leaves in `.rela.dyn` are the
+        // unaligned ones (a pointer in a packed struct), inside the image's loaded
+        // sections (`-z text`: never in code).
+        unsafe { location.write_unaligned((entry.addend as u64).wrapping_add(offset)) };
     }
 }
 
@@ -343,6 +399,34 @@ mod tests {
         }
         assert_eq!(stack_shift(3), 48);
         assert_eq!(stack_shift(512), 0);
+    }
+
+    fn relr_locations(entries: &[u64]) -> Vec<u64> {
+        let mut found = Vec::new();
+        for_each_relr_location(entries, |address| found.push(address));
+        found
+    }
+
+    #[test]
+    fn relr_addresses_and_bitmaps() {
+        assert!(relr_locations(&[]).is_empty());
+        // An address, then a bitmap of the words after it: bits 1 and 3 are the first
+        // and third words past 0x1008.
+        assert_eq!(relr_locations(&[0x1000, 0b1011]), [0x1000, 0x1008, 0x1018]);
+        // A full bitmap covers 63 words; the next bitmap starts after them.
+        let all = relr_locations(&[0x2000, u64::MAX, 0b11]);
+        let expected: Vec<u64> = (0..=64).map(|word| 0x2000 + 8 * word).collect();
+        assert_eq!(all, expected);
+        // An empty bitmap still moves the next address on by 63 words.
+        assert_eq!(
+            relr_locations(&[0x3000, 1, 0b101]),
+            [0x3000, 0x3000 + 8 + 63 * 8 + 8]
+        );
+        // A new address restarts the run.
+        assert_eq!(
+            relr_locations(&[0x1000, 0x5000, 0b11]),
+            [0x1000, 0x5000, 0x5008]
+        );
     }
 
     #[test]
