@@ -1,7 +1,8 @@
 //! ASLR (runtime/kernel/src/aslr.rs): the image, heap and stack move at every boot,
 //! `unik run --no-aslr` keeps them put, the image file itself stays reproducible, an
-//! image the runtime could not relocate is refused at link time, and crash reports
-//! say where the image runs.
+//! image the runtime could not relocate is refused at link time, a pointer at an
+//! unaligned address (left in `.rela.dyn`, not `.relr.dyn`) moves too, and crash
+//! reports say where the image runs.
 
 mod common;
 
@@ -178,4 +179,50 @@ fn without_a_hardware_random_source_the_image_stays_put_and_stdout_clean() {
         log.contains("unik: aslr: off, image base 0x"),
         "{outcome:?}"
     );
+}
+
+#[test]
+fn a_pointer_at_an_unaligned_address_is_relocated_and_grub_refuses_the_image() {
+    let dir = scratch();
+    for target in targets() {
+        let image = build_image(target, &["c/aslr_packed_pointer.c"], &[], dir.path());
+        for options in [&[][..], &["--no-aslr"][..]] {
+            let outcome = boot(&image, options, &[]);
+            assert_eq!(outcome.status, 0, "{target} {options:?}: {outcome:?}");
+            assert_eq!(outcome.stdout, "same 42\n", "{target} {options:?}");
+        }
+        if target != "x86_64" {
+            continue;
+        }
+        let outcome = run_command(
+            common::unik()
+                .arg("iso")
+                .arg("-o")
+                .arg(dir.path().join("packed.iso"))
+                .arg(&image),
+        );
+        assert_eq!(outcome.status, 125, "{outcome:?}");
+        let address = format!("{:#x}", symbol_address(&image, "packed") + 1);
+        assert_eq!(
+            outcome.stderr,
+            format!(
+                "unik: error: {}: GRUB's Multiboot2 loader refuses ELF files with a \
+                 relocation section, and this image has `.rela.dyn` (a pointer at an \
+                 unaligned address, as in a packed struct: {address} in `packed`); align \
+                 those pointers, or boot the image through PVH (unik run without --machine)\n",
+                image.display()
+            )
+        );
+    }
+}
+
+/// The `.symtab` value of `name` in the image.
+fn symbol_address(image: &std::path::Path, name: &str) -> u64 {
+    use object::{Object, ObjectSymbol};
+    let bytes = std::fs::read(image).expect("the image");
+    let file = object::File::parse(bytes.as_slice()).expect("an ELF image");
+    file.symbols()
+        .find(|symbol| symbol.name() == Ok(name))
+        .unwrap_or_else(|| panic!("no {name} in {image:?}"))
+        .address()
 }

@@ -208,7 +208,37 @@ pub fn check_image(image: &Path) -> Result<()> {
             image.display()
         )));
     }
-    Ok(())
+    refuse_relocation_sections(image, &bytes)
+}
+
+/// GRUB's Multiboot2 ELF loader (2.06, grub-core/loader/multiboot_elfxx.c) stops at
+/// any SHT_REL or SHT_RELA section ("ELF files with relocs are not supported yet")
+/// and the ISO would not boot. A unik image has one only for pointers at unaligned
+/// addresses: say where the first is.
+fn refuse_relocation_sections(image: &Path, bytes: &[u8]) -> Result<()> {
+    let sections = crate::link::relocations::relocation_sections(bytes)
+        .map_err(|message| Error::Usage(format!("{}: {message}", image.display())))?;
+    let Some(section) = sections.first() else {
+        return Ok(());
+    };
+    let place = match &section.first {
+        Some((address, Some(symbol))) => format!("{address:#x} in `{symbol}`"),
+        Some((address, None)) => format!("{address:#x}"),
+        None => "?".to_string(),
+    };
+    let pointers = match section.entries {
+        1 => format!("a pointer at an unaligned address, as in a packed struct: {place}"),
+        count => format!(
+            "{count} pointers at unaligned addresses, as in a packed struct; the first: {place}"
+        ),
+    };
+    Err(Error::Usage(format!(
+        "{}: GRUB's Multiboot2 loader refuses ELF files with a relocation section, and this \
+         image has `{}` ({pointers}); align those pointers, or boot the image through PVH \
+         (unik run without --machine)",
+        image.display(),
+        section.name,
+    )))
 }
 
 /// Finds a tool the ISO build needs, or says which Debian package has it.

@@ -8,8 +8,8 @@
 //! points and the symbol it names.
 
 use object::elf;
-use object::read::elf::{ElfFile64, FileHeader, Rela, Sym};
-use object::{Endianness, Object, ObjectSection, ObjectSymbol, ReadRef};
+use object::read::elf::{ElfFile64, FileHeader, Rela, SectionHeader, Sym};
+use object::{Endian, Endianness, Object, ObjectSection, ObjectSymbol, ReadRef};
 
 /// One dynamic relocation the runtime cannot apply.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,6 +90,58 @@ pub fn unsupported(data: &[u8]) -> Result<Vec<UnsupportedRelocation>, String> {
                 symbol,
             });
         }
+    }
+    Ok(found)
+}
+
+/// A section of relocations (SHT_REL or SHT_RELA) in a linked image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RelocationSection {
+    /// Its name (`.rela.dyn`).
+    pub name: String,
+    /// How many entries it holds.
+    pub entries: u64,
+    /// The address the first entry patches, and the `.symtab` symbol around it.
+    pub first: Option<(u64, Option<String>)>,
+}
+
+/// The SHT_REL and SHT_RELA sections of the linked image `data`. An image normally
+/// has none: LLD packs its RELATIVE relocations into `.relr.dyn`, and only a pointer
+/// at an unaligned address (in a packed struct) makes a `.rela.dyn`. `Err` only when
+/// the file is not a readable ELF64 image.
+pub fn relocation_sections(data: &[u8]) -> Result<Vec<RelocationSection>, String> {
+    let file = ElfFile64::<Endianness>::parse(data).map_err(|error| error.to_string())?;
+    let endian = file.endian();
+    let mut found = Vec::new();
+    for section in file.elf_section_table().iter() {
+        let kind = section.sh_type(endian);
+        if kind != elf::SHT_REL && kind != elf::SHT_RELA {
+            continue;
+        }
+        let name = file
+            .elf_section_table()
+            .section_name(endian, section)
+            .map(|name| String::from_utf8_lossy(name).into_owned())
+            .unwrap_or_else(|_| "(unnamed)".to_string());
+        let entry_size = if kind == elf::SHT_RELA {
+            std::mem::size_of::<elf::Rela64<Endianness>>()
+        } else {
+            std::mem::size_of::<elf::Rel64<Endianness>>()
+        } as u64;
+        let size = section.sh_size(endian);
+        let first = section
+            .data(endian, data)
+            .ok()
+            .and_then(|bytes| <[u8; 8]>::try_from(bytes.get(..8)?).ok())
+            .map(|offset| {
+                let offset = endian.read_u64(offset);
+                (offset, symbol_containing(&file, offset))
+            });
+        found.push(RelocationSection {
+            name,
+            entries: size / entry_size,
+            first,
+        });
     }
     Ok(found)
 }

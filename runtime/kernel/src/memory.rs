@@ -114,12 +114,19 @@ pub enum MemoryError {
     },
 }
 
+/// The least free RAM the early allocations (page tables, the command line copy, the
+/// TLS block) look for: a smaller gap between the image and an initrd the loader put
+/// close behind it (GRUB's Multiboot2 modules) is passed over for the RAM after the
+/// initrd, and left unused.
+pub const BOOT_DATA_MINIMUM: u64 = 1 << 20;
+
 /// Where everything goes: decided once from the RAM map, the image's place and the
 /// boot archive's (the initrd the loader put in RAM).
 pub struct MemoryPlan {
     /// The first free RAM above the image in the image's own RAM range (the initrd cut
-    /// out): the early allocator takes page tables, the command line copy and the TLS
-    /// block from its start.
+    /// out) of at least [`BOOT_DATA_MINIMUM`] (else the first at all): the early
+    /// allocator takes page tables, the command line copy and the TLS block from its
+    /// start.
     pub after_image: PhysicalRange,
     /// The largest free RAM range above the image start that is not the image nor the
     /// initrd: either `after_image` itself or another range. Its start moves up past
@@ -189,9 +196,12 @@ impl MemoryPlan {
             .page_aligned_inside()
             .without(&initrd)
         };
-        let after_image = free_pieces(image_range)
-            .into_iter()
-            .find(|piece| !piece.is_empty())
+        let pieces = free_pieces(image_range);
+        let after_image = pieces
+            .iter()
+            .find(|piece| piece.len() >= BOOT_DATA_MINIMUM)
+            .or_else(|| pieces.iter().find(|piece| !piece.is_empty()))
+            .copied()
             .ok_or(MemoryError::NoRamAfterImage { image })?;
         let mut heap = after_image;
         for piece in ram
@@ -407,6 +417,34 @@ mod tests {
         .unwrap();
         assert_eq!(plan.after_image, range(GIB + 3 * MIB, GIB + 128 * MIB));
         assert_eq!(plan.heap, plan.after_image);
+
+        // A few pages after the image (GRUB's first module close behind it): too
+        // little for the boot data, which goes after the initrd.
+        let plan = MemoryPlan::new(
+            &map,
+            range(GIB, GIB + 2 * MIB),
+            Some(range(GIB + 2 * MIB + 10 * PAGE_SIZE, GIB + 3 * MIB + 5000)),
+        )
+        .ok()
+        .unwrap();
+        assert_eq!(
+            plan.after_image,
+            range(GIB + 3 * MIB + 2 * PAGE_SIZE, GIB + 128 * MIB)
+        );
+        assert_eq!(plan.heap, plan.after_image);
+        // Only a small gap at all: it is still used.
+        let small = ram(&[range(GIB, GIB + 3 * MIB)]);
+        let plan = MemoryPlan::new(
+            &small,
+            range(GIB, GIB + 2 * MIB),
+            Some(range(GIB + 2 * MIB + 10 * PAGE_SIZE, GIB + 3 * MIB)),
+        )
+        .ok()
+        .unwrap();
+        assert_eq!(
+            plan.after_image,
+            range(GIB + 2 * MIB, GIB + 2 * MIB + 10 * PAGE_SIZE)
+        );
 
         // In another RAM range: that range loses it, the image's range is untouched.
         let map = ram(&[range(MIB, 64 * MIB), range(4 * GIB, 5 * GIB)]);

@@ -11,7 +11,7 @@ use core::fmt::Write;
 use super::loader::{self, LoaderInfo, Protocol};
 use super::{acpi, aslr, cpu, descriptors, image, paging, serial, tls};
 use crate::boot_cell::BootCell;
-use crate::memory::{self, BootAllocator, MemoryPlan, PhysicalRange};
+use crate::memory::{self, BootAllocator, MemoryPlan, PAGE_SIZE, PhysicalRange};
 use crate::report::{ByteSize, ErrorConsole};
 use crate::{BootInfo, boot_failure, command_line};
 
@@ -79,8 +79,8 @@ pub(super) extern "C" fn boot(
     let image = crate::aslr::physical(image::whole(), image_offset);
     // The early allocations start after the image: the loader's data lying there (GRUB
     // puts its information anywhere) must survive until it is read.
-    let planned = loader_data_after(image, &start_info);
-    let plan = MemoryPlan::new(&ram, planned, start_info.initrd).unwrap_or_else(|error| {
+    let (planned, planned_initrd) = loader_data_after(image, &start_info);
+    let plan = MemoryPlan::new(&ram, planned, planned_initrd).unwrap_or_else(|error| {
         crate::memory_plan_failure(error, start_info.protocol.memory_map_name())
     });
     if verbose {
@@ -178,20 +178,37 @@ fn copy_command_line(line: &[u8], allocator: &mut BootAllocator) -> &'static [u8
     }
 }
 
-/// The image's range extended over the loader's information structure when it lies
-/// after the image (GRUB puts it in the first free RAM there) and below the initrd, so
-/// that the memory plan puts the early allocations (page tables, the command line
-/// copy) after it. The initrd is cut out by the plan itself.
-fn loader_data_after(image: PhysicalRange, start_info: &LoaderInfo) -> PhysicalRange {
+/// The image's and the initrd's ranges for the memory plan, one of them extended over
+/// the loader's information structure so that the early allocations (page tables, the
+/// command line copy) do not overwrite it before it is read: the image's when the
+/// information lies after the image and below the initrd (GRUB puts it in the first
+/// free RAM there), the initrd's when it starts in or right after the initrd's last
+/// page (GRUB after a module; the plan may put the boot data there,
+/// `memory::BOOT_DATA_MINIMUM`). Its pages are then mapped read-only with the initrd's.
+fn loader_data_after(
+    image: PhysicalRange,
+    start_info: &LoaderInfo,
+) -> (PhysicalRange, Option<PhysicalRange>) {
     let information = start_info.information();
-    let below_initrd = start_info
-        .initrd
-        .is_none_or(|initrd| information.end <= initrd.start);
     let mut planned = image;
-    if !information.is_empty() && information.start >= image.start && below_initrd {
-        planned.end = planned.end.max(information.end);
+    let mut initrd = start_info.initrd;
+    if information.is_empty() || information.start < image.start {
+        return (planned, initrd);
     }
-    planned
+    match &mut initrd {
+        None => planned.end = planned.end.max(information.end),
+        Some(initrd) if information.end <= initrd.start => {
+            planned.end = planned.end.max(information.end);
+        }
+        Some(initrd)
+            if information.start >= initrd.start
+                && information.start <= initrd.end.next_multiple_of(PAGE_SIZE) =>
+        {
+            initrd.end = initrd.end.max(information.end);
+        }
+        Some(_) => {}
+    }
+    (planned, initrd)
 }
 
 /// The `unik.verbose` boot log: where the machine's memory is and what the image takes.
