@@ -246,26 +246,28 @@ fn image_start_address() -> u64 {
     0
 }
 
+/// The array of `T` the linker script brackets with `start` and `end`.
+///
+/// # Safety
+/// `[start, end)` is a loaded output section (or empty, `start == end`), aligned for
+/// `T` and never written, holding whole `T`s.
+#[cfg(not(test))]
+unsafe fn linker_table<T>(start: *const u8, end: *const u8) -> &'static [T] {
+    let count = (end as usize - start as usize) / core::mem::size_of::<T>();
+    // SAFETY: the caller's contract.
+    unsafe { core::slice::from_raw_parts(start.cast::<T>(), count) }
+}
+
 #[cfg(not(test))]
 fn relocation_entries() -> &'static [RelocationEntry] {
-    let start = (&raw const __rela_dyn_start) as usize;
-    let end = (&raw const __rela_dyn_end) as usize;
-    let count = (end - start) / core::mem::size_of::<RelocationEntry>();
-    // SAFETY: [__rela_dyn_start, __rela_dyn_end) is the `.rela.dyn` output section (or
-    // empty): 8-aligned (linker script), an array of Elf64_Rela, loaded and never
-    // written.
-    unsafe { core::slice::from_raw_parts(start as *const RelocationEntry, count) }
+    // SAFETY: `.rela.dyn`: 8-aligned (linker script), an array of Elf64_Rela.
+    unsafe { linker_table(&raw const __rela_dyn_start, &raw const __rela_dyn_end) }
 }
 
 #[cfg(not(test))]
 fn relr_entries() -> &'static [u64] {
-    let start = (&raw const __relr_dyn_start) as usize;
-    let end = (&raw const __relr_dyn_end) as usize;
-    let count = (end - start) / core::mem::size_of::<u64>();
-    // SAFETY: [__relr_dyn_start, __relr_dyn_end) is the `.relr.dyn` output section (or
-    // empty): 8-aligned (linker script), an array of Elf64_Relr words, loaded and
-    // never written.
-    unsafe { core::slice::from_raw_parts(start as *const u64, count) }
+    // SAFETY: `.relr.dyn`: 8-aligned (linker script), an array of Elf64_Relr words.
+    unsafe { linker_table(&raw const __relr_dyn_start, &raw const __relr_dyn_end) }
 }
 
 /// Calls `relocate` with the address of every word a `.relr.dyn` table lists (the
