@@ -266,6 +266,29 @@ impl Heap {
         (live, freed, 1 << (index % 64))
     }
 
+    /// Writes the block header below `user` (its offset in the talc allocation, the
+    /// allocation's size and `state`, sealed with the heap's secret).
+    ///
+    /// # Safety
+    /// The 16 bytes below `user` are writable, 16-byte aligned and this heap's to write.
+    unsafe fn write_header(
+        &self,
+        user: NonNull<u8>,
+        offset: usize,
+        total_size: usize,
+        state: usize,
+    ) {
+        let header = Header::new(
+            self.secret.load(Ordering::Relaxed),
+            user.as_ptr() as usize,
+            offset,
+            total_size,
+            state,
+        );
+        // SAFETY: caller's contract.
+        unsafe { user.cast::<Header>().sub(1).write(header) };
+    }
+
     /// The `(offset, total_size)` of the live block at `user`, checked; with `claim`,
     /// the block is marked as no longer live (exactly one caller wins that).
     ///
@@ -339,15 +362,7 @@ impl Heap {
         let user = unsafe { base.add(offset) };
         // SAFETY: offset >= HEADER_SIZE, so the header lies inside the allocation too, and
         // user is 16-byte aligned, so the header (two words) is aligned.
-        unsafe {
-            user.cast::<Header>().sub(1).write(Header::new(
-                self.secret.load(Ordering::Relaxed),
-                user.as_ptr() as usize,
-                offset,
-                total_size,
-                LIVE_TAG,
-            ))
-        };
+        unsafe { self.write_header(user, offset, total_size, LIVE_TAG) };
         // Talc hands out only memory of claimed regions, so one holds the block.
         if let Some(region) = self.region_of(user.as_ptr() as usize) {
             let (word, freed, bit) = Self::start_bits(region, user.as_ptr() as usize);
@@ -368,13 +383,7 @@ impl Heap {
         // SAFETY: base and layout are those of the talc allocation (recorded in the
         // header, which is ours to overwrite until the block is given back).
         unsafe {
-            user.cast::<Header>().sub(1).write(Header::new(
-                self.secret.load(Ordering::Relaxed),
-                user.as_ptr() as usize,
-                offset,
-                total_size,
-                FREED_TAG,
-            ));
+            self.write_header(user, offset, total_size, FREED_TAG);
             let base = user.as_ptr().sub(offset);
             let layout = Layout::from_size_align_unchecked(total_size, MALLOC_ALIGNMENT);
             self.talc.lock().deallocate(base, layout);
@@ -421,15 +430,7 @@ impl Heap {
             };
             if resized {
                 // SAFETY: the header is still ours, below `user`.
-                unsafe {
-                    user.cast::<Header>().sub(1).write(Header::new(
-                        self.secret.load(Ordering::Relaxed),
-                        user.as_ptr() as usize,
-                        offset,
-                        new_total,
-                        LIVE_TAG,
-                    ))
-                };
+                unsafe { self.write_header(user, offset, new_total, LIVE_TAG) };
                 return Ok(Some(user));
             }
         } else if new_size <= old_usable {
