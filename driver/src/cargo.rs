@@ -666,16 +666,7 @@ fn link_image(arguments: &[OsString], environment: &Environment) -> Result<i32> 
             "{PROGRAM}: warning: {stub} is not available in a unikernel; linked a stub that fails with ENOSYS (--stub-missing)"
         );
     }
-    let work = tempfile::Builder::new()
-        .prefix("cargo-unik-")
-        .tempdir()
-        .map_err(|source| {
-            Error::io(
-                "cannot create a temporary directory in",
-                std::env::temp_dir(),
-                source,
-            )
-        })?;
+    let work = crate::error::temporary_directory("cargo-unik-")?;
     let generated = work.path().join("unik-components.o");
     std::fs::write(&generated, &prepared.generated_object)
         .map_err(|source| Error::io("cannot write", &generated, source))?;

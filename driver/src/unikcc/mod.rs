@@ -158,16 +158,7 @@ fn run(arguments: &[OsString], environment: &Environment) -> Result<i32> {
         SysrootPaths::held(held)
     };
 
-    let work = tempfile::Builder::new()
-        .prefix("unikcc-")
-        .tempdir()
-        .map_err(|source| {
-            Error::io(
-                "cannot create a temporary directory in",
-                std::env::temp_dir(),
-                source,
-            )
-        })?;
+    let work = crate::error::temporary_directory("unikcc-")?;
     let runner = Runner {
         verbose: invocation.verbose,
         print_only: invocation.print_only,
