@@ -411,13 +411,25 @@ impl FileSystem {
     }
 
     pub(super) fn new_description(&mut self, description: Description) -> Result<usize, Errno> {
-        if let Some(index) = self.descriptions.iter().position(Option::is_none) {
-            self.descriptions[index] = Some(description);
-            return Ok(index);
-        }
-        self.descriptions.try_reserve(1).map_err(|_| ENOMEM)?;
-        self.descriptions.push(Some(description));
-        Ok(self.descriptions.len() - 1)
+        new_entry(&mut self.descriptions, description)
+    }
+
+    /// A descriptor (the lowest free) for `object` in a new open file description.
+    pub(super) fn install(
+        &mut self,
+        object: Object,
+        status: i32,
+        close_on_exec: bool,
+    ) -> Result<i32, Errno> {
+        let slot = self.free_slot(0)?;
+        let description = self.new_description(Description {
+            object,
+            offset: 0,
+            status,
+            references: 1,
+        })?;
+        self.set_slot(slot, description, close_on_exec);
+        Ok(slot as i32)
     }
 
     /// openat(2).
@@ -472,19 +484,13 @@ impl FileSystem {
             bytes.clear();
             bytes.shrink_to_fit();
         }
-        let slot = self.free_slot(0)?;
-        let description = self.new_description(Description {
-            object: Object::Node(number),
-            offset: 0,
-            status: flags.bits & (O_ACCMODE | O_APPEND | O_NONBLOCK),
-            references: 1,
-        })?;
+        let descriptor = self.install(
+            Object::Node(number),
+            flags.bits & (O_ACCMODE | O_APPEND | O_NONBLOCK),
+            flags.bits & O_CLOEXEC != 0,
+        )?;
         self.tree.open_node(number);
-        self.slots[slot] = Some(Slot {
-            description,
-            close_on_exec: flags.bits & O_CLOEXEC != 0,
-        });
-        Ok(slot as i32)
+        Ok(descriptor)
     }
 
     fn release_description(&mut self, index: usize) {
@@ -706,19 +712,7 @@ impl FileSystem {
         let status = flags & O_NONBLOCK;
         let mut ends = [0; 2];
         for (end, access) in [O_RDONLY, O_WRONLY].into_iter().enumerate() {
-            let opened = self.free_slot(0).and_then(|slot| {
-                let description = self.new_description(Description {
-                    object: Object::Pipe(index),
-                    offset: 0,
-                    status: access | status,
-                    references: 1,
-                })?;
-                self.slots[slot] = Some(Slot {
-                    description,
-                    close_on_exec: flags & O_CLOEXEC != 0,
-                });
-                Ok(slot as i32)
-            });
+            let opened = self.install(Object::Pipe(index), access | status, flags & O_CLOEXEC != 0);
             match opened {
                 Ok(descriptor) => ends[end] = descriptor,
                 Err(error) => {
@@ -735,38 +729,25 @@ impl FileSystem {
 
     /// A new pipe with one reader and one writer: its index.
     pub(super) fn new_pipe(&mut self) -> Result<usize, Errno> {
-        let index = match self.pipes.iter().position(Option::is_none) {
-            Some(index) => index,
-            None => {
-                self.pipes.try_reserve(1).map_err(|_| ENOMEM)?;
-                self.pipes.push(None);
-                self.pipes.len() - 1
-            }
-        };
-        self.pipes[index] = Some(Pipe {
-            data: VecDeque::new(),
-            readers: 1,
-            writers: 1,
-            generation: readiness::changed(),
-        });
-        Ok(index)
+        new_entry(
+            &mut self.pipes,
+            Pipe {
+                data: VecDeque::new(),
+                readers: 1,
+                writers: 1,
+                generation: readiness::changed(),
+            },
+        )
     }
 
     /// A new descriptor (lowest free) for socket `index`; `flags` may hold O_NONBLOCK
     /// and O_CLOEXEC (socket(2)'s SOCK_NONBLOCK and SOCK_CLOEXEC have their values).
     pub fn open_socket(&mut self, index: usize, flags: i32) -> Result<i32, Errno> {
-        let slot = self.free_slot(0)?;
-        let description = self.new_description(Description {
-            object: Object::Socket(index),
-            offset: 0,
-            status: O_RDWR | (flags & O_NONBLOCK),
-            references: 1,
-        })?;
-        self.slots[slot] = Some(Slot {
-            description,
-            close_on_exec: flags & O_CLOEXEC != 0,
-        });
-        Ok(slot as i32)
+        self.install(
+            Object::Socket(index),
+            O_RDWR | (flags & O_NONBLOCK),
+            flags & O_CLOEXEC != 0,
+        )
     }
 
     /// The socket behind a descriptor and whether it is non-blocking (EBADF: closed;
@@ -1033,6 +1014,18 @@ pub type DirectoryRecord = (u64, u8, Vec<u8>);
 
 /// openat(2)'s "relative to the working directory".
 pub const AT_FDCWD: i32 = -100;
+
+/// Stores `value` in the first free entry of `table` (growing it when none is free):
+/// its index.
+pub(super) fn new_entry<T>(table: &mut Vec<Option<T>>, value: T) -> Result<usize, Errno> {
+    if let Some(index) = table.iter().position(Option::is_none) {
+        table[index] = Some(value);
+        return Ok(index);
+    }
+    table.try_reserve(1).map_err(|_| ENOMEM)?;
+    table.push(Some(value));
+    Ok(table.len() - 1)
+}
 
 #[cfg(test)]
 mod tests {

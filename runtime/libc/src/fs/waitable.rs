@@ -19,7 +19,7 @@ extern crate alloc;
 
 use alloc::vec::Vec;
 
-use super::descriptors::{FileSystem, O_CLOEXEC, O_NONBLOCK, O_RDWR, Object, Transfer};
+use super::descriptors::{FileSystem, O_CLOEXEC, O_NONBLOCK, O_RDWR, Object, Transfer, new_entry};
 use super::readiness::{
     self, POLLERR, POLLHUP, POLLNVAL, POLLRDHUP, READABLE, Readiness, WRITABLE,
 };
@@ -92,30 +92,7 @@ pub struct Epoll {
     next: usize,
 }
 
-fn new_entry<T>(table: &mut Vec<Option<T>>, value: T) -> Result<usize, Errno> {
-    if let Some(index) = table.iter().position(Option::is_none) {
-        table[index] = Some(value);
-        return Ok(index);
-    }
-    table.try_reserve(1).map_err(|_| ENOMEM)?;
-    table.push(Some(value));
-    Ok(table.len() - 1)
-}
-
 impl FileSystem {
-    /// A descriptor for `object` in a new open file description.
-    fn install(&mut self, object: Object, status: i32, close_on_exec: bool) -> Result<i32, Errno> {
-        let slot = self.free_slot(0)?;
-        let description = self.new_description(super::descriptors::Description {
-            object,
-            offset: 0,
-            status,
-            references: 1,
-        })?;
-        self.set_slot(slot, description, close_on_exec);
-        Ok(slot as i32)
-    }
-
     /// eventfd(2).
     pub fn eventfd(&mut self, initial: u32, flags: i32) -> Result<i32, Errno> {
         if flags & !(EFD_SEMAPHORE | EFD_CLOEXEC | EFD_NONBLOCK) != 0 {
