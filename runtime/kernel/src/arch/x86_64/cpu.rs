@@ -10,6 +10,12 @@ pub fn has_execute_disable() -> bool {
     Efer::read().contains(EferFlags::NO_EXECUTE_ENABLE)
 }
 
+/// CPUID.80000001H:EDX bit 26: 1 GiB pages (Intel SDM vol. 2, CPUID, table 3-8).
+pub fn has_1_gib_pages() -> bool {
+    // Extended leaves exist up to the one CPUID.80000000H:EAX names.
+    __cpuid(0x8000_0000).eax >= 0x8000_0001 && __cpuid(0x8000_0001).edx & (1 << 26) != 0
+}
+
 /// CPUID.1:ECX bit 30: the RDRAND instruction (Intel SDM vol. 2, CPUID, table 3-10).
 fn has_rdrand() -> bool {
     // CPUID exists on every x86_64 CPU; leaf 1 always exists.

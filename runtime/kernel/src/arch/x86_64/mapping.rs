@@ -2,7 +2,7 @@
 //! time (thread stacks with their guard pages, the xAPIC's registers).
 //!
 //! The tables are the identity-mapped ones `paging::build` made (virtual = physical for
-//! every table frame), so an `OffsetPageTable` with offset 0 edits them in place. New
+//! every table frame), so the boot's table walk (`page_walk::entry`) edits them in place. New
 //! table frames come from the runtime's heap (page aligned, identity mapped RW) and are
 //! never freed: a table, once needed, stays for the run. One lock serialises edits; it
 //! spins with interrupts on (never taken from an interrupt handler), so a preempted
@@ -15,13 +15,13 @@ extern crate alloc;
 
 use core::sync::atomic::{AtomicBool, Ordering};
 
+use ::x86_64::VirtAddr;
 use ::x86_64::registers::control::Cr3;
-use ::x86_64::structures::paging::{
-    FrameAllocator, Mapper, OffsetPageTable, Page, PageTable, PageTableFlags, PhysFrame, Size4KiB,
-};
-use ::x86_64::{PhysAddr, VirtAddr};
 
 use super::cpu;
+use super::page_walk::{
+    self, CACHE_DISABLE, EXECUTE_DISABLE, PRESENT, WRITABLE, WRITE_THROUGH, WalkError,
+};
 use crate::memory::PAGE_SIZE;
 
 /// How a page may be accessed.
@@ -64,34 +64,19 @@ impl Drop for LockGuard {
     }
 }
 
-/// Page-table frames from the runtime's heap.
-struct HeapFrames;
-
-// SAFETY: each frame is a fresh, page-aligned heap block of one page, zeroed, identity
-// mapped (the heap is), never freed and so never handed out twice.
-unsafe impl FrameAllocator<Size4KiB> for HeapFrames {
-    fn allocate_frame(&mut self) -> Option<PhysFrame<Size4KiB>> {
-        let layout =
-            core::alloc::Layout::from_size_align(PAGE_SIZE as usize, PAGE_SIZE as usize).ok()?;
-        // SAFETY: a non-zero-sized layout.
-        let block = unsafe { alloc::alloc::alloc_zeroed(layout) };
-        if block.is_null() {
-            return None;
-        }
-        PhysFrame::from_start_address(PhysAddr::new(block as u64)).ok()
-    }
+/// A page-table frame from the runtime's heap: page aligned, identity mapped (the heap
+/// is), never freed and so never handed out twice.
+fn heap_frame() -> Option<u64> {
+    let layout =
+        core::alloc::Layout::from_size_align(PAGE_SIZE as usize, PAGE_SIZE as usize).ok()?;
+    // SAFETY: a non-zero-sized layout.
+    let block = unsafe { alloc::alloc::alloc(layout) };
+    (!block.is_null()).then_some(block as u64)
 }
 
-/// The live tables, for editing under the lock.
-///
-/// # Safety
-/// The caller holds [`LOCK`]; the tables are identity mapped (boot's `paging::build`).
-unsafe fn live_tables() -> OffsetPageTable<'static> {
-    let (level_4_frame, _) = Cr3::read();
-    let address = level_4_frame.start_address().as_u64();
-    // SAFETY: CR3 points at the identity-mapped level-4 table; the lock makes this the
-    // only reference used to edit it.
-    unsafe { OffsetPageTable::new(&mut *(address as *mut PageTable), VirtAddr::zero()) }
+/// The live level-4 table's address (identity mapped: `paging::build`).
+fn root() -> u64 {
+    Cr3::read().0.start_address().as_u64()
 }
 
 /// Maps the 4 KiB page at `virtual_address` to `physical_address`.
@@ -105,33 +90,32 @@ pub unsafe fn map_page(
     physical_address: u64,
     access: PageAccess,
 ) -> Result<(), MappingError> {
-    let mut flags = PageTableFlags::PRESENT | PageTableFlags::WRITABLE;
+    let mut flags = PRESENT | WRITABLE;
     if cpu::has_execute_disable() {
-        flags |= PageTableFlags::NO_EXECUTE;
+        flags |= EXECUTE_DISABLE;
     }
     if matches!(access, PageAccess::Device) {
-        flags |= PageTableFlags::NO_CACHE | PageTableFlags::WRITE_THROUGH;
+        flags |= CACHE_DISABLE | WRITE_THROUGH;
     }
-    let page = Page::<Size4KiB>::containing_address(VirtAddr::new_truncate(virtual_address));
-    let frame = PhysFrame::<Size4KiB>::containing_address(PhysAddr::new(physical_address));
     let _guard = LockGuard::take();
-    // SAFETY: we hold the lock.
-    let mut tables = unsafe { live_tables() };
-    let parent_flags = PageTableFlags::PRESENT | PageTableFlags::WRITABLE;
-    // SAFETY: the caller's contract; a not-present entry becoming present needs no TLB
-    // flush (SDM 5.10.4.1), so the flush is ignored.
-    match unsafe {
-        tables.map_to_with_table_flags(page, frame, flags, parent_flags, &mut HeapFrames)
-    } {
-        Ok(flush) => {
-            flush.ignore();
-            Ok(())
+    // SAFETY: we hold the lock; the live tables and the heap's frames are identity
+    // mapped.
+    let entry = unsafe { page_walk::entry(root(), virtual_address, 1, &mut heap_frame) }.map_err(
+        |error| match error {
+            WalkError::NoTable => MappingError::OutOfMemory,
+            WalkError::InsideLargePage => MappingError::AlreadyMapped,
+        },
+    )?;
+    // SAFETY: the entry lies in a live, identity-mapped table; the caller's contract
+    // covers the new translation. A not-present entry becoming present needs no TLB
+    // flush (SDM 5.10.4.1).
+    unsafe {
+        if entry.read_volatile() & PRESENT != 0 {
+            return Err(MappingError::AlreadyMapped);
         }
-        Err(::x86_64::structures::paging::mapper::MapToError::FrameAllocationFailed) => {
-            Err(MappingError::OutOfMemory)
-        }
-        Err(_) => Err(MappingError::AlreadyMapped),
+        entry.write_volatile((physical_address & !(PAGE_SIZE - 1)) | flags);
     }
+    Ok(())
 }
 
 /// Removes the mapping of the 4 KiB page at `virtual_address` (nothing when unmapped).
@@ -139,13 +123,17 @@ pub unsafe fn map_page(
 /// # Safety
 /// Nothing may access the page through this address afterwards.
 pub unsafe fn unmap_page(virtual_address: u64) {
-    let page = Page::<Size4KiB>::containing_address(VirtAddr::new_truncate(virtual_address));
     let _guard = LockGuard::take();
-    // SAFETY: we hold the lock.
-    let mut tables = unsafe { live_tables() };
-    if let Ok((_, flush)) = tables.unmap(page) {
-        // One CPU: INVLPG on it is the whole shootdown.
-        flush.flush();
+    // SAFETY: we hold the lock; without `new_table` the walk adds no table.
+    if let Ok(entry) = unsafe { page_walk::entry(root(), virtual_address, 1, &mut || None) } {
+        // SAFETY: the entry lies in a live, identity-mapped table; the caller's contract.
+        unsafe {
+            if entry.read_volatile() & PRESENT != 0 {
+                entry.write_volatile(0);
+                // One CPU: INVLPG on it is the whole shootdown.
+                ::x86_64::instructions::tlb::flush(VirtAddr::new_truncate(virtual_address));
+            }
+        }
     }
 }
 
@@ -153,7 +141,6 @@ pub unsafe fn unmap_page(virtual_address: u64) {
 /// False while another edit holds the lock: the report may come from a fault inside an
 /// edit, and must not wait for it.
 pub fn is_mapped(address: u64) -> bool {
-    use ::x86_64::structures::paging::Translate;
     if LOCK
         .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
         .is_err()
@@ -161,9 +148,6 @@ pub fn is_mapped(address: u64) -> bool {
         return false;
     }
     let _guard = LockGuard;
-    // SAFETY: we hold the lock; translate only reads.
-    let tables = unsafe { live_tables() };
-    tables
-        .translate_addr(VirtAddr::new_truncate(address))
-        .is_some()
+    // SAFETY: we hold the lock; the walk only reads identity-mapped tables.
+    unsafe { page_walk::is_mapped(root(), address) }
 }

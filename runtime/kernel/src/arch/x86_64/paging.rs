@@ -16,15 +16,14 @@
 //! CR0.WP is on (entry code), so writes to read-only pages fault in ring 0 too.
 //! Formats: Intel SDM vol. 3A 5.5 "4-Level Paging and 5-Level Paging".
 
+use ::x86_64::PhysAddr;
 use ::x86_64::registers::control::{Cr3, Cr3Flags};
-use ::x86_64::structures::paging::mapper::MapToError;
-use ::x86_64::structures::paging::{
-    FrameAllocator, Mapper, OffsetPageTable, Page, PageSize, PageTable,
-    PageTableFlags as PageTableEntryFlags, PhysFrame, Size2MiB, Size4KiB,
-};
-use ::x86_64::{PhysAddr, VirtAddr};
+use ::x86_64::structures::paging::PhysFrame;
 
 use super::entry::BOOTSTRAP_MAP_END;
+use super::page_walk::{
+    self, EXECUTE_DISABLE, PAGE_SIZE_BIT, PRESENT, WRITABLE, WalkError, level_size,
+};
 use super::{cpu, image};
 use crate::memory::{BootAllocator, MemoryPlan, PAGE_SIZE, PhysicalRange};
 
@@ -47,60 +46,40 @@ pub enum PagingError {
     Overlap { address: u64 },
 }
 
-/// Hands the early allocator's pages to the mapper as page-table frames. Only frames
-/// the bootstrap identity map covers: the mapper writes them before the switch.
-struct TableFrames<'allocator> {
-    allocator: &'allocator mut BootAllocator,
-}
-
-// SAFETY: each frame comes from the early allocator, which never hands out a page
-// twice, and lies in RAM that nothing else uses.
-unsafe impl FrameAllocator<Size4KiB> for TableFrames<'_> {
-    fn allocate_frame(&mut self) -> Option<PhysFrame<Size4KiB>> {
-        let address = self.allocator.allocate(PAGE_SIZE)?;
-        if address + PAGE_SIZE > BOOTSTRAP_MAP_END {
-            return None;
-        }
-        PhysFrame::from_start_address(PhysAddr::new(address)).ok()
-    }
-}
-
 /// Builds the final tables.
 struct Builder<'allocator> {
-    mapper: OffsetPageTable<'static>,
-    frames: TableFrames<'allocator>,
-    level_4_frame: PhysFrame,
+    /// The level-4 table's (physical = identity-mapped) address.
+    root: u64,
+    allocator: &'allocator mut BootAllocator,
     execute_disable: bool,
-}
-
-impl<S: PageSize> From<MapToError<S>> for PagingError {
-    fn from(error: MapToError<S>) -> Self {
-        match error {
-            MapToError::FrameAllocationFailed => Self::OutOfTableFrames,
-            MapToError::ParentEntryHugePage => Self::Overlap { address: 0 },
-            MapToError::PageAlreadyMapped(frame) => Self::Overlap {
-                address: frame.start_address().as_u64(),
-            },
-        }
-    }
+    /// The largest leaf level the identity map may use: 3 (1 GiB pages) when the CPU
+    /// has them, else 2 (2 MiB).
+    largest_level: u32,
 }
 
 impl Builder<'_> {
-    fn entry_flags(&self, access: Access) -> PageTableEntryFlags {
-        let mut flags = PageTableEntryFlags::PRESENT;
-        if matches!(access, Access::Write) {
-            flags |= PageTableEntryFlags::WRITABLE;
-        }
-        // Without EFER.NXE bit 63 is reserved: setting it would fault on every access.
-        if self.execute_disable && !matches!(access, Access::Execute) {
-            flags |= PageTableEntryFlags::NO_EXECUTE;
-        }
-        flags
+    /// The entry for `address` at `level`, new tables from the early allocator: only
+    /// frames the bootstrap identity map covers, as the builder writes them before the
+    /// switch.
+    fn entry(&mut self, address: u64, level: u32) -> Result<*mut u64, PagingError> {
+        let allocator = &mut *self.allocator;
+        let mut new_table = || {
+            let frame = allocator.allocate(PAGE_SIZE)?;
+            (frame + PAGE_SIZE <= BOOTSTRAP_MAP_END).then_some(frame)
+        };
+        // SAFETY: the tables are the builder's own, in boot data the bootstrap map
+        // identity maps; the early allocator never hands out a page twice.
+        unsafe { page_walk::entry(self.root, address, level, &mut new_table) }.map_err(|error| {
+            match error {
+                WalkError::NoTable => PagingError::OutOfTableFrames,
+                WalkError::InsideLargePage => PagingError::Overlap { address },
+            }
+        })
     }
 
     /// Maps the whole pages of the physical `range` at `offset` bytes above it (0: an
-    /// identity map); with `large_pages`, 2 MiB pages where the range allows (fewer
-    /// tables, fewer TLB misses for the heap).
+    /// identity map); with `large_pages`, 2 MiB or 1 GiB pages where the range allows
+    /// (fewer tables, a shorter loop, fewer TLB misses for the heap).
     fn map(
         &mut self,
         range: PhysicalRange,
@@ -108,71 +87,57 @@ impl Builder<'_> {
         access: Access,
         large_pages: bool,
     ) -> Result<(), PagingError> {
-        let flags = self.entry_flags(access);
-        // Intermediate entries allow everything; the last level decides (SDM 5.6.1:
-        // access rights combine with AND for write, OR for execute-disable).
-        let parent_flags = PageTableEntryFlags::PRESENT | PageTableEntryFlags::WRITABLE;
+        let mut flags = PRESENT;
+        if matches!(access, Access::Write) {
+            flags |= WRITABLE;
+        }
+        // Without EFER.NXE bit 63 is reserved: setting it would fault on every access.
+        if self.execute_disable && !matches!(access, Access::Execute) {
+            flags |= EXECUTE_DISABLE;
+        }
         let range = range.page_aligned_inside();
         let mut address = range.start;
         while address < range.end {
-            let large_fits =
-                address.is_multiple_of(Size2MiB::SIZE) && range.end - address >= Size2MiB::SIZE;
-            if large_pages && large_fits {
-                let page = Page::<Size2MiB>::containing_address(VirtAddr::new_truncate(
-                    address.wrapping_add(offset),
-                ));
-                let frame = PhysFrame::<Size2MiB>::containing_address(PhysAddr::new(address));
-                // SAFETY: a mapping of RAM for this address space; the tables
-                // are not active yet, so nothing observes the change (flush ignored).
-                unsafe {
-                    self.mapper
-                        .map_to_with_table_flags(
-                            page,
-                            frame,
-                            flags,
-                            parent_flags,
-                            &mut self.frames,
-                        )?
-                        .ignore();
-                }
-                address += Size2MiB::SIZE;
-            } else {
-                let page = Page::<Size4KiB>::containing_address(VirtAddr::new_truncate(
-                    address.wrapping_add(offset),
-                ));
-                let frame = PhysFrame::<Size4KiB>::containing_address(PhysAddr::new(address));
-                // SAFETY: as above.
-                unsafe {
-                    self.mapper
-                        .map_to_with_table_flags(
-                            page,
-                            frame,
-                            flags,
-                            parent_flags,
-                            &mut self.frames,
-                        )?
-                        .ignore();
-                }
-                address += Size4KiB::SIZE;
+            let mut level = if large_pages { self.largest_level } else { 1 };
+            while level > 1
+                && !(address.is_multiple_of(level_size(level))
+                    && range.end - address >= level_size(level))
+            {
+                level -= 1;
             }
+            let virtual_address = address.wrapping_add(offset);
+            let entry = self.entry(virtual_address, level)?;
+            // SAFETY: the entry lies in one of the builder's identity-mapped tables; the
+            // tables are not active yet, so nothing observes the change (no flush).
+            unsafe {
+                if entry.read_volatile() & PRESENT != 0 {
+                    return Err(PagingError::Overlap {
+                        address: virtual_address,
+                    });
+                }
+                let size_bit = if level > 1 { PAGE_SIZE_BIT } else { 0 };
+                entry.write_volatile(address | flags | size_bit);
+            }
+            address += level_size(level);
         }
         Ok(())
     }
 
-    /// Removes the 4 KiB mapping of one page (a guard page).
+    /// Removes the 4 KiB mapping of one page (a guard page). The image never uses large
+    /// pages, so the page has its own entry; if not, the page is not mapped, which is
+    /// the goal.
     fn unmap_page(&mut self, address: u64) {
-        let page = Page::<Size4KiB>::containing_address(VirtAddr::new_truncate(address));
-        // The page was mapped with 4 KiB pages just before (the image never uses large
-        // pages), so this succeeds; if not, the page is not mapped, which is the goal.
-        if let Ok((_, flush)) = self.mapper.unmap(page) {
-            flush.ignore();
+        // SAFETY: as in `entry`; without `new_table` the walk adds no table.
+        if let Ok(entry) = unsafe { page_walk::entry(self.root, address, 1, &mut || None) } {
+            // SAFETY: as in `map`.
+            unsafe { entry.write_volatile(0) };
         }
     }
 }
 
 /// The address space the program runs in, ready to be loaded into CR3.
 pub struct AddressSpace {
-    level_4_frame: PhysFrame,
+    root: u64,
 }
 
 /// Builds the final page tables from the image's sections and the memory plan. The
@@ -188,26 +153,18 @@ pub unsafe fn build(
     allocator: &mut BootAllocator,
     image_offset: u64,
 ) -> Result<AddressSpace, PagingError> {
-    let mut frames = TableFrames { allocator };
-    let level_4_frame = frames
-        .allocate_frame()
-        .ok_or(PagingError::OutOfTableFrames)?;
-    let level_4_address = level_4_frame.start_address().as_u64();
-    // SAFETY: the frame is a fresh page of unused RAM, identity mapped by the bootstrap
-    // map; zeroed before being viewed as a page table, and owned by the tables from now
-    // on (never freed).
-    let level_4_table = unsafe {
-        core::ptr::write_bytes(level_4_address as *mut u8, 0, PAGE_SIZE as usize);
-        &mut *(level_4_address as *mut PageTable)
+    let root = match allocator.allocate(PAGE_SIZE) {
+        Some(root) if root + PAGE_SIZE <= BOOTSTRAP_MAP_END => root,
+        _ => return Err(PagingError::OutOfTableFrames),
     };
-    // SAFETY: with the identity map, a physical address is its own virtual address
-    // (offset 0) for every frame the builder allocates (all below BOOTSTRAP_MAP_END).
-    let mapper = unsafe { OffsetPageTable::new(level_4_table, VirtAddr::zero()) };
+    // SAFETY: the frame is a fresh page of unused RAM, identity mapped by the bootstrap
+    // map, zeroed before being used as a table and owned by the tables from now on.
+    unsafe { core::ptr::write_bytes(root as *mut u8, 0, PAGE_SIZE as usize) };
     let mut builder = Builder {
-        mapper,
-        frames,
-        level_4_frame,
+        root,
+        allocator,
         execute_disable: cpu::has_execute_disable(),
+        largest_level: if cpu::has_1_gib_pages() { 3 } else { 2 },
     };
 
     // The image's ranges are run addresses; the read-only range also holds the words
@@ -230,9 +187,7 @@ pub unsafe fn build(
     }
     // The boot archive: read by the files component, never written or executed.
     builder.map(plan.initrd, 0, Access::Read, true)?;
-    Ok(AddressSpace {
-        level_4_frame: builder.level_4_frame,
-    })
+    Ok(AddressSpace { root })
 }
 
 impl AddressSpace {
@@ -243,8 +198,9 @@ impl AddressSpace {
     /// and exception stacks, the descriptor tables, and the boot data (all are part of
     /// the image or the boot data `build` mapped).
     pub unsafe fn activate(&self) {
+        let frame = PhysFrame::containing_address(PhysAddr::new(self.root));
         // SAFETY: the caller's contract; loading CR3 also flushes the old translations.
-        unsafe { Cr3::write(self.level_4_frame, Cr3Flags::empty()) };
+        unsafe { Cr3::write(frame, Cr3Flags::empty()) };
     }
 }
 
