@@ -6,16 +6,16 @@
 use ::x86_64::VirtAddr;
 use ::x86_64::instructions::segmentation::{CS, DS, ES, SS, Segment};
 use ::x86_64::instructions::tables::load_tss;
+use ::x86_64::structures::DescriptorTablePointer;
 use ::x86_64::structures::gdt::{Descriptor, GlobalDescriptorTable};
-use ::x86_64::structures::idt::InterruptDescriptorTable;
 use ::x86_64::structures::tss::TaskStateSegment;
 
 use super::image::symbol_address;
 use super::{entry, interrupts};
 use crate::boot_cell::BootCell;
 
-/// IST slot (1-based in the TSS, 0-based in the x86_64 crate) of the stack all
-/// exceptions but the double fault use.
+/// IST slot (0-based here and in the TSS's array; the gate holds it 1-based) of the
+/// stack all exceptions but the double fault use.
 const EXCEPTION_STACK_INDEX: u16 = 0;
 /// The double fault gets its own stack: it happens when an exception could not be
 /// delivered, possibly because the exception stack itself is the problem.
@@ -24,11 +24,41 @@ const DOUBLE_FAULT_STACK_INDEX: u16 = 1;
 /// whose red zone may hold data (interrupts.rs explains the entry).
 const INTERRUPT_STACK_INDEX: u16 = 2;
 const DOUBLE_FAULT_VECTOR: usize = 8;
+/// The kernel code segment's selector: the first descriptor `initialize` appends.
+const CODE_SELECTOR: u64 = 0x08;
+
+/// The IDT: 256 gates of 16 bytes (SDM vol. 3A 7.14.1, figure 7-8), two words each.
+/// All zero: not present, so a vector without a handler ends in a #GP and its report.
+#[repr(C, align(16))]
+struct InterruptDescriptorTable([[u64; 2]; 256]);
 
 static TASK_STATE_SEGMENT: BootCell<TaskStateSegment> = BootCell::new(TaskStateSegment::new());
 static GLOBAL_DESCRIPTOR_TABLE: BootCell<GlobalDescriptorTable> =
     BootCell::new(GlobalDescriptorTable::new());
-static INTERRUPT_DESCRIPTOR_TABLE: BootCell<Option<InterruptDescriptorTable>> = BootCell::new(None);
+static INTERRUPT_DESCRIPTOR_TABLE: BootCell<InterruptDescriptorTable> =
+    BootCell::new(InterruptDescriptorTable([[0; 2]; 256]));
+
+/// Points IDT gate `vector` at `handler` as a 64-bit interrupt gate (interrupts stay
+/// off in the handler; type 0xE, DPL 0, present) entered on IST slot `stack_index`
+/// (SDM vol. 3A 7.14.1: offset bits 15:0 | selector | IST | type | P | offset 31:16,
+/// then offset 63:32). One out-of-line writer serves every gate.
+///
+/// # Safety
+/// Boot only, before `lidt` (or interrupts off): `handler` must be entry code made for
+/// this vector (it saves what it uses and ends in `iretq`, or never returns), and the
+/// IST slot must hold a valid stack.
+#[inline(never)]
+pub(super) unsafe fn set_gate(vector: usize, handler: u64, stack_index: u16) {
+    let low = (handler & 0xffff)
+        | (CODE_SELECTOR << 16)
+        | (u64::from(stack_index + 1) << 32)
+        | (0x8e << 40)
+        | ((handler & 0xffff_0000) << 32);
+    // SAFETY: boot is the only writer (the caller's contract); the CPU reads the table
+    // only on an interrupt, which cannot come before `lidt` with interrupts off.
+    let table = unsafe { INTERRUPT_DESCRIPTOR_TABLE.get_mut() };
+    table.0[vector] = [low, handler >> 32];
+}
 
 /// Loads the GDT (code, data, TSS), the TSS with the IST stacks, and the IDT.
 ///
@@ -64,67 +94,36 @@ pub unsafe fn initialize() {
         load_tss(task_state_selector);
     }
 
-    // SAFETY: boot runs this once, before the IDT is loaded.
-    let slot = unsafe { INTERRUPT_DESCRIPTOR_TABLE.get_mut() };
-    let interrupt_descriptor_table = slot.get_or_insert_with(InterruptDescriptorTable::new);
     // SAFETY: the stub table is 32 constant addresses emitted by entry.rs.
     let stubs = unsafe { &entry::unik_exception_stub_table };
-    let stub = |vector: usize| VirtAddr::new_truncate(stubs[vector]);
-
-    /// Points the named IDT entries at the stubs of their vectors, on the exception stack.
-    macro_rules! route {
-        ($($field:ident = $vector:expr),* $(,)?) => {$(
-            // SAFETY: the stub is valid exception entry code for this vector (it pushes
-            // the frame `exceptions::ExceptionFrame` expects and never returns), and the
-            // IST slot holds a valid stack.
-            unsafe {
-                interrupt_descriptor_table
-                    .$field
-                    .set_handler_addr(stub($vector))
-                    .set_stack_index(EXCEPTION_STACK_INDEX);
-            }
-        )*};
-    }
-    route!(
-        divide_error = 0,
-        debug = 1,
-        non_maskable_interrupt = 2,
-        breakpoint = 3,
-        overflow = 4,
-        bound_range_exceeded = 5,
-        invalid_opcode = 6,
-        device_not_available = 7,
-        invalid_tss = 10,
-        segment_not_present = 11,
-        stack_segment_fault = 12,
-        general_protection_fault = 13,
-        page_fault = 14,
-        x87_floating_point = 16,
-        alignment_check = 17,
-        machine_check = 18,
-        simd_floating_point = 19,
-        virtualization = 20,
-        cp_protection_exception = 21,
-        hv_injection_exception = 28,
-        vmm_communication_exception = 29,
-        security_exception = 30,
-    );
-    // SAFETY: as in `route!`, with the double fault's own stack.
-    unsafe {
-        interrupt_descriptor_table
-            .double_fault
-            .set_handler_addr(stub(DOUBLE_FAULT_VECTOR))
-            .set_stack_index(DOUBLE_FAULT_STACK_INDEX);
-    }
     // Vector 9 (coprocessor segment overrun) and the reserved vectors (15, 22 to 27,
-    // 31) are never raised by a 64-bit CPU; their entries stay
-    // not-present, which would end in a #GP and its report if one ever were.
+    // 31) are never raised by a 64-bit CPU; their gates stay not-present, which would
+    // end in a #GP and its report if one ever were.
+    const NOT_RAISED: u32 = 1 << 9 | 1 << 15 | 0xfc << 20 | 1 << 31;
+    for (vector, &stub) in stubs.iter().enumerate() {
+        if NOT_RAISED & (1 << vector) != 0 {
+            continue;
+        }
+        let stack_index = if vector == DOUBLE_FAULT_VECTOR {
+            DOUBLE_FAULT_STACK_INDEX
+        } else {
+            EXCEPTION_STACK_INDEX
+        };
+        // SAFETY: the stub is exception entry code for this vector (it pushes the frame
+        // `exceptions::ExceptionFrame` expects and never returns); the IST slots hold
+        // the exception and double-fault stacks (above).
+        unsafe { set_gate(vector, stub, stack_index) };
+    }
 
     // SAFETY: once, before the IDT is loaded; IST 3 holds the interrupt stack (above).
-    unsafe { interrupts::route(interrupt_descriptor_table, INTERRUPT_STACK_INDEX) };
+    unsafe { interrupts::route(INTERRUPT_STACK_INDEX) };
 
-    // SAFETY: the IDT is a static, complete and never changed after this point.
-    unsafe { interrupt_descriptor_table.load_unsafe() };
+    let pointer = DescriptorTablePointer {
+        limit: (size_of::<InterruptDescriptorTable>() - 1) as u16,
+        base: VirtAddr::new_truncate(INTERRUPT_DESCRIPTOR_TABLE.as_ptr() as u64),
+    };
+    // SAFETY: the IDT is a static, complete and not changed after this point.
+    unsafe { ::x86_64::instructions::tables::lidt(&pointer) };
 }
 
 /// Resets the CPU with a triple fault: an empty IDT (limit 0) leaves the breakpoint no
@@ -136,7 +135,7 @@ pub unsafe fn initialize() {
 /// Nothing after this call runs: the machine resets (or, where a shutdown does not
 /// reset it, stops).
 pub unsafe fn triple_fault() {
-    let empty = ::x86_64::structures::DescriptorTablePointer {
+    let empty = DescriptorTablePointer {
         limit: 0,
         base: VirtAddr::zero(),
     };

@@ -34,10 +34,7 @@
 
 use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
 
-use ::x86_64::VirtAddr;
-use ::x86_64::structures::idt::InterruptDescriptorTable;
-
-use super::apic;
+use super::{apic, descriptors};
 
 /// The vector of the LAPIC timer (above the 32 exception vectors and the legacy PIC's
 /// range, which is masked anyway).
@@ -219,25 +216,23 @@ pub struct InterruptFrame {
 /// # Safety
 /// Called once by `descriptors::initialize` before the IDT is loaded; the IST slot must
 /// hold the interrupt stack (`unik_interrupt_stack_top`).
-pub unsafe fn route(table: &mut InterruptDescriptorTable, stack_index: u16) {
-    let timer = VirtAddr::new_truncate((&raw const unik_interrupt_timer_entry) as u64);
-    let spurious = VirtAddr::new_truncate((&raw const unik_interrupt_spurious_entry) as u64);
+pub unsafe fn route(stack_index: u16) {
+    let timer = (&raw const unik_interrupt_timer_entry) as u64;
+    let spurious = (&raw const unik_interrupt_spurious_entry) as u64;
     let devices = (&raw const unik_interrupt_device_entries) as u64;
-    // SAFETY: both are interrupt entry code written for exactly this: the timer entry
-    // saves and restores everything it touches and ends in iretq; the spurious entry is
-    // a bare iretq. Both run on the IST stack the caller set up.
+    // SAFETY: all are interrupt entry code written for exactly this: the timer and
+    // device entries save and restore everything they touch and end in iretq; the
+    // spurious entry is a bare iretq. All run on the IST stack the caller set up.
     unsafe {
-        table[TIMER_VECTOR]
-            .set_handler_addr(timer)
-            .set_stack_index(stack_index);
-        table[SPURIOUS_VECTOR]
-            .set_handler_addr(spurious)
-            .set_stack_index(stack_index);
+        descriptors::set_gate(usize::from(TIMER_VECTOR), timer, stack_index);
+        descriptors::set_gate(usize::from(SPURIOUS_VECTOR), spurious, stack_index);
         for index in 0..DEVICE_VECTORS {
             // Each stub is 16-byte aligned (`.p2align 4` in the asm above).
-            table[DEVICE_VECTOR_BASE + index as u8]
-                .set_handler_addr(VirtAddr::new_truncate(devices + 16 * index as u64))
-                .set_stack_index(stack_index);
+            descriptors::set_gate(
+                usize::from(DEVICE_VECTOR_BASE) + index,
+                devices + 16 * index as u64,
+                stack_index,
+            );
         }
     }
 }
