@@ -176,6 +176,69 @@ fn rust_std_hash_map_works_with_virtio_rng() {
 }
 
 #[test]
+fn at_random_comes_from_the_cpu_and_is_absent_without_it() {
+    for target in targets() {
+        let dir = scratch();
+        let image = random_sources_image(target, dir.path());
+        let mut seen = Vec::new();
+        for _ in 0..2 {
+            let outcome = boot(&image, &[], &["auxv"]);
+            assert_eq!(outcome.status, 0, "{target}: {outcome:?}");
+            let lines: Vec<&str> = outcome.stdout.lines().collect();
+            assert!(
+                lines.len() == 2
+                    && lines[0].len() == 32
+                    && lines[0].bytes().all(|byte| byte.is_ascii_hexdigit()),
+                "{target}: {outcome:?}"
+            );
+            assert_eq!(lines[0], lines[1], "{target}: the bytes are drawn once");
+            seen.push(lines[0].to_string());
+        }
+        assert_ne!(seen[0], seen[1], "{target}: two boots gave the same bytes");
+        // Drawn straight from the instruction: without it the entry is absent (glibc's
+        // answer for a missing entry), with or without a virtio-rng device.
+        let cpu = cpu_without_random_instruction(target);
+        for options in [&["--cpu", cpu][..], &["--rng", "--cpu", cpu]] {
+            let outcome = boot(&image, options, &["auxv"]);
+            assert_eq!(
+                (outcome.stdout.as_str(), outcome.status),
+                (
+                    "AT_RANDOM: No such file or directory\n\
+                     AT_RANDOM: No such file or directory\n",
+                    0
+                ),
+                "{target} {options:?}: {outcome:?}"
+            );
+        }
+    }
+}
+
+/// Whether the image's symbol table has a symbol of the ChaCha20 generator.
+fn has_chacha20(image: &Path) -> bool {
+    use object::{Object, ObjectSymbol};
+    let bytes = std::fs::read(image).expect("the image is readable");
+    let file = object::File::parse(bytes.as_slice()).expect("the image is an ELF file");
+    file.symbols()
+        .any(|symbol| symbol.name().is_ok_and(|name| name.contains("chacha20")))
+}
+
+#[test]
+fn the_chacha20_generator_is_linked_only_with_a_random_consumer() {
+    // The boot's draws (canary, heap secret, ASLR, AT_RANDOM) take the CPU's
+    // instruction directly: a program that draws no stream carries no generator.
+    for target in targets() {
+        let dir = scratch();
+        let hello = build_image(target, &["c/hello.c"], &[], dir.path());
+        assert!(!has_chacha20(&hello), "{target}: hello links ChaCha20");
+        let consumer = random_sources_image(target, dir.path());
+        assert!(
+            has_chacha20(&consumer),
+            "{target}: getrandom without ChaCha20"
+        );
+    }
+}
+
+#[test]
 fn the_virtio_rng_driver_is_linked_only_with_a_random_consumer() {
     assert_linked_only_when_used(
         "rng-virtio",

@@ -1,7 +1,15 @@
-//! The runtime's one random number generator: everything random in an image —
-//! `getrandom` (function and system call), `getentropy`, `/dev/urandom` and
-//! `/dev/random`, AT_RANDOM, the stack-protector canary, the heap's check secret —
-//! draws from it.
+//! Randomness: the boot's few draws straight from the CPU, and the runtime's one random
+//! number generator for everything that needs a stream — `getrandom` (function and
+//! system call), `getentropy`, `/dev/urandom` and `/dev/random`, AT_RANDOM, the
+//! network stack's seed.
+//!
+//! - The boot's draws (the stack-protector canary, the pointer guard, the heap's check
+//!   secret; ASLR's bits, `crate::aslr`) take 64 bits each from the CPU's random
+//!   instruction ([`hardware_u64`]): a handful of values, each one instruction's output
+//!   (RDSEED and RDRAND are conditioned, RNDR a DRBG's), so the generator below is only
+//!   linked into images whose program draws a stream (`--gc-sections` drops it from the
+//!   others). On a CPU without the instruction they take their fixed fallbacks; a
+//!   virtio-rng device could not stand in, it opens later, at program start.
 //!
 //! - Generator: ChaCha20 (RFC 8439's block function, the `chacha20` crate's
 //!   `ChaCha20Rng`), with *fast key erasure* (Bernstein, "Fast-key-erasure random-number
@@ -162,23 +170,24 @@ mod global {
             }
         })
     }
-
-    /// 64 random bits; [`NoEntropy`] when the CPU has no hardware random source.
-    /// Usable as soon as the image's .data and .bss are writable.
-    pub fn random_u64() -> Result<u64, NoEntropy> {
-        let mut bytes = [0u8; 8];
-        fill(&mut bytes)?;
-        Ok(u64::from_le_bytes(bytes))
-    }
-
-    /// Whether the CPU offers a hardware random source (the boot log).
-    pub fn has_hardware_source() -> bool {
-        arch::hardware_random().is_some()
-    }
 }
 
 #[cfg(not(test))]
-pub use global::{fill, has_hardware_source, random_u64, set_device_source};
+pub use global::{fill, set_device_source};
+
+/// 64 bits straight from the CPU's random instruction (RDSEED, else RDRAND; RNDR), for
+/// the boot's few draws; `None` on a CPU without one (or when it keeps failing).
+/// Stateless and lock-free: usable at any point of the boot.
+#[cfg(not(test))]
+pub fn hardware_u64() -> Option<u64> {
+    crate::arch::threading::hardware_random()
+}
+
+/// Whether the CPU offers a hardware random source (the boot log).
+#[cfg(not(test))]
+pub fn has_hardware_source() -> bool {
+    hardware_u64().is_some()
+}
 
 /// glibc's terminator canary, the value `_dl_setup_stack_chk_guard` uses when the
 /// kernel gave no AT_RANDOM: bytes 0, …, 0, `\n`, 0xff (little-endian). A string copy
@@ -186,18 +195,23 @@ pub use global::{fill, has_hardware_source, random_u64, set_device_source};
 /// every boot, which is why it is only the fallback.
 pub const TERMINATOR_CANARY: u64 = 0xff0a_0000_0000_0000;
 
-/// The stack-protector canary: random, with a zero low byte like glibc's, so that a
-/// string overflow (which stops at NUL) cannot reproduce it; the terminator canary
-/// when the CPU has no hardware random source.
+/// The stack-protector canary for a boot's `draw` of 64 random bits: random, with a
+/// zero low byte like glibc's, so that a string overflow (which stops at NUL) cannot
+/// reproduce it; the terminator canary when there is no draw (no hardware source).
+pub fn stack_guard_from(draw: Option<u64>) -> u64 {
+    draw.map_or(TERMINATOR_CANARY, |value| value & !0xff)
+}
+
+/// The stack-protector canary, drawn from the CPU ([`stack_guard_from`]).
 #[cfg(not(test))]
 pub fn stack_guard() -> u64 {
-    random_u64().map_or(TERMINATOR_CANARY, |value| value & !0xff)
+    stack_guard_from(hardware_u64())
 }
 
 /// The pointer guard (`%fs:0x30`): random, 0 without a hardware source.
 #[cfg(not(test))]
 pub fn pointer_guard() -> u64 {
-    random_u64().unwrap_or(0)
+    hardware_u64().unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -210,6 +224,15 @@ mod tests {
             next += 1;
             Some(next.wrapping_mul(0x9e37_79b9_7f4a_7c15))
         }
+    }
+
+    #[test]
+    fn the_canary_has_a_zero_low_byte_and_a_fixed_fallback() {
+        assert_eq!(
+            stack_guard_from(Some(0x1234_5678_9abc_deff)),
+            0x1234_5678_9abc_de00
+        );
+        assert_eq!(stack_guard_from(None), TERMINATOR_CANARY);
     }
 
     #[test]

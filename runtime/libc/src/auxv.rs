@@ -72,8 +72,10 @@ pub(crate) mod exports {
         }
     }
 
-    /// AT_RANDOM's 16 bytes, drawn on first use from the same generator as
-    /// `getrandom` (Linux fills them at exec; here nothing asks before `main`).
+    /// AT_RANDOM's 16 bytes, drawn on first use straight from the CPU's random
+    /// instruction (Linux fills them at exec; here nothing asks before `main`). Not
+    /// from the ChaCha20 generator: compiler-rt's aarch64 start-up code calls
+    /// `getauxval` in every image, which would then carry the generator.
     static RANDOM_BYTES: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
     /// 0: not drawn, 1: being drawn, 2: drawn, 3: no hardware random source.
     static RANDOM_STATE: AtomicU8 = AtomicU8::new(0);
@@ -87,12 +89,10 @@ pub(crate) mod exports {
             .compare_exchange(0, 1, Ordering::Acquire, Ordering::Acquire)
             .is_ok()
         {
-            let mut bytes = [0u8; 16];
-            let state = if crate::entropy::fill(&mut bytes).is_ok() {
-                for (word, chunk) in RANDOM_BYTES.iter().zip(bytes.chunks_exact(8)) {
-                    let chunk: [u8; 8] = chunk.try_into().unwrap_or([0; 8]);
-                    word.store(u64::from_ne_bytes(chunk), Ordering::Relaxed);
-                }
+            let draw = crate::kernel::random::hardware_u64;
+            let state = if let (Some(first), Some(second)) = (draw(), draw()) {
+                RANDOM_BYTES[0].store(first, Ordering::Relaxed);
+                RANDOM_BYTES[1].store(second, Ordering::Relaxed);
                 DRAWN
             } else {
                 UNAVAILABLE

@@ -5,8 +5,9 @@
 //! Its init function runs at program start, before `main` and the other components'
 //! inits that draw random bytes: with RDRAND/RDSEED or RNDR it does nothing (the
 //! instruction is the source); without, it opens the device if the machine has one.
-//! The boot's own draws come earlier (the stack-protector canary, AT_RANDOM): on such
-//! a CPU they stay unrandomized even with the device.
+//! The boot's own draws (the stack-protector canary, the heap's check secret,
+//! AT_RANDOM) take the CPU's instruction only (`unik_kernel::random::hardware_u64`): on
+//! such a CPU they stay unrandomized even with the device.
 
 #[cfg(not(test))]
 #[unsafe(no_mangle)]

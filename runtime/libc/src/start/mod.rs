@@ -193,9 +193,10 @@ pub fn kernel_command_line() -> &'static [u8] {
 /// constructors, calls `main` and exits with its status.
 #[cfg(not(test))]
 pub fn start(boot: &'static crate::kernel::BootInfo) -> ! {
-    // The heap's check secret comes from the random generator; without a hardware
-    // random source the checks still catch accidents, with a fixed key.
-    let secret = crate::kernel::random::random_u64().unwrap_or(0x756e_696b_6865_6170);
+    // The heap's check secret comes straight from the CPU's random instruction (one
+    // draw: the ChaCha20 generator stays out of images that need no stream); without
+    // one the checks still catch accidents, with a fixed key.
+    let secret = crate::kernel::random::hardware_u64().unwrap_or(0x756e_696b_6865_6170);
     // SAFETY: the kernel hands over `heap_start..heap_start + heap_len` as free RAM,
     // mapped read-write, used by nothing else (BootInfo contract).
     let claimed = unsafe { HEAP.claim(boot.heap_start as *mut u8, boot.heap_len, secret) };
