@@ -3,12 +3,12 @@
 //! "Interrupt Stack Table"). The Linux x86_64 ABI lets code use 128 bytes below RSP
 //! (the red zone), and a stack overflow leaves no stack at all.
 
-use ::x86_64::VirtAddr;
 use ::x86_64::instructions::segmentation::{CS, DS, ES, SS, Segment};
-use ::x86_64::instructions::tables::load_tss;
+use ::x86_64::instructions::tables::{lgdt, load_tss};
 use ::x86_64::structures::DescriptorTablePointer;
-use ::x86_64::structures::gdt::{Descriptor, GlobalDescriptorTable};
+use ::x86_64::structures::gdt::SegmentSelector;
 use ::x86_64::structures::tss::TaskStateSegment;
+use ::x86_64::{PrivilegeLevel, VirtAddr};
 
 use super::image::symbol_address;
 use super::{entry, interrupts};
@@ -24,8 +24,12 @@ const DOUBLE_FAULT_STACK_INDEX: u16 = 1;
 /// whose red zone may hold data (interrupts.rs explains the entry).
 const INTERRUPT_STACK_INDEX: u16 = 2;
 const DOUBLE_FAULT_VECTOR: usize = 8;
-/// The kernel code segment's selector: the first descriptor `initialize` appends.
-const CODE_SELECTOR: u64 = 0x08;
+/// The GDT's slots: null, kernel code, kernel data, and the TSS's 16-byte descriptor.
+const CODE_INDEX: u16 = 1;
+const DATA_INDEX: u16 = 2;
+const TASK_STATE_INDEX: u16 = 3;
+/// The kernel code segment's selector (index 1, GDT, ring 0), which the IDT gates name.
+const CODE_SELECTOR: u64 = (CODE_INDEX as u64) << 3;
 
 /// The IDT: 256 gates of 16 bytes (SDM vol. 3A 7.14.1, figure 7-8), two words each.
 /// All zero: not present, so a vector without a handler ends in a #GP and its report.
@@ -33,8 +37,12 @@ const CODE_SELECTOR: u64 = 0x08;
 struct InterruptDescriptorTable([[u64; 2]; 256]);
 
 static TASK_STATE_SEGMENT: BootCell<TaskStateSegment> = BootCell::new(TaskStateSegment::new());
-static GLOBAL_DESCRIPTOR_TABLE: BootCell<GlobalDescriptorTable> =
-    BootCell::new(GlobalDescriptorTable::new());
+/// The GDT (SDM vol. 3A 3.4.5 "Segment Descriptors", 8.2.3 "TSS Descriptor in 64-bit
+/// Mode"): flat 64-bit code (L = 1; present, ring 0, execute/read, accessed) and data
+/// (present, ring 0, read/write, accessed) descriptors, then the TSS descriptor that
+/// `initialize` writes (its base is a run address: ASLR).
+static GLOBAL_DESCRIPTOR_TABLE: BootCell<[u64; 5]> =
+    BootCell::new([0, 0x00af_9b00_0000_ffff, 0x00cf_9300_0000_ffff, 0, 0]);
 static INTERRUPT_DESCRIPTOR_TABLE: BootCell<InterruptDescriptorTable> =
     BootCell::new(InterruptDescriptorTable([[0; 2]; 256]));
 
@@ -74,24 +82,34 @@ pub unsafe fn initialize() {
     task_state_segment.interrupt_stack_table[usize::from(INTERRUPT_STACK_INDEX)] =
         VirtAddr::new_truncate(symbol_address!(interrupts::unik_interrupt_stack_top));
 
-    // SAFETY: boot runs this once; the CPU reads the table only after `load_unsafe`.
+    // The TSS descriptor: limit 15:0, base 23:0, type 9 (available 64-bit TSS), present,
+    // base 31:24; then base 63:32.
+    let base = TASK_STATE_SEGMENT.as_ptr() as u64;
+    let limit = size_of::<TaskStateSegment>() as u64 - 1;
+    // SAFETY: boot runs this once; the CPU reads the table only after `lgdt`.
     let global_descriptor_table = unsafe { GLOBAL_DESCRIPTOR_TABLE.get_mut() };
-    let code_selector = global_descriptor_table.append(Descriptor::kernel_code_segment());
-    let data_selector = global_descriptor_table.append(Descriptor::kernel_data_segment());
-    // SAFETY: the TSS is a static that lives for the whole run and is not moved.
-    let task_state_selector = global_descriptor_table
-        .append(unsafe { Descriptor::tss_segment_unchecked(TASK_STATE_SEGMENT.as_ptr()) });
-
-    // SAFETY: the GDT is a static, never changed after this point; the selectors come
-    // from it; the data selector is valid for DS/ES/SS and the TSS selector points at
-    // an available 64-bit TSS (loaded once).
+    global_descriptor_table[usize::from(TASK_STATE_INDEX)] =
+        limit | (base & 0xff_ffff) << 16 | 0x89 << 40 | (base >> 24 & 0xff) << 56;
+    global_descriptor_table[usize::from(TASK_STATE_INDEX) + 1] = base >> 32;
+    let pointer = DescriptorTablePointer {
+        limit: (size_of::<[u64; 5]>() - 1) as u16,
+        base: VirtAddr::new_truncate(global_descriptor_table.as_ptr() as u64),
+    };
+    let data_selector = SegmentSelector::new(DATA_INDEX, PrivilegeLevel::Ring0);
+    // SAFETY: the GDT is a static, not changed after this point; the code selector
+    // names its 64-bit code descriptor, the data selector its data descriptor (valid
+    // for DS/ES/SS), the TSS selector an available 64-bit TSS (loaded once) that lives
+    // for the whole run.
     unsafe {
-        global_descriptor_table.load_unsafe();
-        CS::set_reg(code_selector);
+        lgdt(&pointer);
+        CS::set_reg(SegmentSelector::new(CODE_INDEX, PrivilegeLevel::Ring0));
         DS::set_reg(data_selector);
         ES::set_reg(data_selector);
         SS::set_reg(data_selector);
-        load_tss(task_state_selector);
+        load_tss(SegmentSelector::new(
+            TASK_STATE_INDEX,
+            PrivilegeLevel::Ring0,
+        ));
     }
 
     // SAFETY: the stub table is 32 constant addresses emitted by entry.rs.
