@@ -3,15 +3,15 @@
 //! `unik_main`.
 //!
 //! Order matters: the semihosting probe first (every exit depends on it), the early
-//! console, then the device tree (read through the bootstrap map), the real console,
-//! and the switch to the final tables last, when nothing needs the device tree any
-//! more (it lies below the image, which the final tables leave unmapped).
+//! console, then the device tree (read through the bootstrap map, once, before the ASLR
+//! move), the real console, the move, and the switch to the final tables last, when
+//! nothing needs the device tree any more (it lies below the image, which the final
+//! tables leave unmapped).
 
 use core::fmt::Write;
+use core::mem::MaybeUninit;
 
-use super::device_tree::{
-    self, DeviceTreeError, GicVersion, InterruptController, MachineDescription, PsciConduit, Timer,
-};
+use super::device_tree::{self, DeviceTreeError, GicVersion, MachineDescription, PsciConduit};
 use super::entry::bootstrap_normal;
 use super::{aslr, exit, image, paging, serial, tls};
 use crate::boot_cell::BootCell;
@@ -21,34 +21,31 @@ use crate::{BootInfo, boot_failure, command_line};
 
 static BOOT_INFO: BootCell<BootInfo> = BootCell::new(BootInfo::EMPTY);
 
-/// What the device tree says about the devices later work drives (the GIC and the
-/// generic timer for the scheduler tick, PSCI for secondary CPUs), kept after boot:
-/// the tree itself lies below the image and is unmapped once the final tables are on.
-#[derive(Clone, Copy)]
-pub struct Platform {
-    pub interrupt_controller: Option<InterruptController>,
-    pub timer: Option<Timer>,
-    pub psci: Option<PsciConduit>,
-    /// The PL031 RTC (read by the threads-and-time code for the wall clock).
-    pub real_time_clock: Option<PhysicalRange>,
-    /// The virtio-mmio transports (the `net` component's device).
-    pub virtio_mmio: [Option<device_tree::VirtioMmioNode>; device_tree::VIRTIO_MMIO_LIMIT],
+pub use super::device_tree::Platform;
+
+/// What the device tree says and where it was: read once, before the move (so the
+/// reading code runs at one address only: under TCG each address's code is translated
+/// anew), and used by the boot path after it. The tree itself lies below the image and
+/// is unmapped once the final tables are on: `machine.command_line` points into it (the
+/// boot path copies it), the platform part is plain values kept for the run.
+struct DeviceTree {
+    machine: MachineDescription<'static>,
+    address: u64,
+    size: usize,
+    source: DeviceTreeSource,
 }
 
-static PLATFORM: BootCell<Platform> = BootCell::new(Platform {
-    interrupt_controller: None,
-    timer: None,
-    psci: None,
-    real_time_clock: None,
-    virtio_mmio: [None; device_tree::VIRTIO_MMIO_LIMIT],
-});
+/// Uninitialized until `unik_aarch64_boot` writes it: a constant initializer would put
+/// its 2 KiB (non-zero `None`s and empty slices) in the image's .data; this is .bss.
+static DEVICE_TREE: BootCell<MaybeUninit<DeviceTree>> = BootCell::new(MaybeUninit::uninit());
 
-/// The platform devices found at boot (all `None` before the device tree is read). The
-/// boot log reads them from here; the threads work (GIC, timer tick) will too.
+/// The platform devices the device tree names (for the boot log, the threads work's
+/// GIC, timer tick and RTC, and the virtio drivers). Only after boot.
 pub fn platform() -> &'static Platform {
-    // SAFETY: the boot path writes PLATFORM once, before `unik_main`, and holds no
-    // reference to it afterwards.
-    unsafe { PLATFORM.get() }
+    // SAFETY: the boot path writes DEVICE_TREE once, before the move and before any
+    // caller of this function runs (a missing or broken device tree ends the boot
+    // there), and holds no mutable reference to it afterwards.
+    unsafe { &DEVICE_TREE.get().assume_init_ref().machine.platform }
 }
 
 /// Where the device tree was found.
@@ -60,13 +57,22 @@ enum DeviceTreeSource {
     StartOfRam,
 }
 
-/// Called by the entry code with x0 as it was at entry and the entry exception level:
-/// moves the image to its random base (aslr.rs) and continues there.
+/// Called by the entry code with x0 as it was at entry and the entry exception level,
+/// at the image's link address: finds the exit device and the console, reads the
+/// device tree (a broken one ends the boot here), then moves the image to its random
+/// base (aslr.rs) and continues there. What this writes (exit device, UART addresses,
+/// the device tree's findings) is plain values, valid at either address.
 #[unsafe(no_mangle)]
 extern "C" fn unik_aarch64_boot(entry_register: u64, entry_level: u64) -> ! {
-    let command_line = early_command_line(entry_register);
-    // SAFETY: first Rust code, once, on the boot stack, under the bootstrap map.
-    let (layout, disabled) = crate::aslr::or_unmoved(unsafe { aslr::choose(command_line) });
+    exit::probe_semihosting();
+    let normal = bootstrap_normal();
+    serial::initialize_early(normal);
+    // SAFETY: the only writer, once, before anything reads DEVICE_TREE.
+    let tree = read_device_tree(entry_register, normal, unsafe { DEVICE_TREE.get_mut() });
+    // SAFETY: first Rust code but the above, once, on the boot stack, under the
+    // bootstrap map.
+    let (layout, disabled) =
+        crate::aslr::or_unmoved(unsafe { aslr::choose(tree.machine.command_line) });
     // SAFETY: `choose` mapped and relocated the image at the offset (or left it, 0);
     // nothing on the current stacks is needed again.
     unsafe {
@@ -84,72 +90,55 @@ extern "C" fn unik_aarch64_boot(entry_register: u64, entry_level: u64) -> ! {
     }
 }
 
-/// The command line, read before the move without reporting anything (the boot path
-/// reads the device tree again, and reports its problems, after it): empty when there
-/// is no usable device tree.
-fn early_command_line(entry_register: u64) -> &'static [u8] {
-    let normal = bootstrap_normal();
-    let Some((address, _)) = locate_device_tree(entry_register, normal) else {
-        return &[];
-    };
-    // SAFETY: as in the boot path below: the blob lies inside the bootstrap map's normal
-    // memory and nothing else uses it.
-    let Ok(blob) = (unsafe { device_tree::blob_at(address, normal.end) }) else {
-        return &[];
-    };
-    if device_tree::validate(blob, address).is_err() {
-        return &[];
-    }
-    let blob: &'static [u8] = blob;
-    device_tree::describe(blob).map_or(&[], |machine| machine.command_line)
+/// Finds and reads the device tree into `tree`, and sets the console UARTs and the
+/// exit devices it names; a missing or broken tree ends the boot with its report.
+fn read_device_tree(
+    entry_register: u64,
+    normal: PhysicalRange,
+    tree: &'static mut MaybeUninit<DeviceTree>,
+) -> &'static DeviceTree {
+    let (address, source) = find_device_tree(entry_register, normal);
+    // SAFETY: `find_device_tree` only returns addresses inside the bootstrap map's
+    // normal memory, which the device tree owns until the final tables replace it;
+    // nothing writes the blob.
+    let (machine, size) = unsafe { device_tree::blob_at(address, normal.end) }
+        .and_then(|blob| Ok((device_tree::read(blob, address)?, blob.len())))
+        .unwrap_or_else(|error| device_tree_failure(error));
+    serial::configure(
+        machine.console.map(|uart| uart.start),
+        machine.error_console.map(|uart| uart.start),
+    );
+    exit::set_psci_conduit(machine.platform.psci);
+    exit::set_watchdog(machine.watchdog.map(|registers| registers.start));
+    tree.write(DeviceTree {
+        machine,
+        address,
+        size,
+        source,
+    })
+}
+
+/// Ends the boot with the device tree's problem (out of line: the boot's common path
+/// stays short).
+#[cold]
+#[inline(never)]
+fn device_tree_failure(error: DeviceTreeError) -> ! {
+    boot_failure(format_args!("{error}"))
 }
 
 /// The boot path at the image's run address (aslr.rs `enter`).
 pub(super) extern "C" fn boot(
-    entry_register: u64,
+    _entry_register: u64,
     entry_level: u64,
     image_offset: u64,
     heap_random: u64,
     aslr_disabled: u64,
 ) -> ! {
     crate::aslr::record(image_offset, aslr_disabled);
-    exit::probe_semihosting();
-    let normal = bootstrap_normal();
-    serial::initialize_early(normal);
     tls::initialize_stack_guard();
-
-    let (address, source) = find_device_tree(entry_register, normal);
-    // SAFETY: `find_device_tree` only returns addresses inside the bootstrap map's
-    // normal memory, which the device tree owns until the final tables replace it;
-    // nothing else uses the blob.
-    let blob = match unsafe { device_tree::blob_at(address, normal.end) } {
-        Ok(blob) => blob,
-        Err(error) => boot_failure(format_args!("{error}")),
-    };
-    if let Err(error) = device_tree::validate(blob, address) {
-        boot_failure(format_args!("{error}"));
-    }
-    let machine = match device_tree::describe(blob) {
-        Ok(machine) => machine,
-        Err(error) => boot_failure(format_args!("{error}")),
-    };
-    serial::configure(
-        machine.console.map(|uart| uart.start),
-        machine.error_console.map(|uart| uart.start),
-    );
-    exit::set_psci_conduit(machine.psci);
-    exit::set_watchdog(machine.watchdog.map(|registers| registers.start));
-    // SAFETY: written once, here, before anything reads it (`platform` is for code that
-    // runs after boot).
-    unsafe {
-        *PLATFORM.get_mut() = Platform {
-            interrupt_controller: machine.interrupt_controller,
-            timer: machine.timer,
-            psci: machine.psci,
-            real_time_clock: machine.real_time_clock,
-            virtio_mmio: machine.virtio_mmio,
-        };
-    }
+    // SAFETY: written before the move (`unik_aarch64_boot`), never again.
+    let tree = unsafe { DEVICE_TREE.get().assume_init_ref() };
+    let machine = &tree.machine;
     let verbose = command_line::is_verbose(machine.command_line);
     crate::aslr::report(verbose);
 
@@ -158,14 +147,14 @@ pub(super) extern "C" fn boot(
     let plan = MemoryPlan::new(&machine.ram, image, initrd)
         .unwrap_or_else(|error| crate::memory_plan_failure(error, "the device tree"));
     if verbose {
-        log_machine(&machine, address, blob.len(), source, entry_level, image);
+        log_machine(tree, entry_level, image);
     }
 
     let mut devices = [PhysicalRange::EMPTY; 7];
     devices[0] = machine.console.unwrap_or(PhysicalRange::EMPTY);
     devices[1] = machine.error_console.unwrap_or(PhysicalRange::EMPTY);
     devices[2] = machine.watchdog.unwrap_or(PhysicalRange::EMPTY);
-    if let Some(controller) = &machine.interrupt_controller {
+    if let Some(controller) = &machine.platform.interrupt_controller {
         devices[3..3 + controller.region_count]
             .copy_from_slice(&controller.regions[..controller.region_count]);
     }
@@ -244,13 +233,10 @@ pub(super) extern "C" fn boot(
 /// `raspi4b` always pass x0).
 fn find_device_tree(entry_register: u64, normal: PhysicalRange) -> (u64, DeviceTreeSource) {
     locate_device_tree(entry_register, normal).unwrap_or_else(|| {
-        boot_failure(format_args!(
-            "{}",
-            DeviceTreeError::NotFound {
-                register: entry_register,
-                ram_start: normal.start,
-            }
-        ))
+        device_tree_failure(DeviceTreeError::NotFound {
+            register: entry_register,
+            ram_start: normal.start,
+        })
     })
 }
 
@@ -296,14 +282,13 @@ fn copy_command_line(line: &[u8], allocator: &mut BootAllocator) -> &'static [u8
 }
 
 /// The `unik.verbose` boot log: what the device tree says and what the image takes.
-fn log_machine(
-    machine: &MachineDescription<'_>,
-    address: u64,
-    size: usize,
-    source: DeviceTreeSource,
-    entry_level: u64,
-    image: PhysicalRange,
-) {
+fn log_machine(tree: &DeviceTree, entry_level: u64, image: PhysicalRange) {
+    let DeviceTree {
+        machine,
+        address,
+        size,
+        source,
+    } = tree;
     let mut console = ErrorConsole;
     let source = match source {
         DeviceTreeSource::Register => "from x0",
@@ -313,7 +298,7 @@ fn log_machine(
         console,
         "unik: boot: entered at EL{entry_level}, device tree at {address:#x} ({source}, {}), \
          command line {} bytes",
-        ByteSize(size as u64),
+        ByteSize(*size as u64),
         machine.command_line.len()
     );
     if let Some(initrd) = machine.initrd {
