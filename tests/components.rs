@@ -270,6 +270,42 @@ fn explain_and_verbose_show_the_selection_at_link_time() {
     );
 }
 
+#[test]
+fn the_components_record_is_compact_and_a_damaged_one_is_refused() {
+    use object::{Object, ObjectSection};
+    let dir = scratch();
+    let image = build_image("x86_64", &["c/hello.c"], &[], dir.path());
+    let mut bytes = std::fs::read(&image).unwrap();
+    let file = object::File::parse(bytes.as_slice()).unwrap();
+    let section = file.section_by_name(".unik.components").unwrap();
+    let text = String::from_utf8(section.data().unwrap().to_vec()).unwrap();
+    assert!(
+        text.starts_with("unik-components\t2\tx86_64\n")
+            && text.contains("\nc\tstdio\t@\tputs\thello.o\n"),
+        "{text}"
+    );
+    // Format 1's JSON took 584 bytes here.
+    assert!(text.len() < 200, "{} bytes: {text}", text.len());
+    let (offset, _) = section.file_range().unwrap();
+    bytes[offset as usize..][..4].copy_from_slice(b"junk");
+    let damaged = dir.path().join("damaged.img");
+    std::fs::write(&damaged, &bytes).unwrap();
+    for command in ["explain", "size"] {
+        let outcome = run_command(unik().arg(command).arg(&damaged));
+        assert_eq!(
+            (outcome.status, outcome.stderr),
+            (
+                125,
+                format!(
+                    "unik: error: {}: not an ELF image (its .unik.components section is corrupt: line 1 is not a unik-components header)\n",
+                    damaged.display()
+                )
+            ),
+            "unik {command}"
+        );
+    }
+}
+
 /// The image's `.unik_init` table: the addresses of the init functions it runs.
 fn init_table(image: &Path) -> Vec<u64> {
     use object::{Object, ObjectSection};
