@@ -40,17 +40,27 @@ pub fn wait(
         return Err(FutexError::InvalidArgument);
     }
     if !super::is_initialized() {
-        // One thread: nobody can change the word or wake us. A timed wait sleeps.
+        // One thread: nobody can change the word or wake us.
         if word.load(Ordering::Acquire) != expected {
             return Err(FutexError::WouldBlock);
         }
-        return match deadline {
-            Some(deadline) => {
-                super::sleep_until(deadline);
-                Err(FutexError::TimedOut)
-            }
-            None => Err(FutexError::WouldBlock),
-        };
+        if deadline
+            .is_some_and(|deadline| deadline <= crate::arch::threading::monotonic_nanoseconds())
+        {
+            return Err(FutexError::TimedOut);
+        }
+        // A wait that must block starts the scheduler: a timed one then sleeps, an
+        // untimed one is the deadlock the idle thread reports. Without a scheduler
+        // (no timer), a timed wait spins and an untimed one returns.
+        if super::ensure_started().is_err() {
+            return match deadline {
+                Some(deadline) => {
+                    super::sleep_until(deadline);
+                    Err(FutexError::TimedOut)
+                }
+                None => Err(FutexError::WouldBlock),
+            };
+        }
     }
     let interrupts_off = InterruptsOff::new();
     if word.load(Ordering::Acquire) != expected {

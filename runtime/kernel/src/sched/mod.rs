@@ -237,7 +237,7 @@ static INITIALIZED: AtomicBool = AtomicBool::new(false);
 
 fn this_cpu() -> &'static PerCpu {
     let address = arch::cpu_local();
-    // SAFETY: the per-CPU pointer is set by `initialize` (callers check INITIALIZED) to a
+    // SAFETY: the per-CPU pointer is set by `start` (callers check INITIALIZED) to a
     // static PerCpu that lives for the run.
     unsafe { &*(address as *const PerCpu) }
 }
@@ -259,30 +259,60 @@ unsafe fn thread_mut(_interrupts_off: &InterruptsOff, thread: *mut Thread) -> &m
     unsafe { &mut *thread }
 }
 
-/// Whether [`initialize`] has run.
+/// Whether the scheduler runs (see [`ensure_started`]).
 pub fn is_initialized() -> bool {
     INITIALIZED.load(Ordering::Acquire)
 }
 
 /// Why the scheduler could not start.
+#[derive(Clone, Copy)]
 pub enum SchedulerError {
     OutOfMemory,
     Timer(&'static str),
 }
 
-/// Makes the running code the main thread (id 1), creates the idle thread and starts
-/// the timer. Called once by the program start, after the heap exists.
-pub fn initialize() -> Result<(), SchedulerError> {
+/// A start that failed for good (an arch or machine without a usable timer): the
+/// program stays single-threaded, and later calls do not try again.
+static START_FAILED: AtomicBool = AtomicBool::new(false);
+
+/// Starts the scheduler on first need: the first thread spawned, the first wait that
+/// must block (a futex wait on an unchanged word, a sleep), the first device interrupt
+/// routed, the first thread-name call. Until then the program is its one thread,
+/// nothing can preempt or wake it, and every entry point here has a single-threaded
+/// answer; a program that never needs the scheduler (a hello world that links
+/// `pthread_*` through Rust std) never pays for the timer's set-up, the idle thread's
+/// stack or the clock's calibration.
+///
+/// Thread-safe by construction: before the start there is exactly one thread and no
+/// interrupt source that reaches the scheduler (its timer and device interrupts are
+/// set up here), so the first call cannot race with another.
+pub fn ensure_started() -> Result<(), SchedulerError> {
     if is_initialized() {
         return Ok(());
     }
-    // The timer first: an arch without one (aarch64 so far) stays single-threaded, and
-    // must not need anything else of the interface.
-    {
+    if START_FAILED.load(Ordering::Relaxed) {
+        return Err(SchedulerError::Timer("the scheduler could not start"));
+    }
+    start().inspect_err(|error| {
+        if let SchedulerError::Timer(_) = error {
+            START_FAILED.store(true, Ordering::Relaxed);
+        }
+    })
+}
+
+/// Makes the running code the main thread (id 1), creates the idle thread and starts
+/// the timer.
+fn start() -> Result<(), SchedulerError> {
+    // The timer first: an arch or machine without one stays single-threaded, and must
+    // not need anything else of the interface. Once only: a start that then runs out
+    // of memory may be tried again.
+    static TIMER_STARTED: AtomicBool = AtomicBool::new(false);
+    if !TIMER_STARTED.load(Ordering::Relaxed) {
         let _interrupts_off = InterruptsOff::new();
-        // SAFETY: once (INITIALIZED is set below only on success, and a failure is
-        // final: the caller stays single-threaded), interrupts off.
+        // SAFETY: once (TIMER_STARTED; a timer failure is final: START_FAILED),
+        // interrupts off.
         unsafe { arch::initialize_timer(timer_interrupt) }.map_err(SchedulerError::Timer)?;
+        TIMER_STARTED.store(true, Ordering::Relaxed);
     }
     let mut main = Box::new(Thread::new(1, b"main"));
     main.state = State::Running;
@@ -313,8 +343,10 @@ pub fn initialize() -> Result<(), SchedulerError> {
     });
     // SAFETY: interrupts off, `main` is live.
     let main_thread = unsafe { thread_mut(&interrupts_off, main) };
-    main_thread.running_since = arch::monotonic_nanoseconds();
-    main_thread.slice_end = main_thread.running_since + TIME_SLICE_NANOSECONDS;
+    // The main thread has had the CPU since monotonic time 0 (what the CPU clocks
+    // reported before the start), so they keep counting from there.
+    main_thread.running_since = 0;
+    main_thread.slice_end = arch::monotonic_nanoseconds() + TIME_SLICE_NANOSECONDS;
     INITIALIZED.store(true, Ordering::Release);
     Ok(())
 }
@@ -527,7 +559,10 @@ fn block_current(interrupts_off: &InterruptsOff, wait: Wait, deadline: Option<u6
 
 /// Sleeps until monotonic time `deadline` (nanoseconds).
 pub fn sleep_until(deadline: u64) {
-    if !is_initialized() {
+    if arch::monotonic_nanoseconds() >= deadline {
+        return;
+    }
+    if ensure_started().is_err() {
         while arch::monotonic_nanoseconds() < deadline {
             core::hint::spin_loop();
         }
@@ -565,9 +600,7 @@ pub struct Spawned {
 /// Creates a thread that runs `entry(argument)` with its own stack (guard page below)
 /// and TLS block; it is queued to run after the threads already waiting.
 pub fn spawn(options: SpawnOptions<'_>) -> Result<Spawned, StackError> {
-    if !is_initialized() {
-        return Err(StackError::OutOfMemory);
-    }
+    ensure_started().map_err(|_| StackError::OutOfMemory)?;
     reap();
     let (tls_size, tls_alignment) = arch::tls_layout().ok_or(StackError::OutOfMemory)?;
     let tls_layout = core::alloc::Layout::from_size_align(tls_size, tls_alignment)
@@ -637,7 +670,7 @@ static DEVICE_INTERRUPTS: core::sync::atomic::AtomicBool =
 /// Routes a device's interrupt line (x86_64: GSI; aarch64: GIC INTID) to `handler`,
 /// which runs with interrupts off and may wake threads ([`futex::wake`]).
 pub fn enable_device_interrupt(line: u32, handler: fn()) -> Result<(), &'static str> {
-    if !is_initialized() {
+    if ensure_started().is_err() {
         return Err("the scheduler is not running");
     }
     let _interrupts_off = InterruptsOff::new();
@@ -649,7 +682,7 @@ pub fn enable_device_interrupt(line: u32, handler: fn()) -> Result<(), &'static 
 /// Claims an interrupt vector for `handler` and returns the message (address, data) a
 /// PCI device writes to raise it (MSI/MSI-X); see [`enable_device_interrupt`].
 pub fn enable_message_interrupt(handler: fn()) -> Result<(u64, u32), &'static str> {
-    if !is_initialized() {
+    if ensure_started().is_err() {
         return Err("the scheduler is not running");
     }
     let _interrupts_off = InterruptsOff::new();
@@ -883,9 +916,8 @@ pub fn process_cpu_nanoseconds() -> u64 {
 }
 
 fn with_thread<R>(id: ThreadId, body: impl FnOnce(&mut Thread) -> R) -> Option<R> {
-    if !is_initialized() {
-        return None;
-    }
+    // The main thread's name lives in its block, which the start makes.
+    ensure_started().ok()?;
     let interrupts_off = InterruptsOff::new();
     SCHEDULER.with(&interrupts_off, |scheduler| {
         let mut thread = scheduler.all_head;

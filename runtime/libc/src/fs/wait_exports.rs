@@ -24,10 +24,25 @@ use crate::time::Timespec;
 /// How often a wait that watches standard input looks at the UART.
 const CONSOLE_INTERVAL: u64 = 10_000_000;
 
-/// The deadline of a timeout `nanoseconds` from now (None: wait forever).
+/// The deadline of a timeout `nanoseconds` from now (None: wait forever). A zero
+/// timeout (a check that never waits, as Rust std's start makes on descriptors 0-2) is
+/// [`IMMEDIATE`], without reading the clock: the first clock read measures it.
 fn deadline_after(nanoseconds: Option<u64>) -> Option<u64> {
-    nanoseconds
-        .map(|nanoseconds| unik_kernel::time::monotonic_nanoseconds().saturating_add(nanoseconds))
+    nanoseconds.map(|nanoseconds| match nanoseconds {
+        0 => IMMEDIATE,
+        _ => unik_kernel::time::monotonic_nanoseconds().saturating_add(nanoseconds),
+    })
+}
+
+/// Monotonic time 0: a deadline that has always passed.
+const IMMEDIATE: u64 = 0;
+
+/// Nanoseconds from now to `deadline` (0 once it passed).
+fn time_left(deadline: u64) -> u64 {
+    match deadline {
+        IMMEDIATE => 0,
+        _ => deadline.saturating_sub(unik_kernel::time::monotonic_nanoseconds()),
+    }
 }
 
 fn milliseconds(timeout: c_int) -> Option<u64> {
@@ -45,6 +60,9 @@ fn wait_for<T>(
         let mut console = false;
         if let Some(found) = with(|system| check(system, &mut console))? {
             return Ok(Some(found));
+        }
+        if deadline == Some(IMMEDIATE) {
+            return Ok(None);
         }
         let now = unik_kernel::time::monotonic_nanoseconds();
         if deadline.is_some_and(|deadline| now >= deadline) {
@@ -269,7 +287,7 @@ pub unsafe extern "C" fn select(
     let result = unsafe { select_until(count, [read_set, write_set, except_set], deadline) };
     // SAFETY: caller's contract.
     if let (Some(deadline), Some(time)) = (deadline, unsafe { timeout.as_mut() }) {
-        let left = deadline.saturating_sub(unik_kernel::time::monotonic_nanoseconds());
+        let left = time_left(deadline);
         time.seconds = (left / 1_000_000_000) as i64;
         time.microseconds = (left % 1_000_000_000 / 1000) as i64;
     }

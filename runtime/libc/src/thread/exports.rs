@@ -30,8 +30,8 @@ fn deadline_from(absolute: *const Timespec, clock: c_int) -> Result<u64, c_int> 
     })
 }
 
-/// The `sched` component's init function (runtime/components.toml): starts the
-/// scheduler when the program links threads or clocks.
+/// The `sched` component's init function (runtime/components.toml): connects the
+/// libc's locks to the scheduler, which starts when first needed.
 #[unsafe(no_mangle)]
 extern "C" fn __unik_init_sched() {
     threads::initialize();

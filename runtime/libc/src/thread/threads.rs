@@ -82,21 +82,12 @@ static MAIN_CONTROL: MainControl = MainControl(core::cell::UnsafeCell::new(Threa
 /// Live threads (the main one included): the last to exit ends the program.
 static LIVE_THREADS: AtomicUsize = AtomicUsize::new(1);
 
-/// Starts the scheduler and fills in the main thread's stack. Called by the program
-/// start once the heap exists.
+/// Connects the libc's locks to the kernel's futexes and fills in the main thread's
+/// stack. Called by the program start (the `sched` component's init). The scheduler
+/// itself starts on first need (`unik_kernel::sched::ensure_started`): the first
+/// thread, the first wait that blocks, the first sleep.
 pub fn initialize() {
-    match unik_kernel::sched::initialize() {
-        Ok(()) => super::sync::install_futex(),
-        // An architecture without a timer interrupt yet (aarch64, see the kernel's
-        // README) runs single-threaded: pthread_create fails with EAGAIN, clocks work.
-        Err(unik_kernel::sched::SchedulerError::Timer(_)) => {}
-        Err(unik_kernel::sched::SchedulerError::OutOfMemory) => {
-            crate::kernel::console::write_err(
-                b"unik: out of memory while starting the scheduler\n",
-            );
-            crate::kernel::exit(134);
-        }
-    }
+    super::sync::install_futex();
     let (bottom, size) = unik_kernel::sched::current_stack();
     // SAFETY: at start, before any other thread exists: no other reference.
     let main = unsafe { &mut *MAIN_CONTROL.0.get() };

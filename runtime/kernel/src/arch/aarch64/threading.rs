@@ -61,7 +61,21 @@ pub fn monotonic_nanoseconds() -> u64 {
 static BOOT_WALL_CLOCK: AtomicU64 = AtomicU64::new(0);
 
 pub fn boot_wall_clock_nanoseconds() -> u64 {
+    ensure_wall_clock();
     BOOT_WALL_CLOCK.load(Ordering::Relaxed)
+}
+
+/// Whether the RTC was read (its page mapped once, on the first wall-clock read or at
+/// the scheduler's start, whichever comes first: a program that never asks for the
+/// date never maps it).
+static WALL_CLOCK_READ: AtomicBool = AtomicBool::new(false);
+
+/// Reads the RTC once. Before the scheduler starts there is one thread; its start reads
+/// the RTC first, so two threads never race here.
+fn ensure_wall_clock() {
+    if !WALL_CLOCK_READ.swap(true, Ordering::AcqRel) {
+        read_real_time_clock();
+    }
 }
 
 /// Reads the PL031 RTC (ARM DDI 0224, RTCDR at offset 0: seconds since the epoch, as
@@ -123,7 +137,7 @@ pub unsafe fn initialize_timer(on_timer: fn()) -> Result<(), &'static str> {
         core::hint::black_box(on_timer as *mut ()),
         Ordering::Release,
     );
-    read_real_time_clock();
+    ensure_wall_clock();
     let platform = platform();
     let Some(controller) = platform.interrupt_controller else {
         return Err("the device tree names no interrupt controller");

@@ -18,13 +18,19 @@
 //! 5. The RTC's seconds edge (one second of waiting) as the last resort.
 
 use core::arch::x86_64::{__cpuid, __cpuid_count, _rdtsc};
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 
 use ::x86_64::instructions::port::Port;
 
-/// TSC ticks per second, set once at boot.
+/// Whether the clock was measured: [`UNMEASURED`], [`MEASURING`] or [`MEASURED`].
+static STATE: AtomicU8 = AtomicU8::new(UNMEASURED);
+const UNMEASURED: u8 = 0;
+const MEASURING: u8 = 1;
+const MEASURED: u8 = 2;
+
+/// TSC ticks per second, set once.
 static TSC_FREQUENCY: AtomicU64 = AtomicU64::new(0);
-/// The TSC value at boot (monotonic time 0).
+/// The TSC value at monotonic time 0 (when the clock was measured).
 static TSC_AT_BOOT: AtomicU64 = AtomicU64::new(0);
 /// ns = ticks × this >> 32 (a 32.32 fixed-point factor).
 static NANOSECONDS_PER_TICK_32_32: AtomicU64 = AtomicU64::new(0);
@@ -46,9 +52,35 @@ fn read_tsc() -> u64 {
     unsafe { _rdtsc() }
 }
 
-/// Measures the TSC frequency and reads the RTC. Called once, interrupts off, when the
-/// scheduler starts (until then the monotonic clock reads 0).
-pub fn initialize() -> (u64, FrequencySource) {
+/// Measures the clock on its first use (a clock read, a timed wait, the scheduler's
+/// start), not at every boot: the PIT measurement takes 5 ms, and a program that never
+/// reads a clock never pays for it. Monotonic time 0 is that moment. The first caller
+/// measures; a concurrent one (impossible before the scheduler runs, whose start
+/// measures first) waits for it.
+pub fn ensure_initialized() {
+    if STATE.load(Ordering::Acquire) == MEASURED {
+        return;
+    }
+    measure_once();
+}
+
+#[cold]
+fn measure_once() {
+    match STATE.compare_exchange(UNMEASURED, MEASURING, Ordering::Acquire, Ordering::Acquire) {
+        Ok(_) => {
+            initialize();
+            STATE.store(MEASURED, Ordering::Release);
+        }
+        Err(_) => {
+            while STATE.load(Ordering::Acquire) != MEASURED {
+                core::hint::spin_loop();
+            }
+        }
+    }
+}
+
+/// Measures the TSC frequency and reads the RTC.
+fn initialize() -> (u64, FrequencySource) {
     let (frequency, source) = if let Some(frequency) = cpuid_crystal_frequency() {
         (frequency, FrequencySource::CpuidCrystal)
     } else if let Some(frequency) = hypervisor_frequency() {
@@ -70,11 +102,13 @@ pub fn initialize() -> (u64, FrequencySource) {
 }
 
 pub fn tsc_frequency() -> u64 {
+    ensure_initialized();
     TSC_FREQUENCY.load(Ordering::Relaxed)
 }
 
-/// Nanoseconds since boot.
+/// Nanoseconds since the clock's first use.
 pub fn monotonic_nanoseconds() -> u64 {
+    ensure_initialized();
     let ticks = read_tsc().wrapping_sub(TSC_AT_BOOT.load(Ordering::Relaxed));
     ticks_to_nanoseconds(ticks)
 }
@@ -86,15 +120,17 @@ fn ticks_to_nanoseconds(ticks: u64) -> u64 {
 
 /// The TSC value at `nanoseconds` of monotonic time (for the TSC-deadline timer).
 pub fn tsc_at(nanoseconds: u64) -> u64 {
+    ensure_initialized();
     let ticks = u128::from(nanoseconds) * u128::from(tsc_frequency()) / 1_000_000_000;
     TSC_AT_BOOT
         .load(Ordering::Relaxed)
         .wrapping_add(u64::try_from(ticks).unwrap_or(u64::MAX))
 }
 
-/// Wall-clock time at boot in nanoseconds since the Unix epoch (0 when the machine has
-/// no readable RTC).
+/// Wall-clock time at monotonic time 0 in nanoseconds since the Unix epoch (0 when the
+/// machine has no readable RTC).
 pub fn boot_wall_clock_nanoseconds() -> u64 {
+    ensure_initialized();
     BOOT_WALL_CLOCK.load(Ordering::Relaxed)
 }
 

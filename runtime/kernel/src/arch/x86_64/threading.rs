@@ -20,15 +20,15 @@ pub use super::thread_tls::{initialize as initialize_tls, layout as tls_layout};
 /// half). 1 TiB of it is reserved for stacks.
 pub const STACK_REGION: core::ops::Range<u64> = 0x100_0000_0000..0x200_0000_0000;
 
-/// Measures the clock (TSC frequency, RTC), sizes the FPU save area and starts the
-/// timer interrupt (LAPIC), whose handler calls `on_timer`. Done when the program links
-/// threads or clocks (the `sched` component's init), not at every boot: the PIT
-/// measurement takes 5 ms. Needs the heap (an xAPIC page table).
+/// Measures the clock (TSC frequency, RTC) unless a clock read did already, sizes the
+/// FPU save area and starts the timer interrupt (LAPIC), whose handler calls
+/// `on_timer`. Done when the scheduler starts (on first need: `crate::sched`), not at
+/// every boot. Needs the heap (an xAPIC page table).
 ///
 /// # Safety
 /// Called once, interrupts off, by the scheduler's initialization.
 pub unsafe fn initialize_timer(on_timer: fn()) -> Result<(), &'static str> {
-    super::clock::initialize();
+    super::clock::ensure_initialized();
     super::interrupts::initialize_fpu_save_area();
     super::interrupts::set_timer_handler(on_timer);
     // SAFETY: the caller's contract; the IDT routes the vectors since boot.
