@@ -188,7 +188,7 @@ impl Default for FileSystem {
 impl FileSystem {
     pub const fn new() -> Self {
         FileSystem {
-            tree: Tree::new(),
+            tree: Tree::with_devices(),
             descriptions: Vec::new(),
             slots: Vec::new(),
             pipes: Vec::new(),
@@ -215,24 +215,6 @@ impl FileSystem {
                 }));
             }
         }
-    }
-
-    /// Makes `/dev` (0755) with the character devices of [`Device::ALL`] (0666, as
-    /// udev makes them). Runs before the archives are loaded, so an embedded tree or an
-    /// initrd can put its own files there (initramfs order: later entries win).
-    pub fn create_devices(&mut self) -> Result<(), Errno> {
-        self.tree.ensure_root();
-        let directory = match self.tree.lookup(ROOT, b"dev")? {
-            Some(directory) => directory,
-            None => self.tree.create(ROOT, b"dev", NewNode::Directory, 0o755)?,
-        };
-        for (name, device) in Device::ALL {
-            if self.tree.lookup(directory, name)?.is_none() {
-                self.tree
-                    .create(directory, name, NewNode::Device(device), 0o666)?;
-            }
-        }
-        Ok(())
     }
 
     /// Copies an archive's entries into the tree (directories made as needed; later
@@ -1054,10 +1036,8 @@ mod tests {
 
     #[test]
     fn dev_holds_linuxs_character_devices() {
+        // The devices appear with the first path operation.
         let mut system = FileSystem::new();
-        system.create_devices().unwrap();
-        // The devices are made once; an archive entry of the same name replaces one.
-        system.create_devices().unwrap();
         let read_write = flags(O_RDWR);
         let null = system.open(AT_FDCWD, b"/dev/null", read_write, 0).unwrap();
         assert_eq!(read_all(&mut system, null), b"");
@@ -1203,8 +1183,9 @@ mod tests {
         assert!(system.write(append, b"!", None).is_ok());
         assert_eq!(system.seek(copy, 0, 0), Ok(0));
         assert_eq!(read_all(&mut system, copy), b"hello!");
+        let node = system.tree.resolve(ROOT, b"/a", true).unwrap();
         assert_eq!(
-            system.status_of_object(Object::Node(1)).unwrap().mode,
+            system.status_of_object(Object::Node(node)).unwrap().mode,
             0o100644
         );
         assert!(matches!(system.read(1, &mut [0; 4], None), Err(EBADF)));

@@ -293,10 +293,10 @@ fn embedded_archive() -> &'static [u8] {
 /// see.
 #[cfg(not(test))]
 pub fn initialize(initrd: &[u8]) {
-    if with(FileSystem::create_devices).is_err() {
-        fatal(&[b"cannot make /dev: out of memory"]);
-    }
-    if let Err(malformed) = with(|system| system.load_archive(embedded_archive())) {
+    let embedded = embedded_archive();
+    if !embedded.is_empty()
+        && let Err(malformed) = with(|system| system.load_archive(embedded))
+    {
         archive_failure("embedded file tree", "", malformed);
     }
     if gzip::is_gzip(initrd) {
@@ -311,7 +311,9 @@ pub fn initialize(initrd: &[u8]) {
         if let Err(malformed) = with(|system| system.load_archive(&inflated)) {
             archive_failure("initrd", " (inside the gzip stream)", malformed);
         }
-    } else if let Err(malformed) = with(|system| system.load_archive(initrd)) {
+    } else if !initrd.is_empty()
+        && let Err(malformed) = with(|system| system.load_archive(initrd))
+    {
         archive_failure("initrd", "", malformed);
     }
     hooks::install(&HOOKS);

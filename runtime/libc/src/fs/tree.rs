@@ -155,6 +155,8 @@ pub enum NewNode<'a> {
 pub struct Tree {
     nodes: Vec<Option<Node>>,
     free: Vec<usize>,
+    /// `/dev` is still to be made (see [`Tree::with_devices`]).
+    devices_pending: bool,
 }
 
 impl Default for Tree {
@@ -169,22 +171,62 @@ impl Tree {
         Tree {
             nodes: Vec::new(),
             free: Vec::new(),
+            devices_pending: false,
         }
     }
 
+    /// A tree whose `/` comes with `/dev` (0755) holding the character devices of
+    /// [`Device::ALL`] (0666, as udev makes them). Both are made on the tree's first
+    /// use (the first path operation, or loading an archive: before its entries, so an
+    /// embedded tree or an initrd can put its own files there, initramfs order), not
+    /// at program start: a program that only writes to its console never builds them.
+    pub const fn with_devices() -> Self {
+        Tree {
+            nodes: Vec::new(),
+            free: Vec::new(),
+            devices_pending: true,
+        }
+    }
+
+    /// Makes `/` (and `/dev`, see [`Tree::with_devices`]) if not done yet. Running out
+    /// of memory while making `/dev` leaves it to the next call.
     pub fn ensure_root(&mut self) {
         if self.nodes.is_empty() {
-            self.nodes.push(Some(Node {
-                content: Content::Directory(BTreeMap::new()),
-                permissions: 0o755,
-                links: 1,
-                open_count: 0,
-                parent: ROOT,
-                accessed: Timestamp::default(),
-                modified: Timestamp::default(),
-                changed: Timestamp::default(),
-            }));
+            self.push_root();
         }
+        if self.devices_pending {
+            // Cleared first: making the nodes comes back here.
+            self.devices_pending = false;
+            if self.create_devices().is_err() {
+                self.devices_pending = true;
+            }
+        }
+    }
+
+    fn create_devices(&mut self) -> Result<(), Errno> {
+        let directory = match self.lookup(ROOT, b"dev")? {
+            Some(directory) => directory,
+            None => self.create(ROOT, b"dev", NewNode::Directory, 0o755)?,
+        };
+        for (name, device) in Device::ALL {
+            if self.lookup(directory, name)?.is_none() {
+                self.create(directory, name, NewNode::Device(device), 0o666)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn push_root(&mut self) {
+        self.nodes.push(Some(Node {
+            content: Content::Directory(BTreeMap::new()),
+            permissions: 0o755,
+            links: 1,
+            open_count: 0,
+            parent: ROOT,
+            accessed: Timestamp::default(),
+            modified: Timestamp::default(),
+            changed: Timestamp::default(),
+        }));
     }
 
     pub fn node(&self, number: usize) -> Option<&Node> {
@@ -598,6 +640,35 @@ mod tests {
         tree.create(ROOT, b"loop", NewNode::Symlink(b"loop"), 0o777)
             .unwrap();
         tree
+    }
+
+    #[test]
+    fn dev_is_made_on_first_use_and_once() {
+        let mut tree = Tree::with_devices();
+        assert!(tree.nodes.is_empty());
+        assert_eq!(tree.path_of(ROOT), Ok(b"/".to_vec()));
+        assert!(tree.nodes.is_empty());
+        let dev = tree.resolve(ROOT, b"/dev", true).unwrap();
+        let names = |tree: &Tree| -> Vec<Vec<u8>> {
+            let entries = tree.entries(dev).unwrap();
+            entries.into_iter().map(|(name, _)| name).collect()
+        };
+        let expected: Vec<Vec<u8>> = [&b"."[..], b"..", b"null", b"random", b"urandom", b"zero"]
+            .iter()
+            .map(|name| name.to_vec())
+            .collect();
+        assert_eq!(names(&tree), expected);
+        // Later uses make nothing again; a name the program takes over stays its own.
+        tree.remove(ROOT, b"/dev/zero", false).unwrap();
+        tree.create(dev, b"zero", NewNode::File, 0o644).unwrap();
+        tree.ensure_root();
+        assert_eq!(names(&tree), expected);
+        let zero = tree.resolve(ROOT, b"/dev/zero", true).unwrap();
+        assert_eq!(tree.node(zero).unwrap().mode(), 0o100644);
+        // A plain tree has only `/`.
+        let mut plain = Tree::new();
+        plain.ensure_root();
+        assert_eq!(plain.entries(ROOT).unwrap().len(), 2);
     }
 
     #[test]

@@ -609,7 +609,6 @@ mod tests {
     fn only_the_random_devices_can_be_watched_and_fail_closed_unreadable() {
         use super::super::descriptors::{AT_FDCWD, Flags};
         let mut system = FileSystem::new();
-        system.create_devices().unwrap();
         let epoll = system.epoll_create(0).unwrap();
         let open = |system: &mut FileSystem, path: &[u8]| {
             system.open(AT_FDCWD, path, Flags::default(), 0).unwrap()
