@@ -9,7 +9,6 @@
 //! tables leave unmapped).
 
 use core::fmt::Write;
-use core::mem::MaybeUninit;
 
 use super::device_tree::{self, DeviceTreeError, GicVersion, MachineDescription, PsciConduit};
 use super::entry::bootstrap_normal;
@@ -26,7 +25,7 @@ pub use super::device_tree::Platform;
 /// What the device tree says and where it was: read once, before the move (so the
 /// reading code runs at one address only: under TCG each address's code is translated
 /// anew), and used by the boot path after it. The tree itself lies below the image and
-/// is unmapped once the final tables are on: `machine.command_line` points into it (the
+/// is unmapped once the final tables are on: `machine.command_line()` points into it (the
 /// boot path copies it), the platform part is plain values kept for the run.
 struct DeviceTree {
     machine: MachineDescription<'static>,
@@ -35,17 +34,21 @@ struct DeviceTree {
     source: DeviceTreeSource,
 }
 
-/// Uninitialized until `unik_aarch64_boot` writes it: a constant initializer would put
-/// its 2 KiB (non-zero `None`s and empty slices) in the image's .data; this is .bss.
-static DEVICE_TREE: BootCell<MaybeUninit<DeviceTree>> = BootCell::new(MaybeUninit::uninit());
+/// All zero bytes until `unik_aarch64_boot` fills it ([`MachineDescription::EMPTY`]):
+/// .bss, nothing to copy at boot and nothing in the image.
+static DEVICE_TREE: BootCell<DeviceTree> = BootCell::new(DeviceTree {
+    machine: MachineDescription::EMPTY,
+    address: 0,
+    size: 0,
+    source: DeviceTreeSource::Register,
+});
 
 /// The platform devices the device tree names (for the boot log, the threads work's
-/// GIC, timer tick and RTC, and the virtio drivers). Only after boot.
+/// GIC, timer tick and RTC, and the virtio drivers): all `None` before boot.
 pub fn platform() -> &'static Platform {
-    // SAFETY: the boot path writes DEVICE_TREE once, before the move and before any
-    // caller of this function runs (a missing or broken device tree ends the boot
-    // there), and holds no mutable reference to it afterwards.
-    unsafe { &DEVICE_TREE.get().assume_init_ref().machine.platform }
+    // SAFETY: the boot path writes DEVICE_TREE once, before the move, and holds no
+    // mutable reference to it afterwards.
+    unsafe { &DEVICE_TREE.get().machine.platform }
 }
 
 /// Where the device tree was found.
@@ -72,7 +75,7 @@ extern "C" fn unik_aarch64_boot(entry_register: u64, entry_level: u64) -> ! {
     // SAFETY: first Rust code but the above, once, on the boot stack, under the
     // bootstrap map.
     let (layout, disabled) =
-        crate::aslr::or_unmoved(unsafe { aslr::choose(tree.machine.command_line) });
+        crate::aslr::or_unmoved(unsafe { aslr::choose(tree.machine.command_line()) });
     // SAFETY: `choose` mapped and relocated the image at the offset (or left it, 0);
     // nothing on the current stacks is needed again.
     unsafe {
@@ -95,27 +98,28 @@ extern "C" fn unik_aarch64_boot(entry_register: u64, entry_level: u64) -> ! {
 fn read_device_tree(
     entry_register: u64,
     normal: PhysicalRange,
-    tree: &'static mut MaybeUninit<DeviceTree>,
+    tree: &'static mut DeviceTree,
 ) -> &'static DeviceTree {
     let (address, source) = find_device_tree(entry_register, normal);
+    tree.address = address;
+    tree.source = source;
     // SAFETY: `find_device_tree` only returns addresses inside the bootstrap map's
     // normal memory, which the device tree owns until the final tables replace it;
     // nothing writes the blob.
-    let (machine, size) = unsafe { device_tree::blob_at(address, normal.end) }
-        .and_then(|blob| Ok((device_tree::read(blob, address)?, blob.len())))
+    let blob = unsafe { device_tree::blob_at(address, normal.end) }
         .unwrap_or_else(|error| device_tree_failure(error));
+    tree.size = blob.len();
+    if let Err(error) = device_tree::read(blob, address, &mut tree.machine) {
+        device_tree_failure(error);
+    }
+    let machine = &tree.machine;
     serial::configure(
         machine.console.map(|uart| uart.start),
         machine.error_console.map(|uart| uart.start),
     );
     exit::set_psci_conduit(machine.platform.psci);
     exit::set_watchdog(machine.watchdog.map(|registers| registers.start));
-    tree.write(DeviceTree {
-        machine,
-        address,
-        size,
-        source,
-    })
+    tree
 }
 
 /// Ends the boot with the device tree's problem (out of line: the boot's common path
@@ -137,9 +141,9 @@ pub(super) extern "C" fn boot(
     crate::aslr::record(image_offset, aslr_disabled);
     tls::initialize_stack_guard();
     // SAFETY: written before the move (`unik_aarch64_boot`), never again.
-    let tree = unsafe { DEVICE_TREE.get().assume_init_ref() };
+    let tree = unsafe { DEVICE_TREE.get() };
     let machine = &tree.machine;
-    let verbose = command_line::is_verbose(machine.command_line);
+    let verbose = command_line::is_verbose(machine.command_line());
     crate::aslr::report(verbose);
 
     let image = crate::aslr::physical(image::whole(), image_offset);
@@ -175,7 +179,7 @@ pub(super) extern "C" fn boot(
 
     // The command line moves into the boot data: the device tree lies below the image,
     // which the final tables leave unmapped.
-    let command_line = copy_command_line(machine.command_line, &mut allocator);
+    let command_line = copy_command_line(machine.command_line(), &mut allocator);
 
     // SAFETY: the allocator's memory is RAM after the image: identity mapped now and
     // mapped read-write by the final tables; the TLS block is set up once.
@@ -299,7 +303,7 @@ fn log_machine(tree: &DeviceTree, entry_level: u64, image: PhysicalRange) {
         "unik: boot: entered at EL{entry_level}, device tree at {address:#x} ({source}, {}), \
          command line {} bytes",
         ByteSize(*size as u64),
-        machine.command_line.len()
+        machine.command_line().len()
     );
     if let Some(initrd) = machine.initrd {
         let _ = writeln!(

@@ -20,11 +20,13 @@ use core::fmt;
 
 use crate::memory::{PhysicalRange, RamMap};
 
-/// How PSCI calls reach the firmware (the `/psci` node's `method`).
+/// How PSCI calls reach the firmware (the `/psci` node's `method`). Discriminants
+/// from 1, like [`GicVersion`]'s: `None` is then 0, and [`MachineDescription::EMPTY`]
+/// all zero bytes (so the boot's static of it is .bss, not 2 KiB of the image).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum PsciConduit {
-    HypervisorCall,
-    SecureMonitorCall,
+    HypervisorCall = 1,
+    SecureMonitorCall = 2,
 }
 
 const FDT_MAGIC: u32 = 0xd00d_feed;
@@ -155,8 +157,8 @@ pub unsafe fn blob_at<'blob>(address: u64, limit: u64) -> Result<&'blob [u8], De
 /// A GIC's architecture version (the `compatible` string tells).
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum GicVersion {
-    V2,
-    V3,
+    V2 = 1,
+    V3 = 2,
 }
 
 /// The interrupt controller, for the threads work: its register blocks (GICv2:
@@ -215,8 +217,8 @@ impl Platform {
 pub struct MachineDescription<'blob> {
     pub platform: Platform,
     pub ram: RamMap,
-    /// `/chosen/bootargs` without the NUL (empty when none).
-    pub command_line: &'blob [u8],
+    /// `/chosen/bootargs` without the NUL ([`Self::command_line`]).
+    bootargs: Option<&'blob [u8]>,
     /// The stdout UART (PL011): `/chosen/stdout-path`, else the first PL011.
     pub console: Option<PhysicalRange>,
     /// A second PL011 for stderr.
@@ -229,17 +231,23 @@ pub struct MachineDescription<'blob> {
     pub watchdog: Option<PhysicalRange>,
 }
 
-impl MachineDescription<'_> {
-    /// Nothing found yet.
+impl<'blob> MachineDescription<'blob> {
+    /// Nothing found yet: all zero bytes (see [`PsciConduit`]).
     pub const EMPTY: Self = Self {
         platform: Platform::NONE,
         ram: RamMap::new(),
-        command_line: &[],
+        bootargs: None,
         console: None,
         error_console: None,
         initrd: None,
         watchdog: None,
     };
+
+    /// `/chosen/bootargs` without the NUL (empty when none): bytes as given, not
+    /// required to be UTF-8.
+    pub fn command_line(&self) -> &'blob [u8] {
+        self.bootargs.unwrap_or(&[])
+    }
 }
 
 /// One token of the structure block (spec 5.4.1) and the offset of the next.
@@ -338,29 +346,22 @@ struct Bus<'blob> {
     ranges: Option<&'blob [u8]>,
 }
 
-/// The index of `name` in `table`. The reader matches names through tables and this
-/// one loop rather than `match` arms, which compile to a comparison chain per name:
-/// the boot translates (TCG) every instruction it runs once, so less code is faster.
-fn position(table: &[&[u8]], name: &[u8]) -> Option<usize> {
-    table.iter().position(|known| *known == name)
+/// The index of `name` among the NUL-separated names of `table`. The reader matches
+/// names through such tables and this one loop rather than `match` arms, which compile
+/// to a comparison chain per name (the boot translates, under TCG, every instruction it
+/// runs once: less code is faster), and a packed string needs no relocated pointers.
+fn position(table: &[u8], name: &[u8]) -> Option<usize> {
+    table
+        .split(|byte| *byte == 0)
+        .position(|known| known == name)
 }
 
-/// The properties the reader keeps, by index into [`Node::values`].
-const PROPERTIES: [&[u8]; 13] = [
-    b"#address-cells",
-    b"#size-cells",
-    b"ranges",
-    b"compatible",
-    b"reg",
-    b"status",
-    b"device_type",
-    b"interrupts",
-    b"method",
-    b"bootargs",
-    b"stdout-path",
-    b"linux,initrd-start",
-    b"linux,initrd-end",
-];
+/// The properties the reader keeps, by index into [`Node::values`] (no final NUL: an
+/// empty name matches nothing).
+const PROPERTIES: &[u8] = b"#address-cells\0#size-cells\0ranges\0compatible\0reg\0status\0\
+    device_type\0interrupts\0method\0bootargs\0stdout-path\0linux,initrd-start\0\
+    linux,initrd-end";
+const PROPERTY_COUNT: usize = 13;
 const ADDRESS_CELLS: usize = 0;
 const SIZE_CELLS: usize = 1;
 const RANGES: usize = 2;
@@ -387,43 +388,28 @@ enum Kind {
     VirtioMmio,
 }
 
-/// The `compatible` strings the kernel knows, and [`KINDS`] their kinds.
-const COMPATIBLE_NAMES: [&[u8]; 16] = [
-    b"arm,pl011",
-    b"arm,cortex-a15-gic",
-    b"arm,gic-400",
-    b"arm,cortex-a9-gic",
-    b"arm,cortex-a7-gic",
-    b"arm,gic-v3",
-    b"arm,psci",
-    b"arm,psci-0.2",
-    b"arm,psci-1.0",
-    b"arm,armv8-timer",
-    b"arm,armv7-timer",
-    b"arm,pl031",
-    b"brcm,bcm2835-pm-wdt",
-    b"brcm,bcm2835-pm",
-    b"virtio,mmio",
-    // QEMU virt's root: matched only to stop the search early.
-    b"linux,dummy-virt",
-];
-const KINDS: [Option<Kind>; 16] = [
-    Some(Kind::Pl011),
-    Some(Kind::Gic(GicVersion::V2)),
-    Some(Kind::Gic(GicVersion::V2)),
-    Some(Kind::Gic(GicVersion::V2)),
-    Some(Kind::Gic(GicVersion::V2)),
-    Some(Kind::Gic(GicVersion::V3)),
-    Some(Kind::Psci),
-    Some(Kind::Psci),
-    Some(Kind::Psci),
-    Some(Kind::Timer),
-    Some(Kind::Timer),
-    Some(Kind::Pl031),
-    Some(Kind::Bcm2835Watchdog),
-    Some(Kind::Bcm2835Watchdog),
-    Some(Kind::VirtioMmio),
-    None,
+/// The `compatible` strings the kernel knows (NUL-separated), and [`KINDS`] their
+/// kinds.
+const COMPATIBLE_NAMES: &[u8] = b"arm,pl011\0arm,cortex-a15-gic\0arm,gic-400\0\
+    arm,cortex-a9-gic\0arm,cortex-a7-gic\0arm,gic-v3\0arm,psci\0arm,psci-0.2\0\
+    arm,psci-1.0\0arm,armv8-timer\0arm,armv7-timer\0arm,pl031\0brcm,bcm2835-pm-wdt\0\
+    brcm,bcm2835-pm\0virtio,mmio";
+const KINDS: [Kind; 15] = [
+    Kind::Pl011,
+    Kind::Gic(GicVersion::V2),
+    Kind::Gic(GicVersion::V2),
+    Kind::Gic(GicVersion::V2),
+    Kind::Gic(GicVersion::V2),
+    Kind::Gic(GicVersion::V3),
+    Kind::Psci,
+    Kind::Psci,
+    Kind::Psci,
+    Kind::Timer,
+    Kind::Timer,
+    Kind::Pl031,
+    Kind::Bcm2835Watchdog,
+    Kind::Bcm2835Watchdog,
+    Kind::VirtioMmio,
 ];
 
 /// The kind of the first string of a `compatible` list the kernel knows.
@@ -434,8 +420,8 @@ fn classify(compatible: &[u8]) -> Option<Kind> {
             .iter()
             .position(|byte| *byte == 0)
             .unwrap_or(rest.len());
-        if let Some(index) = position(&COMPATIBLE_NAMES, &rest[..length]) {
-            return KINDS[index];
+        if let Some(index) = position(COMPATIBLE_NAMES, &rest[..length]) {
+            return Some(KINDS[index]);
         }
         rest = rest.get(length + 1..).unwrap_or(&[]);
     }
@@ -446,7 +432,7 @@ fn classify(compatible: &[u8]) -> Option<Kind> {
 /// stdout-path) and the values of its [`PROPERTIES`].
 struct Node<'blob> {
     start: usize,
-    values: [Option<&'blob [u8]>; PROPERTIES.len()],
+    values: [Option<&'blob [u8]>; PROPERTY_COUNT],
 }
 
 /// The `reg` entries of a node at `depth` as CPU physical addresses, to `each` until it
@@ -477,16 +463,6 @@ fn regions(
             return;
         }
     }
-}
-
-/// The first of [`regions`].
-fn first_region(buses: &[Bus<'_>], reg: &[u8], depth: usize) -> Option<PhysicalRange> {
-    let mut first = None;
-    regions(buses, reg, depth, &mut |region| {
-        first = Some(region);
-        false
-    });
-    first
 }
 
 /// Translates an address in the address space of the node at `depth`'s parent up to
@@ -520,9 +496,9 @@ fn translate(buses: &[Bus<'_>], depth: usize, mut address: u64) -> Option<u64> {
     Some(address)
 }
 
-/// The walk's findings so far.
-struct Reader<'blob> {
-    machine: MachineDescription<'blob>,
+/// The walk's findings so far, and where they go.
+struct Reader<'out, 'blob> {
+    machine: &'out mut MachineDescription<'blob>,
     /// `buses[i]`: the open node at depth i (the root is 0).
     buses: [Bus<'blob>; MAXIMUM_DEPTH],
     /// Enabled PL011s in tree order: their node's offset and first region.
@@ -534,12 +510,29 @@ struct Reader<'blob> {
     watchdog_seen: bool,
     virtio_count: usize,
     /// `/chosen`'s properties.
-    chosen: [Option<&'blob [u8]>; PROPERTIES.len()],
+    chosen: [Option<&'blob [u8]>; PROPERTY_COUNT],
     /// Offset of `/aliases`' first property (for a stdout-path that is an alias).
     aliases: Option<usize>,
 }
 
-impl<'blob> Reader<'blob> {
+/// What a known device node gives, whatever its kind: its first `reg` regions and
+/// the GIC INTIDs of its first `interrupts` specifiers (three cells each for the GIC
+/// binding: type 0 = SPI, INTID 32 + number; 1 = PPI, INTID 16 + number). One routine
+/// for all kinds keeps the code the boot runs small.
+struct Device {
+    regions: [PhysicalRange; 4],
+    region_count: usize,
+    interrupt_ids: [u32; 4],
+    interrupt_count: usize,
+}
+
+impl Device {
+    fn first_region(&self) -> Option<PhysicalRange> {
+        (self.region_count > 0).then_some(self.regions[0])
+    }
+}
+
+impl<'blob> Reader<'_, 'blob> {
     /// Takes what the kernel needs from a node (at `depth`) whose properties are all
     /// read: the cell counts and ranges its children need, then what it is.
     fn take(&mut self, node: &Node<'blob>, depth: usize) {
@@ -567,24 +560,36 @@ impl<'blob> Reader<'blob> {
         let Some(kind) = values[COMPATIBLE].and_then(classify) else {
             return;
         };
+        let mut device = Device {
+            regions: [PhysicalRange::EMPTY; 4],
+            region_count: 0,
+            interrupt_ids: [0; 4],
+            interrupt_count: 0,
+        };
+        regions(&self.buses, reg, depth, &mut |region| {
+            device.regions[device.region_count] = region;
+            device.region_count += 1;
+            device.region_count < device.regions.len()
+        });
+        for specifier in values[INTERRUPTS].unwrap_or(&[]).chunks_exact(12).take(4) {
+            let kind = read_be32(specifier, 0).unwrap_or(0);
+            let number = read_be32(specifier, 4).unwrap_or(0);
+            device.interrupt_ids[device.interrupt_count] =
+                number.saturating_add(if kind == 1 { 16 } else { 32 });
+            device.interrupt_count += 1;
+        }
         let platform = &mut self.machine.platform;
         match kind {
             Kind::Pl011 if enabled && self.uart_count < UART_LIMIT => {
-                self.uarts[self.uart_count] = (node.start, first_region(&self.buses, reg, depth));
+                self.uarts[self.uart_count] = (node.start, device.first_region());
                 self.uart_count += 1;
             }
             Kind::Gic(version) if platform.interrupt_controller.is_none() => {
-                let mut controller = InterruptController {
+                platform.interrupt_controller = Some(InterruptController {
                     version,
-                    regions: [PhysicalRange::EMPTY; 4],
-                    region_count: 0,
-                };
-                regions(&self.buses, reg, depth, &mut |region| {
-                    controller.regions[controller.region_count] = region;
-                    controller.region_count += 1;
-                    controller.region_count < controller.regions.len()
+                    regions: device.regions,
+                    region_count: device.region_count,
                 });
-                platform.interrupt_controller = Some(controller);
             }
             Kind::Psci if enabled && !self.psci_seen => {
                 self.psci_seen = true;
@@ -594,57 +599,46 @@ impl<'blob> Reader<'blob> {
                     _ => None,
                 };
             }
-            // The timer's `interrupts`: three cells each (type, number, flags) for the
-            // GIC binding.
             Kind::Timer if platform.timer.is_none() => {
-                let mut timer = Timer {
-                    interrupt_ids: [0; 4],
-                    interrupt_count: 0,
-                };
-                let cells = values[INTERRUPTS].unwrap_or(&[]);
-                for specifier in cells.chunks_exact(12).take(4) {
-                    timer.interrupt_ids[timer.interrupt_count] =
-                        interrupt_id(specifier).unwrap_or(0);
-                    timer.interrupt_count += 1;
-                }
-                platform.timer = Some(timer);
+                platform.timer = Some(Timer {
+                    interrupt_ids: device.interrupt_ids,
+                    interrupt_count: device.interrupt_count,
+                });
             }
             Kind::Pl031 if enabled && !self.real_time_clock_seen => {
                 self.real_time_clock_seen = true;
-                platform.real_time_clock = first_region(&self.buses, reg, depth);
+                platform.real_time_clock = device.first_region();
             }
             Kind::Bcm2835Watchdog if enabled && !self.watchdog_seen => {
                 self.watchdog_seen = true;
-                self.machine.watchdog = first_region(&self.buses, reg, depth);
+                self.machine.watchdog = device.first_region();
             }
-            // The GIC binding's first specifier, as for the timer.
-            Kind::VirtioMmio if enabled && self.virtio_count < VIRTIO_MMIO_LIMIT => {
-                let registers = first_region(&self.buses, reg, depth);
-                let interrupt = values[INTERRUPTS].and_then(interrupt_id);
-                if let (Some(registers), Some(interrupt_id)) = (registers, interrupt) {
-                    platform.virtio_mmio[self.virtio_count] = Some(VirtioMmioNode {
-                        registers,
-                        interrupt_id,
-                    });
-                    self.virtio_count += 1;
-                }
+            Kind::VirtioMmio
+                if enabled
+                    && self.virtio_count < VIRTIO_MMIO_LIMIT
+                    && device.region_count > 0
+                    && device.interrupt_count > 0 =>
+            {
+                platform.virtio_mmio[self.virtio_count] = Some(VirtioMmioNode {
+                    registers: device.regions[0],
+                    interrupt_id: device.interrupt_ids[0],
+                });
+                self.virtio_count += 1;
             }
             _ => {}
         }
     }
 }
 
-/// The GIC INTID of an interrupt specifier (type, number, flags): type 0 = SPI
-/// (INTID 32 + number), 1 = PPI (INTID 16 + number).
-fn interrupt_id(specifier: &[u8]) -> Option<u32> {
-    let kind = read_be32(specifier, 0)?;
-    let number = read_be32(specifier, 4)?;
-    Some(number.saturating_add(if kind == 1 { 16 } else { 32 }))
-}
-
-/// Reads the machine description from the blob at `address` (for messages), checking
-/// the header and every token of the structure block (spec chapter 5) on the way.
-pub fn read(blob: &[u8], address: u64) -> Result<MachineDescription<'_>, DeviceTreeError> {
+/// Reads the machine description from the blob at `address` (for messages) into
+/// `machine` (which starts as [`MachineDescription::EMPTY`]: filled in place, it is
+/// never copied), checking the header and every token of the structure block (spec
+/// chapter 5) on the way.
+pub fn read<'blob>(
+    blob: &'blob [u8],
+    address: u64,
+    machine: &mut MachineDescription<'blob>,
+) -> Result<(), DeviceTreeError> {
     let bad = |reason| DeviceTreeError::BadHeader { address, reason };
     let field = |index: usize| read_be32(blob, index * 4).unwrap_or(0) as usize;
     let (structure_offset, strings_offset, version, last_compatible) =
@@ -672,7 +666,7 @@ pub fn read(blob: &[u8], address: u64) -> Result<MachineDescription<'_>, DeviceT
         strings: &blob[strings_offset..strings_end],
     };
     let mut reader = Reader {
-        machine: MachineDescription::EMPTY,
+        machine,
         buses: [Bus {
             address_cells: 2,
             size_cells: 1,
@@ -684,7 +678,7 @@ pub fn read(blob: &[u8], address: u64) -> Result<MachineDescription<'_>, DeviceT
         real_time_clock_seen: false,
         watchdog_seen: false,
         virtio_count: 0,
-        chosen: [None; PROPERTIES.len()],
+        chosen: [None; PROPERTY_COUNT],
         aliases: None,
     };
     walk(&blocks, &mut reader).map_err(|(offset, reason)| DeviceTreeError::Malformed {
@@ -692,17 +686,13 @@ pub fn read(blob: &[u8], address: u64) -> Result<MachineDescription<'_>, DeviceT
         offset,
         reason,
     })?;
-    let machine = finish(&blocks, reader)?;
-    if machine.ram.ranges().is_empty() {
-        return Err(DeviceTreeError::NoMemory);
-    }
-    Ok(machine)
+    finish(&blocks, reader)
 }
 
 /// The one pass over the structure block.
 fn walk<'blob>(
     blocks: &Blocks<'blob>,
-    reader: &mut Reader<'blob>,
+    reader: &mut Reader<'_, 'blob>,
 ) -> Result<(), (usize, &'static str)> {
     let mut offset = 0;
     // Open nodes; the node being read still takes properties while `open`.
@@ -712,10 +702,18 @@ fn walk<'blob>(
     let mut chosen = false;
     let mut node = Node {
         start: 0,
-        values: [None; PROPERTIES.len()],
+        values: [None; PROPERTY_COUNT],
     };
     loop {
         let (token, next) = blocks.token(offset).map_err(|reason| (offset, reason))?;
+        if open && matches!(token, Token::BeginNode { .. } | Token::EndNode) {
+            // The node's property list ends at its first child or its end.
+            reader.take(&node, depth - 1);
+            if chosen {
+                reader.chosen = node.values;
+            }
+            open = false;
+        }
         match token {
             Token::BeginNode { name } => {
                 if depth == 0 && root_seen {
@@ -724,19 +722,13 @@ fn walk<'blob>(
                 if depth == MAXIMUM_DEPTH {
                     return Err((offset, "nodes nested too deeply"));
                 }
-                if open {
-                    reader.take(&node, depth - 1);
-                    if chosen {
-                        reader.chosen = node.values;
-                    }
-                }
                 chosen = depth == 1 && name == b"chosen";
                 if depth == 1 && name == b"aliases" {
                     reader.aliases = Some(next);
                 }
                 node = Node {
                     start: offset,
-                    values: [None; PROPERTIES.len()],
+                    values: [None; PROPERTY_COUNT],
                 };
                 depth += 1;
                 open = true;
@@ -746,15 +738,7 @@ fn walk<'blob>(
                 if depth == 0 {
                     return Err((offset, "FDT_END_NODE without a node"));
                 }
-                if open {
-                    reader.take(&node, depth - 1);
-                    if chosen {
-                        reader.chosen = node.values;
-                    }
-                }
                 depth -= 1;
-                open = false;
-                chosen = false;
             }
             Token::Property { name, value } => {
                 if depth == 0 {
@@ -763,7 +747,7 @@ fn walk<'blob>(
                 if !open {
                     return Err((offset, "property after a child node"));
                 }
-                if let Some(index) = position(&PROPERTIES, name) {
+                if let Some(index) = position(PROPERTIES, name) {
                     if index <= SIZE_CELLS && value.len() != 4 {
                         return Err((offset, "#address-cells or #size-cells is not one cell"));
                     }
@@ -782,13 +766,10 @@ fn walk<'blob>(
     }
 }
 
-/// What needs the whole tree read: the initrd's bounds, the console (stdout-path may
-/// name a node that came earlier).
-fn finish<'blob>(
-    blocks: &Blocks<'blob>,
-    reader: Reader<'blob>,
-) -> Result<MachineDescription<'blob>, DeviceTreeError> {
-    let mut machine = reader.machine;
+/// What needs the whole tree read: the command line and initrd from `/chosen`, the
+/// console (stdout-path may name a node that came earlier), the check for RAM.
+fn finish<'blob>(blocks: &Blocks<'blob>, reader: Reader<'_, 'blob>) -> Result<(), DeviceTreeError> {
+    let machine = reader.machine;
     // Each bound is one or two cells (a u32 or a u64, big-endian); absent: none.
     let bound = |value: Option<&[u8]>| {
         value
@@ -800,13 +781,13 @@ fn finish<'blob>(
             .transpose()
     };
     let chosen = &reader.chosen;
-    // Bytes as given up to the NUL, not required to be UTF-8.
-    let bootargs = chosen[BOOTARGS].unwrap_or(&[]);
-    let length = bootargs
-        .iter()
-        .position(|byte| *byte == 0)
-        .unwrap_or(bootargs.len());
-    machine.command_line = &bootargs[..length];
+    machine.bootargs = chosen[BOOTARGS].map(|bootargs| {
+        let length = bootargs
+            .iter()
+            .position(|byte| *byte == 0)
+            .unwrap_or(bootargs.len());
+        &bootargs[..length]
+    });
     machine.initrd = match (bound(chosen[INITRD_START])?, bound(chosen[INITRD_END])?) {
         (Some(start), Some(end)) if start > end => return Err(DeviceTreeError::BadInitrd),
         (Some(start), Some(end)) if start < end => Some(PhysicalRange { start, end }),
@@ -837,7 +818,10 @@ fn finish<'blob>(
         .iter()
         .filter_map(|uart| uart.1)
         .find(|region| Some(*region) != machine.console);
-    Ok(machine)
+    if machine.ram.ranges().is_empty() {
+        return Err(DeviceTreeError::NoMemory);
+    }
+    Ok(())
 }
 
 /// The value of property `name` of `/aliases` (its properties start at `offset`).
@@ -913,6 +897,12 @@ fn find_node(blocks: &Blocks<'_>, path: &[u8]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// [`super::read`] into a fresh description.
+    fn read(blob: &[u8], address: u64) -> Result<MachineDescription<'_>, DeviceTreeError> {
+        let mut machine = MachineDescription::EMPTY;
+        super::read(blob, address, &mut machine).map(|()| machine)
+    }
 
     /// Writes blobs token by token (spec 5.4), header and strings block included.
     struct Builder {
@@ -1075,10 +1065,24 @@ mod tests {
                 machine.console.map(|uart| uart.start),
                 machine.error_console.map(|uart| uart.start),
                 machine.platform.psci,
-                machine.command_line
+                machine.command_line()
             )
         };
         Ok((blob, summary))
+    }
+
+    #[test]
+    fn name_tables_match_their_indexes() {
+        let names = |table: &[u8]| table.split(|byte| *byte == 0).count();
+        assert_eq!(names(PROPERTIES), PROPERTY_COUNT);
+        assert_eq!(names(COMPATIBLE_NAMES), KINDS.len());
+        assert_eq!(position(PROPERTIES, b"linux,initrd-end"), Some(INITRD_END));
+        assert_eq!(position(PROPERTIES, b"#size-cells"), Some(SIZE_CELLS));
+        assert_eq!(position(PROPERTIES, b""), None);
+        assert_eq!(position(COMPATIBLE_NAMES, b"virtio,mmio"), Some(14));
+        assert!(classify(b"arm,pl011\0arm,primecell\0") == Some(Kind::Pl011));
+        assert!(classify(b"vendor,thing\0arm,gic-v3\0") == Some(Kind::Gic(GicVersion::V3)));
+        assert!(classify(b"arm,pl01\0").is_none());
     }
 
     #[test]
@@ -1105,7 +1109,7 @@ mod tests {
         );
         assert_eq!(machine.platform.psci, Some(PsciConduit::HypervisorCall));
         // Bytes as given, not required to be UTF-8.
-        assert_eq!(machine.command_line, b"unik.verbose -- app \xff");
+        assert_eq!(machine.command_line(), b"unik.verbose -- app \xff");
         let controller = machine.platform.interrupt_controller.unwrap();
         assert!(controller.version == GicVersion::V2);
         assert_eq!(controller.region_count, 2);
@@ -1276,7 +1280,7 @@ mod tests {
                 },
             ]
         );
-        assert_eq!(machine.command_line, b"-- app");
+        assert_eq!(machine.command_line(), b"-- app");
         assert_eq!(
             machine.watchdog,
             Some(PhysicalRange {
