@@ -236,6 +236,39 @@ fn a_deadlock_is_reported_and_ends_the_run() {
     }
 }
 
+/// The scheduler starts on first need: a sleep, a thread name, a thread or a timed wait
+/// may come first (each order is checked against glibc, clocks included), a program
+/// that needs none runs without it, and a single-threaded deadlock is still reported.
+#[test]
+fn whatever_needs_the_scheduler_first_starts_it() {
+    let orders: [&[&str]; 5] = [
+        &[],
+        &["sleep", "name", "thread", "wait"],
+        &["name", "wait", "thread", "sleep"],
+        &["thread", "sleep", "wait", "name"],
+        &["wait", "thread", "name", "sleep"],
+    ];
+    let dir = scratch();
+    for target in threaded_targets() {
+        let image = build_image(target, &["c/threads_lazy_start.c"], &[], dir.path());
+        for order in orders {
+            let native = native(&["c/threads_lazy_start.c"], order, dir.path());
+            let outcome = boot(&image, &[], order);
+            assert_same_as_native(&outcome, &native, &format!("{target} {order:?}"));
+        }
+        let outcome = boot(&image, &[], &["deadlock"]);
+        assert_eq!(outcome.status, 134, "{target}: {outcome:?}");
+        assert_eq!(outcome.stdout, "deadlock: locking again\n", "{target}");
+        assert!(
+            outcome
+                .stderr
+                .starts_with("unik: deadlock: all 1 thread is blocked forever\n"),
+            "{target}: {}",
+            outcome.stderr
+        );
+    }
+}
+
 #[test]
 fn a_thread_stack_overflow_hits_its_guard_page_and_is_reported() {
     for target in threaded_targets() {
