@@ -120,6 +120,21 @@ fn malloc_realloc_free_stress_keeps_every_byte() {
     }
 }
 
+/// A 2 GiB heap block in a 4 GiB guest, written and read back in every 2 MiB: the
+/// kernel's identity map of that much RAM uses its largest pages (1 GiB on x86_64 where
+/// the CPU has them, as QEMU's `-cpu max` does), and the boot's W^X check walks them.
+#[test]
+fn a_large_heap_is_usable_across_the_large_pages_that_map_it() {
+    let dir = scratch();
+    let native = native(&["c/large_heap.c"], &[], dir.path());
+    assert_eq!(native.status, 0, "native: {native:?}");
+    for target in targets() {
+        let image = build_image(target, &["c/large_heap.c"], &[], dir.path());
+        let outcome = boot(&image, &["-m", "4G"], &[]);
+        assert_same_as_native(&outcome, &native, target);
+    }
+}
+
 #[test]
 fn out_of_memory_makes_malloc_return_null() {
     for target in targets() {
