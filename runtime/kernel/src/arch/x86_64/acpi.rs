@@ -1,8 +1,13 @@
 //! Just enough ACPI to switch the machine off (S5) without QEMU's exit device: the
 //! RSDP (from the loader, or found in the BIOS areas), the RSDT/XSDT, the FADT's PM1a
 //! control block and reset register, and `SLP_TYPa` from the DSDT's `\_S5` package.
-//! Read at boot, while the bootstrap identity map still reaches the tables; the exit
-//! path (exit.rs) uses the result.
+//! Read when first needed: the exit path (exit.rs) asks only where the machine has no
+//! exit device, and a reboot; a plain `unik run` never does, so its boot does not parse
+//! tables it would not use. The boot remembers where the RSDP is ([`remember`]; a copy
+//! of it, as GRUB passes one inside its information, whose memory the heap reuses), and
+//! the reading runs under the entry code's identity map of the first GiB
+//! (`paging::with_bootstrap_identity_map`), where the tables are; the verbose boot log
+//! reads them at boot.
 //!
 //! Spec: ACPI 6.4, 5.2.5 "Root System Description Pointer", 5.2.7 "RSDT", 5.2.8
 //! "XSDT", 5.2.9 "FADT" (table 5.9: DSDT at 40, PM1a_CNT_BLK at 64, RESET_REG at 116,
@@ -10,9 +15,10 @@
 //! States)", 20.2 "AML grammar" (NameOp 0x08, PackageOp 0x12, PkgLength, BytePrefix
 //! 0x0a, ZeroOp 0x00, OneOp 0x01).
 
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use super::loader::{is_accessible, read_physical};
+use crate::boot_cell::BootCell;
 
 /// The power-off and reset controls found at boot (0: none).
 /// Bits 0..16: the PM1a control I/O port; bits 16..19: SLP_TYPa for S5; bit 31: found.
@@ -21,6 +27,27 @@ static POWER_OFF: AtomicU32 = AtomicU32::new(0);
 /// The reset register found at boot (0: none). Bits 0..16: the I/O port; bits 16..24:
 /// the value to write; bit 31: found.
 static RESET: AtomicU32 = AtomicU32::new(0);
+
+/// Whether the tables were read (by the boot log or the first question).
+static DISCOVERED: AtomicBool = AtomicBool::new(false);
+
+/// Where the RSDP is, as the boot found out: [`remember`] writes it, [`discover`]
+/// reads it.
+static RSDP: BootCell<RsdpSource> = BootCell::new(RsdpSource::None);
+
+/// Where [`discover`] finds the RSDP.
+#[derive(Clone, Copy)]
+enum RsdpSource {
+    /// Neither the loader nor (for a PVH loader) the BIOS areas offer one.
+    None,
+    /// The loader's RSDP: its address and a copy of its first 36 bytes (revision 2's
+    /// length; a revision 0 one has 20, the rest is unused).
+    Copy { address: u64, bytes: [u8; 36] },
+    /// The loader's RSDP lies outside the first GiB: the tables cannot be read.
+    Unreadable { address: u64 },
+    /// A PC firmware put it in the BIOS areas: search them.
+    SearchBios,
+}
 
 const FOUND: u32 = 1 << 31;
 const SYSTEM_TABLE_HEADER_SIZE: u64 = 36;
@@ -58,20 +85,52 @@ pub enum Findings {
     },
 }
 
-/// Finds the FADT and the DSDT's `\_S5` and records the power-off controls and the
-/// reset register. `rsdp` is the loader's; without it
+/// Remembers where the RSDP is for [`discover`]: `rsdp` is the loader's; without it
 /// the BIOS areas are searched when `search_bios` (a PC firmware put it there; PVH
 /// loaders always pass theirs).
 ///
 /// # Safety
-/// The bootstrap identity map of the first GiB must be active.
-pub unsafe fn discover(rsdp: Option<u64>, search_bios: bool) -> Findings {
+/// Boot only, once, with the bootstrap identity map of the first GiB active.
+pub unsafe fn remember(rsdp: Option<u64>, search_bios: bool) {
+    let source = match rsdp {
+        Some(address) if is_accessible(address, 36) => {
+            // SAFETY: the range is in the bootstrap map (checked just above).
+            let bytes = unsafe { read_physical(address) };
+            RsdpSource::Copy { address, bytes }
+        }
+        Some(address) => RsdpSource::Unreadable { address },
+        None if search_bios => RsdpSource::SearchBios,
+        None => RsdpSource::None,
+    };
+    // SAFETY: boot writes the cell once, before anything reads it.
+    unsafe { RSDP.as_ptr().write(source) };
+}
+
+/// Finds the FADT and the DSDT's `\_S5` and records the power-off controls and the
+/// reset register, once (later calls find what the first did).
+///
+/// # Safety
+/// The bootstrap identity map of the first GiB must be active (at boot, or inside
+/// `paging::with_bootstrap_identity_map`), [`remember`] must have run, and nothing
+/// else may run meanwhile (boot, or interrupts off).
+pub unsafe fn discover() -> Findings {
+    DISCOVERED.store(true, Ordering::Relaxed);
+    // SAFETY: written once at boot (caller's contract), only read from here on.
+    let (rsdp, bytes) = match unsafe { RSDP.as_ptr().read() } {
+        RsdpSource::Copy { address, bytes } => (address, bytes),
+        // SAFETY: the bootstrap map is active (caller's contract).
+        RsdpSource::SearchBios => match unsafe { find_rsdp() } {
+            // SAFETY: a found RSDP lies below 1 MiB, so its 36 bytes are in the
+            // bootstrap map too.
+            Some(address) => (address, unsafe { read_physical(address) }),
+            None => return Findings::NoRsdp,
+        },
+        RsdpSource::Unreadable { address } => return Findings::NoFadt { rsdp: address },
+        RsdpSource::None => return Findings::NoRsdp,
+    };
     // SAFETY: the bootstrap map is active (caller's contract), for all reads below.
     unsafe {
-        let Some(rsdp) = rsdp.or_else(|| if search_bios { find_rsdp() } else { None }) else {
-            return Findings::NoRsdp;
-        };
-        let Some(fadt) = find_table(rsdp, *b"FACP") else {
+        let Some(fadt) = find_table(&bytes, *b"FACP") else {
             return Findings::NoFadt { rsdp };
         };
         let fadt_length = read_physical::<u32>(fadt + 4);
@@ -125,8 +184,19 @@ pub unsafe fn discover(rsdp: Option<u64>, search_bios: bool) -> Findings {
     }
 }
 
-/// The power-off controls [`discover`] found.
+/// Reads the tables if nothing did yet, under the bootstrap identity map.
+fn discover_once() {
+    if !DISCOVERED.load(Ordering::Relaxed) {
+        // SAFETY: `remember` ran at boot (before anything can end the run); the
+        // window swaps the identity map with interrupts off, and the reading touches
+        // only the first GiB, the image and the stack.
+        unsafe { super::paging::with_bootstrap_identity_map(|| discover()) };
+    }
+}
+
+/// The power-off controls [`discover`] found (reading the tables on first use).
 pub fn power_off_controls() -> Option<PowerOff> {
+    discover_once();
     let value = POWER_OFF.load(Ordering::Relaxed);
     (value & FOUND != 0).then_some(PowerOff {
         control_port: value as u16,
@@ -134,8 +204,10 @@ pub fn power_off_controls() -> Option<PowerOff> {
     })
 }
 
-/// The reset register [`discover`] found (FADT RESET_REG in I/O space).
+/// The reset register [`discover`] found (FADT RESET_REG in I/O space), reading the
+/// tables on first use.
 pub fn reset_register() -> Option<Reset> {
+    discover_once();
     let value = RESET.load(Ordering::Relaxed);
     (value & FOUND != 0).then_some(Reset {
         port: value as u16,
@@ -188,26 +260,24 @@ unsafe fn find_rsdp() -> Option<u64> {
 }
 
 /// The address of the system description table with `signature`, from the XSDT
-/// (revision 2 RSDP) or the RSDT.
+/// (revision 2 RSDP) or the RSDT; `rsdp` holds the RSDP's first 36 bytes.
 ///
 /// # Safety
 /// The bootstrap identity map must be active.
-unsafe fn find_table(rsdp: u64, signature: [u8; 4]) -> Option<u64> {
+unsafe fn find_table(rsdp: &[u8; 36], signature: [u8; 4]) -> Option<u64> {
+    let word = |offset: usize, bytes: usize| {
+        let mut value = [0; 8];
+        value[..bytes].copy_from_slice(&rsdp[offset..offset + bytes]);
+        u64::from_le_bytes(value)
+    };
     // SAFETY: all reads are of ranges checked with is_accessible first.
     unsafe {
-        if !is_accessible(rsdp, 36) {
-            return None;
-        }
-        let revision = read_physical::<u8>(rsdp + 15);
-        let xsdt = if revision >= 2 {
-            read_physical::<u64>(rsdp + 24)
-        } else {
-            0
-        };
+        let revision = rsdp[15];
+        let xsdt = if revision >= 2 { word(24, 8) } else { 0 };
         let (root, entry_size) = if xsdt != 0 {
             (xsdt, 8)
         } else {
-            (u64::from(read_physical::<u32>(rsdp + 16)), 4)
+            (word(16, 4), 4)
         };
         let root_length = table_length(root)?;
         let entries = (root_length - SYSTEM_TABLE_HEADER_SIZE) / entry_size;

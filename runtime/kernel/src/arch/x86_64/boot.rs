@@ -70,10 +70,10 @@ pub(super) extern "C" fn boot(
     };
     let verbose = command_line::is_verbose(start_info.command_line());
     crate::aslr::report(verbose);
-    // PC firmware leaves the RSDP in the BIOS areas; a PVH loader passes its own.
+    // PC firmware leaves the RSDP in the BIOS areas; a PVH loader passes its own. The
+    // tables are read when first needed (acpi.rs), or now for the boot log.
     // SAFETY: the bootstrap identity map is active.
-    let acpi =
-        unsafe { acpi::discover(start_info.rsdp, start_info.protocol == Protocol::Multiboot2) };
+    unsafe { acpi::remember(start_info.rsdp, start_info.protocol == Protocol::Multiboot2) };
 
     let ram = start_info.ram_map();
     let image = crate::aslr::physical(image::whole(), image_offset);
@@ -85,7 +85,8 @@ pub(super) extern "C" fn boot(
     });
     if verbose {
         log_memory(&start_info, &ram, image);
-        log_acpi(&acpi);
+        // SAFETY: the bootstrap identity map is active; the boot runs alone.
+        log_acpi(&unsafe { acpi::discover() });
     }
 
     let mut allocator = BootAllocator::new(plan.after_image);

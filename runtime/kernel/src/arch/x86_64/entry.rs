@@ -36,6 +36,8 @@ unsafe extern "C" {
     pub static unik_double_fault_stack_top: u8;
     /// 32 addresses: the entry stub of each exception vector.
     pub static unik_exception_stub_table: [u64; 32];
+    /// The bootstrap level-3 table: its first entry maps the first GiB (2 MiB pages).
+    pub static unik_boot_pdpt: [u64; 512];
     /// Bootstrap tables for the image's randomized mapping (aslr.rs).
     pub static mut unik_boot_random_pdpt: [u64; 512];
     pub static mut unik_boot_random_pd: [u64; 512];
@@ -94,6 +96,9 @@ unik_multiboot2_header_end:
     .p2align 12
 unik_boot_pml4:
     .skip 4096
+    /* Global: the ACPI reader borrows its identity map of the first GiB again
+       (paging.rs `with_bootstrap_identity_map`). */
+    .globl unik_boot_pdpt
 unik_boot_pdpt:
     .skip 4096
 unik_boot_pd:

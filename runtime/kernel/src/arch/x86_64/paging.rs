@@ -204,6 +204,40 @@ impl AddressSpace {
     }
 }
 
+/// Runs `read` with the entry code's identity map of the first GiB (its level-3 table,
+/// `unik_boot_pdpt`: 2 MiB pages, read-write-execute) in place of the live tables'
+/// identity map (level-4 entry 0), interrupts off: for reading firmware tables in low
+/// memory, which the final tables leave unmapped (acpi.rs, when the exit path first
+/// needs them). The rest stays: the image at its run addresses, the threads' stacks.
+/// RAM above the first GiB is out of reach meanwhile.
+///
+/// # Safety
+/// `read` may touch only the first GiB, the image and the current stack.
+pub unsafe fn with_bootstrap_identity_map<T>(read: impl FnOnce() -> T) -> T {
+    ::x86_64::instructions::interrupts::without_interrupts(|| {
+        let (frame, flags) = Cr3::read();
+        let entry = frame.start_address().as_u64() as *mut u64;
+        // The entry code wrote the table at its physical address, where it still is.
+        let bootstrap =
+            image::symbol_address!(super::entry::unik_boot_pdpt) - crate::aslr::image_offset();
+        // SAFETY: the level-4 table is boot data below BOOTSTRAP_MAP_END (`build`),
+        // identity mapped by both the live and the bootstrap entry 0, so it stays
+        // writable across the swap; the bootstrap table maps the first GiB as the entry
+        // code left it; reloading CR3 drops the old translations. Interrupts are off,
+        // so nothing else runs inside the window, and `read` keeps to what both maps
+        // reach (the caller's contract).
+        unsafe {
+            let saved = entry.read_volatile();
+            entry.write_volatile(bootstrap | PRESENT | WRITABLE);
+            Cr3::write(frame, flags);
+            let result = read();
+            entry.write_volatile(saved);
+            Cr3::write(frame, flags);
+            result
+        }
+    })
+}
+
 /// Why the live tables fail the W^X check.
 pub enum WriteExecuteError {
     /// A translation is writable and executable.
