@@ -192,7 +192,34 @@ fn fs_errors_name_the_directory() {
 
 #[test]
 fn the_files_component_is_linked_only_when_used() {
-    assert_linked_only_when_used("files", &[("c/hello.c", false), ("c/files_ramfs.c", true)]);
+    assert_linked_only_when_used(
+        "files",
+        &[
+            ("c/hello.c", false),
+            ("c/console_vectored.c", false),
+            ("c/files_ramfs.c", true),
+        ],
+    );
+}
+
+/// writev/readv on the console descriptors are the console component's (Rust std
+/// writes stderr with writev): without files they behave as on Linux (files_ramfs
+/// covers them on files).
+#[test]
+fn vectored_console_writes_match_linux_without_files() {
+    let dir = scratch();
+    let native = native(&["c/console_vectored.c"], &[], dir.path());
+    assert_eq!(native.status, 0, "native run failed: {}", native.stderr);
+    for target in targets() {
+        let image = build_image(target, &["c/console_vectored.c"], &[], dir.path());
+        let outcome = boot(&image, &[], &[]);
+        assert_same_as_native(&outcome, &native, &format!("console_vectored on {target}"));
+        assert!(
+            outcome.stderr.contains("hello\n"),
+            "{target}: {}",
+            outcome.stderr
+        );
+    }
 }
 
 #[test]

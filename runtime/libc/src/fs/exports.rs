@@ -81,104 +81,6 @@ pub extern "C" fn close(descriptor: c_int) -> c_int {
     status(with(|system| system.close(descriptor)))
 }
 
-/// One `struct iovec` (POSIX sys/uio.h; the same layout on every LP64 target).
-#[repr(C)]
-pub struct IoVector {
-    base: *mut c_void,
-    length: usize,
-}
-
-/// Linux's `IOV_MAX`.
-const IO_VECTOR_MAX: c_int = 1024;
-
-/// # Safety
-/// `vectors` points to `count` iovecs whose buffers are valid.
-unsafe fn vectors<'a>(vectors: *const IoVector, count: c_int) -> Result<&'a [IoVector], Errno> {
-    if !(0..=IO_VECTOR_MAX).contains(&count) {
-        return Err(EINVAL);
-    }
-    if count == 0 {
-        return Ok(&[]);
-    }
-    if vectors.is_null() {
-        return Err(EFAULT);
-    }
-    // SAFETY: caller's contract.
-    Ok(unsafe { core::slice::from_raw_parts(vectors, count as usize) })
-}
-
-/// POSIX `readv`: fills the buffers in order, stopping at a short read.
-///
-/// # Safety
-/// `vectors` points to `count` iovecs describing writable buffers.
-#[unsafe(export_name = "__unik_readv")]
-pub unsafe extern "C" fn readv(descriptor: c_int, list: *const IoVector, count: c_int) -> isize {
-    // SAFETY: caller's contract.
-    let list = match unsafe { vectors(list, count) } {
-        Ok(list) => list,
-        Err(error) => {
-            errno::set(error);
-            return -1;
-        }
-    };
-    let mut total = 0isize;
-    for vector in list {
-        if vector.length == 0 {
-            continue;
-        }
-        // SAFETY: caller's contract: each iovec describes a writable buffer.
-        let buffer =
-            unsafe { core::slice::from_raw_parts_mut(vector.base.cast::<u8>(), vector.length) };
-        match super::read(descriptor, buffer) {
-            Ok(count) => {
-                total += count as isize;
-                if count < buffer.len() {
-                    break;
-                }
-            }
-            Err(error) if total == 0 => {
-                errno::set(error);
-                return -1;
-            }
-            Err(_) => break,
-        }
-    }
-    total
-}
-
-/// POSIX `writev`.
-///
-/// # Safety
-/// `vectors` points to `count` iovecs describing readable buffers.
-#[unsafe(export_name = "__unik_writev")]
-pub unsafe extern "C" fn writev(descriptor: c_int, list: *const IoVector, count: c_int) -> isize {
-    // SAFETY: caller's contract.
-    let list = match unsafe { vectors(list, count) } {
-        Ok(list) => list,
-        Err(error) => {
-            errno::set(error);
-            return -1;
-        }
-    };
-    let mut total = 0isize;
-    for vector in list {
-        if vector.length == 0 {
-            continue;
-        }
-        // SAFETY: caller's contract: each iovec describes a readable buffer.
-        let bytes = unsafe { core::slice::from_raw_parts(vector.base.cast::<u8>(), vector.length) };
-        match super::write(descriptor, bytes) {
-            Ok(count) => total += count as isize,
-            Err(error) if total == 0 => {
-                errno::set(error);
-                return -1;
-            }
-            Err(_) => break,
-        }
-    }
-    total
-}
-
 /// POSIX `pread`.
 ///
 /// # Safety
@@ -925,8 +827,8 @@ core::arch::global_asm!(
 );
 
 crate::weak_c_symbols!(
-    pipe, pipe2, close, readv, writev, pread, pwrite, lseek, faccessat, access, unlinkat, unlink,
-    rmdir, renameat, rename, remove, mkdirat, mkdir, symlinkat, symlink, readlinkat, readlink,
-    getcwd, realpath, chdir, fchdir, dup, dup2, dup3, ftruncate, truncate, fsync, fdatasync, umask,
-    fchmodat, chmod, fchmod, utimensat, futimens, getdents64
+    pipe, pipe2, close, pread, pwrite, lseek, faccessat, access, unlinkat, unlink, rmdir, renameat,
+    rename, remove, mkdirat, mkdir, symlinkat, symlink, readlinkat, readlink, getcwd, realpath,
+    chdir, fchdir, dup, dup2, dup3, ftruncate, truncate, fsync, fdatasync, umask, fchmodat, chmod,
+    fchmod, utimensat, futimens, getdents64
 );
