@@ -314,5 +314,31 @@ fn rust_std_fs_works_unmodified() {
         let image = build_rust_files(target);
         let outcome = boot(&image, &[], &["/work", "/etc/app/app.toml"]);
         assert_same_as_native(&outcome, &native, &format!("std::fs on {target}"));
+        // A program that uses std::fs gets the file system, and files' functions are
+        // its own, not stand-ins (std's start-up poll, readiness's, stays one:
+        // link/liveness.rs).
+        let explained = run_command(unik().arg("explain").arg(&image));
+        assert_eq!(explained.status, 0, "{}", explained.stderr);
+        assert!(
+            explained
+                .stdout
+                .lines()
+                .any(|line| line.starts_with("files ")),
+            "{target}:\n{}",
+            explained.stdout
+        );
+        let stand_ins = explained
+            .stdout
+            .lines()
+            .find(|line| line.starts_with("stand-ins "))
+            .unwrap_or_default();
+        for own in ["open64", "fcntl", "close", "getcwd"] {
+            assert!(
+                !stand_ins.contains(&format!(" {own},"))
+                    && !stand_ins.contains(&format!(" {own} ")),
+                "{target}: {own} is a stand-in:\n{}",
+                explained.stdout
+            );
+        }
     }
 }

@@ -429,8 +429,32 @@ fn hello_links_no_stub_and_every_component_has_a_reason() {
             assert!(
                 why.contains(".rlib(")
                     || why.starts_with("required by")
-                    || why.starts_with("always"),
+                    || why.starts_with("always")
+                    || why.starts_with("stand-ins for "),
                 "{target}: `{line}` names no reason"
+            );
+        }
+        // std refers to file functions from its start-up's check of descriptors 0-2,
+        // its backtrace printing and its in-image symbolizer only: hello gets their
+        // stand-ins, not the file system (link/liveness.rs INCIDENTAL).
+        for absent in ["files ", "readiness "] {
+            assert!(
+                !outcome.stdout.lines().any(|line| line.starts_with(absent)),
+                "{target}: `{absent}` in hello:\n{}",
+                outcome.stdout
+            );
+        }
+        let stand_ins = outcome
+            .stdout
+            .lines()
+            .find(|line| line.starts_with("stand-ins "))
+            .unwrap_or_default();
+        for name in ["open64", "poll", "fcntl", "getcwd"] {
+            assert!(
+                stand_ins.contains(&format!(" {name},"))
+                    || stand_ins.contains(&format!(" {name} ")),
+                "{target}: no stand-in for {name}:\n{}",
+                outcome.stdout
             );
         }
     }

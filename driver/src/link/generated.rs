@@ -55,6 +55,7 @@ const RECORD_MAGIC: &str = "unik-components";
 /// c  COMPONENT  +                  --all-components
 /// c  COMPONENT  <  BY              another selected component requires it
 /// c  COMPONENT  @  SYMBOL  OBJECT  the program references SYMBOL (first in OBJECT)
+/// c  COMPONENT  !  NAME …          its stand-ins answer for the NAMEs (link/selection.rs)
 /// s  FUNCTION                      linked as a stub (--stub-missing)
 /// ```
 ///
@@ -75,6 +76,10 @@ pub fn encode_record(record: &ComponentsRecord) -> Vec<u8> {
             }
             Reason::Symbol { symbol, object } => {
                 line.extend(["@".to_string(), symbol.clone(), object.clone()]);
+            }
+            Reason::StandIns { symbols } => {
+                line.push("!".into());
+                line.extend(symbols.iter().cloned());
             }
         }
         lines.push(line);
@@ -173,6 +178,12 @@ pub fn decode_record(data: &[u8]) -> Result<ComponentsRecord, String> {
                 Reason::Symbol {
                     symbol: symbol.to_string(),
                     object: object.to_string(),
+                },
+            ),
+            ["c", component, "!", symbols @ ..] => (
+                component,
+                Reason::StandIns {
+                    symbols: symbols.iter().map(|name| name.to_string()).collect(),
                 },
             ),
             _ => {
@@ -524,7 +535,7 @@ mod tests {
         #[test]
         fn records_round_trip_and_any_bytes_decode_without_panic(
             target in ".*",
-            names in proptest::collection::vec((".*", ".*", ".*", 0u8..4), 0..6),
+            names in proptest::collection::vec((".*", ".*", ".*", 0u8..5), 0..6),
             stubbed in proptest::collection::vec(".*", 0..3),
             noise in proptest::collection::vec(proptest::num::u8::ANY, 0..200),
         ) {
@@ -536,6 +547,7 @@ mod tests {
                         0 => Reason::Always,
                         1 => Reason::Forced,
                         2 => Reason::RequiredBy { component: first },
+                        3 => Reason::StandIns { symbols: vec![first, second] },
                         _ => Reason::Symbol { symbol: first, object: second },
                     },
                 })

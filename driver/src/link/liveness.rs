@@ -24,6 +24,15 @@
 //!   reference to a non-executable section outside any group (its LSDA) is live; the
 //!   function an FDE describes is not kept by it. An FDE's undefined references count
 //!   only when the function it describes is live.
+//!
+//! Incidental references ([`INCIDENTAL`]): a few of Rust std's references to file
+//! functions sit on paths that an image without the file system never takes (std's
+//! start-up check that descriptors 0-2 are open: the console keeps them open) or that
+//! cannot succeed in any unik image (the in-image backtrace symbolizer reads the
+//! program's file through /proc/self/exe). The marking is done twice, the second time
+//! without following those references; what only the first one needs is
+//! [`Live::incidental`], which the selection binds to stand-ins (the `stand-ins`
+//! component) unless the component is linked anyway (link/selection.rs).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -45,12 +54,55 @@ pub struct Roots {
     pub runtime_names: BTreeSet<String>,
 }
 
-/// The undefined symbols live sections reference: name → indexes into
+/// References of Rust std that select no component (module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Incidental {
+    /// Part of the referencing section's name: a std function's path as both of
+    /// rustc's manglings spell it (`3std2rt19lang_start_internal`), so its closures and
+    /// its legacy-mangled name match too.
+    pub from: &'static str,
+    /// The symbols it references incidentally (empty: all of them).
+    pub symbols: &'static [&'static str],
+}
+
+/// The incidental references (module docs), each with why it never needs the
+/// component: runtime/libc/src/stand_ins.rs answers them without files.
+pub const INCIDENTAL: &[Incidental] = &[
+    // std::sys::pal::unix::init's sanitize_standard_fds (inlined into
+    // lang_start_internal): poll(0-2, timeout 0), on EINVAL/EAGAIN/ENOMEM
+    // fcntl(F_GETFD) on each, and open64("/dev/null") (dup of it) only for a closed
+    // one. The console's descriptors are never closed without files.
+    Incidental {
+        from: "3std2rt19lang_start_internal",
+        symbols: &["poll", "fcntl", "open64", "dup"],
+    },
+    // std::backtrace_rs's symbolizer, reached from every backtrace print: it finds the
+    // program's file through /proc/self/exe, which no unik image has (`unik run` names
+    // the frames on the host), so nothing it calls can succeed.
+    Incidental {
+        from: "3std12backtrace_rs9symbolize",
+        symbols: &[],
+    },
+    // std::env::current_dir: getcwd, which is "/" until a chdir (files') changes it;
+    // backtrace printing calls it in every program.
+    Incidental {
+        from: "3std3env11current_dir",
+        symbols: &["getcwd"],
+    },
+];
+
+/// What the kept code references from outside the program: name → indexes into
 /// `resolution.loaded` of the objects whose live sections reference it, in order.
-pub fn live_undefined(
-    resolution: &Resolution<'_>,
-    roots: &Roots,
-) -> Result<BTreeMap<String, Vec<usize>>, InputError> {
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Live {
+    /// Referenced by live code other than through [`INCIDENTAL`] references.
+    pub needed: BTreeMap<String, Vec<usize>>,
+    /// Referenced only through [`INCIDENTAL`] references.
+    pub incidental: BTreeMap<String, Vec<usize>>,
+}
+
+/// The undefined symbols live sections reference (module docs).
+pub fn live_undefined(resolution: &Resolution<'_>, roots: &Roots) -> Result<Live, InputError> {
     let objects = resolution
         .loaded
         .iter()
@@ -61,7 +113,18 @@ pub fn live_undefined(
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(mark(&objects, roots))
+    Ok(live(&objects, roots, INCIDENTAL))
+}
+
+/// Marks twice, following `incidental` references and not ([`Live`]).
+fn live(objects: &[ParsedObject], roots: &Roots, incidental: &[Incidental]) -> Live {
+    let mut incidental_only = mark(objects, roots, &[]);
+    let needed = mark(objects, roots, incidental);
+    incidental_only.retain(|name, _| !needed.contains_key(name));
+    Live {
+        needed,
+        incidental: incidental_only,
+    }
 }
 
 /// Where a relocation points.
@@ -309,8 +372,12 @@ fn eh_frame_records(data: &[u8]) -> Vec<(u64, u64, bool)> {
     records
 }
 
-/// The marking itself (module docs).
-fn mark(objects: &[ParsedObject], roots: &Roots) -> BTreeMap<String, Vec<usize>> {
+/// The marking itself (module docs), not following `incidental` references.
+fn mark(
+    objects: &[ParsedObject],
+    roots: &Roots,
+    incidental: &[Incidental],
+) -> BTreeMap<String, Vec<usize>> {
     // The winning definition of each global: the first strong one, else the first weak.
     let mut winners: HashMap<&str, (usize, Option<usize>, bool)> = HashMap::new();
     for (object_index, object) in objects.iter().enumerate() {
@@ -345,6 +412,7 @@ fn mark(objects: &[ParsedObject], roots: &Roots) -> BTreeMap<String, Vec<usize>>
         needed: BTreeMap::new(),
         winners,
         sections_by_name,
+        incidental,
     };
     for name in roots.symbols.iter().chain(&roots.runtime_names) {
         if let Some(&(object, Some(section), _)) = marker.winners.get(name.as_str()) {
@@ -416,6 +484,8 @@ struct Marker<'a> {
     needed: BTreeMap<String, Vec<usize>>,
     winners: HashMap<&'a str, (usize, Option<usize>, bool)>,
     sections_by_name: HashMap<&'a str, Vec<(usize, usize)>>,
+    /// References not followed ([`INCIDENTAL`]).
+    incidental: &'a [Incidental],
 }
 
 impl Marker<'_> {
@@ -494,8 +564,19 @@ impl Marker<'_> {
             if facts.eh_frame {
                 continue;
             }
+            let skipped: Vec<&Incidental> = self
+                .incidental
+                .iter()
+                .filter(|rule| facts.name.contains(rule.from))
+                .collect();
             for (_, target) in &facts.relocations {
-                self.resolve(object, target, false);
+                let incidental = skipped.iter().any(|rule| {
+                    rule.symbols.is_empty()
+                        || matches!(target, Target::Global(name) if rule.symbols.contains(&name.as_str()))
+                });
+                if !incidental {
+                    self.resolve(object, target, false);
+                }
             }
             if let Some(group) = facts.group {
                 for &member in &objects[object].groups[group] {

@@ -126,7 +126,8 @@ pub struct Prepared {
     pub record: ComponentsRecord,
     /// The generated object's bytes.
     pub generated_object: Vec<u8>,
-    /// Extra LLD arguments (`-u symbol` for `--all-components`).
+    /// Extra LLD arguments (`-u symbol` for `--all-components`, `--defsym NAME=STAND_IN`
+    /// for the symbols bound to stand-ins).
     pub linker_arguments: Vec<OsString>,
     /// Whether the image keeps its unwind tables (see [`needs_unwind_tables`]).
     pub unwind_tables: bool,
@@ -147,6 +148,7 @@ pub fn prepare(request: &SelectionRequest<'_>, program: &str) -> Result<Prepared
         )?);
     }
     let mut resolution = symbols::resolve(&read);
+    let mut incidental = std::collections::BTreeMap::new();
     if request.collect_garbage {
         let mut roots = liveness::Roots {
             symbols: request.option_roots.clone(),
@@ -156,11 +158,14 @@ pub fn prepare(request: &SelectionRequest<'_>, program: &str) -> Result<Prepared
         roots
             .runtime_names
             .extend(request.manifest.toolchain_symbols.iter().cloned());
-        resolution.undefined = liveness::live_undefined(&resolution, &roots)?;
+        let live = liveness::live_undefined(&resolution, &roots)?;
+        resolution.undefined = live.needed;
+        incidental = live.incidental;
     }
     resolution
         .undefined
         .retain(|name, _| !symbols::is_linker_defined(name, request.linker_defined));
+    incidental.retain(|name, _| !symbols::is_linker_defined(name, request.linker_defined));
     // `-u NAME` of a runtime symbol asks for it as an undefined reference would (LLD
     // then takes it from the archive): its component is selected
     // (`unikcc --framebuffer-console` is `-u` of that component's init function).
@@ -175,7 +180,12 @@ pub fn prepare(request: &SelectionRequest<'_>, program: &str) -> Result<Prepared
         program,
     )
     .map_err(Error::WriteExecute)?;
-    let selection = selection::select(&resolution, request.manifest, request.all_components);
+    let (selection, stand_ins) = selection::select_with_stand_ins(
+        &mut resolution,
+        request.manifest,
+        request.all_components,
+        incidental,
+    );
     if !selection.missing.is_empty() && !request.stub_missing {
         let reports =
             diagnostics::undefined_symbols(&selection.missing, &resolution, request.manifest);
@@ -204,7 +214,15 @@ pub fn prepare(request: &SelectionRequest<'_>, program: &str) -> Result<Prepared
         &selection.init_functions(request.manifest),
     )
     .map_err(|error| Error::Usage(error.to_string()))?;
-    let mut linker_arguments = Vec::new();
+    let mut linker_arguments: Vec<OsString> = stand_ins
+        .iter()
+        .map(|name| {
+            OsString::from(format!(
+                "--defsym={name}={}{name}",
+                selection::STAND_IN_PREFIX
+            ))
+        })
+        .collect();
     if request.all_components {
         // Every component's code and init, as if every symbol were referenced.
         for component in &request.manifest.components {
@@ -242,6 +260,10 @@ pub fn explain_lines(record: &ComponentsRecord) -> Vec<String> {
                 selection::Reason::RequiredBy { component } => format!("required by {component}"),
                 selection::Reason::Always => "always (the image's entry)".to_string(),
                 selection::Reason::Forced => "--all-components".to_string(),
+                selection::Reason::StandIns { symbols } => format!(
+                    "stand-ins for {} (only Rust std's incidental references need them: link/liveness.rs)",
+                    symbols.join(", ")
+                ),
             };
             format!("{:<width$} <- {why}", selected.component)
         })

@@ -25,6 +25,9 @@ pub enum Reason {
     Always,
     /// `--all-components`.
     Forced,
+    /// Its functions stand in for these, which the program's code references only
+    /// incidentally (link/liveness.rs) and whose component is not linked.
+    StandIns { symbols: Vec<String> },
 }
 
 /// One selected component and why.
@@ -120,6 +123,83 @@ pub fn select(resolution: &Resolution<'_>, manifest: &Manifest, all_components: 
             })
             .collect(),
         missing,
+    }
+}
+
+/// The prefix of a stand-in's name: `__unik_absent_NAME` answers for `NAME` in an
+/// image without NAME's component (runtime/libc/src/stand_ins.rs).
+pub const STAND_IN_PREFIX: &str = "__unik_absent_";
+
+/// [`select`], given also the symbols the program's live code references only
+/// incidentally (link/liveness.rs: `incidental`, name → referencing objects). Each of
+/// those whose component the other references do not bring in is bound to its
+/// stand-in ([`STAND_IN_PREFIX`]), whose component then comes in with
+/// [`Reason::StandIns`]; one without a stand-in is needed like any other reference
+/// (its component comes in, and with it the real functions for every incidental
+/// symbol it provides). Returns the selection and the names bound to stand-ins, which
+/// the link defines as their stand-ins (`--defsym`). Adds what it needs to
+/// `resolution.undefined`.
+pub fn select_with_stand_ins(
+    resolution: &mut Resolution<'_>,
+    manifest: &Manifest,
+    all_components: bool,
+    mut incidental: BTreeMap<String, Vec<usize>>,
+) -> (Selection, Vec<String>) {
+    let stand_in = |name: &str| format!("{STAND_IN_PREFIX}{name}");
+    loop {
+        let selection = select(resolution, manifest, all_components);
+        let selected: BTreeSet<&str> = selection
+            .components
+            .iter()
+            .map(|selected| selected.component.as_str())
+            .collect();
+        let provided = |name: &str| {
+            manifest
+                .symbols
+                .get(name)
+                .is_some_and(|component| selected.contains(component.as_str()))
+        };
+        let unanswered: Vec<String> = incidental
+            .keys()
+            .filter(|name| !provided(name) && !manifest.symbols.contains_key(&stand_in(name)))
+            .cloned()
+            .collect();
+        if !unanswered.is_empty() {
+            for name in unanswered {
+                let objects = incidental.remove(&name).unwrap_or_default();
+                resolution.undefined.insert(name, objects);
+            }
+            continue;
+        }
+        let bound: Vec<String> = incidental
+            .keys()
+            .filter(|name| !provided(name))
+            .cloned()
+            .collect();
+        if bound.is_empty() {
+            return (selection, bound);
+        }
+        for name in &bound {
+            let objects = incidental.get(name).cloned().unwrap_or_default();
+            resolution.undefined.insert(stand_in(name), objects);
+        }
+        let mut selection = select(resolution, manifest, all_components);
+        for selected in &mut selection.components {
+            if let Reason::Symbol { symbol, .. } = &selected.reason
+                && symbol.starts_with(STAND_IN_PREFIX)
+            {
+                selected.reason = Reason::StandIns {
+                    symbols: bound
+                        .iter()
+                        .filter(|name| {
+                            manifest.symbols.get(&stand_in(name)) == Some(&selected.component)
+                        })
+                        .cloned()
+                        .collect(),
+                };
+            }
+        }
+        return (selection, bound);
     }
 }
 
@@ -276,5 +356,79 @@ pub(crate) mod tests {
         );
         let without = select(&resolution, &manifest, false);
         assert_eq!(names(&without), ["alloc", "start", "boot"]);
+    }
+
+    /// The test manifest with `files` (open64, close) and the stand-in of open64.
+    fn manifest_with_stand_ins() -> Manifest {
+        let mut manifest = manifest();
+        for (name, requires, symbols) in [
+            ("files", vec!["alloc"], vec!["open64", "close"]),
+            ("stand-ins", vec![], vec!["__unik_absent_open64"]),
+        ] {
+            manifest.components.push(Component {
+                name: name.into(),
+                summary: String::new(),
+                requires: requires.into_iter().map(str::to_string).collect(),
+                always: false,
+                init: None,
+                symbols: symbols.iter().map(|s| s.to_string()).collect(),
+                modules: Vec::new(),
+                size: 0,
+            });
+            for symbol in symbols {
+                manifest.symbols.insert(symbol.into(), name.into());
+            }
+        }
+        manifest
+    }
+
+    #[test]
+    fn incidental_symbols_get_stand_ins_only_without_their_component() {
+        let manifest = manifest_with_stand_ins();
+        let std = object("libstd.rlib(std.o)", &[]);
+        let run = |needed: &[&str], incidental: &[&str]| {
+            let mut resolution = Resolution {
+                loaded: vec![&std],
+                undefined: needed.iter().map(|s| (s.to_string(), vec![0])).collect(),
+            };
+            let incidental = incidental
+                .iter()
+                .map(|s| (s.to_string(), vec![0]))
+                .collect();
+            let (selection, bound) =
+                select_with_stand_ins(&mut resolution, &manifest, false, incidental);
+            let names: Vec<String> = names(&selection).into_iter().map(str::to_string).collect();
+            (names, selection, bound)
+        };
+        // Only incidental references to open64: its stand-in, and no files.
+        let (names, selection, bound) = run(&["puts"], &["open64"]);
+        assert_eq!(bound, ["open64"]);
+        assert!(!names.contains(&"files".to_string()), "{names:?}");
+        let stand_ins = selection
+            .components
+            .iter()
+            .find(|selected| selected.component == "stand-ins")
+            .expect("the stand-ins component");
+        assert_eq!(
+            stand_ins.reason,
+            Reason::StandIns {
+                symbols: vec!["open64".into()]
+            }
+        );
+        // The program needs close (files) itself: open64 is files' own.
+        let (names, _, bound) = run(&["close"], &["open64"]);
+        assert!(bound.is_empty());
+        assert!(names.contains(&"files".to_string()));
+        assert!(!names.contains(&"stand-ins".to_string()), "{names:?}");
+        // close has no stand-in: files comes in for it, and open64 with it.
+        let (names, selection, bound) = run(&["puts"], &["open64", "close"]);
+        assert!(bound.is_empty());
+        assert!(names.contains(&"files".to_string()));
+        assert!(!names.contains(&"stand-ins".to_string()), "{names:?}");
+        assert!(selection.missing.is_empty());
+        // An incidental symbol nobody provides is missing, as any other.
+        let (_, selection, bound) = run(&[], &["frok"]);
+        assert!(bound.is_empty());
+        assert_eq!(selection.missing, ["frok"]);
     }
 }

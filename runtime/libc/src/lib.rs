@@ -53,6 +53,7 @@ pub mod process;
 pub mod reboot;
 pub mod rust_support;
 pub mod scanf;
+pub mod stand_ins;
 pub mod start;
 pub mod stdio;
 pub mod stdlib;

@@ -112,10 +112,9 @@ fn needed(objects: &[&ObjectInput], roots: &[&str]) -> Vec<(String, Vec<usize>)>
         symbols: roots.iter().map(|name| name.to_string()).collect(),
         runtime_names: ["memcpy".to_string()].into(),
     };
-    live_undefined(&resolution, &roots)
-        .expect("liveness")
-        .into_iter()
-        .collect()
+    let live = live_undefined(&resolution, &roots).expect("liveness");
+    assert!(live.incidental.is_empty(), "{live:?}");
+    live.needed.into_iter().collect()
 }
 
 fn names(needed: &[(String, Vec<usize>)]) -> Vec<&str> {
@@ -159,6 +158,74 @@ fn only_references_from_sections_reachable_from_main_are_needed() {
         [1],
         "write is referenced by the library member"
     );
+}
+
+#[test]
+fn incidental_references_are_set_apart_unless_other_live_code_needs_them() {
+    // Rust std's start-up: it calls main, and poll/fcntl/open64 for descriptors 0-2.
+    let start = "_RNvNtCs1_3std2rt19lang_start_internal";
+    let symbolizer = "_RNvNtNtCs1_3std12backtrace_rs9symbolize7resolve";
+    let open_file = "_RNvNtCs1_3std2fs9File_open";
+    let mut std = Builder::new();
+    let text_start = std.section(&format!(".text.{start}"), SectionKind::Text, 16);
+    std.define(start, text_start, false);
+    std.needs(text_start, 0, "main");
+    std.needs(text_start, 4, "poll");
+    std.needs(text_start, 8, "open64");
+    std.needs(text_start, 12, "malloc");
+    // The symbolizer: nothing it references counts, not even through std's own code
+    // (File::open -> open64, close).
+    let text_symbolizer = std.section(&format!(".text.{symbolizer}"), SectionKind::Text, 12);
+    std.define(symbolizer, text_symbolizer, false);
+    std.needs(text_symbolizer, 0, "malloc");
+    std.needs(text_symbolizer, 4, open_file);
+    let text_open = std.section(&format!(".text.{open_file}"), SectionKind::Text, 8);
+    std.define(open_file, text_open, false);
+    std.needs(text_open, 0, "open64");
+    std.needs(text_open, 4, "close");
+    let std = std.build("libstd.rlib(std.o)");
+
+    // A program that prints a backtrace: the symbolizer is live, yet needs nothing.
+    let mut program = Builder::new();
+    let text_main = program.section(".text.main", SectionKind::Text, 8);
+    program.define("main", text_main, false);
+    program.needs(text_main, 0, start);
+    program.needs(text_main, 4, symbolizer);
+    let program = program.build("main.o");
+    let resolution = Resolution {
+        loaded: vec![&program, &std],
+        undefined: BTreeMap::new(),
+    };
+    let roots = Roots {
+        symbols: ["main".to_string()].into(),
+        runtime_names: Default::default(),
+    };
+    let live = live_undefined(&resolution, &roots).expect("liveness");
+    assert_eq!(live.needed.keys().collect::<Vec<_>>(), ["malloc"]);
+    assert_eq!(
+        live.incidental.keys().collect::<Vec<_>>(),
+        ["close", "open64", "poll"]
+    );
+    assert_eq!(live.incidental["open64"], [1]);
+
+    // The same std with a program that opens a file itself: open64 and close are
+    // needed; poll stays incidental.
+    let mut program = Builder::new();
+    let text_main = program.section(".text.main", SectionKind::Text, 8);
+    program.define("main", text_main, false);
+    program.needs(text_main, 0, start);
+    program.needs(text_main, 4, open_file);
+    let program = program.build("main.o");
+    let resolution = Resolution {
+        loaded: vec![&program, &std],
+        undefined: BTreeMap::new(),
+    };
+    let live = live_undefined(&resolution, &roots).expect("liveness");
+    assert_eq!(
+        live.needed.keys().collect::<Vec<_>>(),
+        ["close", "malloc", "open64"]
+    );
+    assert_eq!(live.incidental.keys().collect::<Vec<_>>(), ["poll"]);
 }
 
 #[test]
