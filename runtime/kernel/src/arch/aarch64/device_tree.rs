@@ -435,34 +435,35 @@ struct Node<'blob> {
     values: [Option<&'blob [u8]>; PROPERTY_COUNT],
 }
 
-/// The `reg` entries of a node at `depth` as CPU physical addresses, to `each` until it
-/// returns false: translated through the `ranges` of every bus above the node (spec
-/// 2.3.8). QEMU `virt` puts its devices at the root, where addresses are physical; the
-/// Raspberry Pi 4's sit under `/soc`, whose `ranges` maps the VideoCore bus addresses
-/// (0x7e201000) to the CPU's (0xfe201000). An entry no range covers (or under a bus
-/// without `ranges`) is left out, as is a `reg` with cell counts other than 1-2 / 0-2.
-fn regions(
-    buses: &[Bus<'_>],
-    reg: &[u8],
-    depth: usize,
-    each: &mut dyn FnMut(PhysicalRange) -> bool,
-) {
+/// The first `reg` entries of a node at `depth` as CPU physical addresses, into `out`;
+/// returns how many. Addresses are translated through the `ranges` of every bus above
+/// the node (spec 2.3.8). QEMU `virt` puts its devices at the root, where addresses
+/// are physical; the Raspberry Pi 4's sit under `/soc`, whose `ranges` maps the
+/// VideoCore bus addresses (0x7e201000) to the CPU's (0xfe201000). An entry no range
+/// covers (or under a bus without `ranges`) is left out, as is a `reg` with cell
+/// counts other than 1-2 / 0-2.
+fn regions(buses: &[Bus<'_>], reg: &[u8], depth: usize, out: &mut [PhysicalRange]) -> usize {
     let parent = buses[depth - 1];
     let (address_cells, size_cells) = (parent.address_cells, parent.size_cells);
     if !(1..=2).contains(&address_cells) || size_cells > 2 {
-        return;
+        return 0;
     }
+    let mut count = 0;
     for entry in reg.chunks_exact((address_cells + size_cells) as usize * 4) {
+        if count == out.len() {
+            break;
+        }
         let start =
             read_cells(entry, address_cells).and_then(|address| translate(buses, depth, address));
         let size = read_cells(&entry[address_cells as usize * 4..], size_cells);
         if let (Some(start), Some(size)) = (start, size)
             && let Some(end) = start.checked_add(size)
-            && !each(PhysicalRange { start, end })
         {
-            return;
+            out[count] = PhysicalRange { start, end };
+            count += 1;
         }
     }
+    count
 }
 
 /// Translates an address in the address space of the node at `depth`'s parent up to
@@ -550,12 +551,13 @@ impl<'blob> Reader<'_, 'blob> {
         let enabled = values[STATUS].is_none_or(|status| matches!(text(status), b"okay" | b"ok"));
         let reg = values[REG].unwrap_or(&[]);
         if values[DEVICE_TYPE].is_some_and(|kind| text(kind) == b"memory") && enabled {
-            let ram = &mut self.machine.ram;
-            regions(&self.buses, reg, depth, &mut |region| {
+            // More ranges than one memory node of any firmware has.
+            let mut found = [PhysicalRange::EMPTY; 8];
+            let count = regions(&self.buses, reg, depth, &mut found);
+            for region in &found[..count] {
                 let end = region.end.min(ADDRESS_LIMIT);
-                ram.add(PhysicalRange { end, ..region });
-                true
-            });
+                self.machine.ram.add(PhysicalRange { end, ..*region });
+            }
         }
         let Some(kind) = values[COMPATIBLE].and_then(classify) else {
             return;
@@ -566,11 +568,7 @@ impl<'blob> Reader<'_, 'blob> {
             interrupt_ids: [0; 4],
             interrupt_count: 0,
         };
-        regions(&self.buses, reg, depth, &mut |region| {
-            device.regions[device.region_count] = region;
-            device.region_count += 1;
-            device.region_count < device.regions.len()
-        });
+        device.region_count = regions(&self.buses, reg, depth, &mut device.regions);
         for specifier in values[INTERRUPTS].unwrap_or(&[]).chunks_exact(12).take(4) {
             let kind = read_be32(specifier, 0).unwrap_or(0);
             let number = read_be32(specifier, 4).unwrap_or(0);
