@@ -20,10 +20,10 @@
 //! on the command line (`unik run --no-aslr`), the image runs at its link address
 //! and nothing moves.
 
-use core::fmt::Write;
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use crate::memory::{PAGE_SIZE, PhysicalRange};
+use crate::report::{ErrorConsole, Write};
 
 /// ELF64 relocation entry with addend (gABI "Relocation Entries").
 #[repr(C)]
@@ -172,13 +172,19 @@ pub(crate) fn record(offset: u64, disabled: u64) {
 /// The crash report's line that lets addresses be symbolized: where the image runs
 /// and where it was linked (a return address minus the difference is the address in
 /// the ELF file's symbol table).
-pub(crate) fn write_image_base(console: &mut impl Write) -> core::fmt::Result {
-    writeln!(
-        console,
-        "  image base {:#x} (linked at {:#x})",
-        image_base(),
-        image_base().wrapping_sub(image_offset())
-    )
+pub(crate) fn write_image_base(console: &mut impl Write) {
+    console.text("  image base ");
+    write_base_and_link_address(console);
+    console.text("\n");
+}
+
+/// `0x<base> (linked at 0x<link address>)`.
+fn write_base_and_link_address(console: &mut impl Write) {
+    console
+        .hex(image_base())
+        .text(" (linked at ")
+        .hex(image_base().wrapping_sub(image_offset()))
+        .text(")");
 }
 
 /// Tells on the error console why the image was not moved when the user did not ask
@@ -187,7 +193,7 @@ pub(crate) fn write_image_base(console: &mut impl Write) -> core::fmt::Result {
 /// Cortex-A72 has no RNDR, so every boot there would carry it) the program's stdout
 /// stays its own and only `verbose` tells.
 pub(crate) fn report(verbose: bool) {
-    let mut console = crate::report::ErrorConsole;
+    let mut console = ErrorConsole;
     let why = match disabled() {
         Some(Disabled::NoHardwareRandom) => {
             Some("the CPU has no random number instruction (RDRAND / RNDR)")
@@ -201,19 +207,18 @@ pub(crate) fn report(verbose: bool) {
     if let Some(why) = why
         && (verbose || crate::arch::serial::has_error_channel())
     {
-        let _ = writeln!(
-            console,
-            "unik: warning: {why}: the image, heap and stack are not randomized (no ASLR)"
-        );
+        console
+            .text("unik: warning: ")
+            .text(why)
+            .text(": the image, heap and stack are not randomized (no ASLR)\n");
     }
     if verbose {
-        let _ = writeln!(
-            console,
-            "unik: aslr: {}, image base {:#x} (linked at {:#x})",
-            if disabled().is_some() { "off" } else { "on" },
-            image_base(),
-            image_base().wrapping_sub(image_offset())
-        );
+        console
+            .text("unik: aslr: ")
+            .text(if disabled().is_some() { "off" } else { "on" })
+            .text(", image base ");
+        write_base_and_link_address(&mut console);
+        console.text("\n");
     }
 }
 

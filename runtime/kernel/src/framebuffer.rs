@@ -385,21 +385,26 @@ pub fn start_console() {
 /// The `unik.verbose` line about the framebuffer.
 #[cfg(not(test))]
 fn log(framebuffer: &Framebuffer) {
-    use core::fmt::Write;
+    use crate::report::{ErrorConsole, Write};
     let kind = match framebuffer.format {
         _ if !framebuffer.is_usable() => "not usable for the console",
         Format::Text => "EGA text",
         Format::Rgb { .. } => "RGB",
     };
-    let _ = writeln!(
-        crate::report::ErrorConsole,
-        "unik: framebuffer at {:#x}: {}x{}, {} bits per pixel, pitch {}, {kind}",
-        framebuffer.address,
-        framebuffer.width,
-        framebuffer.height,
-        framebuffer.bits_per_pixel,
-        framebuffer.pitch
-    );
+    ErrorConsole
+        .text("unik: framebuffer at ")
+        .hex(framebuffer.address)
+        .text(": ")
+        .decimal(framebuffer.width.into())
+        .text("x")
+        .decimal(framebuffer.height.into())
+        .text(", ")
+        .decimal(framebuffer.bits_per_pixel.into())
+        .text(" bits per pixel, pitch ")
+        .decimal(framebuffer.pitch.into())
+        .text(", ")
+        .text(kind)
+        .text("\n");
 }
 
 /// The console mirror: draws what went to stdout (`error` false) or stderr.

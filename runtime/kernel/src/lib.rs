@@ -20,7 +20,7 @@ mod memory;
 #[cfg(not(test))]
 pub mod network;
 pub mod random;
-mod report;
+pub mod report;
 #[cfg(not(test))]
 pub mod virtio;
 pub mod virtio_mmio;
@@ -34,9 +34,7 @@ pub mod sched;
 #[cfg(not(test))]
 pub mod time;
 
-use core::fmt::Write;
-
-use report::ErrorConsole;
+use report::{ErrorConsole, Write};
 
 /// What the kernel hands to the program start.
 pub struct BootInfo {
@@ -125,33 +123,54 @@ pub fn reboot() -> ! {
 /// Set by the first runtime panic.
 static PANICKING: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
 
-/// Used by the panic handler: prints `unik: runtime panic: <msg> at <file>:<line>` on
-/// the error console and exits 134 (the status of SIGABRT).
+/// Used by the panic handler: prints `unik: runtime panic: <msg> at <file>:<line>:<column>`
+/// on the error console and exits 134 (the status of SIGABRT).
+///
+/// The message is printed when it is plain text (`panic!("text")`, `unwrap()` on
+/// `None`, `expect("text")`); one with formatted arguments (an index out of bounds,
+/// `unwrap()` on an `Err`) is replaced by a marker: printing it would link `core::fmt`
+/// (~6.5 KB) into every image, and the location still names the failing line. The
+/// runtime's own panics are unik bugs (runtime/README.md).
 pub fn runtime_panic(info: &core::panic::PanicInfo<'_>) -> ! {
     let mut console = ErrorConsole;
-    // A panic while printing a panic (a Display impl in the message that panics) must
-    // not recurse forever.
+    // A panic while reporting a panic must not recurse forever.
     if PANICKING.swap(true, core::sync::atomic::Ordering::Relaxed) {
-        let _ = console.write_str("unik: runtime panic while reporting a runtime panic\n");
+        console.text("unik: runtime panic while reporting a runtime panic\n");
         exit(134)
     }
-    // Writing to the console cannot fail; a formatting error only cuts the message short.
-    let _ = write!(console, "unik: runtime panic: {}", info.message());
+    console.text("unik: runtime panic: ");
+    match info.message().as_str() {
+        Some(message) => console.text(message),
+        None => console.text("(formatted message not printed)"),
+    };
     if let Some(location) = info.location() {
-        let _ = write!(console, " at {}:{}", location.file(), location.line());
+        console
+            .text(" at ")
+            .text(location.file())
+            .text(":")
+            .decimal(location.line().into())
+            .text(":")
+            .decimal(location.column().into());
     }
-    let _ = console.write_str("\n");
+    console.text("\n");
     exit(134)
 }
 
 /// Exit status of a boot that cannot go on (bad boot information, no usable RAM).
 const BOOT_FAILURE_STATUS: i32 = 1;
 
-/// Prints `unik: fatal: <message>` on the error console and ends the run with
-/// [`BOOT_FAILURE_STATUS`]. For problems found before the program starts.
-fn boot_failure(message: core::fmt::Arguments<'_>) -> ! {
-    let mut console = ErrorConsole;
-    let _ = writeln!(console, "unik: fatal: {message}");
+/// Starts the report of a problem found before the program starts: writes
+/// `unik: fatal: ` on the error console and returns it for the message, which
+/// [`end_boot_failure`] ends, with the run (status [`BOOT_FAILURE_STATUS`]).
+fn boot_failure() -> ErrorConsole {
+    ErrorConsole.text("unik: fatal: ");
+    ErrorConsole
+}
+
+/// The end of [`boot_failure`]'s line, and of the run.
+#[inline(never)]
+fn end_boot_failure() -> ! {
+    ErrorConsole.text("\n");
     exit(BOOT_FAILURE_STATUS)
 }
 
@@ -159,18 +178,30 @@ fn boot_failure(message: core::fmt::Arguments<'_>) -> ! {
 /// ranges came from ("the PVH memory map", "the device tree").
 fn memory_plan_failure(error: memory::MemoryError, memory_map: &str) -> ! {
     match error {
-        memory::MemoryError::ImageOutsideRam { image } => boot_failure(format_args!(
-            "the image ({:#x}-{:#x}) is not inside RAM in {memory_map}",
-            image.start, image.end
-        )),
-        memory::MemoryError::NoRamAfterImage { image } => boot_failure(format_args!(
-            "no free RAM after the image ({:#x}-{:#x}); give the machine more memory",
-            image.start, image.end
-        )),
-        memory::MemoryError::InitrdOverlapsImage { initrd, image } => boot_failure(format_args!(
-            "the initrd ({:#x}-{:#x}) overlaps the image ({:#x}-{:#x})",
-            initrd.start, initrd.end, image.start, image.end
-        )),
+        memory::MemoryError::ImageOutsideRam { image } => {
+            boot_failure()
+                .text("the image (")
+                .range(image.start, image.end)
+                .text(") is not inside RAM in ")
+                .text(memory_map);
+            end_boot_failure()
+        }
+        memory::MemoryError::NoRamAfterImage { image } => {
+            boot_failure()
+                .text("no free RAM after the image (")
+                .range(image.start, image.end)
+                .text("); give the machine more memory");
+            end_boot_failure()
+        }
+        memory::MemoryError::InitrdOverlapsImage { initrd, image } => {
+            boot_failure()
+                .text("the initrd (")
+                .range(initrd.start, initrd.end)
+                .text(") overlaps the image (")
+                .range(image.start, image.end)
+                .text(")");
+            end_boot_failure()
+        }
     }
 }
 
@@ -187,20 +218,103 @@ fn heap_after_boot(
     let heap = heap.skip(aslr::heap_shift(heap, heap_random));
     let spare = memory::spare_ram(plan, allocator);
     if verbose {
-        let mut console = ErrorConsole;
         for (name, range) in [("heap", heap), ("more heap", spare)] {
             if !range.is_empty() {
-                let _ = writeln!(
-                    console,
-                    "unik: {name} {:#x}-{:#x} ({})",
-                    range.start,
-                    range.end,
-                    report::ByteSize(range.len())
-                );
+                ErrorConsole
+                    .text("unik: ")
+                    .text(name)
+                    .text(" ")
+                    .range(range.start, range.end)
+                    .text(" (")
+                    .byte_size(range.len())
+                    .text(")\n");
             }
         }
     }
     (heap, spare)
+}
+
+/// The `unik.verbose` boot log's initrd line.
+fn log_initrd(initrd: memory::PhysicalRange) {
+    ErrorConsole
+        .text("unik: initrd ")
+        .range(initrd.start, initrd.end)
+        .text(" (")
+        .byte_size(initrd.len())
+        .text(")\n");
+}
+
+/// The `unik.verbose` boot log's memory map line for one range of type `kind`.
+fn log_memory_range(range: memory::PhysicalRange, kind: &str) {
+    ErrorConsole
+        .text("unik:   ")
+        .hex_fixed(range.start, 12)
+        .text("-")
+        .hex_fixed(range.end, 12)
+        .text(" ")
+        .byte_size(range.len())
+        .text(" ")
+        .text(kind)
+        .text("\n");
+}
+
+/// The `unik.verbose` boot log's count of RAM ranges beyond the plan's capacity.
+fn log_dropped_ranges(dropped: usize) {
+    if dropped > 0 {
+        ErrorConsole
+            .text("unik:   (")
+            .decimal(dropped as u64)
+            .text(" more RAM ranges ignored)\n");
+    }
+}
+
+/// The `unik.verbose` boot log's image line: where it lies and its parts' sizes.
+fn log_image(image: memory::PhysicalRange, text: u64, data: u64) {
+    ErrorConsole
+        .text("unik: image ")
+        .range(image.start, image.end)
+        .text(" (")
+        .byte_size(image.len())
+        .text("): text ")
+        .byte_size(text)
+        .text(", data+bss ")
+        .byte_size(data)
+        .text("\n");
+}
+
+/// Ends the boot when the command line does not fit in the boot data.
+fn command_line_failure(length: usize) -> ! {
+    {
+        boot_failure()
+            .text("out of memory for the command line (")
+            .decimal(length as u64)
+            .text(" bytes)");
+        end_boot_failure()
+    }
+}
+
+/// Ends the boot: no memory for the main thread's TLS block of `size` bytes.
+fn tls_out_of_memory(size: u64) -> ! {
+    {
+        boot_failure()
+            .text("out of memory for the TLS block (")
+            .decimal(size)
+            .text(" bytes)");
+        end_boot_failure()
+    }
+}
+
+/// Ends the boot: the image's PT_TLS template is unusable.
+fn tls_bad_template(memory_size: u64, alignment: u64) -> ! {
+    {
+        boot_failure()
+            .text("bad TLS template in the image (size ")
+            .hex(memory_size)
+            .text(", alignment ")
+            .hex(alignment)
+            .text(")");
+        end_boot_failure()
+    }
 }
 
 unsafe extern "Rust" {

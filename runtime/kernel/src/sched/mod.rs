@@ -28,12 +28,11 @@ mod stack;
 
 use alloc::boxed::Box;
 use core::cell::{Cell, UnsafeCell};
-use core::fmt::Write;
 use core::ptr::null_mut;
 use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicUsize, Ordering};
 
 use crate::arch::threading as arch;
-use crate::report::ErrorConsole;
+use crate::report::{ErrorConsole, Write};
 
 pub use stack::StackError;
 
@@ -748,25 +747,28 @@ fn report_deadlock(interrupts_off: &InterruptsOff) -> ! {
         } else {
             "threads are"
         };
-        let _ = writeln!(
-            console,
-            "unik: deadlock: all {count} {plural} blocked forever"
-        );
+        console
+            .text("unik: deadlock: all ")
+            .decimal(count)
+            .text(" ")
+            .text(plural)
+            .text(" blocked forever\n");
         let mut thread = scheduler.all_head;
         while !thread.is_null() {
             // SAFETY: as above.
             let entry = unsafe { thread_mut(interrupts_off, thread) };
             if entry.state == State::Blocked {
-                let name = core::str::from_utf8(entry.name()).unwrap_or("?");
-                let _ = write!(console, "unik:   thread {}", entry.id);
+                let name = entry.name();
+                console.text("unik:   thread ").decimal(entry.id.into());
                 if !name.is_empty() {
-                    let _ = write!(console, " ({name})");
+                    console.text(" (").raw(name).text(")");
                 }
-                let _ = match entry.wait {
-                    Wait::Futex { address, .. } => {
-                        writeln!(console, ": waiting on futex {address:#x}")
-                    }
-                    Wait::Sleep | Wait::Nothing => writeln!(console, ": waiting"),
+                match entry.wait {
+                    Wait::Futex { address, .. } => console
+                        .text(": waiting on futex ")
+                        .hex(address as u64)
+                        .text("\n"),
+                    Wait::Sleep | Wait::Nothing => console.text(": waiting\n"),
                 };
             }
             thread = entry.all_next;

@@ -8,15 +8,13 @@
 //! nothing needs the device tree any more (it lies below the image, which the final
 //! tables leave unmapped).
 
-use core::fmt::Write;
-
 use super::device_tree::{self, DeviceTreeError, GicVersion, MachineDescription, PsciConduit};
 use super::entry::bootstrap_normal;
 use super::{aslr, exit, image, paging, serial, tls};
 use crate::boot_cell::BootCell;
 use crate::memory::{BootAllocator, MemoryPlan, PhysicalRange};
-use crate::report::{ByteSize, ErrorConsole};
-use crate::{BootInfo, boot_failure, command_line};
+use crate::report::{ErrorConsole, Write};
+use crate::{BootInfo, boot_failure, command_line, end_boot_failure};
 
 static BOOT_INFO: BootCell<BootInfo> = BootCell::new(BootInfo::EMPTY);
 
@@ -127,7 +125,8 @@ fn read_device_tree(
 #[cold]
 #[inline(never)]
 fn device_tree_failure(error: DeviceTreeError) -> ! {
-    boot_failure(format_args!("{error}"))
+    error.write(&mut boot_failure());
+    end_boot_failure()
 }
 
 /// The boot path at the image's run address (aslr.rs `enter`).
@@ -168,13 +167,21 @@ pub(super) extern "C" fn boot(
     let address_space =
         match unsafe { paging::build(&plan, &devices, &mut allocator, image_offset) } {
             Ok(address_space) => address_space,
-            Err(paging::PagingError::OutOfTableFrames) => boot_failure(format_args!(
-                "out of memory for translation tables; give the machine more memory"
-            )),
-            Err(paging::PagingError::Overlap { address }) => boot_failure(format_args!(
-                "translation tables: {address:#x} mapped twice (overlapping sections in the \
-             linker script, or a device inside RAM)"
-            )),
+            Err(paging::PagingError::OutOfTableFrames) => {
+                boot_failure()
+                    .text("out of memory for translation tables; give the machine more memory");
+                end_boot_failure()
+            }
+            Err(paging::PagingError::Overlap { address }) => {
+                boot_failure()
+                    .text("translation tables: ")
+                    .hex(address)
+                    .text(
+                        " mapped twice (overlapping sections in the linker script, or a device \
+                         inside RAM)",
+                    );
+                end_boot_failure()
+            }
         };
 
     // The command line moves into the boot data: the device tree lies below the image,
@@ -185,15 +192,11 @@ pub(super) extern "C" fn boot(
     // mapped read-write by the final tables; the TLS block is set up once.
     if let Err(error) = unsafe { tls::initialize(&mut allocator) } {
         match error {
-            tls::TlsError::OutOfMemory { size } => boot_failure(format_args!(
-                "out of memory for the TLS block ({size} bytes)"
-            )),
+            tls::TlsError::OutOfMemory { size } => crate::tls_out_of_memory(size),
             tls::TlsError::BadTemplate {
                 memory_size,
                 alignment,
-            } => boot_failure(format_args!(
-                "bad TLS template in the image (size {memory_size:#x}, alignment {alignment:#x})"
-            )),
+            } => crate::tls_bad_template(memory_size, alignment),
         }
     }
 
@@ -203,14 +206,17 @@ pub(super) extern "C" fn boot(
     unsafe { address_space.activate() };
     match paging::verify_write_xor_execute() {
         Ok(()) => {}
-        Err(paging::WriteExecuteError::Page { address, size }) => boot_failure(format_args!(
-            "W^X violation: {:#x}-{:#x} is mapped writable and executable; refusing to run",
-            address,
-            address + size
-        )),
-        Err(paging::WriteExecuteError::WriteExecuteNeverOff) => boot_failure(format_args!(
-            "W^X violation: SCTLR_EL1.WXN is off; refusing to run"
-        )),
+        Err(paging::WriteExecuteError::Page { address, size }) => {
+            boot_failure()
+                .text("W^X violation: ")
+                .range(address, address + size)
+                .text(" is mapped writable and executable; refusing to run");
+            end_boot_failure()
+        }
+        Err(paging::WriteExecuteError::WriteExecuteNeverOff) => {
+            boot_failure().text("W^X violation: SCTLR_EL1.WXN is off; refusing to run");
+            end_boot_failure()
+        }
     }
 
     let (heap, spare) = crate::heap_after_boot(&plan, &allocator, heap_random, verbose);
@@ -272,10 +278,7 @@ fn copy_command_line(line: &[u8], allocator: &mut BootAllocator) -> &'static [u8
         return &[];
     }
     let Some(address) = allocator.allocate(line.len() as u64) else {
-        boot_failure(format_args!(
-            "out of memory for the command line ({} bytes)",
-            line.len()
-        ))
+        crate::command_line_failure(line.len())
     };
     // SAFETY: the allocation is fresh RAM after the image, large enough, identity mapped
     // by both the bootstrap and the final tables, and never reused: a 'static slice.
@@ -298,51 +301,35 @@ fn log_machine(tree: &DeviceTree, entry_level: u64, image: PhysicalRange) {
         DeviceTreeSource::Register => "from x0",
         DeviceTreeSource::StartOfRam => "at the start of RAM",
     };
-    let _ = writeln!(
-        console,
-        "unik: boot: entered at EL{entry_level}, device tree at {address:#x} ({source}, {}), \
-         command line {} bytes",
-        ByteSize(*size as u64),
-        machine.command_line().len()
-    );
+    console
+        .text("unik: boot: entered at EL")
+        .decimal(entry_level)
+        .text(", device tree at ")
+        .hex(*address)
+        .text(" (")
+        .text(source)
+        .text(", ")
+        .byte_size(*size as u64)
+        .text("), command line ")
+        .decimal(machine.command_line().len() as u64)
+        .text(" bytes\n");
     if let Some(initrd) = machine.initrd {
-        let _ = writeln!(
-            console,
-            "unik: initrd {:#x}-{:#x} ({})",
-            initrd.start,
-            initrd.end,
-            ByteSize(initrd.len())
-        );
+        crate::log_initrd(initrd);
     }
-    let _ = writeln!(console, "unik: memory map:");
+    console.text("unik: memory map:\n");
     for range in machine.ram.ranges() {
-        let _ = writeln!(
-            console,
-            "unik:   {:#014x}-{:#014x} {} RAM",
-            range.start,
-            range.end,
-            ByteSize(range.len())
-        );
+        crate::log_memory_range(*range, "RAM");
     }
-    if machine.ram.dropped > 0 {
-        let _ = writeln!(
-            console,
-            "unik:   ({} more RAM ranges ignored)",
-            machine.ram.dropped
-        );
-    }
+    crate::log_dropped_ranges(machine.ram.dropped);
     for (name, uart) in [
         ("console", machine.console),
         ("error console", machine.error_console),
     ] {
+        console.text("unik: ").text(name);
         match uart {
-            Some(uart) => {
-                let _ = writeln!(console, "unik: {name}: PL011 at {:#x}", uart.start);
-            }
-            None => {
-                let _ = writeln!(console, "unik: {name}: none");
-            }
-        }
+            Some(uart) => console.text(": PL011 at ").hex(uart.start).text("\n"),
+            None => console.text(": none\n"),
+        };
     }
     let exit_device = match (exit::has_semihosting(), machine.watchdog) {
         (true, _) => "semihosting",
@@ -350,57 +337,46 @@ fn log_machine(tree: &DeviceTree, entry_level: u64, image: PhysicalRange) {
         (false, Some(_)) => "none (console line, then PSCI SYSTEM_OFF or the watchdog halt)",
     };
     if let Some(watchdog) = machine.watchdog {
-        let _ = writeln!(
-            console,
-            "unik: watchdog: BCM2835 PM at {:#x}",
-            watchdog.start
-        );
+        console
+            .text("unik: watchdog: BCM2835 PM at ")
+            .hex(watchdog.start)
+            .text("\n");
     }
-    let _ = writeln!(
-        console,
-        "unik: exit: {exit_device}; PSCI: {}",
-        match platform().psci {
+    console
+        .text("unik: exit: ")
+        .text(exit_device)
+        .text("; PSCI: ")
+        .text(match platform().psci {
             Some(PsciConduit::HypervisorCall) => "hvc",
             Some(PsciConduit::SecureMonitorCall) => "smc",
             None => "none",
-        }
-    );
+        })
+        .text("\n");
     if let Some(controller) = &platform().interrupt_controller {
         let version = match controller.version {
             GicVersion::V2 => "GICv2",
             GicVersion::V3 => "GICv3",
         };
-        let _ = write!(console, "unik: interrupt controller: {version}");
+        console.text("unik: interrupt controller: ").text(version);
         for region in &controller.regions[..controller.region_count] {
-            let _ = write!(console, " {:#x}-{:#x}", region.start, region.end);
+            console.text(" ").range(region.start, region.end);
         }
-        let _ = writeln!(console);
+        console.text("\n");
     }
     if let Some(timer) = &platform().timer {
-        let _ = write!(console, "unik: generic timer interrupts:");
+        console.text("unik: generic timer interrupts:");
         for id in &timer.interrupt_ids[..timer.interrupt_count] {
-            let _ = write!(console, " {id}");
+            console.text(" ").decimal((*id).into());
         }
-        let _ = writeln!(console);
+        console.text("\n");
     }
-    let _ = writeln!(
-        console,
-        "unik: random: {}",
-        if crate::random::has_hardware_source() {
+    console
+        .text("unik: random: ")
+        .text(if crate::random::has_hardware_source() {
             "ChaCha20 seeded from RNDR"
         } else {
             "none (no FEAT_RNG): getrandom fails with EAGAIN"
-        }
-    );
-    let text = image::text();
-    let data = image::data();
-    let _ = writeln!(
-        console,
-        "unik: image {:#x}-{:#x} ({}): text {}, data+bss {}",
-        image.start,
-        image.end,
-        ByteSize(image.len()),
-        ByteSize(text.len()),
-        ByteSize(data.len())
-    );
+        })
+        .text("\n");
+    crate::log_image(image, image::text().len(), image::data().len());
 }

@@ -16,9 +16,8 @@
 //! Nothing here depends on the CPU: the host unit tests (`cargo test -p unik-kernel`)
 //! compile this file too (see `arch/mod.rs`) and feed it built and mutated blobs.
 
-use core::fmt;
-
 use crate::memory::{PhysicalRange, RamMap};
+use crate::report::Write;
 
 /// How PSCI calls reach the firmware (the `/psci` node's `method`). Discriminants
 /// from 1, like [`GicVersion`]'s: `None` is then 0, and [`MachineDescription::EMPTY`]
@@ -67,43 +66,51 @@ pub enum DeviceTreeError {
     BadInitrd,
 }
 
-impl fmt::Display for DeviceTreeError {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl DeviceTreeError {
+    /// The message, for the boot failure report.
+    pub fn write(&self, out: &mut impl Write) {
         match self {
             Self::NotFound {
                 register,
                 ram_start,
-            } => write!(
-                formatter,
-                "no device tree: x0 at entry was {register:#x} and there is no device tree \
-                 blob at the start of RAM ({ram_start:#x}); boot this image with QEMU \
-                 `-M virt -kernel`"
-            ),
+            } => {
+                out.text("no device tree: x0 at entry was ")
+                    .hex(*register)
+                    .text(" and there is no device tree blob at the start of RAM (")
+                    .hex(*ram_start)
+                    .text("); boot this image with QEMU `-M virt -kernel`");
+            }
             Self::BadHeader { address, reason } => {
-                write!(
-                    formatter,
-                    "bad device tree header at {address:#x}: {reason}"
-                )
+                out.text("bad device tree header at ")
+                    .hex(*address)
+                    .text(": ")
+                    .text(reason);
             }
             Self::Malformed {
                 address,
                 offset,
                 reason,
-            } => write!(
-                formatter,
-                "malformed device tree at {address:#x}: {reason} (structure block offset \
-                 {offset:#x})"
-            ),
-            Self::BadInitrd => write!(
-                formatter,
-                "the device tree's /chosen linux,initrd-start and linux,initrd-end are not \
-                 a 32- or 64-bit start and end with start <= end"
-            ),
-            Self::NoMemory => write!(
-                formatter,
-                "the device tree describes no RAM (no node with device_type \"memory\" and \
-                 a usable reg)"
-            ),
+            } => {
+                out.text("malformed device tree at ")
+                    .hex(*address)
+                    .text(": ")
+                    .text(reason)
+                    .text(" (structure block offset ")
+                    .hex(*offset as u64)
+                    .text(")");
+            }
+            Self::BadInitrd => {
+                out.text(
+                    "the device tree's /chosen linux,initrd-start and linux,initrd-end are \
+                     not a 32- or 64-bit start and end with start <= end",
+                );
+            }
+            Self::NoMemory => {
+                out.text(
+                    "the device tree describes no RAM (no node with device_type \"memory\" \
+                     and a usable reg)",
+                );
+            }
         }
     }
 }
@@ -902,6 +909,12 @@ mod tests {
         super::read(blob, address, &mut machine).map(|()| machine)
     }
 
+    fn message(error: &DeviceTreeError) -> String {
+        let mut text = String::new();
+        error.write(&mut text);
+        text
+    }
+
     /// Writes blobs token by token (spec 5.4), header and strings block included.
     struct Builder {
         structure: Vec<u8>,
@@ -1056,7 +1069,7 @@ mod tests {
 
     fn summarize(blob: Vec<u8>) -> Result<(Vec<u8>, String), String> {
         let summary = {
-            let machine = read(&blob, 0x4000_0000).map_err(|error| error.to_string())?;
+            let machine = read(&blob, 0x4000_0000).map_err(|error| message(&error))?;
             format!(
                 "ram {:?} console {:?} error {:?} psci {:?} line {:?}",
                 machine.ram.ranges(),
@@ -1136,7 +1149,7 @@ mod tests {
             .end()
             .end();
         let blob = builder.finish();
-        let machine = read(&blob, 0x4000_0000).map_err(|error| error.to_string())?;
+        let machine = read(&blob, 0x4000_0000).map_err(|error| message(&error))?;
         Ok(machine.initrd)
     }
 

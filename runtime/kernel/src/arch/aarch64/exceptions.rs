@@ -11,12 +11,11 @@
 //! an undefined instruction when QEMU's semihosting is off; the handler notes that and
 //! resumes after it.
 
-use core::fmt::{self, Write};
 use core::sync::atomic::{AtomicBool, Ordering};
 
 use super::{exit, image, paging};
 use crate::memory::PAGE_SIZE;
-use crate::report::ErrorConsole;
+use crate::report::{self, ErrorConsole, Write};
 
 /// What the vector code leaves on the exception stack (entry.rs), lowest address first.
 #[repr(C)]
@@ -206,25 +205,33 @@ extern "C" fn unik_aarch64_exception(frame: &mut ExceptionFrame, index: u64) {
     };
     let mut console = ErrorConsole;
     if REPORTING.swap(true, Ordering::Relaxed) {
-        let _ = writeln!(
-            console,
-            "\nunik: fatal: {name} at pc {:#x} while reporting a crash",
-            frame.exception_link
-        );
+        console
+            .text("\nunik: fatal: ")
+            .text(name)
+            .text(" at pc ")
+            .hex(frame.exception_link)
+            .text(" while reporting a crash\n");
         crate::exit(status);
     }
     if (4..=7).contains(&index) {
         // Short and self-contained, like x86_64's double fault: the exception stack or
         // the handler itself is broken.
-        let _ = writeln!(
-            console,
-            "unik: fatal: {name} at pc {:#x} inside the exception handler (exception \
-             stack overflow or a fault in the crash report), address {:#x}, ESR {:#x}",
-            frame.exception_link, frame.fault_address, frame.syndrome
-        );
+        console
+            .text("unik: fatal: ")
+            .text(name)
+            .text(" at pc ")
+            .hex(frame.exception_link)
+            .text(
+                " inside the exception handler (exception stack overflow or a fault in the \
+                 crash report), address ",
+            )
+            .hex(frame.fault_address)
+            .text(", ESR ")
+            .hex(frame.syndrome)
+            .text("\n");
         crate::exit(status);
     }
-    let _ = write_report(&mut console, frame, index, class, name);
+    write_report(&mut console, frame, index, class, name);
     crate::exit(status)
 }
 
@@ -234,9 +241,10 @@ fn write_report(
     index: u64,
     class: u64,
     name: &str,
-) -> fmt::Result {
+) {
     use exception_class::*;
     let syndrome = frame.syndrome & 0x01ff_ffff;
+    console.text("unik: fatal: ").text(name).text(" at ");
     match class {
         INSTRUCTION_ABORT_LOWER | INSTRUCTION_ABORT_SAME | DATA_ABORT_LOWER | DATA_ABORT_SAME
             if index == 0 =>
@@ -247,37 +255,27 @@ fn write_report(
             let address = frame.fault_address;
             let cause = abort_cause(address, status, is_instruction, is_write);
             if syndrome & ISS_FAR_NOT_VALID != 0 {
-                writeln!(
-                    console,
-                    "unik: fatal: {name} at pc {:#x} (fault address not known): {cause}",
-                    frame.exception_link
-                )?;
+                console
+                    .text("pc ")
+                    .hex(frame.exception_link)
+                    .text(" (fault address not known)");
             } else {
-                writeln!(
-                    console,
-                    "unik: fatal: {name} at address {address:#x}: {cause}"
-                )?;
+                console.text("address ").hex(address);
             }
+            console.text(": ").text(cause).text("\n");
             if let Some((id, name)) = crate::sched::guard_page_owner(address) {
-                let length = name
-                    .iter()
-                    .position(|&byte| byte == 0)
-                    .unwrap_or(name.len());
-                match core::str::from_utf8(&name[..length]) {
-                    Ok(name) if !name.is_empty() => writeln!(console, "  in thread {id} ({name})")?,
-                    _ => writeln!(console, "  in thread {id}")?,
-                }
+                report::thread_line(console, id.into(), &name);
             } else if image::guard_pages()
                 .iter()
                 .any(|guard| guard.stack == image::Stack::Boot && guard.range().contains(address))
             {
                 // The boot stack is the main thread's (thread 1, created first).
-                writeln!(console, "  in thread 1 (main)")?;
+                report::thread_line(console, 1, b"main");
             }
             let (status_name, level) = fault_status(status);
-            write!(console, "  {status_name}")?;
+            console.text("  ").text(status_name);
             if let Some(level) = level {
-                write!(console, " at translation level {level}")?;
+                console.text(" at translation level ").decimal(level.into());
             }
             let access = if is_instruction {
                 "instruction fetch"
@@ -286,79 +284,84 @@ fn write_report(
             } else {
                 "read"
             };
-            writeln!(console, ", {access}, at pc {:#x}", frame.exception_link)?;
+            console
+                .text(", ")
+                .text(access)
+                .text(", at pc ")
+                .hex(frame.exception_link)
+                .text("\n");
         }
         _ => {
-            write!(
-                console,
-                "unik: fatal: {name} at pc {:#x}",
-                frame.exception_link
-            )?;
+            console.text("pc ").hex(frame.exception_link);
             match class {
-                UNKNOWN => write!(console, ": the CPU does not know this instruction (or udf)")?,
-                BRK => write!(
-                    console,
-                    ": brk #{:#x} (__builtin_trap or a debugger breakpoint)",
-                    syndrome & 0xffff
-                )?,
-                SP_ALIGNMENT => write!(
-                    console,
-                    ": stack pointer {:#x} not 16-byte aligned",
-                    frame.stack_pointer
-                )?,
-                PC_ALIGNMENT => write!(console, ": jump to a misaligned address")?,
-                _ => {}
-            }
-            writeln!(console)?;
+                UNKNOWN => console.text(": the CPU does not know this instruction (or udf)"),
+                BRK => console
+                    .text(": brk #")
+                    .hex(syndrome & 0xffff)
+                    .text(" (__builtin_trap or a debugger breakpoint)"),
+                SP_ALIGNMENT => console
+                    .text(": stack pointer ")
+                    .hex(frame.stack_pointer)
+                    .text(" not 16-byte aligned"),
+                PC_ALIGNMENT => console.text(": jump to a misaligned address"),
+                _ => console,
+            };
+            console.text("\n");
             if index != 0 {
-                writeln!(console, "  vector: {}", describe_vector(index))?;
+                console
+                    .text("  vector: ")
+                    .text(describe_vector(index))
+                    .text("\n");
             }
             if matches!(class, PC_ALIGNMENT) || (0x30..=0x35).contains(&class) {
-                writeln!(console, "  address {:#x}", frame.fault_address)?;
+                console
+                    .text("  address ")
+                    .hex(frame.fault_address)
+                    .text("\n");
             }
         }
     }
-    writeln!(
-        console,
-        "  ESR {:#010x} (class {class:#04x})  FAR {:#018x}",
-        frame.syndrome, frame.fault_address
-    )?;
-    writeln!(
-        console,
-        "  ELR {:#018x}  SPSR {:#010x}  SP {:#018x}",
-        frame.exception_link, frame.saved_program_status, frame.stack_pointer
-    )?;
+    console
+        .text("  ESR ")
+        .hex_fixed(frame.syndrome, 8)
+        .text(" (class ")
+        .hex_fixed(class, 2)
+        .text(")  FAR ")
+        .hex_fixed(frame.fault_address, 16)
+        .text("\n  ELR ")
+        .hex_fixed(frame.exception_link, 16)
+        .text("  SPSR ")
+        .hex_fixed(frame.saved_program_status, 8)
+        .text("  SP ")
+        .hex_fixed(frame.stack_pointer, 16)
+        .text("\n");
     for (line_index, line) in frame.registers.chunks(4).enumerate() {
-        console.write_str(" ")?;
+        console.text(" ");
         for (column, value) in line.iter().enumerate() {
             let register = line_index * 4 + column;
             match register {
-                29 => write!(console, " fp  {value:#018x}")?,
-                30 => write!(console, " lr  {value:#018x}")?,
-                _ => write!(console, " x{register:<2} {value:#018x}")?,
-            }
+                29 => console.text(" fp  "),
+                30 => console.text(" lr  "),
+                _ => console
+                    .text(" x")
+                    .decimal(register as u64)
+                    .text(if register < 10 { "  " } else { " " }),
+            };
+            console.hex_fixed(*value, 16);
         }
-        writeln!(console)?;
+        console.text("\n");
     }
-    crate::aslr::write_image_base(console)?;
-    write_backtrace(console, frame)
-}
-
-fn write_repeats(console: &mut ErrorConsole, repeats: usize) -> fmt::Result {
-    match repeats {
-        0 => Ok(()),
-        1 => writeln!(console, "        (the frame above once more)"),
-        _ => writeln!(console, "        (the frame above {repeats} more times)"),
-    }
+    crate::aslr::write_image_base(console);
+    write_backtrace(console, frame);
 }
 
 /// Return addresses from the frame-record chain (AAPCS64 6.2.3: x29 points at a pair
 /// {caller's x29, return address}), best effort: code built without frame pointers
 /// shows only the faulting address. Reads only words inside the boot stack, so it
 /// never faults.
-fn write_backtrace(console: &mut ErrorConsole, frame: &ExceptionFrame) -> fmt::Result {
-    writeln!(console, "  backtrace:")?;
-    writeln!(console, "    #0  {:#018x}", frame.exception_link)?;
+fn write_backtrace(console: &mut ErrorConsole, frame: &ExceptionFrame) {
+    console.text("  backtrace:\n");
+    report::backtrace_frame(console, 0, frame.exception_link);
     let text = image::text();
     let mut frame_pointer = frame.registers[29];
     let mut previous_address = frame.exception_link;
@@ -382,9 +385,9 @@ fn write_backtrace(console: &mut ErrorConsole, frame: &ExceptionFrame) -> fmt::R
         if return_address == previous_address {
             repeats += 1;
         } else {
-            write_repeats(console, repeats)?;
+            report::frame_repeats(console, repeats);
             repeats = 0;
-            writeln!(console, "    #{index:<2} {return_address:#018x}")?;
+            report::backtrace_frame(console, index, return_address);
             previous_address = return_address;
         }
         // Frames grow towards higher addresses as we walk out; anything else is not a
@@ -394,6 +397,5 @@ fn write_backtrace(console: &mut ErrorConsole, frame: &ExceptionFrame) -> fmt::R
         }
         frame_pointer = caller_frame_pointer;
     }
-    write_repeats(console, repeats)?;
-    Ok(())
+    report::frame_repeats(console, repeats);
 }

@@ -20,10 +20,10 @@
 //! set to 63, which the firmware takes as "halt" (what Linux's poweroff does on the Pi:
 //! drivers/watchdog/bcm2835_wdt.c); QEMU `raspi4b` shuts down on it.
 
-use core::fmt::Write;
 use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 
 use super::device_tree::PsciConduit;
+use crate::report::{Buffer, ErrorConsole, Write};
 
 const SYS_WRITE0: u64 = 0x04;
 const SYS_ERRNO: u64 = 0x13;
@@ -123,51 +123,26 @@ pub fn note_semihosting_absent() {
     SEMIHOSTING_ABSENT.store(true, Ordering::Relaxed);
 }
 
-/// Formats `exit N\n` into a fixed buffer (no allocation, usable in a crash).
-struct ExitLine {
-    bytes: [u8; 16],
-    length: usize,
-}
-
-impl Write for ExitLine {
-    fn write_str(&mut self, text: &str) -> core::fmt::Result {
-        let end = self.length + text.len();
-        let slot = self
-            .bytes
-            .get_mut(self.length..end)
-            .ok_or(core::fmt::Error)?;
-        slot.copy_from_slice(text.as_bytes());
-        self.length = end;
-        Ok(())
-    }
-}
-
 /// Ends the run with `status`: semihosting when QEMU offers it, otherwise a console
 /// line and PSCI power-off.
 pub fn exit(status: u8) -> ! {
-    let mut line = ExitLine {
-        bytes: [0; 16],
-        length: 0,
-    };
     // "exit 255\n" plus the NUL SYS_WRITE0 needs is 10 bytes: always fits.
-    let _ = write!(line, "exit {status}\n\0");
+    let mut line = Buffer::<16>::new();
+    line.text("exit ").decimal(status.into()).text("\n\0");
     if !SEMIHOSTING_ABSENT.load(Ordering::Relaxed) {
         // SAFETY: semihosting answered the boot probe; SYS_WRITE0 reads the
         // NUL-terminated string at x1 (on this stack, mapped).
-        unsafe { unik_semihosting_call(SYS_WRITE0, line.bytes.as_ptr() as u64) };
+        unsafe { unik_semihosting_call(SYS_WRITE0, line.as_bytes().as_ptr() as u64) };
         let parameters: [u64; 2] = [ADP_STOPPED_APPLICATION_EXIT, u64::from(status)];
         // SAFETY: SYS_EXIT reads the two-word block at x1 and ends QEMU with `status`.
         unsafe { unik_semihosting_call(SYS_EXIT, parameters.as_ptr() as u64) };
     }
 
     // Still running: no semihosting on this machine.
-    let mut message = ExitLine {
-        bytes: [0; 16],
-        length: 0,
-    };
-    let _ = writeln!(message, "{status}");
-    crate::console::write_err(b"unik: exit status ");
-    crate::console::write_err(&message.bytes[..message.length]);
+    ErrorConsole
+        .text("unik: exit status ")
+        .decimal(status.into())
+        .text("\n");
     system_off();
     watchdog_halt();
     halt_forever()

@@ -6,14 +6,12 @@
 //! reads the loader's data (still reachable through the bootstrap map), and the switch
 //! to the final page tables last, when nothing needs the loader's data any more.
 
-use core::fmt::Write;
-
 use super::loader::{self, LoaderInfo, Protocol};
 use super::{acpi, aslr, cpu, descriptors, image, paging, serial, tls};
 use crate::boot_cell::BootCell;
 use crate::memory::{self, BootAllocator, MemoryPlan, PAGE_SIZE, PhysicalRange};
-use crate::report::{ByteSize, ErrorConsole};
-use crate::{BootInfo, boot_failure, command_line};
+use crate::report::{ErrorConsole, Write};
+use crate::{BootInfo, boot_failure, command_line, end_boot_failure};
 
 static BOOT_INFO: BootCell<BootInfo> = BootCell::new(BootInfo::EMPTY);
 
@@ -66,7 +64,10 @@ pub(super) extern "C" fn boot(
     let start_info = match unsafe { LoaderInfo::read(u64::from(information_address), loader_magic) }
     {
         Ok(start_info) => start_info,
-        Err(error) => boot_failure(format_args!("{error}")),
+        Err(error) => {
+            error.write(&mut boot_failure());
+            end_boot_failure()
+        }
     };
     let verbose = command_line::is_verbose(start_info.command_line());
     crate::aslr::report(verbose);
@@ -93,12 +94,17 @@ pub(super) extern "C" fn boot(
     // SAFETY: the bootstrap map is active and the plan's RAM is unused.
     let address_space = match unsafe { paging::build(&plan, &mut allocator, image_offset) } {
         Ok(address_space) => address_space,
-        Err(paging::PagingError::OutOfTableFrames) => boot_failure(format_args!(
-            "out of memory for page tables; give the machine more memory"
-        )),
-        Err(paging::PagingError::Overlap { address }) => boot_failure(format_args!(
-            "page tables: {address:#x} mapped twice (overlapping sections in the linker script)"
-        )),
+        Err(paging::PagingError::OutOfTableFrames) => {
+            boot_failure().text("out of memory for page tables; give the machine more memory");
+            end_boot_failure()
+        }
+        Err(paging::PagingError::Overlap { address }) => {
+            boot_failure()
+                .text("page tables: ")
+                .hex(address)
+                .text(" mapped twice (overlapping sections in the linker script)");
+            end_boot_failure()
+        }
     };
 
     // The command line moves into the boot data: the loader's copy lies in low memory,
@@ -109,15 +115,11 @@ pub(super) extern "C" fn boot(
     // mapped read-write by the final tables; the TLS block is set up once.
     if let Err(error) = unsafe { tls::initialize(&mut allocator) } {
         match error {
-            tls::TlsError::OutOfMemory { size } => boot_failure(format_args!(
-                "out of memory for the TLS block ({size} bytes)"
-            )),
+            tls::TlsError::OutOfMemory { size } => crate::tls_out_of_memory(size),
             tls::TlsError::BadTemplate {
                 memory_size,
                 alignment,
-            } => boot_failure(format_args!(
-                "bad TLS template in the image (size {memory_size:#x}, alignment {alignment:#x})"
-            )),
+            } => crate::tls_bad_template(memory_size, alignment),
         }
     }
 
@@ -127,19 +129,25 @@ pub(super) extern "C" fn boot(
     unsafe { address_space.activate() };
     match paging::verify_write_xor_execute() {
         Ok(()) => {}
-        Err(paging::WriteExecuteError::Page { address, size }) => boot_failure(format_args!(
-            "W^X violation: {:#x}-{:#x} is mapped writable and executable{}; refusing to run",
-            address,
-            address + size,
-            if cpu::has_execute_disable() {
-                ""
-            } else {
-                " (the CPU has no execute-disable, NX)"
-            }
-        )),
-        Err(paging::WriteExecuteError::WriteProtectOff) => boot_failure(format_args!(
-            "W^X violation: CR0.WP is off, read-only pages are writable by the kernel; refusing to run"
-        )),
+        Err(paging::WriteExecuteError::Page { address, size }) => {
+            boot_failure()
+                .text("W^X violation: ")
+                .range(address, address + size)
+                .text(" is mapped writable and executable")
+                .text(if cpu::has_execute_disable() {
+                    ""
+                } else {
+                    " (the CPU has no execute-disable, NX)"
+                })
+                .text("; refusing to run");
+            end_boot_failure()
+        }
+        Err(paging::WriteExecuteError::WriteProtectOff) => {
+            boot_failure().text(
+                "W^X violation: CR0.WP is off, read-only pages are writable by the kernel; refusing to run",
+            );
+            end_boot_failure()
+        }
     }
 
     let (heap, spare) = crate::heap_after_boot(&plan, &allocator, heap_random, verbose);
@@ -166,10 +174,7 @@ fn copy_command_line(line: &[u8], allocator: &mut BootAllocator) -> &'static [u8
         return &[];
     }
     let Some(address) = allocator.allocate(line.len() as u64) else {
-        boot_failure(format_args!(
-            "out of memory for the command line ({} bytes)",
-            line.len()
-        ))
+        crate::command_line_failure(line.len())
     };
     // SAFETY: the allocation is fresh RAM after the image, large enough, identity mapped
     // by both the bootstrap and the final tables, and never reused: a 'static slice.
@@ -217,98 +222,72 @@ fn log_memory(start_info: &LoaderInfo, ram: &memory::RamMap, image: PhysicalRang
     let mut console = ErrorConsole;
     match start_info.protocol {
         Protocol::Pvh => {
-            let _ = writeln!(
-                console,
-                "unik: boot: PVH start_info v{} at {:#x}, command line {} bytes",
-                start_info.version,
-                start_info.address,
-                start_info.command_line().len()
-            );
+            console
+                .text("unik: boot: PVH start_info v")
+                .decimal(start_info.version.into())
+                .text(" at ")
+                .hex(start_info.address);
         }
         Protocol::Multiboot2 => {
-            let _ = writeln!(
-                console,
-                "unik: boot: Multiboot2 information at {:#x} ({} bytes), command line {} bytes",
-                start_info.address,
-                start_info.size,
-                start_info.command_line().len()
-            );
+            console
+                .text("unik: boot: Multiboot2 information at ")
+                .hex(start_info.address)
+                .text(" (")
+                .decimal(start_info.size)
+                .text(" bytes)");
         }
     }
+    console
+        .text(", command line ")
+        .decimal(start_info.command_line().len() as u64)
+        .text(" bytes\n");
     if let Some(initrd) = start_info.initrd {
-        let _ = writeln!(
-            console,
-            "unik: initrd {:#x}-{:#x} ({})",
-            initrd.start,
-            initrd.end,
-            ByteSize(initrd.len())
-        );
+        crate::log_initrd(initrd);
     }
-    let _ = writeln!(console, "unik: memory map:");
+    console.text("unik: memory map:\n");
     for (range, kind) in start_info
         .memory_map()
         .filter(|(range, _)| !range.is_empty())
     {
-        let _ = writeln!(
-            console,
-            "unik:   {:#014x}-{:#014x} {} {}",
-            range.start,
-            range.end,
-            ByteSize(range.len()),
-            loader::memory_type_name(kind)
-        );
+        crate::log_memory_range(range, loader::memory_type_name(kind));
     }
-    if ram.dropped > 0 {
-        let _ = writeln!(console, "unik:   ({} more RAM ranges ignored)", ram.dropped);
-    }
+    crate::log_dropped_ranges(ram.dropped);
     if !cpu::has_execute_disable() {
-        let _ = writeln!(
-            console,
-            "unik: cpu has no execute-disable (NX): data and heap are executable"
-        );
+        console.text("unik: cpu has no execute-disable (NX): data and heap are executable\n");
     }
-    let text = image::text();
-    let data = image::data();
-    let _ = writeln!(
-        console,
-        "unik: image {:#x}-{:#x} ({}): text {}, data+bss {}",
-        image.start,
-        image.end,
-        ByteSize(image.len()),
-        ByteSize(text.len()),
-        ByteSize(data.len())
-    );
+    crate::log_image(image, image::text().len(), image::data().len());
 }
 
 /// The `unik.verbose` boot log: what ACPI offers for the power-off.
 fn log_acpi(findings: &acpi::Findings) {
     let mut console = ErrorConsole;
-    let _ = match findings {
-        acpi::Findings::NoRsdp => writeln!(console, "unik: acpi: no RSDP"),
-        acpi::Findings::NoFadt { rsdp } => {
-            writeln!(console, "unik: acpi: RSDP at {rsdp:#x}, no FADT")
-        }
+    console.text("unik: acpi: ");
+    match findings {
+        acpi::Findings::NoRsdp => console.text("no RSDP\n"),
+        acpi::Findings::NoFadt { rsdp } => console.text("RSDP at ").hex(*rsdp).text(", no FADT\n"),
         acpi::Findings::Found {
             rsdp,
             power_off,
             reset,
         } => {
-            let _ = write!(console, "unik: acpi: RSDP at {rsdp:#x}, ");
-            let _ = match power_off {
-                Some(power_off) => write!(
-                    console,
-                    "S5 through PM1a control {:#x} (SLP_TYP {})",
-                    power_off.control_port, power_off.sleep_type
-                ),
-                None => write!(console, "no S5 power-off"),
+            console.text("RSDP at ").hex(*rsdp).text(", ");
+            match power_off {
+                Some(power_off) => console
+                    .text("S5 through PM1a control ")
+                    .hex(power_off.control_port.into())
+                    .text(" (SLP_TYP ")
+                    .decimal(power_off.sleep_type.into())
+                    .text(")"),
+                None => console.text("no S5 power-off"),
             };
             match reset {
-                Some(reset) => writeln!(
-                    console,
-                    ", reset register {:#x} value {:#x}",
-                    reset.port, reset.value
-                ),
-                None => writeln!(console, ", no reset register"),
+                Some(reset) => console
+                    .text(", reset register ")
+                    .hex(reset.port.into())
+                    .text(" value ")
+                    .hex(reset.value.into())
+                    .text("\n"),
+                None => console.text(", no reset register\n"),
             }
         }
     };

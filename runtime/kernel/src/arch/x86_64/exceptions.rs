@@ -5,14 +5,13 @@
 //! Vector names, mnemonics and error-code bits: Intel SDM vol. 3A 7.15 "Exception and
 //! Interrupt Reference" and 5.7 "Page-Fault Exceptions".
 
-use core::fmt::{self, Write};
 use core::sync::atomic::{AtomicBool, Ordering};
 
 use ::x86_64::registers::control::Cr2;
 
 use super::{image, paging};
 use crate::memory::PAGE_SIZE;
-use crate::report::ErrorConsole;
+use crate::report::{self, ErrorConsole, Write};
 
 /// What the entry stubs leave on the exception stack (entry.rs), lowest address first.
 #[repr(C)]
@@ -137,40 +136,39 @@ fn page_fault_cause(address: u64, error_code: u64) -> &'static str {
 /// The decoded page-fault error code: `present, write, supervisor, data access`.
 struct PageFaultErrorCode(u64);
 
-impl fmt::Display for PageFaultErrorCode {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl PageFaultErrorCode {
+    fn write(&self, out: &mut impl Write) {
         use page_fault_error::*;
         let code = self.0;
-        formatter.write_str(if code & PRESENT != 0 {
+        out.text(if code & PRESENT != 0 {
             "protection violation"
         } else {
             "page not present"
-        })?;
-        formatter.write_str(if code & WRITE != 0 {
+        })
+        .text(if code & WRITE != 0 {
             ", write"
         } else {
             ", read"
-        })?;
-        formatter.write_str(if code & USER != 0 {
+        })
+        .text(if code & USER != 0 {
             ", user mode"
         } else {
             ", supervisor mode"
-        })?;
-        formatter.write_str(if code & INSTRUCTION_FETCH != 0 {
+        })
+        .text(if code & INSTRUCTION_FETCH != 0 {
             ", instruction fetch"
         } else {
             ", data access"
-        })?;
+        });
         if code & RESERVED_BIT != 0 {
-            formatter.write_str(", reserved bit set")?;
+            out.text(", reserved bit set");
         }
         if code & PROTECTION_KEY != 0 {
-            formatter.write_str(", protection key")?;
+            out.text(", protection key");
         }
         if code & SHADOW_STACK != 0 {
-            formatter.write_str(", shadow stack")?;
+            out.text(", shadow stack");
         }
-        Ok(())
     }
 }
 
@@ -187,88 +185,92 @@ extern "C" fn unik_x86_64_exception(frame: &ExceptionFrame) -> ! {
     let (name, mnemonic, status) = describe(frame.vector);
     let mut console = ErrorConsole;
     if REPORTING.swap(true, Ordering::Relaxed) {
-        let _ = writeln!(
-            console,
-            "\nunik: fatal: {name} ({mnemonic}) at rip {:#x} while reporting a crash",
-            frame.rip
-        );
+        console
+            .text("\nunik: fatal: ")
+            .text(name)
+            .text(" (")
+            .text(mnemonic)
+            .text(") at rip ")
+            .hex(frame.rip)
+            .text(" while reporting a crash\n");
         crate::exit(status);
     }
     if frame.vector == DOUBLE_FAULT_VECTOR {
         // Short and self-contained: the machine state is already doubtful.
-        let _ = writeln!(
-            console,
-            "unik: fatal: double fault (#DF) at rip {:#x}, rsp {:#x}: an exception could \
-             not be delivered (exception stack overflow or corrupted descriptor tables)",
-            frame.rip, frame.rsp
-        );
+        console
+            .text("unik: fatal: double fault (#DF) at rip ")
+            .hex(frame.rip)
+            .text(", rsp ")
+            .hex(frame.rsp)
+            .text(
+                ": an exception could not be delivered (exception stack overflow or \
+                 corrupted descriptor tables)\n",
+            );
         crate::exit(status);
     }
-    // Formatting never fails on this sink.
-    let _ = write_report(&mut console, frame, name, mnemonic);
+    write_report(&mut console, frame, name, mnemonic);
     crate::exit(status)
 }
 
-fn write_report(
-    console: &mut ErrorConsole,
-    frame: &ExceptionFrame,
-    name: &str,
-    mnemonic: &str,
-) -> fmt::Result {
+fn write_report(console: &mut ErrorConsole, frame: &ExceptionFrame, name: &str, mnemonic: &str) {
+    console
+        .text("unik: fatal: ")
+        .text(name)
+        .text(" (")
+        .text(mnemonic)
+        .text(") at ");
     if frame.vector == PAGE_FAULT_VECTOR {
         // CR2 holds the linear address that faulted (SDM vol. 3A 5.7).
         let address = Cr2::read_raw();
-        writeln!(
-            console,
-            "unik: fatal: {name} ({mnemonic}) at address {address:#x}: {}",
-            page_fault_cause(address, frame.error_code)
-        )?;
+        console
+            .text("address ")
+            .hex(address)
+            .text(": ")
+            .text(page_fault_cause(address, frame.error_code))
+            .text("\n");
         if let Some((id, name)) = crate::sched::guard_page_owner(address) {
-            let length = name
-                .iter()
-                .position(|&byte| byte == 0)
-                .unwrap_or(name.len());
-            let name = core::str::from_utf8(&name[..length]).unwrap_or("?");
-            if name.is_empty() {
-                writeln!(console, "  in thread {id}")?;
-            } else {
-                writeln!(console, "  in thread {id} ({name})")?;
-            }
+            report::thread_line(console, id.into(), &name);
         } else if is_boot_stack_guard(address) {
             // The boot stack is the main thread's (thread 1, created first).
-            writeln!(console, "  in thread 1 (main)")?;
+            report::thread_line(console, 1, b"main");
         }
-        writeln!(
-            console,
-            "  error code {:#x}: {}",
-            frame.error_code,
-            PageFaultErrorCode(frame.error_code)
-        )?;
+        console
+            .text("  error code ")
+            .hex(frame.error_code)
+            .text(": ");
+        PageFaultErrorCode(frame.error_code).write(console);
+        console.text("\n");
     } else {
-        write!(
-            console,
-            "unik: fatal: {name} ({mnemonic}) at rip {:#x}",
-            frame.rip
-        )?;
+        console.text("rip ").hex(frame.rip);
         match frame.vector {
-            0 => write!(console, ": integer division by zero or quotient overflow")?,
-            6 => write!(console, ": the CPU does not know this instruction (or ud2)")?,
+            0 => console.text(": integer division by zero or quotient overflow"),
+            6 => console.text(": the CPU does not know this instruction (or ud2)"),
             13 if frame.error_code != 0 => {
-                write!(console, ": segment selector {:#x}", frame.error_code)?
+                console.text(": segment selector ").hex(frame.error_code)
             }
-            13 => write!(console, ": non-canonical address or privileged instruction")?,
-            _ => {}
-        }
-        writeln!(console)?;
+            13 => console.text(": non-canonical address or privileged instruction"),
+            _ => console,
+        };
+        console.text("\n");
         if frame.error_code != 0 {
-            writeln!(console, "  error code {:#x}", frame.error_code)?;
+            console
+                .text("  error code ")
+                .hex(frame.error_code)
+                .text("\n");
         }
     }
-    writeln!(
-        console,
-        "  rip {:#018x}  rsp {:#018x}  rflags {:#010x}  cs {:#x}  ss {:#x}",
-        frame.rip, frame.rsp, frame.rflags, frame.cs, frame.ss
-    )?;
+    console
+        .text("  rip ")
+        .hex_fixed(frame.rip, 16)
+        .text("  rsp ")
+        .hex_fixed(frame.rsp, 16)
+        .text("  rflags ")
+        .hex_fixed(frame.rflags, 8)
+        .text("  cs ")
+        .hex(frame.cs)
+        .text("  ss ")
+        .hex(frame.ss)
+        .text("\n");
     let registers = [
         ("rax", frame.rax),
         ("rbx", frame.rbx),
@@ -287,30 +289,22 @@ fn write_report(
         ("r15", frame.r15),
     ];
     for line in registers.chunks(4) {
-        console.write_str(" ")?;
+        console.text(" ");
         for (name, value) in line {
-            write!(console, " {name} {value:#018x}")?;
+            console.text(" ").text(name).text(" ").hex_fixed(*value, 16);
         }
-        writeln!(console)?;
+        console.text("\n");
     }
-    crate::aslr::write_image_base(console)?;
-    write_backtrace(console, frame)
-}
-
-fn write_repeats(console: &mut ErrorConsole, repeats: usize) -> fmt::Result {
-    match repeats {
-        0 => Ok(()),
-        1 => writeln!(console, "        (the frame above once more)"),
-        _ => writeln!(console, "        (the frame above {repeats} more times)"),
-    }
+    crate::aslr::write_image_base(console);
+    write_backtrace(console, frame);
 }
 
 /// Return addresses from the frame-pointer chain (`[rbp]` = caller's rbp, `[rbp + 8]` =
 /// return address), best effort: code built without frame pointers shows only the
 /// faulting address. Reads only words inside the boot stack, so it never faults.
-fn write_backtrace(console: &mut ErrorConsole, frame: &ExceptionFrame) -> fmt::Result {
-    writeln!(console, "  backtrace:")?;
-    writeln!(console, "    #0  {:#018x}", frame.rip)?;
+fn write_backtrace(console: &mut ErrorConsole, frame: &ExceptionFrame) {
+    console.text("  backtrace:\n");
+    report::backtrace_frame(console, 0, frame.rip);
     let text = image::text();
     let mut frame_pointer = frame.rbp;
     // Deep recursion repeats one return address: print it once with a count.
@@ -335,9 +329,9 @@ fn write_backtrace(console: &mut ErrorConsole, frame: &ExceptionFrame) -> fmt::R
         if return_address == previous_address {
             repeats += 1;
         } else {
-            write_repeats(console, repeats)?;
+            report::frame_repeats(console, repeats);
             repeats = 0;
-            writeln!(console, "    #{index:<2} {return_address:#018x}")?;
+            report::backtrace_frame(console, index, return_address);
             previous_address = return_address;
         }
         // Frames grow towards higher addresses as we walk out; anything else is not a
@@ -347,6 +341,5 @@ fn write_backtrace(console: &mut ErrorConsole, frame: &ExceptionFrame) -> fmt::R
         }
         frame_pointer = caller_frame_pointer;
     }
-    write_repeats(console, repeats)?;
-    Ok(())
+    report::frame_repeats(console, repeats);
 }

@@ -5,9 +5,9 @@
 //! `exit N\n` to the debug console port 0xe9 (QEMU `isa-debugcon`), where `unik run`
 //! reads it.
 
-use core::fmt::Write;
-
 use ::x86_64::instructions::port::Port;
+
+use crate::report::{ErrorConsole, Sink, Write};
 
 const DEBUG_CONSOLE_PORT: u16 = 0xe9;
 const DEBUG_EXIT_PORT: u16 = 0xf4;
@@ -18,22 +18,17 @@ const ACPI_PM1A_CONTROL_PORTS: [u16; 2] = [0x604, 0xb004];
 /// PM1 control SLP_EN (bit 13); SLP_TYP is bits 10..13.
 const ACPI_SLEEP_ENABLE: u16 = 1 << 13;
 
-/// Formats `exit N\n` into a fixed buffer (no allocation, usable in a crash).
-struct ExitLine {
-    bytes: [u8; 16],
-    length: usize,
-}
+/// QEMU's debug console (port 0xe9) as a message sink.
+struct DebugConsole;
 
-impl Write for ExitLine {
-    fn write_str(&mut self, text: &str) -> core::fmt::Result {
-        let end = self.length + text.len();
-        let slot = self
-            .bytes
-            .get_mut(self.length..end)
-            .ok_or(core::fmt::Error)?;
-        slot.copy_from_slice(text.as_bytes());
-        self.length = end;
-        Ok(())
+impl Sink for DebugConsole {
+    fn bytes(&mut self, bytes: &[u8]) {
+        let mut port = Port::<u8>::new(DEBUG_CONSOLE_PORT);
+        for &byte in bytes {
+            // SAFETY: port 0xe9 is QEMU's debug console or unassigned; writing it
+            // touches no memory.
+            unsafe { port.write(byte) };
+        }
     }
 }
 
@@ -42,18 +37,7 @@ impl Write for ExitLine {
 /// console, powers off through ACPI (S5, with the FADT and `\_S5` found at boot), and
 /// halts if that did not work.
 pub fn exit(status: u8) -> ! {
-    let mut line = ExitLine {
-        bytes: [0; 16],
-        length: 0,
-    };
-    // "exit 255\n" is 9 bytes: always fits.
-    let _ = writeln!(line, "exit {status}");
-    let mut debug_console = Port::<u8>::new(DEBUG_CONSOLE_PORT);
-    for &byte in &line.bytes[..line.length] {
-        // SAFETY: port 0xe9 is QEMU's debug console or unassigned; writing it touches no
-        // memory.
-        unsafe { debug_console.write(byte) };
-    }
+    DebugConsole.text("exit ").decimal(status.into()).text("\n");
     let mut debug_exit = Port::<u32>::new(DEBUG_EXIT_PORT);
     // SAFETY: port 0xf4 is QEMU's isa-debug-exit (configured with iosize=4) or
     // unassigned; with the device present this ends the VM.
@@ -65,13 +49,10 @@ pub fn exit(status: u8) -> ! {
     wait_for_exit_device();
 
     // Still running: no exit device on this machine.
-    let mut message = ExitLine {
-        bytes: [0; 16],
-        length: 0,
-    };
-    let _ = writeln!(message, "{status}");
-    crate::console::write_err(b"unik: exit status ");
-    crate::console::write_err(&message.bytes[..message.length]);
+    ErrorConsole
+        .text("unik: exit status ")
+        .decimal(status.into())
+        .text("\n");
     if let Some(controls) = super::acpi::power_off_controls() {
         let mut control = Port::<u16>::new(controls.control_port);
         // SAFETY: the FADT names this port as the PM1a control block; writing SLP_TYP
@@ -104,11 +85,7 @@ const RESET_CONTROL_CPU_FULL: u8 = 0x0c;
 /// 0xcf9 reset control, and a triple fault, each given a moment to act (Linux's
 /// `reboot=` methods acpi, kbd, pci, triple, in its default order).
 pub fn reboot() -> ! {
-    let mut debug_console = Port::<u8>::new(DEBUG_CONSOLE_PORT);
-    for &byte in b"reboot\n" {
-        // SAFETY: port 0xe9 is QEMU's debug console or unassigned; no memory is touched.
-        unsafe { debug_console.write(byte) };
-    }
+    DebugConsole.text("reboot\n");
     ::x86_64::instructions::interrupts::disable();
     if let Some(reset) = super::acpi::reset_register() {
         // SAFETY: the FADT names this I/O port and value as the machine's reset

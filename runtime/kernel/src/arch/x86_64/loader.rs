@@ -3,11 +3,10 @@
 //! (multiboot2.rs). Both are read while the bootstrap identity map of the first GiB is
 //! active; the boot path copies what it keeps before the final page tables replace it.
 
-use core::fmt;
-
 use super::entry::BOOTSTRAP_MAP_END;
 use super::{multiboot2, pvh};
 use crate::memory::{PhysicalRange, RamMap};
+use crate::report::Write;
 
 /// Memory map entry type for usable RAM: E820's, PVH's (`XEN_HVM_MEMMAP_TYPE_RAM`) and
 /// Multiboot2's (`MULTIBOOT_MEMORY_AVAILABLE`) agree.
@@ -84,28 +83,33 @@ pub enum LoaderError {
     },
 }
 
-impl fmt::Display for LoaderError {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl LoaderError {
+    /// The message, for the boot failure report.
+    pub fn write(&self, out: &mut impl Write) {
         match self {
-            Self::UnknownLoader { magic } => write!(
-                formatter,
-                "entered with loader magic {magic:#x}: neither PVH nor Multiboot2 \
-                 ({:#x}) booted this image",
-                multiboot2::BOOTLOADER_MAGIC
-            ),
-            Self::Pvh(error) => error.fmt(formatter),
-            Self::Multiboot2(error) => error.fmt(formatter),
-            Self::CommandLineNotAccessible { protocol, address } => write!(
-                formatter,
-                "{} command line at {address:#x} is not in the first GiB of memory",
-                protocol.name()
-            ),
-            Self::CommandLineNotTerminated { protocol, address } => write!(
-                formatter,
-                "{} command line at {address:#x} has no NUL in its first \
-                 {COMMAND_LINE_LIMIT} bytes",
-                protocol.name()
-            ),
+            Self::UnknownLoader { magic } => {
+                out.text("entered with loader magic ")
+                    .hex((*magic).into())
+                    .text(": neither PVH nor Multiboot2 (")
+                    .hex(multiboot2::BOOTLOADER_MAGIC.into())
+                    .text(") booted this image");
+            }
+            Self::Pvh(error) => error.write(out),
+            Self::Multiboot2(error) => error.write(out),
+            Self::CommandLineNotAccessible { protocol, address } => {
+                out.text(protocol.name())
+                    .text(" command line at ")
+                    .hex(*address)
+                    .text(" is not in the first GiB of memory");
+            }
+            Self::CommandLineNotTerminated { protocol, address } => {
+                out.text(protocol.name())
+                    .text(" command line at ")
+                    .hex(*address)
+                    .text(" has no NUL in its first ")
+                    .decimal(COMMAND_LINE_LIMIT)
+                    .text(" bytes");
+            }
         }
     }
 }

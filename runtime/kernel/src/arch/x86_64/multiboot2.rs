@@ -15,8 +15,6 @@
 //! | 14 | ACPI old RSDP | a copy of the RSDP (ACPI 1.0) at +8 |
 //! | 15 | ACPI new RSDP | a copy of the RSDP (ACPI 2.0+) at +8 |
 
-use core::fmt;
-
 use super::loader::{
     LoaderError, LoaderInfo, MemoryMapTable, Protocol, command_line_length, is_accessible,
     read_physical,
@@ -24,6 +22,7 @@ use super::loader::{
 use crate::boot_cell::BootCell;
 use crate::framebuffer::{Channel, Format, Framebuffer};
 use crate::memory::PhysicalRange;
+use crate::report::Write;
 
 /// The Multiboot2 header's magic (3.1.2), in the image.
 pub const HEADER_MAGIC: u32 = 0xe852_50d6;
@@ -55,40 +54,50 @@ pub enum InformationError {
     BadMemoryMap { entry_size: u32 },
 }
 
-impl fmt::Display for InformationError {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl InformationError {
+    /// The message, for the boot failure report.
+    pub fn write(&self, out: &mut impl Write) {
         match self {
-            Self::NotAccessible { address, size } => write!(
-                formatter,
-                "Multiboot2 information at {address:#x} ({size} bytes) is not in the first \
-                 GiB of memory or has an impossible size"
-            ),
-            Self::Misaligned { address } => write!(
-                formatter,
-                "Multiboot2 information at {address:#x} is not 8-byte aligned"
-            ),
+            Self::NotAccessible { address, size } => {
+                out.text("Multiboot2 information at ")
+                    .hex(*address)
+                    .text(" (")
+                    .decimal(*size)
+                    .text(" bytes) is not in the first GiB of memory or has an impossible size");
+            }
+            Self::Misaligned { address } => {
+                out.text("Multiboot2 information at ")
+                    .hex(*address)
+                    .text(" is not 8-byte aligned");
+            }
             Self::BadTag {
                 address,
                 kind,
                 size,
-            } => write!(
-                formatter,
-                "Multiboot2 tag at {address:#x} (type {kind}, size {size}) runs past the \
-                 end of the information"
-            ),
-            Self::NoEndTag { address } => write!(
-                formatter,
-                "Multiboot2 information at {address:#x} has no end tag"
-            ),
-            Self::NoMemoryMap => write!(
-                formatter,
-                "the Multiboot2 information has no memory map tag (type 6)"
-            ),
-            Self::BadMemoryMap { entry_size } => write!(
-                formatter,
-                "Multiboot2 memory map entries of {entry_size} bytes (at least \
-                 {MEMORY_MAP_ENTRY_MINIMUM} expected)"
-            ),
+            } => {
+                out.text("Multiboot2 tag at ")
+                    .hex(*address)
+                    .text(" (type ")
+                    .decimal((*kind).into())
+                    .text(", size ")
+                    .decimal((*size).into())
+                    .text(") runs past the end of the information");
+            }
+            Self::NoEndTag { address } => {
+                out.text("Multiboot2 information at ")
+                    .hex(*address)
+                    .text(" has no end tag");
+            }
+            Self::NoMemoryMap => {
+                out.text("the Multiboot2 information has no memory map tag (type 6)");
+            }
+            Self::BadMemoryMap { entry_size } => {
+                out.text("Multiboot2 memory map entries of ")
+                    .decimal((*entry_size).into())
+                    .text(" bytes (at least ")
+                    .decimal(MEMORY_MAP_ENTRY_MINIMUM)
+                    .text(" expected)");
+            }
         }
     }
 }

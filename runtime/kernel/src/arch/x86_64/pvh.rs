@@ -22,13 +22,12 @@
 //! cmdline_paddr, u64 reserved. QEMU passes its `-initrd` file as the first (only)
 //! module; it is the boot archive.
 
-use core::fmt;
-
 use super::loader::{
     LoaderError, LoaderInfo, MemoryMapTable, Protocol, command_line_length, is_accessible,
     read_physical,
 };
 use crate::memory::PhysicalRange;
+use crate::report::Write;
 
 pub const START_INFO_MAGIC: u32 = 0x336e_c578;
 const START_INFO_SIZE: u64 = 56;
@@ -45,39 +44,53 @@ pub enum StartInfoError {
     ModuleOutOfRange { address: u64, size: u64 },
 }
 
-impl fmt::Display for StartInfoError {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl StartInfoError {
+    /// The message, for the boot failure report.
+    pub fn write(&self, out: &mut impl Write) {
         match self {
-            Self::NotAccessible { address } => write!(
-                formatter,
-                "PVH start_info at {address:#x} is not in the first GiB of memory \
-                 (is this image booted by a PVH loader?)"
-            ),
-            Self::BadMagic { address, magic } => write!(
-                formatter,
-                "bad PVH start_info at {address:#x}: magic {magic:#x}, expected \
-                 {START_INFO_MAGIC:#x} (the loader did not boot this image through PVH)"
-            ),
-            Self::NoMemoryMap { version, entries } => write!(
-                formatter,
-                "PVH start_info (version {version}) has no memory map ({entries} entries); \
-                 version 1 with a memory map is required"
-            ),
-            Self::MemoryMapNotAccessible { address, entries } => write!(
-                formatter,
-                "PVH memory map at {address:#x} ({entries} entries) is not in the first GiB \
-                 of memory"
-            ),
-            Self::ModuleListNotAccessible { address, modules } => write!(
-                formatter,
-                "PVH module list at {address:#x} ({modules} modules) is not in the first GiB \
-                 of memory"
-            ),
-            Self::ModuleOutOfRange { address, size } => write!(
-                formatter,
-                "PVH module (the initrd) at {address:#x} of {size} bytes goes past the end \
-                 of the address space"
-            ),
+            Self::NotAccessible { address } => {
+                out.text("PVH start_info at ").hex(*address).text(
+                    " is not in the first GiB of memory \
+                         (is this image booted by a PVH loader?)",
+                );
+            }
+            Self::BadMagic { address, magic } => {
+                out.text("bad PVH start_info at ")
+                    .hex(*address)
+                    .text(": magic ")
+                    .hex((*magic).into())
+                    .text(", expected ")
+                    .hex(START_INFO_MAGIC.into())
+                    .text(" (the loader did not boot this image through PVH)");
+            }
+            Self::NoMemoryMap { version, entries } => {
+                out.text("PVH start_info (version ")
+                    .decimal((*version).into())
+                    .text(") has no memory map (")
+                    .decimal((*entries).into())
+                    .text(" entries); version 1 with a memory map is required");
+            }
+            Self::MemoryMapNotAccessible { address, entries } => {
+                out.text("PVH memory map at ")
+                    .hex(*address)
+                    .text(" (")
+                    .decimal((*entries).into())
+                    .text(" entries) is not in the first GiB of memory");
+            }
+            Self::ModuleListNotAccessible { address, modules } => {
+                out.text("PVH module list at ")
+                    .hex(*address)
+                    .text(" (")
+                    .decimal((*modules).into())
+                    .text(" modules) is not in the first GiB of memory");
+            }
+            Self::ModuleOutOfRange { address, size } => {
+                out.text("PVH module (the initrd) at ")
+                    .hex(*address)
+                    .text(" of ")
+                    .decimal(*size)
+                    .text(" bytes goes past the end of the address space");
+            }
         }
     }
 }
