@@ -59,6 +59,36 @@ fn hello_links_only_the_components_it_uses() {
     }
 }
 
+/// The kernel writes its messages (boot log, boot failures, exit line, crash reports,
+/// runtime panics) without `core::fmt` (runtime/kernel/src/report.rs), and the libc's
+/// paths in hello use none: a plain C hello links no `core::fmt` code but what core's
+/// own panic entry points name in their argument lists. unik's panic handler never
+/// formats those arguments, but the functions' addresses are stored in them, so they
+/// are linked wherever such a panic can happen.
+#[test]
+fn hello_links_no_core_fmt_but_what_core_panics_name() {
+    // An index out of bounds (panic_bounds_check, slice_index_fail) passes the index and
+    // the length as `usize` Display arguments.
+    const BOUNDS_CHECKS: [&str; 3] = [
+        "<usize as core::fmt::Display>::fmt",
+        "<core::fmt::Formatter>::pad_integral",
+        "<core::fmt::Formatter>::pad_integral::write_prefix",
+    ];
+    for target in targets() {
+        let dir = scratch();
+        let image = build_image(target, &["c/hello.c"], &[], dir.path());
+        let formatting: Vec<String> = symbol_names(&image)
+            .iter()
+            .map(|name| format!("{:#}", rustc_demangle::demangle(name)))
+            .filter(|name| name.contains("core::fmt") && !BOUNDS_CHECKS.contains(&name.as_str()))
+            .collect();
+        assert!(
+            formatting.is_empty(),
+            "{target}: hello.img links core::fmt code: {formatting:?}"
+        );
+    }
+}
+
 /// The symbol table is compacted after the link (driver/src/link/symbol_table.rs):
 /// Rust's legacy name hashes and AArch64 mapping symbols are gone, the names stay.
 #[test]
