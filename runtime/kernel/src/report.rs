@@ -11,6 +11,8 @@
 //! ErrorConsole.text("unik: heap ").hex(start).text(" (").byte_size(length).text(")\n");
 //! ```
 
+use crate::memory::PhysicalRange;
+
 /// Where a message's bytes go.
 pub trait Sink {
     fn bytes(&mut self, bytes: &[u8]);
@@ -42,7 +44,9 @@ impl<const N: usize> Buffer<N> {
 
     /// What was written (and fitted).
     pub fn as_bytes(&self) -> &[u8] {
-        &self.bytes[..self.length]
+        // Never more than N: `bytes` keeps it so (and `get` keeps a bounds-check panic,
+        // with its `core::fmt` arguments, out of the image).
+        self.bytes.get(..self.length).unwrap_or(&[])
     }
 }
 
@@ -54,10 +58,11 @@ impl<const N: usize> Default for Buffer<N> {
 
 impl<const N: usize> Sink for Buffer<N> {
     fn bytes(&mut self, bytes: &[u8]) {
-        let room = N - self.length;
-        let taken = bytes.len().min(room);
-        self.bytes[self.length..self.length + taken].copy_from_slice(&bytes[..taken]);
-        self.length += taken;
+        if let Some(free) = self.bytes.get_mut(self.length..) {
+            let taken = bytes.len().min(free.len());
+            free[..taken].copy_from_slice(&bytes[..taken]);
+            self.length += taken;
+        }
     }
 }
 
@@ -140,14 +145,14 @@ pub fn thread_line(out: &mut impl Write, id: u64, name: &[u8]) {
 }
 
 /// A crash report's backtrace line: `    #N  0x<16 digits>` (`#N` padded to 3 columns).
-pub fn backtrace_frame(out: &mut impl Write, index: usize, address: u64) {
+fn backtrace_frame(out: &mut impl Write, index: usize, address: u64) {
     out.text("    #").decimal(index as u64);
     out.text(if index < 10 { "  " } else { " " });
     out.hex_fixed(address, 16).text("\n");
 }
 
 /// How often the backtrace frame above repeated (deep recursion), when it did.
-pub fn frame_repeats(out: &mut impl Write, repeats: usize) {
+fn frame_repeats(out: &mut impl Write, repeats: usize) {
     match repeats {
         0 => {}
         1 => {
@@ -159,6 +164,53 @@ pub fn frame_repeats(out: &mut impl Write, repeats: usize) {
                 .text(" more times)\n");
         }
     }
+}
+
+/// How many return addresses a backtrace prints at most.
+const BACKTRACE_LIMIT: usize = 32;
+
+/// A crash report's backtrace: `pc` (frame #0), then the return addresses of the
+/// frame-record chain from `frame_pointer` (x86_64 `rbp`, AArch64 `x29` (AAPCS64
+/// 6.2.3): each record is {caller's frame pointer, return address}). Best effort: it
+/// stops where `read_word` cannot read a record, at a return address outside `text`
+/// or at a record that is not above the last (no chain: code built without frame
+/// pointers shows only `pc`); a return address repeated by deep recursion is printed
+/// once with a count.
+pub fn backtrace(
+    out: &mut impl Write,
+    pc: u64,
+    mut frame_pointer: u64,
+    text: PhysicalRange,
+    read_word: impl Fn(u64) -> Option<u64>,
+) {
+    out.text("  backtrace:\n");
+    backtrace_frame(out, 0, pc);
+    let mut previous_address = pc;
+    let mut repeats = 0;
+    for index in 1..=BACKTRACE_LIMIT {
+        let (Some(caller_frame_pointer), Some(return_address)) = (
+            read_word(frame_pointer),
+            read_word(frame_pointer.wrapping_add(8)),
+        ) else {
+            break;
+        };
+        if !text.contains(return_address) {
+            break;
+        }
+        if return_address == previous_address {
+            repeats += 1;
+        } else {
+            frame_repeats(out, repeats);
+            repeats = 0;
+            backtrace_frame(out, index, return_address);
+            previous_address = return_address;
+        }
+        if caller_frame_pointer <= frame_pointer {
+            break;
+        }
+        frame_pointer = caller_frame_pointer;
+    }
+    frame_repeats(out, repeats);
 }
 
 /// Room for the longest number: `0x` and 16 hexadecimal digits, or 20 decimal ones.
@@ -287,6 +339,55 @@ mod tests {
             "  in thread 3 (worker)\n  in thread 1\n    #0  0x0000000000001234\n    \
              #12 0xffffffffffffffff\n        (the frame above once more)\n        \
              (the frame above 40 more times)\n"
+        );
+    }
+
+    #[test]
+    fn a_backtrace_follows_the_frame_records() {
+        use std::collections::HashMap;
+        let text = crate::memory::PhysicalRange {
+            start: 0x1000,
+            end: 0x2000,
+        };
+        // Records at 0x100 -> 0x200 -> 0x300 (recursion: the same return address
+        // twice) -> 0x400, whose return address is outside the text.
+        let stack = HashMap::from([
+            (0x100, 0x200),
+            (0x108, 0x1100),
+            (0x200, 0x300),
+            (0x208, 0x1200),
+            (0x300, 0x380),
+            (0x308, 0x1200),
+            (0x380, 0x400),
+            (0x388, 0x1300),
+            (0x400, 0x500),
+            (0x408, 0x9999),
+        ]);
+        let text_of = |frame_pointer| {
+            written(|s| {
+                super::backtrace(s, 0x1050, frame_pointer, text, |address| {
+                    stack.get(&address).copied()
+                })
+            })
+        };
+        assert_eq!(
+            text_of(0x100),
+            "  backtrace:\n    #0  0x0000000000001050\n    #1  0x0000000000001100\n    \
+             #2  0x0000000000001200\n        (the frame above once more)\n    \
+             #4  0x0000000000001300\n"
+        );
+        // No readable record: only the faulting address.
+        assert_eq!(text_of(0x700), "  backtrace:\n    #0  0x0000000000001050\n");
+        // A record pointing down (not a chain) ends the walk after its frame.
+        let looping = HashMap::from([(0x100, 0x80), (0x108, 0x1100)]);
+        let text = written(|s| {
+            super::backtrace(s, 0x1050, 0x100, text, |address| {
+                looping.get(&address).copied()
+            })
+        });
+        assert_eq!(
+            text,
+            "  backtrace:\n    #0  0x0000000000001050\n    #1  0x0000000000001100\n"
         );
     }
 

@@ -176,9 +176,6 @@ fn abort_cause(address: u64, status: u64, is_instruction: bool, is_write: bool) 
 /// instead of reporting again.
 static REPORTING: AtomicBool = AtomicBool::new(false);
 
-/// How many return addresses the backtrace prints at most.
-const BACKTRACE_LIMIT: usize = 32;
-
 /// Called by the vector code with the saved frame and the vector index (0-15).
 /// Returns only for the semihosting probe; every other exception ends the run.
 #[unsafe(no_mangle)]
@@ -352,50 +349,19 @@ fn write_report(
         console.text("\n");
     }
     crate::aslr::write_image_base(console);
-    write_backtrace(console, frame);
+    report::backtrace(
+        console,
+        frame.exception_link,
+        frame.registers[29],
+        image::text(),
+        read_stack_word,
+    );
 }
 
-/// Return addresses from the frame-record chain (AAPCS64 6.2.3: x29 points at a pair
-/// {caller's x29, return address}), best effort: code built without frame pointers
-/// shows only the faulting address. Reads only words inside the boot stack, so it
-/// never faults.
-fn write_backtrace(console: &mut ErrorConsole, frame: &ExceptionFrame) {
-    console.text("  backtrace:\n");
-    report::backtrace_frame(console, 0, frame.exception_link);
-    let text = image::text();
-    let mut frame_pointer = frame.registers[29];
-    let mut previous_address = frame.exception_link;
-    let mut repeats = 0;
-    for index in 1..=BACKTRACE_LIMIT {
-        if !paging::is_readable_stack_word(frame_pointer)
-            || !paging::is_readable_stack_word(frame_pointer + 8)
-        {
-            break;
-        }
-        // SAFETY: both words are inside the boot stack, which is mapped (checked above).
-        let (caller_frame_pointer, return_address) = unsafe {
-            (
-                core::ptr::read_volatile(frame_pointer as *const u64),
-                core::ptr::read_volatile((frame_pointer + 8) as *const u64),
-            )
-        };
-        if !text.contains(return_address) {
-            break;
-        }
-        if return_address == previous_address {
-            repeats += 1;
-        } else {
-            report::frame_repeats(console, repeats);
-            repeats = 0;
-            report::backtrace_frame(console, index, return_address);
-            previous_address = return_address;
-        }
-        // Frames grow towards higher addresses as we walk out; anything else is not a
-        // frame chain (and could loop).
-        if caller_frame_pointer <= frame_pointer {
-            break;
-        }
-        frame_pointer = caller_frame_pointer;
-    }
-    report::frame_repeats(console, repeats);
+/// A word of the boot stack (what a crash report's backtrace reads: never faults).
+fn read_stack_word(address: u64) -> Option<u64> {
+    paging::is_readable_stack_word(address).then(|| {
+        // SAFETY: the word is inside the boot stack, which is mapped (checked).
+        unsafe { core::ptr::read_volatile(address as *const u64) }
+    })
 }

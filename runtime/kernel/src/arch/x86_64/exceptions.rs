@@ -176,9 +176,6 @@ impl PageFaultErrorCode {
 /// the same IST stack) must end the run instead of reporting again, forever.
 static REPORTING: AtomicBool = AtomicBool::new(false);
 
-/// How many return addresses the backtrace prints at most.
-const BACKTRACE_LIMIT: usize = 32;
-
 /// Called by the common exception stub with the saved frame; never returns.
 #[unsafe(no_mangle)]
 extern "C" fn unik_x86_64_exception(frame: &ExceptionFrame) -> ! {
@@ -296,50 +293,19 @@ fn write_report(console: &mut ErrorConsole, frame: &ExceptionFrame, name: &str, 
         console.text("\n");
     }
     crate::aslr::write_image_base(console);
-    write_backtrace(console, frame);
+    report::backtrace(
+        console,
+        frame.rip,
+        frame.rbp,
+        image::text(),
+        read_stack_word,
+    );
 }
 
-/// Return addresses from the frame-pointer chain (`[rbp]` = caller's rbp, `[rbp + 8]` =
-/// return address), best effort: code built without frame pointers shows only the
-/// faulting address. Reads only words inside the boot stack, so it never faults.
-fn write_backtrace(console: &mut ErrorConsole, frame: &ExceptionFrame) {
-    console.text("  backtrace:\n");
-    report::backtrace_frame(console, 0, frame.rip);
-    let text = image::text();
-    let mut frame_pointer = frame.rbp;
-    // Deep recursion repeats one return address: print it once with a count.
-    let mut previous_address = frame.rip;
-    let mut repeats = 0;
-    for index in 1..=BACKTRACE_LIMIT {
-        if !paging::is_readable_stack_word(frame_pointer)
-            || !paging::is_readable_stack_word(frame_pointer + 8)
-        {
-            break;
-        }
-        // SAFETY: both words are inside the boot stack, which is mapped (checked above).
-        let (caller_frame_pointer, return_address) = unsafe {
-            (
-                core::ptr::read_volatile(frame_pointer as *const u64),
-                core::ptr::read_volatile((frame_pointer + 8) as *const u64),
-            )
-        };
-        if !text.contains(return_address) {
-            break;
-        }
-        if return_address == previous_address {
-            repeats += 1;
-        } else {
-            report::frame_repeats(console, repeats);
-            repeats = 0;
-            report::backtrace_frame(console, index, return_address);
-            previous_address = return_address;
-        }
-        // Frames grow towards higher addresses as we walk out; anything else is not a
-        // frame chain (and could loop).
-        if caller_frame_pointer <= frame_pointer {
-            break;
-        }
-        frame_pointer = caller_frame_pointer;
-    }
-    report::frame_repeats(console, repeats);
+/// A word of the boot stack (what a crash report's backtrace reads: never faults).
+fn read_stack_word(address: u64) -> Option<u64> {
+    paging::is_readable_stack_word(address).then(|| {
+        // SAFETY: the word is inside the boot stack, which is mapped (checked).
+        unsafe { core::ptr::read_volatile(address as *const u64) }
+    })
 }
