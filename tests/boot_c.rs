@@ -22,6 +22,18 @@ fn hello_prints_and_exits_zero_with_a_clean_console() {
 }
 
 #[test]
+fn constructors_and_destructors_run_in_glibcs_order() {
+    let dir = scratch();
+    let reference = native(&["c/constructors.c"], &[], dir.path());
+    assert_eq!(reference.status, 3, "native: {reference:?}");
+    for target in targets() {
+        let image = build_image(target, &["c/constructors.c"], &[], dir.path());
+        let outcome = boot(&image, &[], &[]);
+        assert_same_as_native(&outcome, &reference, &format!("constructors on {target}"));
+    }
+}
+
+#[test]
 fn exit_statuses_through_return_and_exit_match_native() {
     for target in targets() {
         let dir = scratch();

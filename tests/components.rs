@@ -336,6 +336,28 @@ fn the_components_record_is_compact_and_a_damaged_one_is_refused() {
     }
 }
 
+#[test]
+fn hello_has_no_empty_sections() {
+    use object::{Object, ObjectSection};
+    // Each section header costs 64 bytes: the linker scripts keep their symbols out of
+    // the sections that are often empty (.unik_init, .unik_fs, the constructor arrays,
+    // the unwind tables) so that LLD drops them. The TLS template's stay (their sizes
+    // make the TLS symbols); LLD keeps an empty .rela.dyn on aarch64.
+    for target in targets() {
+        let dir = scratch();
+        let image = build_image(target, &["c/hello.c"], &[], dir.path());
+        let bytes = std::fs::read(&image).unwrap();
+        let file = object::File::parse(bytes.as_slice()).unwrap();
+        let empty: Vec<String> = file
+            .sections()
+            .filter(|section| section.size() == 0 && section.index().0 != 0)
+            .map(|section| section.name().unwrap().to_string())
+            .filter(|name| ![".tdata", ".tbss", ".rela.dyn"].contains(&name.as_str()))
+            .collect();
+        assert!(empty.is_empty(), "{target}: empty sections {empty:?}");
+    }
+}
+
 /// The image's `.unik_init` table: the addresses of the init functions it runs.
 fn init_table(image: &Path) -> Vec<u64> {
     use object::{Object, ObjectSection};
