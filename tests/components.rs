@@ -92,7 +92,7 @@ fn hello_links_no_core_fmt_but_what_core_panics_name() {
 /// The symbol table is compacted after the link (driver/src/link/symbol_table.rs):
 /// Rust's legacy name hashes and AArch64 mapping symbols are gone, the names stay.
 #[test]
-fn the_symbol_table_has_no_name_hashes_or_mapping_symbols() {
+fn the_symbol_table_has_no_name_hashes_mapping_file_or_alias_symbols() {
     fn is_hashed(name: &str) -> bool {
         name.starts_with("_ZN")
             && name.split('.').next().is_some_and(|mangled| {
@@ -114,6 +114,23 @@ fn the_symbol_table_has_no_name_hashes_or_mapping_symbols() {
         for kept in ["main", "puts", "_ZN11unik_kernel11finish_bootE"] {
             assert!(names.iter().any(|name| name == kept), "{target}: {kept}");
         }
+        // Neither file symbols nor the runtime's second name of a function that is
+        // there under its own.
+        for dropped in ["hello.c", "__unik_puts", "__unik_memcpy"] {
+            assert!(
+                !names.iter().any(|name| name == dropped),
+                "{target}: {dropped}"
+            );
+        }
+        let bytes = std::fs::read(&image).unwrap();
+        let file = object::File::parse(bytes.as_slice()).unwrap();
+        use object::{Object, ObjectSymbol};
+        assert!(
+            !file
+                .symbols()
+                .any(|symbol| symbol.kind() == object::SymbolKind::File),
+            "{target}: file symbols"
+        );
     }
 }
 

@@ -1,4 +1,4 @@
-//! After the link: a smaller symbol table with the same names for every reader. Two
+//! After the link: a smaller symbol table with the same names for every reader. Four
 //! things go:
 //!
 //! - the hash of Rust's legacy mangling: a legacy name ends in `17h` and 16 hex digits
@@ -9,7 +9,13 @@
 //!   gdb read it as they read the full one. v0 names (`_R…`) and C names stay;
 //! - AArch64 mapping symbols (`$x`, `$d`, with or without a `.suffix`: AAELF64 §5.6.5),
 //!   which mark where code and literal data start for disassemblers; an aarch64 hello
-//!   world carries over 500 of them (12 KiB of symbol table).
+//!   world carries over 500 of them (12 KiB of symbol table);
+//! - file symbols (STT_FILE: `hello.c`, `unik.<hash>-cgu.0`), which name the
+//!   compilation units of the local symbols after them; no reader of an image uses them;
+//! - the runtime's `__unik_NAME` aliases where `NAME` is in the table at the same
+//!   address with the same size (`__unik_puts` for `puts`: the runtime exports each
+//!   libc function under both names, the weak one for programs to override). A crash
+//!   report or `unik size` then names the function once, by the name programs call.
 //!
 //! LLD writes `.symtab`, `.shstrtab` and `.strtab` last, then the section header table;
 //! they are written again there, in the same order. An image laid out otherwise is left
@@ -51,6 +57,21 @@ pub fn without_rust_hash(name: &[u8]) -> Option<Vec<u8>> {
     shortened.extend_from_slice(&name[..start]);
     shortened.extend_from_slice(&name[start + HASH_LENGTH..]);
     Some(shortened)
+}
+
+/// The prefix of the runtime's second name for its libc functions.
+const RUNTIME_ALIAS_PREFIX: &[u8] = b"__unik_";
+
+/// Whether `name` is `__unik_NAME` for a `NAME` in `others` (name, address, size) at
+/// the same `address` with the same `size`.
+pub fn is_redundant_alias(
+    name: &[u8],
+    address: u64,
+    size: u64,
+    others: &std::collections::HashSet<(&[u8], u64, u64)>,
+) -> bool {
+    name.strip_prefix(RUNTIME_ALIAS_PREFIX)
+        .is_some_and(|plain| !plain.is_empty() && others.contains(&(plain, address, size)))
 }
 
 /// Whether `name` is an AArch64 mapping symbol (`$x`, `$d`, `$x.<anything>`, …).
@@ -114,15 +135,35 @@ pub fn compact(image: &[u8]) -> Option<Vec<u8>> {
     let mut new_strings = vec![0u8];
     let mut placed: HashMap<Vec<u8>, u32> = HashMap::new();
     let mut changed = false;
-    for (index, symbol) in symbols.iter().enumerate() {
+    let name_of = |symbol: &Symbol64| -> Option<&[u8]> {
+        let name = old_strings.get(symbol.st_name(endian) as usize..)?;
+        Some(&name[..name.iter().position(|&byte| byte == 0)?])
+    };
+    let mut names = Vec::with_capacity(symbols.len());
+    for symbol in symbols {
+        names.push(name_of(symbol)?);
+    }
+    let defined: std::collections::HashSet<(&[u8], u64, u64)> = symbols
+        .iter()
+        .zip(&names)
+        .filter(|(symbol, _)| symbol.st_shndx(endian) != elf::SHN_UNDEF)
+        .map(|(symbol, name)| (*name, symbol.st_value(endian), symbol.st_size(endian)))
+        .collect();
+    for (index, (symbol, &name)) in symbols.iter().zip(&names).enumerate() {
         if index == first_global {
             new_first_global = new_symbols.len() / size_of::<Symbol64>();
         }
-        let offset = symbol.st_name(endian) as usize;
-        let name = old_strings.get(offset..)?;
-        let name = &name[..name.iter().position(|&byte| byte == 0)?];
         let local = symbol.st_bind() == elf::STB_LOCAL;
-        if index != 0 && local && is_mapping_symbol(name) {
+        let dropped = index != 0
+            && ((local && (is_mapping_symbol(name) || symbol.st_type() == elf::STT_FILE))
+                || (symbol.st_shndx(endian) != elf::SHN_UNDEF
+                    && is_redundant_alias(
+                        name,
+                        symbol.st_value(endian),
+                        symbol.st_size(endian),
+                        &defined,
+                    )));
+        if dropped {
             changed = true;
             continue;
         }
@@ -218,7 +259,24 @@ fn encode_u64(endian: Endian, value: u64) -> [u8; 8] {
 
 #[cfg(test)]
 mod tests {
-    use super::{is_mapping_symbol, without_rust_hash};
+    use super::{is_mapping_symbol, is_redundant_alias, without_rust_hash};
+
+    #[test]
+    fn only_a_runtime_alias_of_the_same_function_is_redundant() {
+        let others: std::collections::HashSet<(&[u8], u64, u64)> = [
+            (&b"puts"[..], 0x1000, 40),
+            (&b"__unik_puts"[..], 0x1000, 40),
+            (&b"memcpy"[..], 0x2000, 14),
+        ]
+        .into_iter()
+        .collect();
+        assert!(is_redundant_alias(b"__unik_puts", 0x1000, 40, &others));
+        // A program's own memcpy elsewhere: the runtime's stays under its own name.
+        assert!(!is_redundant_alias(b"__unik_memcpy", 0x3000, 14, &others));
+        assert!(!is_redundant_alias(b"__unik_puts", 0x1000, 41, &others));
+        assert!(!is_redundant_alias(b"puts", 0x1000, 40, &others));
+        assert!(!is_redundant_alias(b"__unik_", 0x1000, 40, &others));
+    }
 
     fn shortened(name: &str) -> Option<String> {
         without_rust_hash(name.as_bytes()).map(|name| String::from_utf8(name).unwrap())
