@@ -449,12 +449,41 @@ fn hello_links_no_stub_and_every_component_has_a_reason() {
             .lines()
             .find(|line| line.starts_with("stand-ins "))
             .unwrap_or_default();
-        for name in ["open64", "poll", "fcntl", "getcwd"] {
+        for name in ["open64", "poll", "fcntl", "getcwd", "symbolize"] {
             assert!(
                 stand_ins.contains(&format!(" {name},"))
                     || stand_ins.contains(&format!(" {name} ")),
                 "{target}: no stand-in for {name}:\n{}",
                 outcome.stdout
+            );
+        }
+    }
+}
+
+/// cargo unik links std's in-image backtrace symbolizer out (driver/src/link/symbolizer.rs:
+/// it reads /proc/self/exe, which no unik image has); std's calls to it go to the
+/// runtime's stand-in, and `unik run` still names every frame
+/// (`panic_backtraces_name_the_programs_functions_like_native`).
+#[test]
+fn std_programs_carry_no_in_image_symbolizer() {
+    use object::{Object, ObjectSymbol};
+    for target in common::targets() {
+        let directory = build("std-programs", target, "release");
+        for binary in ["hello", "backtrace"] {
+            let bytes = std::fs::read(image(&directory, binary)).expect("the image");
+            let file = object::File::parse(bytes.as_slice()).expect("an ELF image");
+            let names: Vec<&str> = file
+                .symbols()
+                .filter_map(|symbol| symbol.name().ok())
+                .collect();
+            let left: Vec<&&str> = names
+                .iter()
+                .filter(|name| name.contains("backtrace_rs9symbolize5gimli"))
+                .collect();
+            assert!(left.is_empty(), "{target} {binary}: {left:?}");
+            assert!(
+                names.contains(&"__unik_absent_symbolize"),
+                "{target} {binary}: no stand-in"
             );
         }
     }

@@ -610,7 +610,7 @@ fn library(name: &str, search: &[PathBuf]) -> Result<Option<PathBuf>> {
 
 /// rustc's link of the program: component selection, then LLD (module docs).
 fn link_image(arguments: &[OsString], environment: &Environment) -> Result<i32> {
-    let parsed = LinkArguments::parse(arguments)?;
+    let mut parsed = LinkArguments::parse(arguments)?;
     let spec = TargetSpec::find(&parsed.target)?;
     let output = parsed
         .output
@@ -621,13 +621,18 @@ fn link_image(arguments: &[OsString], environment: &Environment) -> Result<i32> 
     })?;
     let directory = sysroot.directory().to_path_buf();
     let manifest = crate::manifest::load(&directory)?;
+    let work = crate::error::temporary_directory("cargo-unik-")?;
+    let replaced = cut_symbolizer(&mut parsed.items, work.path())?;
     let inputs: Vec<link::LinkInput> = parsed
         .items
         .iter()
         .filter_map(|item| match item {
             LinkItem::Input(path) => Some(link::LinkInput {
                 path: path.clone(),
-                display_name: display_name(path),
+                display_name: replaced
+                    .get(path)
+                    .cloned()
+                    .unwrap_or_else(|| display_name(path)),
             }),
             LinkItem::Option(_) => None,
         })
@@ -666,7 +671,6 @@ fn link_image(arguments: &[OsString], environment: &Environment) -> Result<i32> 
             "{PROGRAM}: warning: {stub} is not available in a unikernel; linked a stub that fails with ENOSYS (--stub-missing)"
         );
     }
-    let work = crate::error::temporary_directory("cargo-unik-")?;
     let generated = work.path().join("unik-components.o");
     std::fs::write(&generated, &prepared.generated_object)
         .map_err(|source| Error::io("cannot write", &generated, source))?;
@@ -724,6 +728,55 @@ fn link_image(arguments: &[OsString], environment: &Environment) -> Result<i32> 
 }
 
 /// How messages name an input: rlibs by their crate file name, objects by path.
+/// Replaces Rust std's rlib on the link line by a copy of its one object whose calls
+/// to the in-image backtrace symbolizer go to the runtime's stand-in
+/// ([`link::symbolizer`]), written into `directory`. Returns the replacements' names
+/// for messages (the archive member they stand for). A std whose rlib holds more than
+/// one object besides its metadata (`lib.rmeta`), or whose object cannot be
+/// rewritten, stays as it is (the image is then only larger).
+fn cut_symbolizer(
+    items: &mut [LinkItem],
+    directory: &Path,
+) -> Result<std::collections::BTreeMap<PathBuf, String>> {
+    let mut replaced = std::collections::BTreeMap::new();
+    for item in items.iter_mut() {
+        let LinkItem::Input(path) = item else {
+            continue;
+        };
+        let archive_name = display_name(path);
+        if !(archive_name.starts_with("libstd-") && archive_name.ends_with(".rlib")) {
+            continue;
+        }
+        let bytes = std::fs::read(&*path)
+            .map_err(|source| Error::io("cannot read", path.clone(), source))?;
+        let Ok(archive) = object::read::archive::ArchiveFile::parse(bytes.as_slice()) else {
+            continue;
+        };
+        let objects: Vec<(String, &[u8])> = archive
+            .members()
+            .filter_map(|member| {
+                let member = member.ok()?;
+                let data = member.data(bytes.as_slice()).ok()?;
+                // rustc's metadata member is an object too, but no code.
+                (data.starts_with(b"\x7fELF") && member.name() != b"lib.rmeta")
+                    .then(|| (String::from_utf8_lossy(member.name()).into_owned(), data))
+            })
+            .collect();
+        let [(member_name, data)] = objects.as_slice() else {
+            continue;
+        };
+        let Ok(Some(cut)) = link::symbolizer::cut(data) else {
+            continue;
+        };
+        let output = directory.join(member_name);
+        std::fs::write(&output, cut)
+            .map_err(|source| Error::io("cannot write", &output, source))?;
+        replaced.insert(output.clone(), format!("{archive_name}({member_name})"));
+        *item = LinkItem::Input(output);
+    }
+    Ok(replaced)
+}
+
 fn display_name(path: &Path) -> String {
     path.file_name()
         .map(OsStr::to_string_lossy)

@@ -28,6 +28,7 @@ pub mod protection;
 pub mod relocations;
 pub mod selection;
 pub mod symbol_table;
+pub mod symbolizer;
 pub mod symbols;
 
 use std::collections::BTreeSet;
@@ -261,7 +262,7 @@ pub fn explain_lines(record: &ComponentsRecord) -> Vec<String> {
                 selection::Reason::Always => "always (the image's entry)".to_string(),
                 selection::Reason::Forced => "--all-components".to_string(),
                 selection::Reason::StandIns { symbols } => format!(
-                    "stand-ins for {} (only Rust std's incidental references need them: link/liveness.rs)",
+                    "stand-ins for {} (Rust std calls them only where a unik image needs nothing: link/liveness.rs, link/symbolizer.rs)",
                     symbols.join(", ")
                 ),
             };

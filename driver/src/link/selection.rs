@@ -26,7 +26,8 @@ pub enum Reason {
     /// `--all-components`.
     Forced,
     /// Its functions stand in for these, which the program's code references only
-    /// incidentally (link/liveness.rs) and whose component is not linked.
+    /// incidentally (link/liveness.rs) and whose component is not linked, or which
+    /// the link cut off (link/symbolizer.rs).
     StandIns { symbols: Vec<String> },
 }
 
@@ -176,25 +177,29 @@ pub fn select_with_stand_ins(
             .filter(|name| !provided(name))
             .cloned()
             .collect();
-        if bound.is_empty() {
-            return (selection, bound);
-        }
-        for name in &bound {
-            let objects = incidental.get(name).cloned().unwrap_or_default();
-            resolution.undefined.insert(stand_in(name), objects);
-        }
-        let mut selection = select(resolution, manifest, all_components);
+        let mut selection = if bound.is_empty() {
+            selection
+        } else {
+            for name in &bound {
+                let objects = incidental.get(name).cloned().unwrap_or_default();
+                resolution.undefined.insert(stand_in(name), objects);
+            }
+            select(resolution, manifest, all_components)
+        };
+        // A component selected for a stand-in (bound here, or referenced directly, as
+        // cargo unik's copy of std references the symbolizer's: link/symbolizer.rs)
+        // names every function it stands in for.
         for selected in &mut selection.components {
             if let Reason::Symbol { symbol, .. } = &selected.reason
                 && symbol.starts_with(STAND_IN_PREFIX)
             {
                 selected.reason = Reason::StandIns {
-                    symbols: bound
-                        .iter()
-                        .filter(|name| {
-                            manifest.symbols.get(&stand_in(name)) == Some(&selected.component)
-                        })
-                        .cloned()
+                    symbols: resolution
+                        .undefined
+                        .keys()
+                        .filter(|name| manifest.symbols.get(*name) == Some(&selected.component))
+                        .filter_map(|name| name.strip_prefix(STAND_IN_PREFIX))
+                        .map(str::to_string)
                         .collect(),
                 };
             }

@@ -13,6 +13,10 @@
 //! could change it). What the console model cannot answer (closing or `fstat` of a
 //! console descriptor, waiting in `poll`) fails with `ENOSYS`: none of std's paths
 //! bound here ever asks it.
+//!
+//! `__unik_absent_symbolize` stands in for std's in-image backtrace symbolizer in every
+//! std program (driver/src/link/symbolizer.rs): it finds nothing, as the symbolizer
+//! does in a unik image.
 
 use crate::unistd::is_console;
 
@@ -178,6 +182,13 @@ mod exports {
         no_path(path);
         core::ptr::null_mut()
     }
+
+    /// std's symbolizer entry (`Cache::with_global`, called with a closure, returning
+    /// nothing; driver/src/link/symbolizer.rs): returns without calling the closure,
+    /// so no frame gets a name here (`unik run` names them on the host). Declared
+    /// without parameters: the caller's arguments stay unread in their registers.
+    #[unsafe(export_name = "__unik_absent_symbolize")]
+    pub extern "C" fn symbolize() {}
 
     /// getcwd(3) without files: `/` ([`working_directory`]); a NULL buffer gets a
     /// `malloc`ed one (the glibc extension files' getcwd has too).
