@@ -179,6 +179,37 @@ mod exports {
         usize::try_from(count).map_err(|_| errno::get())
     }
 
+    /// readv/writev: `transfer` (read or write) over each iovec in order
+    /// ([`each_buffer`]), as one result (-1 with errno on failure).
+    ///
+    /// # Safety
+    /// `list` points to `count` iovecs describing buffers `transfer` may use.
+    unsafe fn vectored(
+        descriptor: c_int,
+        list: *const IoVector,
+        count: c_int,
+        transfer: unsafe extern "C" fn(c_int, *mut c_void, usize) -> isize,
+    ) -> isize {
+        // SAFETY: caller's contract.
+        let result = unsafe { io_vectors(list, count) }.and_then(|list| {
+            each_buffer(list.iter().map(|vector| vector.length), |index| {
+                let vector = &list[index];
+                // SAFETY: caller's contract: each iovec describes a usable buffer.
+                as_result(unsafe { transfer(descriptor, vector.base, vector.length) })
+            })
+        });
+        transfer_result(result)
+    }
+
+    /// [`write`] with the buffer type [`vectored`] passes.
+    ///
+    /// # Safety
+    /// `data` is readable for `count` bytes.
+    unsafe extern "C" fn write_buffer(descriptor: c_int, data: *mut c_void, count: usize) -> isize {
+        // SAFETY: caller's contract.
+        unsafe { write(descriptor, data, count) }
+    }
+
     /// POSIX `readv`: fills the buffers in order through [`read`], stopping at a short
     /// read.
     ///
@@ -191,14 +222,7 @@ mod exports {
         count: c_int,
     ) -> isize {
         // SAFETY: caller's contract.
-        let result = unsafe { io_vectors(list, count) }.and_then(|list| {
-            each_buffer(list.iter().map(|vector| vector.length), |index| {
-                let vector = &list[index];
-                // SAFETY: caller's contract: each iovec describes a writable buffer.
-                as_result(unsafe { read(descriptor, vector.base, vector.length) })
-            })
-        });
-        transfer_result(result)
+        unsafe { vectored(descriptor, list, count, read) }
     }
 
     /// POSIX `writev`: writes the buffers in order through [`write`], stopping at a
@@ -213,14 +237,7 @@ mod exports {
         count: c_int,
     ) -> isize {
         // SAFETY: caller's contract.
-        let result = unsafe { io_vectors(list, count) }.and_then(|list| {
-            each_buffer(list.iter().map(|vector| vector.length), |index| {
-                let vector = &list[index];
-                // SAFETY: caller's contract: each iovec describes a readable buffer.
-                as_result(unsafe { write(descriptor, vector.base, vector.length) })
-            })
-        });
-        transfer_result(result)
+        unsafe { vectored(descriptor, list, count, write_buffer) }
     }
 
     /// POSIX `getpid`: the one program is process 1.
