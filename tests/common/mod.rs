@@ -369,3 +369,15 @@ pub fn assert_linked_only_when_used(component: &str, cases: &[(&str, bool)]) {
         );
     }
 }
+
+/// The functions `unik explain`'s output (`explained`) says the `stand-ins` component
+/// answers for (`stand-ins <- stand-ins for a, b, c (…)`; none without that line).
+pub fn stand_in_names(explained: &str) -> Vec<String> {
+    explained
+        .lines()
+        .find_map(|line| line.strip_prefix("stand-ins"))
+        .and_then(|line| line.split_once("<- stand-ins for "))
+        .map(|(_, names)| names.split(" (").next().unwrap_or_default())
+        .map(|names| names.split(", ").map(str::to_string).collect())
+        .unwrap_or_default()
+}
