@@ -243,7 +243,7 @@ fn image_start_address() -> u64 {
     unsafe extern "C" {
         static __image_start: u8;
     }
-    (&raw const __image_start) as u64
+    crate::symbol_address!(__image_start)
 }
 
 #[cfg(test)]
@@ -257,22 +257,32 @@ fn image_start_address() -> u64 {
 /// `[start, end)` is a loaded output section (or empty, `start == end`), aligned for
 /// `T` and never written, holding whole `T`s.
 #[cfg(not(test))]
-unsafe fn linker_table<T>(start: *const u8, end: *const u8) -> &'static [T] {
-    let count = (end as usize - start as usize) / core::mem::size_of::<T>();
+unsafe fn linker_table<T>(start: u64, end: u64) -> &'static [T] {
+    let count = (end - start) as usize / core::mem::size_of::<T>();
     // SAFETY: the caller's contract.
-    unsafe { core::slice::from_raw_parts(start.cast::<T>(), count) }
+    unsafe { core::slice::from_raw_parts(start as *const T, count) }
 }
 
 #[cfg(not(test))]
 fn relocation_entries() -> &'static [RelocationEntry] {
     // SAFETY: `.rela.dyn`: 8-aligned (linker script), an array of Elf64_Rela.
-    unsafe { linker_table(&raw const __rela_dyn_start, &raw const __rela_dyn_end) }
+    unsafe {
+        linker_table(
+            crate::symbol_address!(__rela_dyn_start),
+            crate::symbol_address!(__rela_dyn_end),
+        )
+    }
 }
 
 #[cfg(not(test))]
 fn relr_entries() -> &'static [u64] {
     // SAFETY: `.relr.dyn`: 8-aligned (linker script), an array of Elf64_Relr words.
-    unsafe { linker_table(&raw const __relr_dyn_start, &raw const __relr_dyn_end) }
+    unsafe {
+        linker_table(
+            crate::symbol_address!(__relr_dyn_start),
+            crate::symbol_address!(__relr_dyn_end),
+        )
+    }
 }
 
 /// Calls `relocate` with the address of every word a `.relr.dyn` table lists (the

@@ -57,7 +57,8 @@ pub(crate) mod exports {
 
     pub(crate) fn program_headers() -> ProgramHeaders {
         // SAFETY: `__ehdr_start` is the loaded, never written ELF header of this image.
-        let header: &[u8; 64] = unsafe { &*core::ptr::addr_of!(__ehdr_start) };
+        let header: &[u8; 64] =
+            unsafe { &*(unik_kernel::symbol_address!(__ehdr_start) as *const [u8; 64]) };
         let base = header.as_ptr() as u64;
         let word = |offset: usize| {
             u64::from_le_bytes(header[offset..offset + 8].try_into().unwrap_or([0; 8]))

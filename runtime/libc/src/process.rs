@@ -77,8 +77,8 @@ unsafe extern "C" {
 /// Runs `.fini_array` from the last entry to the first (the ELF gABI order).
 #[cfg(not(test))]
 fn run_destructors() {
-    let start: *const Destructor = (&raw const __fini_array_start).cast();
-    let mut cursor: *const Destructor = (&raw const __fini_array_end).cast();
+    let start = unik_kernel::symbol_address!(__fini_array_start) as *const Destructor;
+    let mut cursor = unik_kernel::symbol_address!(__fini_array_end) as *const Destructor;
     while cursor > start {
         // SAFETY: the linker script brackets the array with these two symbols, so the
         // entry below `cursor` is inside it.

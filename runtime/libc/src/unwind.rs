@@ -29,8 +29,8 @@ struct ImageUnwindTables;
 // empty section (no --eh-frame-hdr) gives None, so nothing is parsed that is not there.
 unsafe impl EhFrameFinder for ImageUnwindTables {
     fn find(&self, _pc: usize) -> Option<FrameInfo> {
-        let start = core::ptr::addr_of!(__eh_frame_hdr_start) as usize;
-        let end = core::ptr::addr_of!(__eh_frame_hdr_end) as usize;
+        let start = unik_kernel::symbol_address!(__eh_frame_hdr_start) as usize;
+        let end = unik_kernel::symbol_address!(__eh_frame_hdr_end) as usize;
         // version 1 + three encoding bytes + eh_frame_ptr at least (LSB 5.0).
         if end < start + 8 {
             return None;

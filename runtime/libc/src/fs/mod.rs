@@ -271,12 +271,12 @@ fn embedded_archive() -> &'static [u8] {
         static __unik_fs_start: u8;
         static __unik_fs_end: u8;
     }
-    let start = &raw const __unik_fs_start;
-    let end = &raw const __unik_fs_end;
-    let length = (end as usize).saturating_sub(start as usize);
+    let start = unik_kernel::symbol_address!(__unik_fs_start);
+    let end = unik_kernel::symbol_address!(__unik_fs_end);
+    let length = end.saturating_sub(start) as usize;
     // SAFETY: the linker script defines both symbols around the read-only `.unik_fs`
     // section, which is mapped for the whole run and never written.
-    unsafe { core::slice::from_raw_parts(start, length) }
+    unsafe { core::slice::from_raw_parts(start as *const u8, length) }
 }
 
 /// The `files` component's init function: makes `/dev` (null, zero, random, urandom),

@@ -220,23 +220,23 @@ pub fn start(boot: &'static crate::kernel::BootInfo) -> ! {
     // SAFETY: the linker script brackets `.unik_init`, an array of init pointers.
     unsafe {
         run_component_inits(
-            (&raw const __unik_init_start).cast(),
-            (&raw const __unik_init_end).cast(),
+            unik_kernel::symbol_address!(__unik_init_start) as *const _,
+            unik_kernel::symbol_address!(__unik_init_end) as *const _,
         );
     }
     // SAFETY: the linker script defines each pair around an array of constructor
     // pointers; argv and envp are the NULL-terminated arrays built above.
     unsafe {
         run_constructors(
-            (&raw const __preinit_array_start).cast(),
-            (&raw const __preinit_array_end).cast(),
+            unik_kernel::symbol_address!(__preinit_array_start) as *const _,
+            unik_kernel::symbol_address!(__preinit_array_end) as *const _,
             argc,
             argv,
             envp,
         );
         run_constructors(
-            (&raw const __init_array_start).cast(),
-            (&raw const __init_array_end).cast(),
+            unik_kernel::symbol_address!(__init_array_start) as *const _,
+            unik_kernel::symbol_address!(__init_array_end) as *const _,
             argc,
             argv,
             envp,

@@ -57,7 +57,7 @@ pub unsafe fn choose(command_line: &[u8]) -> Result<Layout, Disabled> {
     // `level_1_index` is invalid (the entry code fills entries 0 and 1). Invalid
     // entries are never cached in TLBs, so making them valid needs only the barriers.
     unsafe {
-        let table = (&raw mut entry::unik_boot_random_level_2_table).cast::<u64>();
+        let table = crate::symbol_address!(entry::unik_boot_random_level_2_table) as *mut u64;
         for block in 0..placement.blocks {
             table.add((level_2_index + block) as usize).write_volatile(
                 (placement.first_block + block * BLOCK_SIZE) | BOOTSTRAP_NORMAL_BLOCK,

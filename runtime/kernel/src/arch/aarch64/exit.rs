@@ -102,7 +102,7 @@ unsafe extern "C" {
 
 /// The address of the probe's `hlt` (for the exception handler).
 pub fn semihosting_trap_address() -> u64 {
-    (&raw const unik_semihosting_trap) as u64
+    crate::symbol_address!(unik_semihosting_trap)
 }
 
 /// Finds out whether QEMU's semihosting is on. Called once, first thing at boot (the

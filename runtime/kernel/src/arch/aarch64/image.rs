@@ -19,11 +19,29 @@ unsafe extern "C" {
     static __tls_alignment: u8;
 }
 
-/// The address of a linker-script or assembly symbol.
+/// The run-time address of a linker-script or assembly symbol (or any static), by
+/// `adrp` + `add`: `&raw const` of an extern static loads the address from a GOT slot
+/// instead, one 8-byte slot and a relocation per symbol. Not for absolute symbols
+/// (their value is no address in the image): read those with `&raw const`.
+#[macro_export]
 macro_rules! symbol_address {
-    ($symbol:expr) => {
-        (&raw const $symbol) as u64
-    };
+    ($symbol:path) => {{
+        // The expansion may sit inside an unsafe block of its own.
+        #[allow(unused_unsafe)]
+        // SAFETY: `adrp` + `add` compute an address; they read and write nothing.
+        let address: u64 = unsafe {
+            let address: u64;
+            ::core::arch::asm!(
+                "adrp {address}, {symbol}",
+                "add {address}, {address}, :lo12:{symbol}",
+                address = out(reg) address,
+                symbol = sym $symbol,
+                options(pure, nomem, nostack, preserves_flags),
+            );
+            address
+        };
+        address
+    }};
 }
 
 fn range(start: u64, end: u64) -> PhysicalRange {
@@ -118,7 +136,7 @@ pub fn tls_template() -> TlsTemplate {
     let initialized = unsafe { core::slice::from_raw_parts(start as *const u8, length) };
     TlsTemplate {
         initialized,
-        memory_size: symbol_address!(__tls_memory_size),
-        alignment: symbol_address!(__tls_alignment).max(1),
+        memory_size: (&raw const __tls_memory_size) as u64,
+        alignment: ((&raw const __tls_alignment) as u64).max(1),
     }
 }

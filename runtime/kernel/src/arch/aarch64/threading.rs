@@ -564,7 +564,7 @@ pub unsafe fn prepare_stack(
     start: unsafe extern "C" fn(usize) -> !,
     argument: usize,
 ) -> usize {
-    let trampoline = (&raw const unik_aarch64_thread_trampoline) as usize;
+    let trampoline = crate::symbol_address!(unik_aarch64_thread_trampoline) as usize;
     // What unik_aarch64_switch pops: x19 (start), x20 (argument), x21-x28, x29, x30
     // (the trampoline), d8-d15, FPCR (0: round to nearest, no traps), padding.
     let mut words = [0usize; 22];

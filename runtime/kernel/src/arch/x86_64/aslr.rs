@@ -55,8 +55,8 @@ pub unsafe fn choose(command_line: &[u8]) -> Result<Layout, Disabled> {
     // mapped, and entry `level_4_index` is empty (the entry code fills only entry 0).
     // Entries that become present need no TLB flush (SDM 5.10.4.1).
     unsafe {
-        let directory = (&raw mut entry::unik_boot_random_pd).cast::<u64>();
-        let pointer_table = (&raw mut entry::unik_boot_random_pdpt).cast::<u64>();
+        let directory = crate::symbol_address!(entry::unik_boot_random_pd) as *mut u64;
+        let pointer_table = crate::symbol_address!(entry::unik_boot_random_pdpt) as *mut u64;
         for block in 0..placement.blocks {
             directory
                 .add((level_2_index + block) as usize)

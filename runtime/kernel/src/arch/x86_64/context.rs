@@ -90,7 +90,7 @@ pub unsafe fn prepare_stack(
     start: unsafe extern "C" fn(usize) -> !,
     argument: usize,
 ) -> usize {
-    let trampoline = (&raw const unik_x86_64_thread_trampoline) as usize;
+    let trampoline = crate::symbol_address!(unik_x86_64_thread_trampoline) as usize;
     // From the saved stack pointer upwards, what the switch pops: x87 control word and
     // MXCSR (the psABI's initial values 0x37f and 0x1f80), r15, r14, r13 (start), r12
     // (argument), rbx, rbp, then the return address (the trampoline).

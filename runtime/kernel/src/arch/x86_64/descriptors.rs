@@ -10,9 +10,9 @@ use ::x86_64::structures::gdt::SegmentSelector;
 use ::x86_64::structures::tss::TaskStateSegment;
 use ::x86_64::{PrivilegeLevel, VirtAddr};
 
-use super::image::symbol_address;
 use super::{entry, interrupts};
 use crate::boot_cell::BootCell;
+use crate::symbol_address;
 
 /// IST slot (0-based here and in the TSS's array; the gate holds it 1-based) of the
 /// stack all exceptions but the double fault use.

@@ -217,9 +217,9 @@ pub struct InterruptFrame {
 /// Called once by `descriptors::initialize` before the IDT is loaded; the IST slot must
 /// hold the interrupt stack (`unik_interrupt_stack_top`).
 pub unsafe fn route(stack_index: u16) {
-    let timer = (&raw const unik_interrupt_timer_entry) as u64;
-    let spurious = (&raw const unik_interrupt_spurious_entry) as u64;
-    let devices = (&raw const unik_interrupt_device_entries) as u64;
+    let timer = crate::symbol_address!(unik_interrupt_timer_entry);
+    let spurious = crate::symbol_address!(unik_interrupt_spurious_entry);
+    let devices = crate::symbol_address!(unik_interrupt_device_entries);
     // SAFETY: all are interrupt entry code written for exactly this: the timer and
     // device entries save and restore everything they touch and end in iretq; the
     // spurious entry is a bare iretq. All run on the IST stack the caller set up.

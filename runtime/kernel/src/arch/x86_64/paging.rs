@@ -219,7 +219,7 @@ pub unsafe fn with_bootstrap_identity_map<T>(read: impl FnOnce() -> T) -> T {
         let entry = frame.start_address().as_u64() as *mut u64;
         // The entry code wrote the table at its physical address, where it still is.
         let bootstrap =
-            image::symbol_address!(super::entry::unik_boot_pdpt) - crate::aslr::image_offset();
+            crate::symbol_address!(super::entry::unik_boot_pdpt) - crate::aslr::image_offset();
         // SAFETY: the level-4 table is boot data below BOOTSTRAP_MAP_END (`build`),
         // identity mapped by both the live and the bootstrap entry 0, so it stays
         // writable across the swap; the bootstrap table maps the first GiB as the entry
