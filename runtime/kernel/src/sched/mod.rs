@@ -347,6 +347,16 @@ fn start() -> Result<(), SchedulerError> {
     main_thread.running_since = 0;
     main_thread.slice_end = arch::monotonic_nanoseconds() + TIME_SLICE_NANOSECONDS;
     INITIALIZED.store(true, Ordering::Release);
+    drop(interrupts_off);
+    // The boot ran the program with interrupts masked (PVH and the aarch64 entry leave
+    // them so), and the guards above only restore that: without this, the main thread
+    // could never be preempted, and every guard it takes later would restore "masked"
+    // again after its thread resumes. Then a main thread that spins on something
+    // another thread holds (the heap's spin lock while that thread is preempted, a
+    // flag in a busy loop) spins forever. Every other thread turns them on in
+    // `thread_start`; the main one does here. The callers of `ensure_started` hold no
+    // `InterruptsOff` of their own.
+    arch::enable_interrupts();
     Ok(())
 }
 
