@@ -54,6 +54,32 @@ fn exit_statuses_through_return_and_exit_match_native() {
     }
 }
 
+/// Without the exit device the runtime prints `unik: exit status N` and switches the
+/// machine off; where it cannot (x86_64 microvm: its ACPI has no `\_S5`; aarch64 virt
+/// has PSCI SYSTEM_OFF), `unik run` stops the machine a grace period later and ends
+/// with the program's status, not at the timeout.
+#[test]
+fn without_an_exit_device_the_status_line_ends_the_run() {
+    for target in targets() {
+        let dir = scratch();
+        let image = build_image(target, &["c/exit_status.c"], &[], dir.path());
+        let outcome = boot(&image, &["--no-exit-device"], &["exit", "3"]);
+        assert_eq!(outcome.status, 3, "{target}: {outcome:?}");
+        assert!(
+            outcome.stderr.starts_with("unik: exit status 3\n"),
+            "{target}: {}",
+            outcome.stderr
+        );
+        if target == "x86_64" {
+            assert!(
+                outcome.stderr.contains("did not switch itself off"),
+                "{target}: microvm has no power-off: {}",
+                outcome.stderr
+            );
+        }
+    }
+}
+
 #[test]
 fn arguments_with_blanks_and_quotes_reach_main() {
     let arguments = [

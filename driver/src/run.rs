@@ -45,6 +45,11 @@ const TERMINATE_GRACE: Duration = Duration::from_secs(2);
 
 /// How often the wait for QEMU looks at the clock and for signals.
 const POLL_INTERVAL: Duration = Duration::from_millis(50);
+/// With `--no-exit-device`: how long the machine may take to switch itself off after
+/// the runtime printed `unik: exit status N`. One that has no way to (microvm's ACPI
+/// has no `\_S5`) is stopped then, and the run ends with that status, not at the
+/// timeout: the program has ended, only the machine stays on.
+const POWER_OFF_GRACE: Duration = Duration::from_secs(5);
 
 /// Which accelerator QEMU uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -760,7 +765,7 @@ pub fn run(environment: &Environment, options: &RunOptions) -> Result<RunOutcome
         }),
     ];
     let widening = widen_forward_backlogs(child.id(), options);
-    let outcome = wait_for_guest(&mut child, &qemu, options, &interrupted);
+    let outcome = wait_for_guest(&mut child, &qemu, options, &interrupted, &console_status);
     if let Some((finished, thread)) = widening {
         finished.store(true, Ordering::Relaxed);
         let _ = thread.join();
@@ -1029,8 +1034,10 @@ fn wait_for_guest(
     qemu: &Path,
     options: &RunOptions,
     interrupted: &AtomicUsize,
+    console_status: &AtomicI32,
 ) -> Result<std::result::Result<std::process::ExitStatus, RunOutcome>> {
     let started = Instant::now();
+    let mut status_seen: Option<Instant> = None;
     loop {
         if let Some(status) = child
             .wait_timeout(POLL_INTERVAL)
@@ -1050,6 +1057,20 @@ fn wait_for_guest(
         {
             stop(child, qemu)?;
             return Ok(Err(RunOutcome::TimedOut(limit)));
+        }
+        if options.no_exit_device && console_status.load(Ordering::Relaxed) != NO_CONSOLE_STATUS {
+            let seen = *status_seen.get_or_insert_with(Instant::now);
+            if seen.elapsed() >= POWER_OFF_GRACE {
+                stop(child, qemu)?;
+                eprintln!(
+                    "unik: the machine did not switch itself off within {} s of the program's exit; stopped it",
+                    POWER_OFF_GRACE.as_secs()
+                );
+                // The caller reads the status from the console line.
+                return Ok(Ok(child
+                    .wait()
+                    .map_err(|source| Error::io("cannot wait for", qemu, source))?));
+            }
         }
     }
 }
