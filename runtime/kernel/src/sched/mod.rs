@@ -12,7 +12,7 @@
 //! - **Switching**: the running thread picks the next one and calls the arch switch with
 //!   interrupts off; it resumes inside that call later, and its `InterruptsOff` guard
 //!   restores its own interrupt state. New threads start in [`thread_start`], which turns
-//!   interrupts on. A preempted thread switched from inside the timer interrupt handler
+//!   interrupts on; the main thread gets them on at the scheduler's start. A preempted thread switched from inside the timer interrupt handler
 //!   and resumes there (the arch entry code saved its full state).
 //! - **Time slices and timers**: one one-shot timer per CPU, programmed after every
 //!   scheduling decision for the earliest of: the running thread's slice end (only when
