@@ -1,4 +1,4 @@
-//! After the link: a smaller symbol table with the same names for every reader. Four
+//! After the link: a smaller symbol table with the same names for every reader. Five
 //! things go:
 //!
 //! - the hash of Rust's legacy mangling: a legacy name ends in `17h` and 16 hex digits
@@ -15,7 +15,13 @@
 //! - the runtime's `__unik_NAME` aliases where `NAME` is in the table at the same
 //!   address with the same size (`__unik_puts` for `puts`: the runtime exports each
 //!   libc function under both names, the weak one for programs to override). A crash
-//!   report or `unik size` then names the function once, by the name programs call.
+//!   report or `unik size` then names the function once, by the name programs call;
+//! - untyped markers outside code (STT_NOTYPE in a section without SHF_EXECINSTR, or
+//!   absolute): the linker scripts' boundaries (`__bss_start`, `__init_array_end`,
+//!   `__tls_alignment`, …), assembly data labels (`unik_boot_pml4`) and LLD's
+//!   `_DYNAMIC`/`__ehdr_start`. Code reads them through relocations the link resolved;
+//!   no reader of an image looks them up afterwards. Untyped labels in code (assembly
+//!   entry points such as `unik_entry_32`) stay: crash reports name them.
 //!
 //! LLD writes `.symtab`, `.shstrtab` and `.strtab` last, then the section header table;
 //! they are written again there, in the same order. An image laid out otherwise is left
@@ -77,6 +83,21 @@ pub fn is_redundant_alias(
 /// Whether `name` is an AArch64 mapping symbol (`$x`, `$d`, `$x.<anything>`, …).
 pub fn is_mapping_symbol(name: &[u8]) -> bool {
     matches!(name, [b'$', b'x' | b'd'] | [b'$', b'x' | b'd', b'.', ..])
+}
+
+/// Whether a defined symbol of type `kind` in section `section` at `address` is a
+/// marker outside code: untyped, and absolute, or not inside the code of its section
+/// (`in_code(section, address)`: the linker scripts put `__text_end` on the page
+/// boundary after `.text`, in `.text`). The null symbol and undefined ones are kept.
+pub fn is_marker_outside_code(
+    kind: elf::SymbolType,
+    section: elf::SymbolSection,
+    address: u64,
+    in_code: impl Fn(u16, u64) -> bool,
+) -> bool {
+    kind == elf::STT_NOTYPE
+        && section != elf::SHN_UNDEF
+        && section.index().is_none_or(|index| !in_code(index, address))
 }
 
 /// The byte range of a section in the file.
@@ -149,6 +170,15 @@ pub fn compact(image: &[u8]) -> Option<Vec<u8>> {
         .filter(|(symbol, _)| symbol.st_shndx(endian) != elf::SHN_UNDEF)
         .map(|(symbol, name)| (*name, symbol.st_value(endian), symbol.st_size(endian)))
         .collect();
+    let in_code = |index: u16, address: u64| {
+        sections
+            .section(object::SectionIndex(usize::from(index)))
+            .is_ok_and(|section| {
+                let start = section.sh_addr(endian);
+                section.sh_flags(endian).contains(elf::SHF_EXECINSTR)
+                    && (start..start.saturating_add(section.sh_size(endian))).contains(&address)
+            })
+    };
     for (index, (symbol, &name)) in symbols.iter().zip(&names).enumerate() {
         if index == first_global {
             new_first_global = new_symbols.len() / size_of::<Symbol64>();
@@ -156,6 +186,12 @@ pub fn compact(image: &[u8]) -> Option<Vec<u8>> {
         let local = symbol.st_bind() == elf::STB_LOCAL;
         let dropped = index != 0
             && ((local && (is_mapping_symbol(name) || symbol.st_type() == elf::STT_FILE))
+                || is_marker_outside_code(
+                    symbol.st_type(),
+                    symbol.st_shndx(endian),
+                    symbol.st_value(endian),
+                    in_code,
+                )
                 || (symbol.st_shndx(endian) != elf::SHN_UNDEF
                     && is_redundant_alias(
                         name,
@@ -259,7 +295,65 @@ fn encode_u64(endian: Endian, value: u64) -> [u8; 8] {
 
 #[cfg(test)]
 mod tests {
-    use super::{is_mapping_symbol, is_redundant_alias, without_rust_hash};
+    use super::{is_mapping_symbol, is_marker_outside_code, is_redundant_alias, without_rust_hash};
+    use object::elf;
+
+    #[test]
+    fn only_untyped_markers_outside_code_go() {
+        // Section 1 holds code at 0x1000..0x2000, section 2 data.
+        let in_code = |index: u16, address: u64| index == 1 && (0x1000..0x2000).contains(&address);
+        let section = elf::SymbolSection;
+        assert!(is_marker_outside_code(
+            elf::STT_NOTYPE,
+            section(2),
+            0x1000,
+            in_code
+        ));
+        assert!(is_marker_outside_code(
+            elf::STT_NOTYPE,
+            elf::SHN_ABS,
+            0x1000,
+            in_code
+        ));
+        // __text_end: in the code section's index, past its end.
+        assert!(is_marker_outside_code(
+            elf::STT_NOTYPE,
+            section(1),
+            0x2000,
+            in_code
+        ));
+        // An assembly entry point in code stays, and so does every typed symbol.
+        assert!(!is_marker_outside_code(
+            elf::STT_NOTYPE,
+            section(1),
+            0x1800,
+            in_code
+        ));
+        assert!(!is_marker_outside_code(
+            elf::STT_NOTYPE,
+            elf::SHN_UNDEF,
+            0,
+            in_code
+        ));
+        assert!(!is_marker_outside_code(
+            elf::STT_OBJECT,
+            section(2),
+            0x1000,
+            in_code
+        ));
+        assert!(!is_marker_outside_code(
+            elf::STT_FUNC,
+            section(1),
+            0x2000,
+            in_code
+        ));
+        assert!(!is_marker_outside_code(
+            elf::STT_TLS,
+            section(2),
+            0,
+            in_code
+        ));
+    }
 
     #[test]
     fn only_a_runtime_alias_of_the_same_function_is_redundant() {
