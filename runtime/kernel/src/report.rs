@@ -87,7 +87,9 @@ pub trait Write: Sink {
         self
     }
 
-    /// An unsigned number in decimal (`{}`).
+    /// An unsigned number in decimal (`{}`). Out of line, as `hex_fixed`: a call site
+    /// is then a call, not the digits buffer's set-up and two calls.
+    #[inline(never)]
     fn decimal(&mut self, value: u64) -> &mut Self {
         let mut digits = Digits::new();
         self.bytes(digits.decimal(value));
@@ -109,6 +111,7 @@ pub trait Write: Sink {
 
     /// `0x` and the number in lower-case hexadecimal, zero-padded to at least `digits`
     /// digits (`{:#018x}` is `hex_fixed(value, 16)`).
+    #[inline(never)]
     fn hex_fixed(&mut self, value: u64, digits: usize) -> &mut Self {
         let mut buffer = Digits::new();
         self.bytes(buffer.hex(value, digits));
