@@ -251,6 +251,33 @@ fn a_pipe_carries_a_mebibyte_between_two_threads() {
     }
 }
 
+#[test]
+fn closing_a_pipe_end_wakes_the_thread_blocked_on_the_other() {
+    // Before the fix, a close (or dup2) that dropped the last write end bumped the
+    // readiness generation without waking: a reader already blocked slept for good
+    // ("unik: deadlock"), which files_pipe.c hit when its producer was preempted
+    // between its last write and its close.
+    let dir = scratch();
+    let native = native_threaded(&["c/files_pipe_close_wakes.c"], dir.path());
+    assert_eq!(native.status, 0, "{}", native.stderr);
+    assert!(
+        native
+            .stdout
+            .contains("pipe, writer closed: read 0 Success\n"),
+        "{}",
+        native.stdout
+    );
+    for target in threaded_targets() {
+        let image = build_image(target, &["c/files_pipe_close_wakes.c"], &[], dir.path());
+        let outcome = boot(&image, &[], &[]);
+        assert_same_as_native(
+            &outcome,
+            &native,
+            &format!("files_pipe_close_wakes on {target}"),
+        );
+    }
+}
+
 /// Builds the Rust `std::fs` fixture (fixtures/rust/files) with `cargo unik build --fs
 /// fixtures/fs/tree` for `target`; returns the image.
 fn build_rust_files(target: &str) -> std::path::PathBuf {

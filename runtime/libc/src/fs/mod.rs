@@ -36,9 +36,21 @@ use tree::Errno;
 /// The whole file system.
 pub static FILE_SYSTEM: Global<FileSystem> = Global::new(FileSystem::new());
 
-/// Runs `body` on the file system.
+/// Runs `body` on the file system; if it changed an object's state (the readiness
+/// generation moved), wakes every thread waiting for a change once the lock is released.
+///
+/// Every state change wakes here, whatever the operation: a read or write of a pipe, but
+/// also a close or dup2 that drops a pipe's last write end (end of file for a reader
+/// blocked on it) or last read end (EPIPE for a blocked writer), and eventfd or
+/// socketpair changes. A change that bumped the generation without a wake would leave a
+/// thread that blocked before it asleep for good.
 pub fn with<R>(body: impl FnOnce(&mut FileSystem) -> R) -> R {
-    FILE_SYSTEM.with(body)
+    let before = readiness::generation();
+    let result = FILE_SYSTEM.with(body);
+    if readiness::generation() != before {
+        readiness::wake_waiters();
+    }
+    result
 }
 
 /// Does the console part of a transfer the table decided on, without the lock.
@@ -62,10 +74,6 @@ fn console_write(role: i32, bytes: &[u8]) -> Result<usize, Errno> {
 /// Without the scheduler there is no other thread, and the wait returns at once.
 fn wait_for_pipes(seen: u32) {
     crate::thread::sync::futex_wait(&readiness::CHANGES, seen, None).ok();
-}
-
-fn wake_pipe_waiters() {
-    readiness::wake_waiters();
 }
 
 fn socket_read(index: usize, buffer: &mut [u8], nonblocking: bool) -> Result<usize, Errno> {
@@ -98,10 +106,7 @@ pub(super) fn random_read(buffer: &mut [u8], nonblocking: bool) -> Result<usize,
 pub fn read(descriptor: i32, buffer: &mut [u8]) -> Result<usize, Errno> {
     loop {
         match with(|system| system.read(descriptor, buffer, None))? {
-            Transfer::Done(count) => {
-                wake_pipe_waiters();
-                return Ok(count);
-            }
+            Transfer::Done(count) => return Ok(count),
             Transfer::Console(role) => return console_read(role, buffer),
             Transfer::Wait(seen) => wait_for_pipes(seen),
             Transfer::Socket { index, nonblocking } => {
@@ -120,7 +125,6 @@ pub fn write(descriptor: i32, bytes: &[u8]) -> Result<usize, Errno> {
         match with(|system| system.write(descriptor, &bytes[written..], None)) {
             Ok(Transfer::Done(count)) => {
                 written += count;
-                wake_pipe_waiters();
                 if written == bytes.len() || count == 0 {
                     return Ok(written);
                 }
