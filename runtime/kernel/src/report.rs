@@ -123,6 +123,29 @@ pub trait Write: Sink {
         self.hex(start).text("-").hex(end)
     }
 
+    /// `template` with each [`HEX`] byte replaced by the next of `values` as [`Write::hex`]
+    /// writes it and each [`DECIMAL`] byte by the next as [`Write::decimal`] does (0 when
+    /// `values` runs out). One call per message instead of one per piece: for the long
+    /// lists of error messages that a boot almost never writes.
+    #[inline(never)]
+    fn template(&mut self, template: &str, values: &[u64]) -> &mut Self {
+        let mut values = values.iter().copied();
+        let mut rest = template.as_bytes();
+        while let Some(at) = rest.iter().position(|&byte| byte == HEX || byte == DECIMAL) {
+            let (text, marker) = rest.split_at(at);
+            self.bytes(text);
+            let value = values.next().unwrap_or(0);
+            if marker.first() == Some(&HEX) {
+                self.hex(value);
+            } else {
+                self.decimal(value);
+            }
+            rest = marker.get(1..).unwrap_or(&[]);
+        }
+        self.bytes(rest);
+        self
+    }
+
     /// A byte count in the unit that reads best (`512 KiB`, `127 MiB`): see
     /// [`byte_size`].
     fn byte_size(&mut self, bytes: u64) -> &mut Self {
@@ -132,6 +155,11 @@ pub trait Write: Sink {
 }
 
 impl<S: Sink + ?Sized> Write for S {}
+
+/// In a [`Write::template`]: the next value in hexadecimal (`\x01` in a literal).
+pub const HEX: u8 = 0x01;
+/// In a [`Write::template`]: the next value in decimal (`\x02` in a literal).
+pub const DECIMAL: u8 = 0x02;
 
 /// A crash report's `  in thread ID (NAME)` line; `name` ends at its first NUL (no
 /// parentheses for an empty one).
@@ -324,6 +352,26 @@ mod tests {
                 .text("\n");
         });
         assert_eq!(text, "exit 255 at 0x1000\n");
+    }
+
+    #[test]
+    fn templates_fill_in_their_values() {
+        let text = written(|s| {
+            s.template("tag at \x01 (type \x02, size \x02) ends", &[0x1000, 6, 24]);
+        });
+        assert_eq!(text, "tag at 0x1000 (type 6, size 24) ends");
+        assert_eq!(
+            written(|s| {
+                s.template("\x02\x01", &[7]);
+            }),
+            "70x0"
+        );
+        assert_eq!(
+            written(|s| {
+                s.template("plain", &[]);
+            }),
+            "plain"
+        );
     }
 
     #[test]

@@ -86,31 +86,31 @@ pub enum LoaderError {
 impl LoaderError {
     /// The message, for the boot failure report.
     pub fn write(&self, out: &mut impl Write) {
-        match self {
-            Self::UnknownLoader { magic } => {
-                out.text("entered with loader magic ")
-                    .hex((*magic).into())
-                    .text(": neither PVH nor Multiboot2 (")
-                    .hex(multiboot2::BOOTLOADER_MAGIC.into())
-                    .text(") booted this image");
-            }
-            Self::Pvh(error) => error.write(out),
-            Self::Multiboot2(error) => error.write(out),
+        // \x01: the next value in hexadecimal, \x02: in decimal (report::Write::template).
+        let (template, values): (&str, [u64; 2]) = match *self {
+            Self::UnknownLoader { magic } => (
+                "entered with loader magic \x01: neither PVH nor Multiboot2 (\x01) booted this \
+                 image",
+                [magic.into(), multiboot2::BOOTLOADER_MAGIC.into()],
+            ),
+            Self::Pvh(ref error) => return error.write(out),
+            Self::Multiboot2(ref error) => return error.write(out),
             Self::CommandLineNotAccessible { protocol, address } => {
-                out.text(protocol.name())
-                    .text(" command line at ")
-                    .hex(*address)
-                    .text(" is not in the first GiB of memory");
+                out.text(protocol.name());
+                (
+                    " command line at \x01 is not in the first GiB of memory",
+                    [address, 0],
+                )
             }
             Self::CommandLineNotTerminated { protocol, address } => {
-                out.text(protocol.name())
-                    .text(" command line at ")
-                    .hex(*address)
-                    .text(" has no NUL in its first ")
-                    .decimal(COMMAND_LINE_LIMIT)
-                    .text(" bytes");
+                out.text(protocol.name());
+                (
+                    " command line at \x01 has no NUL in its first \x02 bytes",
+                    [address, COMMAND_LINE_LIMIT],
+                )
             }
-        }
+        };
+        out.template(template, &values);
     }
 }
 

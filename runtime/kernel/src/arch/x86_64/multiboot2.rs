@@ -57,48 +57,40 @@ pub enum InformationError {
 impl InformationError {
     /// The message, for the boot failure report.
     pub fn write(&self, out: &mut impl Write) {
-        match self {
-            Self::NotAccessible { address, size } => {
-                out.text("Multiboot2 information at ")
-                    .hex(*address)
-                    .text(" (")
-                    .decimal(*size)
-                    .text(" bytes) is not in the first GiB of memory or has an impossible size");
-            }
-            Self::Misaligned { address } => {
-                out.text("Multiboot2 information at ")
-                    .hex(*address)
-                    .text(" is not 8-byte aligned");
-            }
+        // \x01: the next value in hexadecimal, \x02: in decimal (report::Write::template).
+        let (template, values): (&str, [u64; 3]) = match *self {
+            Self::NotAccessible { address, size } => (
+                "Multiboot2 information at \x01 (\x02 bytes) is not in the first GiB of memory \
+                 or has an impossible size",
+                [address, size, 0],
+            ),
+            Self::Misaligned { address } => (
+                "Multiboot2 information at \x01 is not 8-byte aligned",
+                [address, 0, 0],
+            ),
             Self::BadTag {
                 address,
                 kind,
                 size,
-            } => {
-                out.text("Multiboot2 tag at ")
-                    .hex(*address)
-                    .text(" (type ")
-                    .decimal((*kind).into())
-                    .text(", size ")
-                    .decimal((*size).into())
-                    .text(") runs past the end of the information");
-            }
-            Self::NoEndTag { address } => {
-                out.text("Multiboot2 information at ")
-                    .hex(*address)
-                    .text(" has no end tag");
-            }
-            Self::NoMemoryMap => {
-                out.text("the Multiboot2 information has no memory map tag (type 6)");
-            }
-            Self::BadMemoryMap { entry_size } => {
-                out.text("Multiboot2 memory map entries of ")
-                    .decimal((*entry_size).into())
-                    .text(" bytes (at least ")
-                    .decimal(MEMORY_MAP_ENTRY_MINIMUM)
-                    .text(" expected)");
-            }
-        }
+            } => (
+                "Multiboot2 tag at \x01 (type \x02, size \x02) runs past the end of the \
+                 information",
+                [address, kind.into(), size.into()],
+            ),
+            Self::NoEndTag { address } => (
+                "Multiboot2 information at \x01 has no end tag",
+                [address, 0, 0],
+            ),
+            Self::NoMemoryMap => (
+                "the Multiboot2 information has no memory map tag (type 6)",
+                [0; 3],
+            ),
+            Self::BadMemoryMap { entry_size } => (
+                "Multiboot2 memory map entries of \x02 bytes (at least \x02 expected)",
+                [entry_size.into(), MEMORY_MAP_ENTRY_MINIMUM, 0],
+            ),
+        };
+        out.template(template, &values);
     }
 }
 

@@ -47,51 +47,38 @@ pub enum StartInfoError {
 impl StartInfoError {
     /// The message, for the boot failure report.
     pub fn write(&self, out: &mut impl Write) {
-        match self {
-            Self::NotAccessible { address } => {
-                out.text("PVH start_info at ").hex(*address).text(
-                    " is not in the first GiB of memory \
-                         (is this image booted by a PVH loader?)",
-                );
-            }
-            Self::BadMagic { address, magic } => {
-                out.text("bad PVH start_info at ")
-                    .hex(*address)
-                    .text(": magic ")
-                    .hex((*magic).into())
-                    .text(", expected ")
-                    .hex(START_INFO_MAGIC.into())
-                    .text(" (the loader did not boot this image through PVH)");
-            }
-            Self::NoMemoryMap { version, entries } => {
-                out.text("PVH start_info (version ")
-                    .decimal((*version).into())
-                    .text(") has no memory map (")
-                    .decimal((*entries).into())
-                    .text(" entries); version 1 with a memory map is required");
-            }
-            Self::MemoryMapNotAccessible { address, entries } => {
-                out.text("PVH memory map at ")
-                    .hex(*address)
-                    .text(" (")
-                    .decimal((*entries).into())
-                    .text(" entries) is not in the first GiB of memory");
-            }
-            Self::ModuleListNotAccessible { address, modules } => {
-                out.text("PVH module list at ")
-                    .hex(*address)
-                    .text(" (")
-                    .decimal((*modules).into())
-                    .text(" modules) is not in the first GiB of memory");
-            }
-            Self::ModuleOutOfRange { address, size } => {
-                out.text("PVH module (the initrd) at ")
-                    .hex(*address)
-                    .text(" of ")
-                    .decimal(*size)
-                    .text(" bytes goes past the end of the address space");
-            }
-        }
+        // \x01: the next value in hexadecimal, \x02: in decimal (report::Write::template).
+        let (template, values): (&str, [u64; 3]) = match *self {
+            Self::NotAccessible { address } => (
+                "PVH start_info at \x01 is not in the first GiB of memory \
+                 (is this image booted by a PVH loader?)",
+                [address, 0, 0],
+            ),
+            Self::BadMagic { address, magic } => (
+                "bad PVH start_info at \x01: magic \x01, expected \x01 \
+                 (the loader did not boot this image through PVH)",
+                [address, magic.into(), START_INFO_MAGIC.into()],
+            ),
+            Self::NoMemoryMap { version, entries } => (
+                "PVH start_info (version \x02) has no memory map (\x02 entries); \
+                 version 1 with a memory map is required",
+                [version.into(), entries.into(), 0],
+            ),
+            Self::MemoryMapNotAccessible { address, entries } => (
+                "PVH memory map at \x01 (\x02 entries) is not in the first GiB of memory",
+                [address, entries.into(), 0],
+            ),
+            Self::ModuleListNotAccessible { address, modules } => (
+                "PVH module list at \x01 (\x02 modules) is not in the first GiB of memory",
+                [address, modules.into(), 0],
+            ),
+            Self::ModuleOutOfRange { address, size } => (
+                "PVH module (the initrd) at \x01 of \x02 bytes goes past the end of the \
+                 address space",
+                [address, size, 0],
+            ),
+        };
+        out.template(template, &values);
     }
 }
 
