@@ -94,6 +94,65 @@ fn forbidden_memory_accesses_fault() {
     }
 }
 
+/// The hex number in `token` (`0x…`).
+fn hex_value(token: &str) -> u64 {
+    u64::from_str_radix(token.trim_start_matches("0x"), 16)
+        .unwrap_or_else(|_| panic!("not a hex number: {token:?}"))
+}
+
+/// x86_64's register dump after a fault: the rip/rsp/rflags/cs/ss line and four lines
+/// of general registers, laid out as core::fmt's `{:#018x}`/`{:#010x}`/`{:#x}` would.
+#[test]
+fn the_x86_64_fault_report_dumps_every_register() {
+    if !targets().contains(&"x86_64") {
+        return;
+    }
+    let dir = scratch();
+    let image = hardening_image("x86_64", dir.path());
+    let outcome = stopped(&image, &[], &["read-0"]);
+    assert_eq!(outcome.status, 139, "{}", outcome.stderr);
+    let lines: Vec<&str> = outcome.stderr.lines().collect();
+    let first = lines
+        .iter()
+        .position(|line| line.starts_with("  rip 0x"))
+        .unwrap_or_else(|| panic!("no register dump:\n{}", outcome.stderr));
+    let value = |line: &str, name: &str| {
+        let mut tokens = line.split_whitespace();
+        tokens.find(|token| token == &name.trim_end());
+        hex_value(
+            tokens
+                .next()
+                .unwrap_or_else(|| panic!("no {name} in {line:?}")),
+        )
+    };
+    let special = lines[first];
+    assert_eq!(
+        special,
+        format!(
+            "  rip {:#018x}  rsp {:#018x}  rflags {:#010x}  cs {:#x}  ss {:#x}",
+            value(special, "rip"),
+            value(special, "rsp"),
+            value(special, "rflags"),
+            value(special, "cs"),
+            value(special, "ss"),
+        )
+    );
+    let rows: [&[&str]; 4] = [
+        &["rax", "rbx", "rcx", "rdx"],
+        &["rsi", "rdi", "rbp", "r8 "],
+        &["r9 ", "r10", "r11", "r12"],
+        &["r13", "r14", "r15"],
+    ];
+    for (offset, names) in rows.iter().enumerate() {
+        let line = lines.get(first + 1 + offset).copied().unwrap_or_default();
+        let expected: String = names
+            .iter()
+            .map(|name| format!(" {name} {:#018x}", value(line, name)))
+            .collect();
+        assert_eq!(line, format!(" {expected}"), "{}", outcome.stderr);
+    }
+}
+
 #[test]
 fn a_smashed_canary_reaches_stack_chk_fail() {
     for target in targets() {

@@ -124,22 +124,24 @@ pub trait Write: Sink {
     }
 
     /// `template` with each [`HEX`] byte replaced by the next of `values` as [`Write::hex`]
-    /// writes it and each [`DECIMAL`] byte by the next as [`Write::decimal`] does (0 when
+    /// writes it, each [`DECIMAL`] byte by the next as [`Write::decimal`] does, and each
+    /// [`HEX_16`] / [`HEX_8`] byte by the next as `hex_fixed(value, 16 / 8)` (0 when
     /// `values` runs out). One call per message instead of one per piece: for the long
     /// lists of error messages that a boot almost never writes.
     #[inline(never)]
     fn template(&mut self, template: &str, values: &[u64]) -> &mut Self {
         let mut values = values.iter().copied();
         let mut rest = template.as_bytes();
-        while let Some(at) = rest.iter().position(|&byte| byte == HEX || byte == DECIMAL) {
+        while let Some(at) = rest.iter().position(|&byte| (HEX..=HEX_8).contains(&byte)) {
             let (text, marker) = rest.split_at(at);
             self.bytes(text);
             let value = values.next().unwrap_or(0);
-            if marker.first() == Some(&HEX) {
-                self.hex(value);
-            } else {
-                self.decimal(value);
-            }
+            match marker.first() {
+                Some(&DECIMAL) => self.decimal(value),
+                Some(&HEX_16) => self.hex_fixed(value, 16),
+                Some(&HEX_8) => self.hex_fixed(value, 8),
+                _ => self.hex(value),
+            };
             rest = marker.get(1..).unwrap_or(&[]);
         }
         self.bytes(rest);
@@ -160,6 +162,10 @@ impl<S: Sink + ?Sized> Write for S {}
 pub const HEX: u8 = 0x01;
 /// In a [`Write::template`]: the next value in decimal (`\x02` in a literal).
 pub const DECIMAL: u8 = 0x02;
+/// In a [`Write::template`]: the next value in hexadecimal, 16 digits (`\x03`).
+pub const HEX_16: u8 = 0x03;
+/// In a [`Write::template`]: the next value in hexadecimal, 8 digits (`\x04`).
+pub const HEX_8: u8 = 0x04;
 
 /// A crash report's `  in thread ID (NAME)` line; `name` ends at its first NUL (no
 /// parentheses for an empty one).

@@ -256,42 +256,36 @@ fn write_report(console: &mut ErrorConsole, frame: &ExceptionFrame, name: &str, 
                 .text("\n");
         }
     }
-    console
-        .text("  rip ")
-        .hex_fixed(frame.rip, 16)
-        .text("  rsp ")
-        .hex_fixed(frame.rsp, 16)
-        .text("  rflags ")
-        .hex_fixed(frame.rflags, 8)
-        .text("  cs ")
-        .hex(frame.cs)
-        .text("  ss ")
-        .hex(frame.ss)
-        .text("\n");
-    let registers = [
-        ("rax", frame.rax),
-        ("rbx", frame.rbx),
-        ("rcx", frame.rcx),
-        ("rdx", frame.rdx),
-        ("rsi", frame.rsi),
-        ("rdi", frame.rdi),
-        ("rbp", frame.rbp),
-        ("r8 ", frame.r8),
-        ("r9 ", frame.r9),
-        ("r10", frame.r10),
-        ("r11", frame.r11),
-        ("r12", frame.r12),
-        ("r13", frame.r13),
-        ("r14", frame.r14),
-        ("r15", frame.r15),
-    ];
-    for line in registers.chunks(4) {
-        console.text(" ");
-        for (name, value) in line {
-            console.text(" ").text(name).text(" ").hex_fixed(*value, 16);
-        }
-        console.text("\n");
-    }
+    // One template (report::Write::template: \x01 hex, \x03 16 hex digits, \x04 8).
+    console.template(
+        "  rip \x03  rsp \x03  rflags \x04  cs \x01  ss \x01\n\
+         \x20 rax \x03 rbx \x03 rcx \x03 rdx \x03\n\
+         \x20 rsi \x03 rdi \x03 rbp \x03 r8  \x03\n\
+         \x20 r9  \x03 r10 \x03 r11 \x03 r12 \x03\n\
+         \x20 r13 \x03 r14 \x03 r15 \x03\n",
+        &[
+            frame.rip,
+            frame.rsp,
+            frame.rflags,
+            frame.cs,
+            frame.ss,
+            frame.rax,
+            frame.rbx,
+            frame.rcx,
+            frame.rdx,
+            frame.rsi,
+            frame.rdi,
+            frame.rbp,
+            frame.r8,
+            frame.r9,
+            frame.r10,
+            frame.r11,
+            frame.r12,
+            frame.r13,
+            frame.r14,
+            frame.r15,
+        ],
+    );
     crate::aslr::write_image_base(console);
     report::backtrace(
         console,
