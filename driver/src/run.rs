@@ -1061,15 +1061,13 @@ fn wait_for_guest(
         if options.no_exit_device && console_status.load(Ordering::Relaxed) != NO_CONSOLE_STATUS {
             let seen = *status_seen.get_or_insert_with(Instant::now);
             if seen.elapsed() >= POWER_OFF_GRACE {
-                stop(child, qemu)?;
+                let stopped = stop(child, qemu)?;
                 eprintln!(
                     "unik: the machine did not switch itself off within {} s of the program's exit; stopped it",
                     POWER_OFF_GRACE.as_secs()
                 );
                 // The caller reads the status from the console line.
-                return Ok(Ok(child
-                    .wait()
-                    .map_err(|source| Error::io("cannot wait for", qemu, source))?));
+                return Ok(Ok(stopped));
             }
         }
     }
@@ -1078,8 +1076,8 @@ fn wait_for_guest(
 /// Stops QEMU. With a terminal on stdin, SIGTERM first: QEMU then restores the
 /// terminal it put in raw mode (and says it was terminated); SIGKILL if it has not
 /// exited after a grace period. Without a terminal there is nothing to restore, so
-/// SIGKILL at once keeps stderr free of QEMU's message.
-fn stop(child: &mut Child, qemu: &Path) -> Result<()> {
+/// SIGKILL at once keeps stderr free of QEMU's message. Gives QEMU's exit status.
+fn stop(child: &mut Child, qemu: &Path) -> Result<std::process::ExitStatus> {
     use std::io::IsTerminal;
     if std::io::stdin().is_terminal() {
         let terminated = i32::try_from(child.id())
@@ -1089,20 +1087,18 @@ fn stop(child: &mut Child, qemu: &Path) -> Result<()> {
                 nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).is_ok()
             });
         if terminated
-            && child
+            && let Some(status) = child
                 .wait_timeout(TERMINATE_GRACE)
                 .map_err(|source| Error::io("cannot wait for", qemu, source))?
-                .is_some()
         {
-            return Ok(());
+            return Ok(status);
         }
     }
     // Already exited is fine: kill then reports an error we do not need.
     let _ = child.kill();
     child
         .wait()
-        .map_err(|source| Error::io("cannot wait for", qemu, source))?;
-    Ok(())
+        .map_err(|source| Error::io("cannot wait for", qemu, source))
 }
 
 #[cfg(test)]
